@@ -1,1 +1,5 @@
+"""Composition root: configuration, pipeline, workflow, daemon and command-line interface."""
+
+from __future__ import annotations
+
 __version__ = "0.1.0"

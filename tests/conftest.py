@@ -32,6 +32,8 @@ def postgres_url() -> Iterator[str]:
     when it is set but the server cannot be reached.
     """
     admin_url = _postgres_admin_url()
+    if admin_url is None and os.environ.get("CI") == "true":
+        pytest.fail(f"{POSTGRES_ENV} must be set in CI: PostgreSQL tests may not be skipped there")
     if admin_url is None:
         pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL variant not run")
     url = make_url(admin_url)

@@ -1,0 +1,76 @@
+"""``run``: the embedded default: migrate, then serve the web app and the scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import sys
+
+from app.commands._common import Subparsers, add_command, load_config_or_fail
+from app.errors import CliError
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``run`` command."""
+    parser = add_command(
+        subparsers,
+        "run",
+        help="run the service: apply migrations, then serve the web app and the scheduler",
+    )
+    parser.add_argument("--host", help="address to listen on (default: web.host)")
+    parser.add_argument(
+        "--port", type=int, help="port to listen on; 0 picks a free one (default: web.port)"
+    )
+    parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not apply pending migrations at start (run 'db upgrade' separately)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the service and block until interrupted."""
+    from app.runtime import Listening, install_stop_signals, serve
+    from storage.errors import StorageError
+    from storage.migrate import upgrade
+
+    config = load_config_or_fail(args)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    host = args.host or config.web.host
+    port = config.web.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise CliError(f"--port {port} is not a port number")
+    if not args.no_migrate:
+        try:
+            upgrade(config.database.url)
+        except StorageError as err:
+            raise CliError(str(err), exit_code=1) from err
+
+    def announce(where: Listening) -> None:
+        print(
+            f"Incident Management ({config.region.name}) is running at {where.url} "
+            "(Ctrl+C to stop)",
+            file=sys.stdout,
+            flush=True,
+        )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(config, host=host, port=port, stop=stop, on_listening=announce)
+
+    try:
+        asyncio.run(main())
+    except OSError as err:
+        if err.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise CliError(
+                f"cannot listen on {host}:{port}: {err.strerror}; "
+                "choose another with --port or web.port"
+            ) from err
+        raise
+    return 0

@@ -1,0 +1,24 @@
+"""``version``: print the package version and the database schema head."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app import __version__
+from app.commands._common import Subparsers, add_command
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``version`` command."""
+    parser = add_command(subparsers, "version", help="print the version and the schema revision")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print ``incident-management X.Y.Z`` and the migration head this release expects."""
+    from storage.migrate import head
+
+    print(f"incident-management {__version__}", file=sys.stdout)
+    print(f"database schema head: {head()}", file=sys.stdout)
+    return 0

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Developer entry point that needs only Python 3.11+: creates .venv, then runs or tests.
+
+    python3 dev.py run [ARGS...]    install into .venv and run the service (embedded default)
+    python3 dev.py test [ARGS...]   install with the test extra; ruff, mypy, then pytest ARGS
+    python3 dev.py cli [ARGS...]    any incident-management command inside .venv
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".incident-management-installed"
+CHECKED_PACKAGES = ["collector", "classifier", "router", "storage", "web", "app", "emulator"]
+
+
+def _say(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def _run(*cmd: str | Path) -> None:
+    result = subprocess.run([str(part) for part in cmd], cwd=ROOT, check=False)  # noqa: S603
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_venv(extra: str) -> None:
+    """Create .venv and install the project with ``extra`` unless already up to date."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extra.encode()).hexdigest()
+    if STAMP.exists() and PYTHON.exists():
+        installed = STAMP.read_text().split()
+        if wanted in installed:
+            return
+    if not PYTHON.exists():
+        _say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _say("installing incident-management and its dependencies (first run takes a few minutes)")
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    target = f".[{extra}]" if extra else "."
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "-e", target)
+    previous = STAMP.read_text().split() if STAMP.exists() else []
+    STAMP.write_text("\n".join([*previous, wanted]) + "\n")
+
+
+def command_test(args: list[str]) -> None:
+    """Lint, format-check and type-check our packages, then run pytest."""
+    ensure_venv("test")
+    _say("ruff check")
+    _run(PYTHON, "-m", "ruff", "check", ".")
+    _say("ruff format --check")
+    _run(PYTHON, "-m", "ruff", "format", "--check", ".")
+    _say("mypy (strict) on " + ", ".join(CHECKED_PACKAGES))
+    _run(PYTHON, "-m", "mypy")
+    _say("pytest")
+    _run(PYTHON, "-m", "pytest", *args)
+
+
+def command_cli(args: list[str]) -> None:
+    """Run any incident-management command inside the virtual environment."""
+    ensure_venv("")
+    _run(PYTHON, "-m", "app", *args)
+
+
+def main() -> None:
+    """Dispatch ``run``, ``test`` or ``cli``."""
+    if sys.version_info < (3, 11):
+        _say(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+        sys.exit(2)
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "cli"}:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command == "test":
+        command_test(rest)
+    elif command == "run":
+        command_cli(["run", *rest])
+    else:
+        command_cli(rest)
+
+
+if __name__ == "__main__":
+    main()
