@@ -1,0 +1,141 @@
+"""Engines and sessions: SQLite tuned for one writer, PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import StorageError
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_engine_for",
+    "make_sessionmaker",
+    "normalize_url",
+    "redact",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+SqliteBegin = Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"]
+
+
+def redact(url: str | URL) -> str:
+    """Return the URL as text with its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "<unparsable database URL>"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL and pick the project's drivers (psycopg 3 for PostgreSQL)."""
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise StorageError(f"invalid database URL {redact(url)}") from err
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "sqlite+pysqlite":
+        parsed = parsed.set(drivername="sqlite")
+    return parsed
+
+
+def _scrub(message: str, parsed: URL) -> str:
+    """Return the first line of a driver message with any password removed."""
+    line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    if parsed.password:
+        line = line.replace(str(parsed.password), "***")
+    return line
+
+
+def _is_memory(parsed: URL) -> bool:
+    database = parsed.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
+def _setup_sqlite(engine: Engine, begin: SqliteBegin) -> None:
+    """Install the per-connection pragmas and explicit transaction control on a SQLite engine."""
+    memory = _is_memory(engine.url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin; this makes
+        # SAVEPOINT and transactional DDL work and lets writers take the lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql(f"BEGIN {begin}")
+
+
+def _raise_storage_error_on_connect(engine: Engine) -> None:
+    """Turn failures to open a connection into StorageError (statement errors pass through)."""
+    parsed = engine.url
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if context.is_pre_ping or context.connection is not None:
+            return
+        detail = _scrub(str(context.original_exception), parsed)
+        raise StorageError(f"cannot connect to database {redact(parsed)}: {detail}")
+
+
+def create_engine_for(
+    url: str | URL, *, sqlite_begin: SqliteBegin = "DEFERRED", **kw: Any
+) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL with the project's connection settings.
+
+    SQLite: the file's directory is created, WAL mode, foreign keys and a busy timeout are set
+    on every connection, and transactions start with ``BEGIN {sqlite_begin}`` (use
+    ``"IMMEDIATE"`` for the single writer). PostgreSQL: psycopg 3 with ``pool_pre_ping``.
+    Failing to connect raises StorageError; the engine itself connects lazily.
+    """
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not _is_memory(parsed) and not (parsed.database or "").startswith("file:"):
+            directory = Path(parsed.database or "").expanduser().resolve().parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StorageError(
+                    f"cannot create the directory of {redact(parsed)}: {err.strerror}"
+                ) from err
+    elif backend == "postgresql":
+        kw.setdefault("pool_pre_ping", True)
+        connect_args = dict(kw.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
+        kw["connect_args"] = connect_args
+    else:
+        raise StorageError(f"unsupported database {redact(parsed)}: use sqlite or postgresql")
+    try:
+        engine = sa.create_engine(parsed, **kw)
+    except (sa.exc.ArgumentError, ImportError, TypeError) as err:
+        raise StorageError(
+            f"cannot create an engine for {redact(parsed)}: {_scrub(str(err), parsed)}"
+        ) from err
+    if backend == "sqlite":
+        _setup_sqlite(engine, sqlite_begin)
+    _raise_storage_error_on_connect(engine)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory bound to the engine; objects stay usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

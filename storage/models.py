@@ -1,0 +1,553 @@
+"""SQLAlchemy models: the tables of the service, with stable constraint names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.enums import (
+    AnswerKind,
+    AnswerStatus,
+    AssignmentStatus,
+    ExecutorKind,
+    IncidentStatus,
+    LabelField,
+    MessageKind,
+    Network,
+    Priority,
+    Resolution,
+    UserRole,
+)
+from storage.types import (
+    JSON_DOCUMENT,
+    UTCDateTime,
+    big_id_pk,
+    bool_false,
+    bool_true,
+    int_pk,
+    int_zero,
+    json_dict,
+    utc_now,
+    utcnow,
+)
+
+__all__ = [
+    "EVENTS_APPEND_ONLY_DDL",
+    "NAMING_CONVENTION",
+    "Answer",
+    "Assignment",
+    "Base",
+    "Classification",
+    "Event",
+    "Executor",
+    "Incident",
+    "IncidentFingerprint",
+    "IncidentMessage",
+    "Message",
+    "MessageVersion",
+    "Source",
+    "Tombstone",
+    "TrainingLabel",
+    "User",
+    "message_external_id",
+    "metadata",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def _enum(cls: type[E], name: str) -> sa.Enum:
+    """Return a portable string enum column type with a named CHECK constraint."""
+    return sa.Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+# Short string columns. Lengths are generous and portable (PostgreSQL VARCHAR, SQLite TEXT).
+_EXTERNAL_ID = sa.String(128)
+_NAME = sa.String(255)
+_OKTMO = sa.String(11)
+_VERSION = sa.String(64)
+
+
+def message_external_id(
+    owner_id: int | str, post_id: int | str, comment_id: int | str | None = None
+) -> str:
+    """Return the network-unique external id of a post or of a comment under it.
+
+    A post is ``"{owner_id}_{post_id}"`` (VK: ``"-123_456"``, the owner of a community wall is
+    negative); a comment is ``"{owner_id}_{post_id}_{comment_id}"``, because comment ids are
+    unique only within one wall (VK) or one topic (OK). Telegram uses the chat id as owner and the
+    message id as post id; a comment in a linked discussion chat uses the channel post as post id.
+    """
+    if comment_id is None:
+        return f"{owner_id}_{post_id}"
+    return f"{owner_id}_{post_id}_{comment_id}"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model; its metadata carries the naming convention."""
+
+    metadata = metadata
+
+
+class Source(Base):
+    """A group or channel the collector polls, with its cursor, health and lease."""
+
+    __tablename__ = "sources"
+    __table_args__ = (
+        sa.UniqueConstraint("network", "external_id"),
+        sa.CheckConstraint("poll_interval_seconds > 0", name="poll_interval_positive"),
+        sa.Index("ix_sources_enabled_lease_expires_at", "enabled", "lease_expires_at"),
+    )
+
+    id: Mapped[int_pk]
+    network: Mapped[Network] = mapped_column(_enum(Network, "network"))
+    external_id: Mapped[str] = mapped_column(_EXTERNAL_ID)
+    screen_name: Mapped[str | None] = mapped_column(_NAME)
+    title: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    municipality: Mapped[str | None] = mapped_column(_NAME)
+    municipality_oktmo: Mapped[str | None] = mapped_column(_OKTMO)
+    enabled: Mapped[bool_true]
+    poll_interval_seconds: Mapped[int] = mapped_column(
+        sa.Integer, default=300, server_default=sa.text("300")
+    )
+    # Cursor: the last post id seen on the wall and the time up to which comments were read;
+    # `cursor` holds anything else a network needs (paging offsets, per-post comment counts).
+    last_seen_post_id: Mapped[str | None] = mapped_column(_EXTERNAL_ID)
+    comments_watermark_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cursor: Mapped[json_dict]
+    # Health, shown on the admin page.
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    lag_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    consecutive_failures: Mapped[int_zero]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Row lease: the process that polls this source until lease_expires_at.
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(128))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[utc_now]
+
+
+class Message(Base):
+    """A post or comment as collected; edits are kept in message_versions, deletions only marked.
+
+    ``external_id`` is unique per network; see :func:`message_external_id` for its format.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("network", "external_id"),
+        sa.Index("ix_messages_source_id_posted_at", "source_id", "posted_at"),
+        sa.Index("ix_messages_posted_at", "posted_at"),
+    )
+
+    id: Mapped[big_id_pk]
+    network: Mapped[Network] = mapped_column(_enum(Network, "network"))
+    source_id: Mapped[int] = mapped_column(sa.ForeignKey("sources.id", ondelete="RESTRICT"))
+    external_id: Mapped[str] = mapped_column(_EXTERNAL_ID)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
+    parent_message_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    external_parent_id: Mapped[str | None] = mapped_column(_EXTERNAL_ID)
+    author_id: Mapped[str | None] = mapped_column(sa.String(64))
+    text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    url: Mapped[str | None] = mapped_column(sa.String(1024))
+    views: Mapped[int | None] = mapped_column(sa.Integer)
+    likes: Mapped[int | None] = mapped_column(sa.Integer)
+    comments: Mapped[int | None] = mapped_column(sa.Integer)
+    reposts: Mapped[int | None] = mapped_column(sa.Integer)
+    geo_lat: Mapped[float | None] = mapped_column(sa.Float)
+    geo_lon: Mapped[float | None] = mapped_column(sa.Float)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    collected_at: Mapped[utc_now]
+
+
+class MessageVersion(Base):
+    """An earlier text of an edited message, numbered from 1."""
+
+    __tablename__ = "message_versions"
+    __table_args__ = (sa.UniqueConstraint("message_id", "version_no"),)
+
+    id: Mapped[big_id_pk]
+    message_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="CASCADE")
+    )
+    version_no: Mapped[int] = mapped_column(sa.Integer)
+    text: Mapped[str] = mapped_column(sa.Text)
+    seen_at: Mapped[utc_now]
+
+
+class Classification(Base):
+    """The classifier's verdict on one message by one model version."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "model_version"),
+        sa.Index("ix_classifications_model_version", "model_version"),
+    )
+
+    id: Mapped[big_id_pk]
+    message_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="CASCADE")
+    )
+    is_complaint: Mapped[bool] = mapped_column(sa.Boolean)
+    complaint_confidence: Mapped[float] = mapped_column(sa.Float)
+    topic_group: Mapped[str | None] = mapped_column(_NAME)
+    topic: Mapped[str | None] = mapped_column(_NAME)
+    topic_confidence: Mapped[float | None] = mapped_column(sa.Float)
+    municipality: Mapped[str | None] = mapped_column(_NAME)
+    municipality_oktmo: Mapped[str | None] = mapped_column(_OKTMO)
+    municipality_confidence: Mapped[float | None] = mapped_column(sa.Float)
+    evidence: Mapped[json_dict]
+    model_version: Mapped[str] = mapped_column(_VERSION)
+    created_at: Mapped[utc_now]
+
+
+class Incident(Base):
+    """A problem reported by one or more messages, moved through the workflow in app/.
+
+    ``version`` is the optimistic-locking counter: an UPDATE of a stale row raises
+    ``sqlalchemy.orm.exc.StaleDataError``.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        sa.Index("ix_incidents_status_created_at", "status", "created_at"),
+        sa.Index("ix_incidents_municipality_oktmo_topic", "municipality_oktmo", "topic"),
+    )
+
+    id: Mapped[big_id_pk]
+    public_number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"),
+        default=IncidentStatus.NEW,
+        server_default=IncidentStatus.NEW.value,
+    )
+    title: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    topic_group: Mapped[str | None] = mapped_column(_NAME)
+    topic: Mapped[str | None] = mapped_column(_NAME)
+    municipality: Mapped[str | None] = mapped_column(_NAME)
+    municipality_oktmo: Mapped[str | None] = mapped_column(_OKTMO)
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority, "priority"),
+        default=Priority.NORMAL,
+        server_default=Priority.NORMAL.value,
+    )
+    # Aggregates kept up to date when messages are attached; they set the priority.
+    message_count: Mapped[int_zero]
+    author_count: Mapped[int_zero]
+    reach: Mapped[int_zero]
+    parent_incident_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="RESTRICT"), index=True
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="RESTRICT"), index=True
+    )
+    resolution: Mapped[Resolution | None] = mapped_column(_enum(Resolution, "resolution"))
+    grouping_version: Mapped[str | None] = mapped_column(_VERSION)
+    version: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("1"))
+    created_at: Mapped[utc_now]
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class IncidentMessage(Base):
+    """The link of a message to an incident, with the grouping version that made it."""
+
+    __tablename__ = "incident_messages"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "message_id"),)
+
+    id: Mapped[big_id_pk]
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="RESTRICT"), index=True
+    )
+    grouping_version: Mapped[str] = mapped_column(_VERSION)
+    evidence: Mapped[json_dict]
+    attached_at: Mapped[utc_now]
+
+
+class IncidentFingerprint(Base):
+    """A grouping fingerprint pointing at the incident it collects messages for."""
+
+    __tablename__ = "incident_fingerprints"
+    __table_args__ = (
+        sa.UniqueConstraint("fingerprint", "incident_id"),
+        sa.Index("ix_incident_fingerprints_incident_id", "incident_id"),
+    )
+
+    id: Mapped[big_id_pk]
+    fingerprint: Mapped[str] = mapped_column(sa.String(128))
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    grouping_version: Mapped[str] = mapped_column(_VERSION)
+    created_at: Mapped[utc_now]
+
+
+class Tombstone(Base):
+    """A discarded fingerprint: messages matching it are dropped before any incident lookup."""
+
+    __tablename__ = "tombstones"
+
+    id: Mapped[big_id_pk]
+    fingerprint: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    incident_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[utc_now]
+
+
+class Executor(Base):
+    """A ministry or municipal administration that answers incidents, with its working hours."""
+
+    __tablename__ = "executors"
+
+    id: Mapped[int_pk]
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(500))
+    kind: Mapped[ExecutorKind] = mapped_column(_enum(ExecutorKind, "executor_kind"))
+    municipality: Mapped[str | None] = mapped_column(_NAME)
+    municipality_oktmo: Mapped[str | None] = mapped_column(_OKTMO)
+    timezone: Mapped[str] = mapped_column(
+        sa.String(64), default="Europe/Moscow", server_default="Europe/Moscow"
+    )
+    # Working hours, e.g. {"mon": ["09:00", "18:00"], "lunch": ["13:00", "14:00"]}; NULL means
+    # the region's default schedule.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
+    active: Mapped[bool_true]
+    created_at: Mapped[utc_now]
+
+
+class Assignment(Base):
+    """One executor's share of an incident, with its own SLA clock."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        sa.CheckConstraint("sla_budget_minutes > 0", name="sla_budget_positive"),
+        sa.Index("ix_assignments_status_deadline_at", "status", "deadline_at"),
+        sa.Index("ix_assignments_executor_id_status", "executor_id", "status"),
+    )
+
+    id: Mapped[big_id_pk]
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    executor_id: Mapped[int] = mapped_column(sa.ForeignKey("executors.id", ondelete="RESTRICT"))
+    assigned_at: Mapped[utc_now]
+    # The clock starts when the executor receives the incident.
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[AssignmentStatus] = mapped_column(
+        _enum(AssignmentStatus, "assignment_status"),
+        default=AssignmentStatus.ASSIGNED,
+        server_default=AssignmentStatus.ASSIGNED.value,
+    )
+    sla_budget_minutes: Mapped[int] = mapped_column(sa.Integer)
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paused_total_minutes: Mapped[int_zero]
+    # Working minutes left when the clock was paused; the deadline is recomputed on resume.
+    remaining_budget_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    interim: Mapped[bool_false]
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rule_id: Mapped[str | None] = mapped_column(sa.String(128))
+
+
+class Event(Base):
+    """A record of something that happened; a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_incident_id_occurred_at", "incident_id", "occurred_at"),
+        sa.Index("ix_events_kind_occurred_at", "kind", "occurred_at"),
+    )
+
+    id: Mapped[big_id_pk]
+    incident_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="RESTRICT")
+    )
+    actor_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    from_status: Mapped[str | None] = mapped_column(sa.String(32))
+    to_status: Mapped[str | None] = mapped_column(sa.String(32))
+    payload: Mapped[json_dict]
+    occurred_at: Mapped[utc_now]
+
+
+class Answer(Base):
+    """An executor's answer to an incident, reviewed by an operator and posted into the thread."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.Index("ix_answers_incident_id", "incident_id"),
+        sa.Index("ix_answers_status", "status"),
+    )
+
+    id: Mapped[big_id_pk]
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    assignment_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("assignments.id", ondelete="SET NULL")
+    )
+    author_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[AnswerKind] = mapped_column(_enum(AnswerKind, "answer_kind"))
+    status: Mapped[AnswerStatus] = mapped_column(
+        _enum(AnswerStatus, "answer_status"),
+        default=AnswerStatus.DRAFT,
+        server_default=AnswerStatus.DRAFT.value,
+    )
+    review_comment: Mapped[str | None] = mapped_column(sa.Text)
+    external_reply_id: Mapped[str | None] = mapped_column(_EXTERNAL_ID)
+    # Sent with the reply (VK `guid`) so that a retried post is not published twice.
+    guid: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: uuid.uuid4().hex)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    delivery_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[utc_now]
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+
+
+class User(Base):
+    """A person who signs in: operator, executor's employee, supervisor or administrator."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role <> 'executor' OR executor_id IS NOT NULL", name="executor_role_has_executor"
+        ),
+    )
+
+    id: Mapped[int_pk]
+    login: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(_NAME)
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    executor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("executors.id", ondelete="RESTRICT"), index=True
+    )
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool_true]
+    created_at: Mapped[utc_now]
+
+
+class TrainingLabel(Base):
+    """An operator's correction of one classifier output, used to retrain the model."""
+
+    __tablename__ = "training_labels"
+    __table_args__ = (
+        sa.Index(
+            "ix_training_labels_field_used_in_model_version", "field", "used_in_model_version"
+        ),
+    )
+
+    id: Mapped[big_id_pk]
+    message_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(sa.Text)
+    field: Mapped[LabelField] = mapped_column(_enum(LabelField, "label_field"))
+    value: Mapped[str] = mapped_column(_NAME)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[utc_now]
+    used_in_model_version: Mapped[str | None] = mapped_column(_VERSION)
+
+
+# --- The event log is append-only, enforced by the database. ---------------------------------
+# The same statements are written out in the initial migration; create_all() runs these so
+# that a schema built from the models behaves like a migrated one.
+
+EVENTS_APPEND_ONLY_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        """
+        CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'events is append-only: % is not allowed', TG_OP
+                USING ERRCODE = 'restrict_violation';
+        END;
+        $$
+        """,
+        """
+        CREATE TRIGGER events_append_only_row
+        BEFORE UPDATE OR DELETE ON events
+        FOR EACH ROW EXECUTE FUNCTION events_append_only()
+        """,
+        """
+        CREATE TRIGGER events_append_only_truncate
+        BEFORE TRUNCATE ON events
+        FOR EACH STATEMENT EXECUTE FUNCTION events_append_only()
+        """,
+    ),
+    "sqlite": (
+        """
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'events is append-only: UPDATE is not allowed');
+        END
+        """,
+        """
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN
+            SELECT RAISE(ABORT, 'events is append-only: DELETE is not allowed');
+        END
+        """,
+    ),
+}
+
+
+def _ddl(statement: str, dialect: str) -> sa.ExecutableDDLElement:
+    """Return a DDL statement that runs only on the given dialect."""
+    # DDL text is %-formatted by SQLAlchemy; the trigger's own % placeholders must survive.
+    ddl = sa.DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
+    return ddl.execute_if(dialect=dialect)
+
+
+for _dialect, _statements in EVENTS_APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        sa.event.listen(Event.__table__, "after_create", _ddl(_statement, _dialect))
+sa.event.listen(
+    Event.__table__,
+    "after_drop",
+    _ddl("DROP FUNCTION IF EXISTS events_append_only()", "postgresql"),
+)

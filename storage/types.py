@@ -1,0 +1,96 @@
+"""Column types shared by the models: aware UTC datetimes, portable JSON and reusable columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import mapped_column
+
+__all__ = [
+    "JSON_DOCUMENT",
+    "BigIntPK",
+    "UTCDateTime",
+    "big_id_pk",
+    "bool_false",
+    "bool_true",
+    "int_pk",
+    "int_zero",
+    "json_dict",
+    "utc_now",
+    "utcnow",
+]
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    Naive datetimes are refused on the way in: the code must say which zone it means.
+    PostgreSQL stores ``timestamp with time zone``; SQLite stores the UTC wall time as text.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        """Return the Python type of the column's values."""
+        return dt.datetime
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert an aware datetime to UTC; refuse naive ones."""
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"UTCDateTime expects a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} refused: pass an aware datetime (UTC)"
+            )
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            # SQLite has no zone type: store the UTC wall time, attach UTC when reading.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        """Return the stored value as an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+#: JSON on every backend; JSONB (indexable, compact) on PostgreSQL.
+JSON_DOCUMENT = sa.JSON().with_variant(JSONB(), "postgresql")
+
+#: A 64-bit surrogate key; plain INTEGER on SQLite so that it aliases the rowid and autoincrements.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+int_pk = Annotated[int, mapped_column(sa.Integer, primary_key=True)]
+big_id_pk = Annotated[int, mapped_column(BigIntPK, primary_key=True)]
+utc_now = Annotated[
+    dt.datetime,
+    mapped_column(UTCDateTime(), nullable=False, default=utcnow, server_default=sa.func.now()),
+]
+bool_false = Annotated[
+    bool, mapped_column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+]
+bool_true = Annotated[
+    bool, mapped_column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+]
+int_zero = Annotated[
+    int, mapped_column(sa.Integer, nullable=False, default=0, server_default=sa.text("0"))
+]
+json_dict = Annotated[dict[str, Any], mapped_column(JSON_DOCUMENT, nullable=False, default=dict)]
