@@ -56,7 +56,10 @@ def _schema(url: str) -> dict[str, Any]:
                     (u["name"], tuple(u["column_names"]))
                     for u in inspector.get_unique_constraints(table)
                 ),
-                "checks": sorted(c["name"] for c in inspector.get_check_constraints(table)),
+                "checks": sorted(
+                    (c["name"], " ".join(c["sqltext"].split()))
+                    for c in inspector.get_check_constraints(table)
+                ),
                 "indexes": sorted(
                     (i["name"], tuple(i["column_names"]), i["unique"])
                     for i in inspector.get_indexes(table)

@@ -71,6 +71,45 @@ def _append_only_statements() -> tuple[str, ...]:
     raise NotImplementedError(f"no append-only trigger for {dialect}")
 
 
+# The allowed values of each string enum, frozen at this revision.
+EXECUTOR_KIND = ("ministry", "municipal")
+INCIDENT_STATUS = (
+    "new",
+    "triage",
+    "assigned",
+    "in_progress",
+    "answered",
+    "approved",
+    "published",
+    "closed",
+    "returned",
+    "rework",
+    "rejected",
+    "merged",
+    "reopened",
+)
+PRIORITY = ("low", "normal", "high", "urgent")
+RESOLUTION = ("fixed", "answered_only")
+NETWORK = ("vk", "ok", "telegram", "file")
+ASSIGNMENT_STATUS = ("assigned", "received", "paused", "answered", "returned", "rerouted", "closed")
+MESSAGE_KIND = ("post", "comment")
+USER_ROLE = ("operator", "executor", "supervisor", "admin")
+ANSWER_KIND = ("interim", "final")
+ANSWER_STATUS = ("draft", "submitted", "approved", "rework", "published")
+LABEL_FIELD = ("complaint", "topic", "municipality")
+
+
+def _choice(name: str, values: tuple[str, ...]) -> sa.Enum:
+    """Return the column type of a string enum; its CHECK is added by _one_of."""
+    return sa.Enum(*values, name=name, native_enum=False, create_constraint=False, length=32)
+
+
+def _one_of(table: str, column: str, name: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    """Return the named CHECK constraint that a model's Enum(create_constraint=True) creates."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=op.f(f"ck_{table}_{name}"))
+
+
 def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
@@ -80,14 +119,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum(
-                "ministry",
-                "municipal",
-                name="executor_kind",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("executor_kind", EXECUTOR_KIND),
             nullable=False,
         ),
         sa.Column("municipality", sa.String(length=255), nullable=True),
@@ -102,6 +134,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
+        _one_of("executors", "kind", "executor_kind", EXECUTOR_KIND),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_executors")),
         sa.UniqueConstraint("code", name=op.f("uq_executors_code")),
     )
@@ -111,25 +144,7 @@ def upgrade() -> None:
         sa.Column("public_number", sa.String(length=32), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(
-                "new",
-                "triage",
-                "assigned",
-                "in_progress",
-                "answered",
-                "approved",
-                "published",
-                "closed",
-                "returned",
-                "rework",
-                "rejected",
-                "merged",
-                "reopened",
-                name="incident_status",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("incident_status", INCIDENT_STATUS),
             server_default="new",
             nullable=False,
         ),
@@ -141,16 +156,7 @@ def upgrade() -> None:
         sa.Column("municipality_oktmo", sa.String(length=11), nullable=True),
         sa.Column(
             "priority",
-            sa.Enum(
-                "low",
-                "normal",
-                "high",
-                "urgent",
-                name="priority",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("priority", PRIORITY),
             server_default="normal",
             nullable=False,
         ),
@@ -161,14 +167,7 @@ def upgrade() -> None:
         sa.Column("merged_into_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "resolution",
-            sa.Enum(
-                "fixed",
-                "answered_only",
-                name="resolution",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("resolution", RESOLUTION),
             nullable=True,
         ),
         sa.Column("grouping_version", sa.String(length=64), nullable=True),
@@ -192,6 +191,9 @@ def upgrade() -> None:
             name=op.f("fk_incidents_parent_incident_id_incidents"),
             ondelete="RESTRICT",
         ),
+        _one_of("incidents", "status", "incident_status", INCIDENT_STATUS),
+        _one_of("incidents", "priority", "priority", PRIORITY),
+        _one_of("incidents", "resolution", "resolution", RESOLUTION),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("public_number", name=op.f("uq_incidents_public_number")),
     )
@@ -215,16 +217,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "network",
-            sa.Enum(
-                "vk",
-                "ok",
-                "telegram",
-                "file",
-                name="network",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("network", NETWORK),
             nullable=False,
         ),
         sa.Column("external_id", sa.String(length=128), nullable=False),
@@ -259,6 +252,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "poll_interval_seconds > 0", name=op.f("ck_sources_poll_interval_positive")
         ),
+        _one_of("sources", "network", "network", NETWORK),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("network", "external_id", name=op.f("uq_sources_network_external_id")),
     )
@@ -279,19 +273,7 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "status",
-            sa.Enum(
-                "assigned",
-                "received",
-                "paused",
-                "answered",
-                "returned",
-                "rerouted",
-                "closed",
-                name="assignment_status",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("assignment_status", ASSIGNMENT_STATUS),
             server_default="assigned",
             nullable=False,
         ),
@@ -320,6 +302,7 @@ def upgrade() -> None:
             name=op.f("fk_assignments_incident_id_incidents"),
             ondelete="CASCADE",
         ),
+        _one_of("assignments", "status", "assignment_status", ASSIGNMENT_STATUS),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignments")),
     )
     op.create_index(
@@ -367,30 +350,14 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "network",
-            sa.Enum(
-                "vk",
-                "ok",
-                "telegram",
-                "file",
-                name="network",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("network", NETWORK),
             nullable=False,
         ),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum(
-                "post",
-                "comment",
-                name="message_kind",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("message_kind", MESSAGE_KIND),
             nullable=False,
         ),
         sa.Column("parent_message_id", sa.BigInteger(), nullable=True),
@@ -422,6 +389,8 @@ def upgrade() -> None:
             name=op.f("fk_messages_source_id_sources"),
             ondelete="RESTRICT",
         ),
+        _one_of("messages", "network", "network", NETWORK),
+        _one_of("messages", "kind", "message_kind", MESSAGE_KIND),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("network", "external_id", name=op.f("uq_messages_network_external_id")),
     )
@@ -439,16 +408,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=255), nullable=False),
         sa.Column(
             "role",
-            sa.Enum(
-                "operator",
-                "executor",
-                "supervisor",
-                "admin",
-                name="user_role",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("user_role", USER_ROLE),
             nullable=False,
         ),
         sa.Column("executor_id", sa.Integer(), nullable=True),
@@ -467,6 +427,7 @@ def upgrade() -> None:
             name=op.f("fk_users_executor_id_executors"),
             ondelete="RESTRICT",
         ),
+        _one_of("users", "role", "user_role", USER_ROLE),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("login", name=op.f("uq_users_login")),
     )
@@ -480,29 +441,12 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum(
-                "interim",
-                "final",
-                name="answer_kind",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("answer_kind", ANSWER_KIND),
             nullable=False,
         ),
         sa.Column(
             "status",
-            sa.Enum(
-                "draft",
-                "submitted",
-                "approved",
-                "rework",
-                "published",
-                name="answer_status",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("answer_status", ANSWER_STATUS),
             server_default="draft",
             nullable=False,
         ),
@@ -535,6 +479,8 @@ def upgrade() -> None:
             name=op.f("fk_answers_incident_id_incidents"),
             ondelete="CASCADE",
         ),
+        _one_of("answers", "kind", "answer_kind", ANSWER_KIND),
+        _one_of("answers", "status", "answer_status", ANSWER_STATUS),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_answers")),
         sa.UniqueConstraint("guid", name=op.f("uq_answers_guid")),
     )
@@ -692,15 +638,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column(
             "field",
-            sa.Enum(
-                "complaint",
-                "topic",
-                "municipality",
-                name="label_field",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            _choice("label_field", LABEL_FIELD),
             nullable=False,
         ),
         sa.Column("value", sa.String(length=255), nullable=False),
@@ -721,6 +659,7 @@ def upgrade() -> None:
             name=op.f("fk_training_labels_user_id_users"),
             ondelete="SET NULL",
         ),
+        _one_of("training_labels", "field", "label_field", LABEL_FIELD),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_training_labels")),
     )
     op.create_index(
