@@ -1,0 +1,1 @@
+"""Region reference data: one JSON file per region, built by tools/build_regions.py."""
