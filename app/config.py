@@ -71,6 +71,7 @@ __all__ = [
     "WebConfig",
     "WeeklySchedule",
     "WorkInterval",
+    "format_key_path",
     "load_config",
 ]
 

@@ -1,1 +1,3 @@
 """Data files shipped with the classifier package."""
+
+from __future__ import annotations
