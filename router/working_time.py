@@ -403,13 +403,18 @@ class Explanation:
     start: datetime
     budget: timedelta
     deadline: datetime
-    zone: str
+    tz: tzinfo
     schedule: str
     steps: tuple[DayStep, ...]
 
+    @property
+    def zone(self) -> str:
+        """Return the zone's name (the IANA key for a ZoneInfo)."""
+        return _zone_name(self.tz)
+
     def lines(self) -> list[str]:
         """Return a human-readable, step-by-step account of the computation."""
-        tz = resolve_zone(self.zone)
+        tz = self.tz
         out = [
             f"Start {_iso(self.start.astimezone(tz))} ({self.zone}), "
             f"budget {_fmt_duration(self.budget)} of working time",
@@ -503,7 +508,7 @@ def _walk(
 
     def result(deadline: datetime) -> Explanation:
         return Explanation(
-            start_utc, budget, deadline, _zone_name(zone), format_schedule(schedule), tuple(steps)
+            start_utc, budget, deadline, zone, format_schedule(schedule), tuple(steps)
         )
 
     if not budget:

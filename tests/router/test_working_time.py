@@ -380,6 +380,13 @@ def test_explain_no_scheduled_hours_and_night_labels(cal: ProductionCalendar) ->
     assert "20:00-04:00(+1d) (480 min)" in "\n".join(result.lines())
 
 
+def test_explain_with_a_fixed_offset_zone(cal: ProductionCalendar) -> None:
+    msk = timezone(timedelta(hours=3))
+    result = explain(local("2025-10-14T10:00", KIROV), H8, default_schedule(), cal, msk)
+    assert result.zone == "UTC+03:00"
+    assert result.lines()[-1] == "Deadline 2025-10-15T10:00:00+03:00"
+
+
 def test_explain_zero_budget_has_no_steps(cal: ProductionCalendar) -> None:
     start = local("2025-10-14T10:00", KIROV)
     result = explain(start, timedelta(0), default_schedule(), cal, KIROV)
