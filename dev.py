@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Developer entry point that needs only Python 3.11+: creates .venv, then runs or tests.
 
-    python3 dev.py run [ARGS...]    install into .venv and run the service (embedded default)
-    python3 dev.py test [ARGS...]   install with the test extra; ruff, mypy, then pytest ARGS
-    python3 dev.py cli [ARGS...]    any incident-management command inside .venv
+python3 dev.py run [ARGS...]    install into .venv and run the service (embedded default)
+python3 dev.py test [ARGS...]   install with the test extra; ruff, mypy, then pytest ARGS
+python3 dev.py cli [ARGS...]    any incident-management command inside .venv
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def command_cli(args: list[str]) -> None:
 
 def main() -> None:
     """Dispatch ``run``, ``test`` or ``cli``."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is run by whatever python3 is
         _say(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
         sys.exit(2)
     if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "cli"}:

@@ -103,10 +103,7 @@ async def serve(
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
-        bound_port = port
-        server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            bound_port = server.sockets[0].getsockname()[1]
+        bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
         scheduler.start()
         try:

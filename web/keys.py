@@ -34,4 +34,4 @@ class HealthReport:
 HealthProbe = Callable[[], Awaitable[HealthReport]]
 
 SITE_INFO = web.AppKey("site_info", SiteInfo)
-HEALTH_PROBE = web.AppKey("health_probe", HealthProbe)
+HEALTH_PROBE: web.AppKey[HealthProbe] = web.AppKey("health_probe")

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from app.errors import CliError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from app.config import Config
 
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def config_option_parent() -> argparse.ArgumentParser:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from app.commands._common import Subparsers, add_command, load_config_or_fail
+from app.commands._common import add_command, load_config_or_fail
 from app.errors import CliError
+
+if TYPE_CHECKING:
+    from app.commands._common import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:

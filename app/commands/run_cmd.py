@@ -7,9 +7,13 @@ import asyncio
 import errno
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from app.commands._common import Subparsers, add_command, load_config_or_fail
+from app.commands._common import add_command, load_config_or_fail
 from app.errors import CliError
+
+if TYPE_CHECKING:
+    from app.commands._common import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:
