@@ -67,7 +67,15 @@ def command_test(args: list[str]) -> None:
 def command_cli(args: list[str]) -> None:
     """Run any incident-management command inside the virtual environment."""
     ensure_venv("")
-    _run(PYTHON, "-m", "app", *args)
+    argv = [str(PYTHON), "-m", "app", *args]
+    if os.name == "posix":
+        # Become the service process, so Ctrl+C and SIGTERM reach it directly.
+        os.chdir(ROOT)
+        os.execv(argv[0], argv)  # noqa: S606
+    try:
+        _run(*argv)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def main() -> None:

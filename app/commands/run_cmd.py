@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
             upgrade(config.database.url)
         except StorageError as err:
             raise CliError(str(err), exit_code=1) from err
+    # Alembic logs its context at INFO on every revision read (the health probe reads one).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     def announce(where: Listening) -> None:
         print(
