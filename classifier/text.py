@@ -1,0 +1,178 @@
+"""Text normalisation and word tokenisation for Russian social-network messages."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "Token",
+    "clean",
+    "fold",
+    "normalize",
+    "tokenize",
+    "word_spans",
+]
+
+# Markup ---------------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<(?:[a-zA-Z!/?][^<>]{0,2000})>")
+_BLOCK_HTML = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# VK mention markup: [id123|Иван Петров], [club1|Администрация], [https://vk.com/x|текст].
+_VK_MENTION = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[|]{0,200})\]")
+_VK_LINK = re.compile(r"\[(?:https?://)?[^\s\[\]|]{1,300}\|([^\]\[|]{0,200})\]")
+# "@id123 (Иван)" and "*club1 (Группа)": keep the visible name.
+_VK_AT_MENTION = re.compile(r"[@*](?:id|club|public|event)\d+\s*\(([^()]{0,200})\)")
+_VK_BARE_MENTION = re.compile(r"[@*](?:id|club|public|event)\d+\b")
+
+# Addresses on the network ---------------------------------------------------------------------
+
+_URL = re.compile(
+    r"(?:\b(?:https?|ftp)://|\bwww\.)\S+"
+    r"|\b(?:[a-z0-9-]{1,63}\.)+(?:ru|com|org|net|me|su|info|io|рф|ly|cc|gl|to)"
+    r"(?:/[^\s<>]*)?(?![\w.])"
+    r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
+# Russian phone numbers: +7 / 8, then ten digits with the usual separators.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+7|8)[\s\-(]{0,3}\d{3}[\s\-)]{0,3}\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b"
+)
+
+# Characters -----------------------------------------------------------------------------------
+
+# Pictographs, dingbats, arrows, geometric shapes, flags, keycaps, skin tones, joiners and
+# variation selectors: a message's emoji carry no place and (for the models) too little topic.
+_EMOJI = re.compile(
+    "["
+    "\U0001f000-\U0001faff"  # emoticons, pictographs, transport, flags, skin tones, extended-A
+    "\U0001fb00-\U0001fbff"
+    "\u2190-\u21ff"  # arrows
+    "\u2300-\u23ff"  # technical (⌚ ⏰)
+    "\u2460-\u24ff"  # enclosed alphanumerics
+    "\u25a0-\u27bf"  # geometric shapes, misc symbols, dingbats
+    "\u2900-\u297f"
+    "\u2b00-\u2bff"
+    "\u3030\u303d\u3297\u3299"
+    "\ufe00-\ufe0f"  # variation selectors
+    "\u200d\u20e3"  # zero-width joiner, combining keycap
+    "\U000e0000-\U000e007f"  # tag characters (subdivision flags)
+    "]+"
+)
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200e\u200f\u2060\ufeff]")
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Hyphen look-alikes between letters ("Кирово‑Чепецк" with U+2011) become an ASCII hyphen.
+_WORD_DASH = re.compile(r"(?<=\w)[\u2010\u2011\u2012\u2013\u2212](?=\w)")
+
+_CYRILLIC = "а-яёА-ЯЁ"
+# Latin letters that look like Cyrillic ones, as typed (on purpose or by a mixed keyboard).
+_LOOKALIKES = str.maketrans(
+    "aeopcxykABEHKMOPCTXY",
+    "аеорсхукАВЕНКМОРСТХУ",
+)
+_LOOKALIKE_LATIN = frozenset("aeopcxykABEHKMOPCTXY")
+_MIXED_WORD = re.compile(rf"\b(?=\w*[{_CYRILLIC}])(?=\w*[a-zA-Z])\w+")
+# A letter repeated three or more times ("ужжжжасно", "оооочень") is emphasis, not spelling.
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+# A whole word made of one letter thrice ("ООО", the company form) is kept as it is.
+_TRIPLE_WORD = re.compile(r"^([^\W\d_])\1\1$")
+
+# Words: letters or digits, joined by inner hyphens ("Кирово-Чепецк", "р-н", "10-й").
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word of a text with its character span in that text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def _fix_lookalikes(match: re.Match[str]) -> str:
+    word = match.group(0)
+    latin = [ch for ch in word if "a" <= ch.lower() <= "z"]
+    if all(ch in _LOOKALIKE_LATIN for ch in latin):
+        return word.translate(_LOOKALIKES)
+    return word
+
+
+def _collapse_repeats(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+def _collapse_word_repeats(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if _TRIPLE_WORD.match(word):
+            return word
+        return _REPEATS.sub(_collapse_repeats, word)
+
+    return _WORD.sub(one, text)
+
+
+def _strip_markup(text: str) -> str:
+    if "<" in text:
+        text = _BLOCK_HTML.sub(" ", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+        if "<" in text:  # "&lt;b&gt;" unescaped into a tag
+            text = _TAG.sub(" ", text)
+    if "[" in text:
+        text = _VK_MENTION.sub(r" \1 ", text)
+        text = _VK_LINK.sub(r" \1 ", text)
+    if "@" in text or "*" in text:
+        text = _VK_AT_MENTION.sub(r" \1 ", text)
+        text = _VK_BARE_MENTION.sub(" ", text)
+    return text
+
+
+def clean(text: str, *, placeholders: bool = False) -> str:
+    """Strip markup, addresses and emoji from a message, keeping its letter case and "ё".
+
+    Removes HTML tags and entities, VK mention markup (keeping the visible name), URLs, e-mail
+    addresses and phone numbers (or, with ``placeholders``, replaces the last two with the words
+    ``email`` and ``phone``), emoji and invisible characters; repairs Latin look-alike letters
+    inside Cyrillic words; collapses letters repeated three or more times and runs of
+    whitespace. The gazetteer reads this form, since capital letters help it tell a village
+    from a common word.
+    """
+    if not text:
+        return ""
+    text = _strip_markup(text)
+    email_sub = " email " if placeholders else " "
+    phone_sub = " phone " if placeholders else " "
+    if "@" in text:
+        text = _EMAIL.sub(email_sub, text)
+    text = _URL.sub(" ", text)
+    text = _PHONE.sub(phone_sub, text)
+    text = _EMOJI.sub(" ", text)
+    text = _INVISIBLE.sub("", text)
+    text = _WORD_DASH.sub("-", text)
+    text = _MIXED_WORD.sub(_fix_lookalikes, text)
+    text = _collapse_word_repeats(text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case a text and write "е" for "ё"."""
+    return text.lower().replace("ё", "е")
+
+
+def normalize(text: str, *, placeholders: bool = False) -> str:
+    """Return the message cleaned (see ``clean``), lower-cased, with "е" for "ё"."""
+    return fold(clean(text, placeholders=placeholders))
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a text into word tokens: letters and digits, hyphenated words kept whole."""
+    return _WORD.findall(text)
+
+
+def word_spans(text: str) -> list[Token]:
+    """Split a text into word tokens with their character spans."""
+    return [Token(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
