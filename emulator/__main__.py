@@ -1,0 +1,80 @@
+"""Run the VK emulator standalone: ``python -m emulator --port 8081``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.vk import VkEmulator
+
+DEFAULT_PORT = 8081
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the standalone emulator's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="Serve the VK API emulator over a synthetic Kirov-like region.",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default 8081)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--seed", type=int, default=1, help="region seed (default 1)")
+    parser.add_argument("--groups", type=int, default=30, help="communities (default 30)")
+    parser.add_argument(
+        "--activity-speed",
+        type=float,
+        default=60.0,
+        help="new posts and comments arrive this many times faster than the communities' "
+        "real daily rates (default 60; 0 disables live activity)",
+    )
+    return parser
+
+
+def describe(emulator: VkEmulator, host: str, port: int) -> str:
+    """Return the banner: the base URL, the admin URL and the demo tokens."""
+    from emulator.vk import RATE_LIMITS
+
+    world = emulator.world
+    official = world.groups[world.official_group_id]
+    lines = [
+        f"VK API emulator: http://{host}:{port}/method/",
+        f"admin endpoints: http://{host}:{port}/_emulator/",
+        f"region: seed {emulator.region.seed}, {emulator.region.groups} communities, plus "
+        f"{official.name!r} (id {official.id}) that answers",
+        "tokens (demo values, not secrets):",
+    ]
+    for spec in emulator.tokens.values():
+        detail = f"{RATE_LIMITS[spec.kind]} req/s"
+        if spec.follows:
+            detail += f", follows {len(spec.follows)} communities"
+        if spec.kind == "community":
+            detail += f", community {spec.group_id}"
+        lines.append(f"  {spec.token:<22} {spec.kind:<9} {detail}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the emulator, print where it listens and its tokens, and serve until stopped."""
+    from aiohttp import web
+
+    from emulator.vk import VkEmulator
+
+    args = build_parser().parse_args(argv)
+    if args.groups < 1:
+        print("--groups must be at least 1", file=sys.stderr)
+        return 2
+    emulator = VkEmulator(
+        seed=args.seed, groups=args.groups, activity_multiplier=max(args.activity_speed, 0.0)
+    )
+    interval = 2.0 if args.activity_speed > 0 else None
+    app = emulator.create_app(activity_interval=interval)
+    print(describe(emulator, args.host, args.port), flush=True)
+    web.run_app(app, host=args.host, port=args.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
