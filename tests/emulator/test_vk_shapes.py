@@ -109,7 +109,8 @@ async def test_wall_get_extended_shape(api: Api, emu: VkEmulator) -> None:
     post = response["items"][0]
     assert REAL_KEYS["wall.get post"] - {"can_delete", "copy_history"} <= set(post)
     assert {"inner_type", "hash", "type", "views", "marked_as_ads", "donut"} <= set(post)
-    assert post["owner_id"] == -gid and isinstance(post["date"], int)
+    assert post["owner_id"] == -gid
+    assert isinstance(post["date"], int)
     assert REAL_KEYS["group"] <= set(response["groups"][0])
     assert response["groups"][0]["id"] == gid
     for profile in response["profiles"]:
@@ -124,7 +125,8 @@ async def test_wall_get_plain_shape_and_geo(api: Api, emu: VkEmulator) -> None:
     assert set(geo) == REAL_KEYS["geo"]
     assert set(geo["place"]) == REAL_KEYS["geo.place"]
     lat, lon = (float(x) for x in geo["coordinates"].split())
-    assert 55 < lat < 62 and 45 < lon < 55
+    assert 55 < lat < 62
+    assert 45 < lon < 55
     page = await api("wall.get", owner_id=-gid, count=1)
     assert set(page) == {"count", "items"}
 
@@ -187,7 +189,7 @@ async def test_deleted_comment_with_replies_is_a_stub(api: Api, emu: VkEmulator)
 
 
 async def test_wall_get_comment_shape(api: Api, emu: VkEmulator) -> None:
-    gid, pid = _post_with_thread(emu)
+    gid, _pid = _post_with_thread(emu)
     group = emu.world.groups[gid]
     reply = next(c for c in group.comments.values() if c.thread_root and not c.deleted)
     response = await api("wall.getComment", USER, owner_id=-gid, comment_id=reply.id, extended=1)
@@ -215,7 +217,8 @@ async def test_newsfeed_get_shape(api: Api, emu: VkEmulator) -> None:
     assert set(response) == REAL_KEYS["newsfeed.get"]
     item = response["items"][0]
     assert REAL_KEYS["feed post"] - {"track_code"} <= set(item)
-    assert item["type"] == "post" and item["source_id"] < 0
+    assert item["type"] == "post"
+    assert item["source_id"] < 0
 
 
 async def test_newsfeed_search_shape(api: Api, emu: VkEmulator) -> None:
@@ -255,6 +258,8 @@ async def test_error_envelope_shape(api: Api) -> None:
     assert error["error_code"] == 100
     assert error["error_msg"].startswith("One of the parameters specified was missing or invalid")
     params = {p["key"]: p["value"] for p in error["request_params"]}
-    assert params["method"] == "wall.get" and params["oauth"] == "1" and params["v"] == "5.199"
+    assert params["method"] == "wall.get"
+    assert params["oauth"] == "1"
+    assert params["v"] == "5.199"
     assert params["owner_id"] == "abc"
     assert "access_token" not in params
