@@ -1,0 +1,280 @@
+"""Sources (groups and channels to poll): add, list, and claim with row leases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from collector.health import SourceHealth
+from storage.enums import Network
+from storage.models import Source
+from storage.repositories.errors import NotFound, RepositoryError
+
+__all__ = ["LeaseLost", "SourceExists", "SourceRecord", "SourceRepository"]
+
+
+class SourceExists(RepositoryError):
+    """A source with this network and external id is already configured."""
+
+
+class LeaseLost(RepositoryError):
+    """This process no longer holds the source's lease: another one took it over.
+
+    The transaction that raised it must be rolled back, so that the poll's messages and cursor
+    are written by one process only.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A source as the rest of the system sees it.
+
+    When no process holds the lease (``lease_owner`` is None), ``lease_expires_at`` is the time
+    the source is next due: a finished poll leaves a "rest lease" until then.
+    """
+
+    id: int
+    network: Network
+    external_id: str
+    screen_name: str | None
+    title: str
+    municipality: str | None
+    municipality_oktmo: str | None
+    enabled: bool
+    poll_interval_seconds: int
+    last_seen_post_id: str | None
+    cursor: dict[str, Any]
+    health: SourceHealth
+    lease_owner: str | None
+    lease_expires_at: dt.datetime | None
+
+    @property
+    def name(self) -> str:
+        """Return a short label: the screen name, else the network and id."""
+        return self.screen_name or f"{self.network.value}:{self.external_id}"
+
+
+def _record(row: Source) -> SourceRecord:
+    return SourceRecord(
+        id=row.id,
+        network=row.network,
+        external_id=row.external_id,
+        screen_name=row.screen_name,
+        title=row.title,
+        municipality=row.municipality,
+        municipality_oktmo=row.municipality_oktmo,
+        enabled=row.enabled,
+        poll_interval_seconds=row.poll_interval_seconds,
+        last_seen_post_id=row.last_seen_post_id,
+        cursor=dict(row.cursor or {}),
+        health=SourceHealth(
+            last_success_at=row.last_success_at,
+            last_attempt_at=row.last_attempt_at,
+            lag_seconds=row.lag_seconds,
+            consecutive_failures=row.consecutive_failures,
+            last_error=row.last_error,
+            disabled_reason=row.disabled_reason,
+        ),
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+    )
+
+
+def _health_values(health: SourceHealth) -> dict[str, Any]:
+    return {
+        "last_success_at": health.last_success_at,
+        "last_attempt_at": health.last_attempt_at,
+        "lag_seconds": health.lag_seconds,
+        "consecutive_failures": health.consecutive_failures,
+        "last_error": health.last_error,
+        "disabled_reason": health.disabled_reason,
+    }
+
+
+class SourceRepository:
+    """Sources within one session (the caller owns the transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        """Work inside ``session``."""
+        self._session = session
+
+    def add(
+        self,
+        network: Network,
+        external_id: str,
+        *,
+        screen_name: str | None = None,
+        title: str = "",
+        municipality: str | None = None,
+        municipality_oktmo: str | None = None,
+        poll_interval_seconds: int = 300,
+    ) -> SourceRecord:
+        """Add a source and return it; SourceExists if it is already there."""
+        if self.find(network, external_id) is not None:
+            raise SourceExists(f"{network.value} source {external_id} is already added")
+        row = Source(
+            network=network,
+            external_id=external_id,
+            screen_name=screen_name,
+            title=title,
+            municipality=municipality,
+            municipality_oktmo=municipality_oktmo,
+            poll_interval_seconds=poll_interval_seconds,
+            cursor={},
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _record(row)
+
+    def find(self, network: Network, external_id: str) -> SourceRecord | None:
+        """Return the source with this external id, or None."""
+        row = self._session.scalars(
+            sa.select(Source).where(Source.network == network, Source.external_id == external_id)
+        ).one_or_none()
+        return _record(row) if row is not None else None
+
+    def get(self, source_id: int) -> SourceRecord:
+        """Return the source with this id; NotFound if there is none."""
+        row = self._session.get(Source, source_id)
+        if row is None:
+            raise NotFound(f"no source with id {source_id}")
+        return _record(row)
+
+    def all(self, *, network: Network | None = None) -> list[SourceRecord]:
+        """Return every source, by id."""
+        query = sa.select(Source).order_by(Source.id)
+        if network is not None:
+            query = query.where(Source.network == network)
+        return [_record(r) for r in self._session.scalars(query)]
+
+    # ------------------------------------------------------------------ leases
+
+    def _claimable(self, now: dt.datetime, *, due_only: bool) -> sa.ColumnElement[bool]:
+        free = sa.or_(Source.lease_expires_at.is_(None), Source.lease_expires_at <= now)
+        if not due_only:  # ignore rest leases, never a lease another process holds
+            free = sa.or_(Source.lease_owner.is_(None), free)
+        return sa.and_(Source.enabled.is_(True), Source.disabled_reason.is_(None), free)
+
+    def claim_due(
+        self,
+        owner: str,
+        now: dt.datetime,
+        *,
+        lease_seconds: float,
+        limit: int = 100,
+        network: Network | None = None,
+        due_only: bool = True,
+    ) -> list[SourceRecord]:
+        """Lease up to ``limit`` sources that no one else holds and (``due_only``) are due.
+
+        PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then an UPDATE of the rows got, so that
+        concurrent claimers take disjoint sets without waiting. SQLite (one writer at a time):
+        an atomic conditional UPDATE per candidate row; a row someone took meanwhile updates
+        nothing and is skipped. The caller commits the claim before polling.
+        """
+        where = self._claimable(now, due_only=due_only)
+        if network is not None:
+            where = sa.and_(where, Source.network == network)
+        query = (
+            sa.select(Source.id)
+            .where(where)
+            .order_by(Source.lease_expires_at.is_not(None), Source.lease_expires_at, Source.id)
+            .limit(limit)
+        )
+        expires = now + dt.timedelta(seconds=lease_seconds)
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            ids = list(self._session.scalars(query.with_for_update(skip_locked=True)))
+            if ids:
+                self._session.execute(
+                    sa.update(Source)
+                    .where(Source.id.in_(ids))
+                    .values(lease_owner=owner, lease_expires_at=expires)
+                    .execution_options(synchronize_session=False)
+                )
+        else:
+            ids = []
+            for source_id in list(self._session.scalars(query)):
+                result = self._session.execute(
+                    sa.update(Source)
+                    .where(Source.id == source_id, where)
+                    .values(lease_owner=owner, lease_expires_at=expires)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(result, "rowcount", 0) == 1:
+                    ids.append(source_id)
+        self._session.expire_all()
+        return [self.get(i) for i in ids]
+
+    def claim(
+        self, source_id: int, owner: str, now: dt.datetime, *, lease_seconds: float
+    ) -> SourceRecord | None:
+        """Lease one source regardless of its due time; None if another process holds it."""
+        result = self._session.execute(
+            sa.update(Source)
+            .where(Source.id == source_id, self._claimable(now, due_only=False))
+            .values(lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+        return self.get(source_id) if getattr(result, "rowcount", 0) == 1 else None
+
+    def finish(
+        self,
+        source_id: int,
+        owner: str,
+        *,
+        health: SourceHealth,
+        next_due: dt.datetime,
+        cursor: dict[str, Any] | None = None,
+        last_seen_post_id: str | None = None,
+        poll_interval_seconds: int | None = None,
+    ) -> None:
+        """Record a poll's outcome and release the lease, leaving a rest lease until ``next_due``.
+
+        Run it first in the transaction that stores the poll's messages: it takes the row lock
+        and raises LeaseLost when another process took the source over, so the caller rolls back
+        and nothing of this poll is written.
+        """
+        values: dict[str, Any] = {
+            **_health_values(health),
+            "lease_owner": None,
+            "lease_expires_at": next_due,
+        }
+        if cursor is not None:
+            values["cursor"] = cursor
+        if last_seen_post_id is not None:
+            values["last_seen_post_id"] = last_seen_post_id
+        if poll_interval_seconds is not None:
+            values["poll_interval_seconds"] = max(1, poll_interval_seconds)
+        result = self._session.execute(
+            sa.update(Source)
+            .where(Source.id == source_id, Source.lease_owner == owner)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise LeaseLost(f"source {source_id}: the lease of {owner} was taken over")
+        self._session.expire_all()
+
+    def release(self, source_id: int, owner: str) -> None:
+        """Give the lease up without recording anything (e.g. on shutdown)."""
+        self._session.execute(
+            sa.update(Source)
+            .where(Source.id == source_id, Source.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+
+    def set_enabled(self, source_id: int, enabled: bool) -> None:
+        """Switch polling of a source on or off; switching on clears the disabled reason."""
+        values: dict[str, Any] = {"enabled": enabled}
+        if enabled:
+            values["disabled_reason"] = None
+        self._session.execute(sa.update(Source).where(Source.id == source_id).values(**values))
+        self._session.expire_all()
