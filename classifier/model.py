@@ -1,0 +1,268 @@
+"""The text models: complaint or not, topic group, and topic within the group, with evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp  # type: ignore[import-untyped]
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from classifier.features import FeatureSpec, Featurizer, LemmaDoc
+from classifier.types import Evidence
+
+__all__ = [
+    "ModelSpec",
+    "TextModels",
+    "TextPrediction",
+    "TrainingItem",
+    "fit_text_models",
+]
+
+ModelKind = Literal["lr", "svc"]
+EVIDENCE_PER_FIELD = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """How to build the models: features, the linear model, its regularisation."""
+
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+    kind: ModelKind = "lr"
+    c: float = 10.0
+    max_iter: int = 2000
+
+    @property
+    def family(self) -> str:
+        """Return the model family name used in version strings ("tfidf-lr", "tfidf-svc")."""
+        return f"tfidf-{self.kind}"
+
+    def describe(self) -> str:
+        """Return a short description for the artefact's metadata and reports."""
+        model = "LogisticRegression" if self.kind == "lr" else "CalibratedClassifierCV(LinearSVC)"
+        return f"{self.features.describe()}; {model} C={self.c}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingItem:
+    """One document to learn from; ``None`` fields say nothing about that output."""
+
+    doc: LemmaDoc
+    is_complaint: bool | None
+    group: str | None = None
+    topic: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TextPrediction:
+    """What the text models say about one message."""
+
+    complaint_confidence: float
+    group: str | None
+    group_confidence: float
+    topic: str | None
+    topic_confidence: float
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def is_complaint(self) -> bool:
+        """Say whether the complaint probability is at least one half."""
+        return self.complaint_confidence >= 0.5
+
+
+def _estimator(spec: ModelSpec, n_samples: int) -> Any:
+    if spec.kind == "lr":
+        return LogisticRegression(C=spec.c, max_iter=spec.max_iter, class_weight="balanced")
+    folds = 3 if n_samples >= 30 else 2
+    return CalibratedClassifierCV(
+        LinearSVC(C=spec.c / 10, class_weight="balanced"), cv=folds, method="sigmoid"
+    )
+
+
+def _coef(model: Any) -> np.ndarray[Any, Any]:
+    """Return a (classes x features) weight matrix of a fitted linear model, for evidence."""
+    if isinstance(model, CalibratedClassifierCV):
+        coefs = [c.estimator.coef_ for c in model.calibrated_classifiers_]
+        return np.asarray(np.mean(coefs, axis=0))
+    return np.asarray(model.coef_)
+
+
+@dataclass(slots=True)
+class _Head:
+    """One fitted classifier over the shared features, with its class labels."""
+
+    model: Any
+    classes: tuple[str, ...]
+    coef: np.ndarray[Any, Any]
+
+    def proba(self, x: sp.csr_matrix) -> np.ndarray[Any, Any]:
+        return np.asarray(self.model.predict_proba(x))
+
+
+def _fit_head(
+    spec: ModelSpec, x: sp.csr_matrix, labels: Sequence[str], weights: np.ndarray[Any, Any]
+) -> _Head | None:
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        return None
+    model = _estimator(spec, len(labels))
+    model.fit(x, np.asarray(labels), sample_weight=weights)
+    return _Head(model=model, classes=tuple(str(c) for c in model.classes_), coef=_coef(model))
+
+
+class TextModels:
+    """The fitted featurizer and heads; ``predict`` turns lemma documents into predictions."""
+
+    def __init__(
+        self,
+        *,
+        spec: ModelSpec,
+        featurizer: Featurizer,
+        complaint: _Head,
+        group: _Head,
+        topic: _Head | None,
+        topic_groups: dict[str, str],
+    ) -> None:
+        """Hold fitted parts; build them with :func:`fit_text_models`."""
+        self.spec = spec
+        self.featurizer = featurizer
+        self.complaint = complaint
+        self.group = group
+        self.topic = topic
+        self.topic_groups = topic_groups
+        self._topics_by_group: dict[str, np.ndarray[Any, Any]] = {}
+        if topic is not None:
+            for group_name in group.classes:
+                idx = [i for i, t in enumerate(topic.classes) if topic_groups.get(t) == group_name]
+                self._topics_by_group[group_name] = np.asarray(idx, dtype=np.intp)
+        self._yes = complaint.classes.index("1")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Return the groups the group model knows."""
+        return self.group.classes
+
+    def predict(self, docs: Sequence[LemmaDoc], *, evidence: bool = True) -> list[TextPrediction]:
+        """Predict complaint, group and topic for each document (one batch)."""
+        if not docs:
+            return []
+        x = self.featurizer.transform(docs)
+        p_complaint = self.complaint.proba(x)[:, self._yes]
+        p_group = self.group.proba(x)
+        p_topic = self.topic.proba(x) if self.topic is not None else None
+        out: list[TextPrediction] = []
+        for row in range(len(docs)):
+            g = int(np.argmax(p_group[row]))
+            group = self.group.classes[g]
+            group_conf = float(p_group[row, g])
+            topic, topic_conf = self._topic(group, group_conf, p_topic, row)
+            ev = self._evidence(x, row, g, float(p_complaint[row])) if evidence else ()
+            out.append(
+                TextPrediction(
+                    complaint_confidence=float(p_complaint[row]),
+                    group=group,
+                    group_confidence=group_conf,
+                    topic=topic,
+                    topic_confidence=topic_conf,
+                    evidence=ev,
+                )
+            )
+        return out
+
+    def _topic(
+        self,
+        group: str,
+        group_conf: float,
+        p_topic: np.ndarray[Any, Any] | None,
+        row: int,
+    ) -> tuple[str | None, float]:
+        if p_topic is None or self.topic is None:
+            return None, 0.0
+        idx = self._topics_by_group.get(group)
+        if idx is None or len(idx) == 0:
+            return None, 0.0
+        within = p_topic[row, idx]
+        total = float(within.sum())
+        best = int(np.argmax(within))
+        share = float(within[best]) / total if total > 0 else 1.0 / len(idx)
+        return self.topic.classes[int(idx[best])], group_conf * share
+
+    def _evidence(
+        self, x: sp.csr_matrix, row: int, group_index: int, p_complaint: float
+    ) -> tuple[Evidence, ...]:
+        start, end = x.indptr[row], x.indptr[row + 1]
+        cols = x.indices[start:end]
+        vals = x.data[start:end]
+        n_words = self.featurizer.n_word_features
+        word = cols < n_words
+        cols, vals = cols[word], vals[word]
+        if len(cols) == 0:
+            return ()
+        out: list[Evidence] = []
+        sign = 1.0 if p_complaint >= 0.5 else -1.0
+        complaint_w = vals * self.complaint.coef[0, cols] * sign
+        group_w = vals * self.group.coef[group_index, cols]
+        for name, weights in (("complaint", complaint_w), ("topic", group_w)):
+            order = np.argsort(-weights)[:EVIDENCE_PER_FIELD]
+            for i in order:
+                if weights[i] <= 0:
+                    break
+                out.append(
+                    Evidence(
+                        field=name,
+                        text=self.featurizer.word_name(int(cols[i])),
+                        weight=round(float(weights[i]), 4),
+                    )
+                )
+        return tuple(out)
+
+
+def fit_text_models(
+    items: Sequence[TrainingItem],
+    *,
+    topic_groups: dict[str, str],
+    spec: ModelSpec | None = None,
+) -> TextModels:
+    """Fit the featurizer and the three heads on ``items``.
+
+    The complaint head learns from items whose ``is_complaint`` is known; the group head from
+    items with a group; the topic head from items with a topic of the rubricator
+    (``topic_groups`` maps each topic to its group).
+
+    Raises:
+        ValueError: when there are not two kinds of complaint answer or two groups to learn.
+    """
+    spec = spec or ModelSpec()
+    featurizer = Featurizer(spec.features).fit([item.doc for item in items])
+    x_all = featurizer.transform([item.doc for item in items])
+    weights = np.asarray([item.weight for item in items], dtype=np.float64)
+
+    def subset(select: list[int]) -> tuple[sp.csr_matrix, np.ndarray[Any, Any]]:
+        return x_all[select], weights[select]
+
+    c_idx = [i for i, item in enumerate(items) if item.is_complaint is not None]
+    x, w = subset(c_idx)
+    complaint = _fit_head(spec, x, ["1" if items[i].is_complaint else "0" for i in c_idx], w)
+    if complaint is None:
+        raise ValueError("the complaint model needs both complaints and non-complaints")
+    g_idx = [i for i, item in enumerate(items) if item.group is not None]
+    x, w = subset(g_idx)
+    group = _fit_head(spec, x, [str(items[i].group) for i in g_idx], w)
+    if group is None:
+        raise ValueError("the group model needs examples of at least two groups")
+    t_idx = [i for i, item in enumerate(items) if item.topic in topic_groups]
+    x, w = subset(t_idx)
+    topic = _fit_head(spec, x, [str(items[i].topic) for i in t_idx], w) if t_idx else None
+    return TextModels(
+        spec=spec,
+        featurizer=featurizer,
+        complaint=complaint,
+        group=group,
+        topic=topic,
+        topic_groups=dict(topic_groups),
+    )
