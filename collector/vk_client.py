@@ -136,6 +136,10 @@ class VkClient:
 
     # ------------------------------------------------------------------ transport
 
+    def _redact(self, text: str) -> str:
+        """Hide the token should a message ever echo it."""
+        return text.replace(self._token, "***") if len(self._token) >= 8 else text
+
     def _check_quota(self, method: str) -> None:
         if self.quotas is None:
             return
@@ -164,7 +168,7 @@ class VkClient:
             raise VkConnectionError(f"{method}: timed out", method=method) from err
         except aiohttp.ClientError as err:
             raise VkConnectionError(
-                f"{method}: {type(err).__name__}: {err}".replace(self._token, "***"),
+                self._redact(f"{method}: {type(err).__name__}: {err}"),
                 method=method,
             ) from err
         if status != 200:
@@ -186,7 +190,7 @@ class VkClient:
 
     def _api_error(self, method: str, error: Mapping[str, Any]) -> VkApiError:
         code = int(error.get("error_code") or 0)
-        message = str(error.get("error_msg") or "").replace(self._token, "***")
+        message = self._redact(str(error.get("error_msg") or ""))
         retry_after = 3600.0
         if code == 29 and self.quotas is not None:
             retry_after = self.quotas.exhausted(self.name, method)
