@@ -1,0 +1,1033 @@
+"""Group classified complaints into incidents: fingerprint, tombstones, lookup, attach or create."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from classifier.types import Classification
+from router.fingerprint import (
+    GROUPING_VERSION,
+    Fingerprint,
+    FingerprintInput,
+    FingerprintKind,
+    content_terms,
+    extract_address,
+    fingerprints_for,
+    term_labels,
+    time_bucket,
+)
+from router.priority import PriorityAssessment, PriorityConfig, PrioritySignals, assess_priority
+from router.priority import urgency_markers as find_urgency_markers
+from router.similarity import Similarity, TermStats, profile_similarity
+
+__all__ = [
+    "Attach",
+    "Candidates",
+    "Create",
+    "Decision",
+    "Drop",
+    "Evidence",
+    "GroupingConfig",
+    "GroupingError",
+    "GroupingIndex",
+    "GroupingMessage",
+    "IncidentHeader",
+    "IncidentRecord",
+    "IncidentSeed",
+    "IncidentStatus",
+    "Link",
+    "MergeResult",
+    "Reach",
+    "Rule",
+    "SplitResult",
+    "Tombstone",
+    "check_tombstones",
+    "decide",
+]
+
+_SHARED_SHOWN = 8  # shared lemmas kept in the evidence shown to operators
+
+
+class GroupingError(Exception):
+    """An operation on the grouping index that cannot be done (unknown incident, bad split)."""
+
+
+class IncidentStatus(enum.StrEnum):
+    """Whether an incident still collects messages (only ``open`` ones do)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+    DISMISSED = "dismissed"
+
+
+class Rule(enum.StrEnum):
+    """Which rule decided where a message went."""
+
+    TOMBSTONE = "tombstone"
+    COMMENT_OF_POST = "comment-of-post"
+    TEXT_FINGERPRINT = "fingerprint-text"
+    ADDRESS_FINGERPRINT = "fingerprint-address"
+    SIMILARITY = "similarity"
+    NEW_INCIDENT = "new-incident"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How many people saw and reacted to a message (or, summed, to an incident)."""
+
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    reposts: int = 0
+
+    def __add__(self, other: Reach) -> Reach:
+        return Reach(
+            self.views + other.views,
+            self.likes + other.likes,
+            self.comments + other.comments,
+            self.reposts + other.reposts,
+        )
+
+    def __sub__(self, other: Reach) -> Reach:
+        return Reach(
+            self.views - other.views,
+            self.likes - other.likes,
+            self.comments - other.comments,
+            self.reposts - other.reposts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingMessage:
+    """A classified complaint as grouping sees it.
+
+    ``lemmas`` are the text's lemmas in order (computed by the caller, e.g. with the classifier's
+    lemmatiser). ``address`` is the stemmed street and house number; ``None`` means "extract it
+    from ``text``" (:func:`router.fingerprint.extract_address`). ``parent_key`` is the key of the
+    post a comment belongs to.
+    """
+
+    key: str
+    network: str
+    text: str
+    lemmas: tuple[str, ...]
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    posted_at: datetime
+    parent_key: str | None = None
+    author_id: str | None = None
+    reach: Reach = field(default_factory=Reach)
+    address: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.posted_at.tzinfo is None or self.posted_at.utcoffset() is None:
+            raise ValueError(f"message {self.key}: posted_at must be timezone-aware")
+
+    @classmethod
+    def from_classification(
+        cls,
+        *,
+        key: str,
+        network: str,
+        text: str,
+        lemmas: Sequence[str],
+        classification: Classification,
+        posted_at: datetime,
+        parent_key: str | None = None,
+        author_id: str | None = None,
+        reach: Reach | None = None,
+    ) -> GroupingMessage:
+        """Build a message from the classifier's verdict on it."""
+        return cls(
+            key=key,
+            network=network,
+            text=text,
+            lemmas=tuple(lemmas),
+            topic_group=classification.topic_group,
+            topic=classification.topic,
+            municipality_oktmo=classification.municipality_oktmo,
+            posted_at=posted_at,
+            parent_key=parent_key,
+            author_id=author_id,
+            reach=reach or Reach(),
+        )
+
+    def resolved_address(self) -> tuple[str, ...]:
+        """Return the address given, or the one found in the text."""
+        return self.address if self.address is not None else extract_address(self.text)
+
+    def fingerprint_input(self) -> FingerprintInput:
+        """Return what the fingerprints of this message are computed from."""
+        return FingerprintInput(
+            lemmas=self.lemmas,
+            address=self.resolved_address(),
+            topic_group=self.topic_group,
+            topic=self.topic,
+            municipality_oktmo=self.municipality_oktmo,
+            posted_at=self.posted_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingConfig:
+    """Thresholds of the grouping decision (docs/grouping.md explains each)."""
+
+    window: timedelta = timedelta(days=3)
+    attach_threshold: float = 0.25
+    topic_mismatch_margin: float = 0.12
+    unknown_place_margin: float = 0.1
+    comment_threshold: float = 0.12
+    posting_cap: int = 300
+    max_candidates: int = 40
+    versions: tuple[str, ...] = (GROUPING_VERSION,)
+
+    def __post_init__(self) -> None:
+        if not self.versions:
+            raise ValueError("GroupingConfig.versions needs at least the current version")
+        if self.window <= timedelta(0):
+            raise ValueError("GroupingConfig.window must be positive")
+        for name in ("attach_threshold", "comment_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"GroupingConfig.{name} must be within [0, 1]")
+
+    @property
+    def primary_version(self) -> str:
+        """Return the version new links and new incidents are recorded with."""
+        return self.versions[0]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentHeader:
+    """What storage keeps of an incident that grouping needs to rebuild its index."""
+
+    id: int
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    opened_at: datetime
+    status: IncidentStatus = IncidentStatus.OPEN
+    parent_incident_id: int | None = None
+    merged_into_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An incident as the decision sees it: its place, topic, time span and lemma profile.
+
+    ``profile`` counts, for each content lemma, the messages that use it.
+    """
+
+    id: int
+    status: IncidentStatus
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    opened_at: datetime
+    last_message_at: datetime
+    message_count: int
+    profile: Mapping[str, int]
+    addresses: frozenset[tuple[str, ...]]
+    message_keys: tuple[str, ...]
+    authors: frozenset[str]
+    reach: Reach
+    urgency: tuple[str, ...] = ()
+    parent_incident_id: int | None = None
+
+    def priority(self, config: PriorityConfig | None = None) -> PriorityAssessment:
+        """Return the incident's priority from its authors, reach and urgency words."""
+        return assess_priority(
+            PrioritySignals(
+                message_count=self.message_count,
+                distinct_authors=len(self.authors),
+                views=self.reach.views,
+                likes=self.reach.likes,
+                comments=self.reach.comments,
+                reposts=self.reach.reposts,
+                urgency=self.urgency,
+            ),
+            config or PriorityConfig(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A discarded fingerprint: messages that have it are dropped before any lookup."""
+
+    fingerprint: str
+    incident_id: int | None
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a message went where it went; stored with the link and shown to operators."""
+
+    rule: Rule
+    grouping_version: str
+    incident_id: int | None = None
+    score: float | None = None
+    threshold: float | None = None
+    shared_lemmas: tuple[str, ...] = ()
+    matched_fingerprint: str | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the evidence as JSON-ready values (for the link's evidence column)."""
+        return {
+            "rule": self.rule.value,
+            "grouping_version": self.grouping_version,
+            "incident_id": self.incident_id,
+            "score": None if self.score is None else round(self.score, 4),
+            "threshold": None if self.threshold is None else round(self.threshold, 4),
+            "shared_lemmas": list(self.shared_lemmas),
+            "matched_fingerprint": self.matched_fingerprint,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSeed:
+    """What a new incident starts from; storage gives it an id."""
+
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    opened_at: datetime
+    first_message_key: str
+    grouping_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """The message joins an open incident."""
+
+    incident_id: int
+    evidence: Evidence
+    fingerprints: tuple[Fingerprint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """The message opens a new incident."""
+
+    seed: IncidentSeed
+    evidence: Evidence
+    fingerprints: tuple[Fingerprint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """The message repeats a dismissed incident: drop it."""
+
+    tombstone: Tombstone
+    evidence: Evidence
+    fingerprints: tuple[Fingerprint, ...]
+
+
+Decision = Attach | Create | Drop
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A message attached to an incident, as storage records it (``incident_messages``).
+
+    ``lookup_fingerprints`` go to ``incident_fingerprints``; all carry ``grouping_version``.
+    """
+
+    message_key: str
+    incident_id: int
+    grouping_version: str
+    fingerprints: tuple[Fingerprint, ...]
+    lookup_fingerprints: tuple[Fingerprint, ...]
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What the index found for a message: the only input of the decision besides the message.
+
+    The mappings inside are read-only views of the index, valid until it next changes.
+    """
+
+    parent_incident: IncidentRecord | None
+    fingerprint_hits: tuple[tuple[Fingerprint, IncidentRecord], ...]
+    similar: tuple[IncidentRecord, ...]
+    stats: TermStats
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """What a merge changed: which incidents went into the target, and which messages moved."""
+
+    target_id: int
+    merged_ids: tuple[int, ...]
+    moved_message_keys: tuple[str, ...]
+    moved_fingerprints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SplitResult:
+    """What a split changed: the messages and fingerprints that moved to the new incident."""
+
+    source_id: int
+    new_id: int
+    moved_message_keys: tuple[str, ...]
+    moved_fingerprints: tuple[str, ...]
+    source_emptied: bool
+
+
+# --------------------------------------------------------------------------- the pure decision
+
+
+def check_tombstones(
+    fingerprints: Sequence[Fingerprint], tombstones: Mapping[str, Tombstone]
+) -> Drop | None:
+    """Return a drop if any fingerprint of the message is tombstoned (checked before lookup)."""
+    for fingerprint in fingerprints:
+        tombstone = tombstones.get(fingerprint.value)
+        if tombstone is not None:
+            evidence = Evidence(
+                rule=Rule.TOMBSTONE,
+                grouping_version=fingerprint.version,
+                incident_id=tombstone.incident_id,
+                matched_fingerprint=fingerprint.value,
+                note=f"repeats a dismissed incident: {tombstone.reason}",
+            )
+            return Drop(tombstone, evidence, tuple(fingerprints))
+    return None
+
+
+def _in_window(incident: IncidentRecord, at: datetime, window: timedelta) -> bool:
+    return incident.opened_at - window <= at <= incident.last_message_at + window
+
+
+def _address_conflicts(address: tuple[str, ...], known: frozenset[tuple[str, ...]]) -> bool:
+    """Tell whether the message names a place the incident does not (another street or house)."""
+    if not address or not known:
+        return False
+    for other in known:
+        if other[0] != address[0]:
+            continue
+        if len(other) == 1 or len(address) == 1 or other[1] == address[1]:
+            return False
+    return True
+
+
+def _topics_differ(message: GroupingMessage, incident: IncidentRecord) -> bool:
+    if message.topic_group and incident.topic_group and message.topic_group != incident.topic_group:
+        return True
+    return bool(message.topic and incident.topic and message.topic != incident.topic)
+
+
+def _similarity(terms: frozenset[str], incident: IncidentRecord, stats: TermStats) -> Similarity:
+    return profile_similarity(terms, incident.profile, incident.message_count, stats)
+
+
+def _shown(sim: Similarity, labels: Mapping[str, str]) -> tuple[str, ...]:
+    """Return the shared terms to show operators, as the message's own lemmas."""
+    return tuple(labels.get(term, term) for term in sim.shared[:_SHARED_SHOWN])
+
+
+def decide(
+    message: GroupingMessage,
+    fingerprints: Sequence[Fingerprint],
+    candidates: Candidates,
+    config: GroupingConfig,
+) -> Attach | Create:
+    """Decide where a (not tombstoned) message goes, from the message and its candidates only.
+
+    The rules, first match wins: a comment joins its post's open incident unless it is about
+    something else (another topic and similarity under ``comment_threshold``); a text or address
+    fingerprint of an open incident in the time window; the most similar open incident of the
+    block above its threshold, unless the two name different addresses; otherwise a new incident.
+    """
+    fps = tuple(fingerprints)
+    version = config.primary_version
+    address = message.resolved_address()
+    terms = content_terms(message.lemmas)
+    labels = term_labels(message.lemmas)
+    stats = candidates.stats
+    left_post_note = ""
+
+    parent = candidates.parent_incident
+    if parent is not None and parent.status is IncidentStatus.OPEN:
+        sim = _similarity(terms, parent, stats)
+        if not _topics_differ(message, parent) or sim.score >= config.comment_threshold:
+            return Attach(
+                parent.id,
+                Evidence(
+                    rule=Rule.COMMENT_OF_POST,
+                    grouping_version=version,
+                    incident_id=parent.id,
+                    score=sim.score,
+                    threshold=config.comment_threshold,
+                    shared_lemmas=_shown(sim, labels),
+                    note=f"comment on post {message.parent_key}",
+                ),
+                fps,
+            )
+        left_post_note = (
+            f"comment on post {message.parent_key} is about something else "
+            f"(topic {message.topic or message.topic_group}, similarity {sim.score:.2f}); "
+        )
+
+    for fingerprint, incident in candidates.fingerprint_hits:
+        if incident.status is not IncidentStatus.OPEN or not _in_window(
+            incident, message.posted_at, config.window
+        ):
+            continue
+        if parent is not None and incident.id == parent.id and left_post_note:
+            continue
+        sim = _similarity(terms, incident, stats)
+        rule = (
+            Rule.TEXT_FINGERPRINT
+            if fingerprint.kind is FingerprintKind.TEXT
+            else Rule.ADDRESS_FINGERPRINT
+        )
+        return Attach(
+            incident.id,
+            Evidence(
+                rule=rule,
+                grouping_version=fingerprint.version,
+                incident_id=incident.id,
+                score=sim.score,
+                shared_lemmas=_shown(sim, labels),
+                matched_fingerprint=fingerprint.value,
+                note=left_post_note + f"same {fingerprint.kind.value} fingerprint",
+            ),
+            fps,
+        )
+
+    block = next(
+        (fp.value for fp in fps if fp.kind is FingerprintKind.BLOCK and fp.version == version),
+        None,
+    )
+    best: tuple[float, float, IncidentRecord, Similarity] | None = None
+    nearest: tuple[float, float, IncidentRecord] | None = None
+    for incident in candidates.similar:
+        if incident.status is not IncidentStatus.OPEN:
+            continue
+        if parent is not None and incident.id == parent.id and left_post_note:
+            continue
+        if not _in_window(incident, message.posted_at, config.window):
+            continue
+        if _address_conflicts(address, incident.addresses):
+            continue
+        sim = _similarity(terms, incident, stats)
+        threshold = config.attach_threshold
+        if _topics_differ(message, incident):
+            threshold += config.topic_mismatch_margin
+        if message.municipality_oktmo is None:
+            threshold += config.unknown_place_margin
+        if nearest is None or sim.score > nearest[0]:
+            nearest = (sim.score, threshold, incident)
+        if sim.score >= threshold and (best is None or sim.score - threshold > best[0] - best[1]):
+            best = (sim.score, threshold, incident, sim)
+    if best is not None:
+        score, threshold, incident, sim = best
+        return Attach(
+            incident.id,
+            Evidence(
+                rule=Rule.SIMILARITY,
+                grouping_version=version,
+                incident_id=incident.id,
+                score=score,
+                threshold=threshold,
+                shared_lemmas=_shown(sim, labels),
+                matched_fingerprint=block,
+                note=left_post_note + "similar open incident in the same block",
+            ),
+            fps,
+        )
+    note = left_post_note + "no open incident about the same problem in the same place"
+    if nearest is not None:
+        note += f"; nearest #{nearest[2].id} scored {nearest[0]:.2f} < {nearest[1]:.2f}"
+    seed = IncidentSeed(
+        topic_group=message.topic_group,
+        topic=message.topic,
+        municipality_oktmo=message.municipality_oktmo,
+        opened_at=message.posted_at,
+        first_message_key=message.key,
+        grouping_version=version,
+    )
+    return Create(
+        seed,
+        Evidence(
+            rule=Rule.NEW_INCIDENT,
+            grouping_version=version,
+            score=None if nearest is None else nearest[0],
+            threshold=None if nearest is None else nearest[1],
+            matched_fingerprint=block,
+            note=note,
+        ),
+        fps,
+    )
+
+
+# --------------------------------------------------------------------------- the index
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One message in the index."""
+
+    key: str
+    incident_id: int
+    terms: frozenset[str]
+    address: tuple[str, ...]
+    posted_at: datetime
+    author_id: str | None
+    reach: Reach
+    urgency: tuple[str, ...]
+    lookup: tuple[str, ...]  # text and address fingerprints (all versions)
+    block: tuple[str, str, int]
+
+
+@dataclass(slots=True)
+class _Incident:
+    """The index's mutable state of one incident."""
+
+    id: int
+    status: IncidentStatus
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    opened_at: datetime
+    last_message_at: datetime
+    parent_incident_id: int | None = None
+    merged_into_id: int | None = None
+    keys: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
+    profile: Counter[str] = field(default_factory=Counter)
+    addresses: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    authors: Counter[str] = field(default_factory=Counter)
+    urgency: Counter[str] = field(default_factory=Counter)
+    lookup: Counter[str] = field(default_factory=Counter)
+    reach: Reach = field(default_factory=Reach)
+
+
+class GroupingIndex:
+    """Open incidents indexed for grouping: fingerprints, tombstones and blocked lemma postings.
+
+    The index is a cache of stored data: rebuild it with :meth:`load` (or :meth:`add_incident`,
+    :meth:`add_message`, :meth:`add_tombstone`) and keep it in step with :meth:`apply`. Blocks are
+    topic group x municipality x day; inside a block, a lemma posting list maps each content lemma
+    to the incidents using it, so a message is compared only with incidents sharing a lemma.
+    """
+
+    def __init__(self, config: GroupingConfig | None = None) -> None:
+        self.config = config or GroupingConfig()
+        self._incidents: dict[int, _Incident] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._lookup: dict[str, set[int]] = {}
+        self._blocks: dict[tuple[str, str, int], dict[str, set[int]]] = {}
+        self._tombstones: dict[str, Tombstone] = {}
+        self._df: Counter[str] = Counter()
+
+    # ----------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        """Return the number of messages in the index."""
+        return len(self._entries)
+
+    def incident(self, incident_id: int) -> IncidentRecord:
+        """Return a snapshot of an incident."""
+        return self._record(self._get(incident_id), copy=True)
+
+    def incident_of(self, message_key: str) -> int | None:
+        """Return the incident a message is attached to (after merges), or None."""
+        entry = self._entries.get(message_key)
+        return None if entry is None else self._resolve(entry.incident_id)
+
+    def tombstones(self) -> Mapping[str, Tombstone]:
+        """Return the tombstones by fingerprint (read-only)."""
+        return MappingProxyType(self._tombstones)
+
+    def open_incident_ids(self) -> tuple[int, ...]:
+        """Return the ids of the incidents still collecting messages."""
+        return tuple(i.id for i in self._incidents.values() if i.status is IncidentStatus.OPEN)
+
+    def fingerprints(self, message: GroupingMessage) -> tuple[Fingerprint, ...]:
+        """Return the message's fingerprints for every configured version."""
+        return fingerprints_for(message.fingerprint_input(), self.config.versions)
+
+    # ----------------------------------------------------------------- deciding
+
+    def route(self, message: GroupingMessage) -> Decision:
+        """Decide where a message goes: tombstones first, then lookup, then :func:`decide`."""
+        fps = self.fingerprints(message)
+        dropped = check_tombstones(fps, self._tombstones)
+        if dropped is not None:
+            return dropped
+        return decide(message, fps, self.lookup(message, fps), self.config)
+
+    def lookup(self, message: GroupingMessage, fingerprints: Sequence[Fingerprint]) -> Candidates:
+        """Find the incidents a message may join: its post's, fingerprint hits, blocked peers."""
+        parent: IncidentRecord | None = None
+        if message.parent_key is not None:
+            parent_id = self.incident_of(message.parent_key)
+            if parent_id is not None:
+                parent = self._record(self._incidents[parent_id])
+        hits: list[tuple[Fingerprint, IncidentRecord]] = []
+        seen_hits: set[int] = set()
+        for fingerprint in fingerprints:
+            if fingerprint.kind is FingerprintKind.BLOCK:
+                continue
+            for raw_id in sorted(self._lookup.get(fingerprint.value, ())):
+                incident = self._incidents[self._resolve(raw_id)]
+                if incident.status is IncidentStatus.OPEN and incident.id not in seen_hits:
+                    seen_hits.add(incident.id)
+                    hits.append((fingerprint, self._record(incident)))
+        terms = content_terms(message.lemmas)
+        similar = tuple(self._record(self._incidents[i]) for i in self._similar_ids(message, terms))
+        stats = TermStats(len(self._entries), MappingProxyType(self._df))
+        return Candidates(parent, tuple(hits), similar, stats)
+
+    def _similar_ids(self, message: GroupingMessage, terms: frozenset[str]) -> list[int]:
+        group = message.topic_group or "?"
+        place = message.municipality_oktmo or "?"
+        window = self.config.window
+        first = time_bucket(message.posted_at - window)
+        last = time_bucket(message.posted_at + window)
+        shared: Counter[int] = Counter()
+        crowded: list[set[int]] = []
+        for bucket in range(first, last + 1):
+            postings = self._blocks.get((group, place, bucket))
+            if postings is None:
+                continue
+            for term in terms:
+                ids = postings.get(term)
+                if not ids:
+                    continue
+                if len(ids) > self.config.posting_cap:
+                    crowded.append(ids)
+                    continue
+                shared.update(ids)
+        if not shared and crowded:
+            # Every lemma is common in the block (a surge): compare with the most recent
+            # incidents of the rarest lemma only.
+            rarest = min(crowded, key=len)
+            recent = sorted(rarest, key=lambda i: self._incidents[i].last_message_at, reverse=True)[
+                : self.config.posting_cap
+            ]
+            shared.update(recent)
+        resolved: dict[int, int] = {}
+        for raw_id, count in shared.items():
+            incident_id = self._resolve(raw_id)
+            if self._incidents[incident_id].status is IncidentStatus.OPEN:
+                resolved[incident_id] = max(resolved.get(incident_id, 0), count)
+        ranked = sorted(
+            resolved,
+            key=lambda i: (-resolved[i], -self._incidents[i].last_message_at.timestamp(), i),
+        )
+        return ranked[: self.config.max_candidates]
+
+    # ----------------------------------------------------------------- changing
+
+    def apply(
+        self, message: GroupingMessage, decision: Decision, *, incident_id: int | None = None
+    ) -> Link | None:
+        """Record a decision: attach the message, or open the incident storage has created.
+
+        ``incident_id`` is required for a :class:`Create` (the id storage gave the new incident).
+        A :class:`Drop` changes nothing and returns None.
+        """
+        if isinstance(decision, Drop):
+            return None
+        if isinstance(decision, Create):
+            if incident_id is None:
+                raise GroupingError("apply(Create) needs the new incident's id")
+            self.add_incident(
+                IncidentHeader(
+                    id=incident_id,
+                    topic_group=decision.seed.topic_group,
+                    topic=decision.seed.topic,
+                    municipality_oktmo=decision.seed.municipality_oktmo,
+                    opened_at=decision.seed.opened_at,
+                )
+            )
+            target = incident_id
+        else:
+            target = decision.incident_id
+        fps = self.add_message(target, message, decision.fingerprints)
+        lookup = tuple(fp for fp in fps if fp.kind is not FingerprintKind.BLOCK)
+        evidence = replace(decision.evidence, incident_id=target)
+        return Link(message.key, target, self.config.primary_version, fps, lookup, evidence)
+
+    def process(
+        self, message: GroupingMessage, create: Callable[[IncidentSeed], int]
+    ) -> tuple[Decision, Link | None]:
+        """Route a message and apply the decision; ``create`` stores a new incident."""
+        decision = self.route(message)
+        new_id = create(decision.seed) if isinstance(decision, Create) else None
+        return decision, self.apply(message, decision, incident_id=new_id)
+
+    def add_incident(self, header: IncidentHeader) -> None:
+        """Add an incident (new, or loaded from storage) without messages."""
+        if header.id in self._incidents:
+            raise GroupingError(f"incident {header.id} is already in the index")
+        self._incidents[header.id] = _Incident(
+            id=header.id,
+            status=header.status,
+            topic_group=header.topic_group,
+            topic=header.topic,
+            municipality_oktmo=header.municipality_oktmo,
+            opened_at=header.opened_at,
+            last_message_at=header.opened_at,
+            parent_incident_id=header.parent_incident_id,
+            merged_into_id=header.merged_into_id,
+        )
+
+    def add_message(
+        self,
+        incident_id: int,
+        message: GroupingMessage,
+        fingerprints: Sequence[Fingerprint] | None = None,
+    ) -> tuple[Fingerprint, ...]:
+        """Attach a message to an incident in the index; return the fingerprints recorded."""
+        if message.key in self._entries:
+            raise GroupingError(f"message {message.key} is already attached")
+        incident = self._get(incident_id)
+        fps = tuple(fingerprints) if fingerprints is not None else self.fingerprints(message)
+        address = message.resolved_address()
+        entry = _Entry(
+            key=message.key,
+            incident_id=incident.id,
+            terms=content_terms(message.lemmas),
+            address=address,
+            posted_at=message.posted_at,
+            author_id=message.author_id,
+            reach=message.reach,
+            urgency=tuple(m.phrase for m in find_urgency_markers(message.lemmas)),
+            lookup=tuple(fp.value for fp in fps if fp.kind is not FingerprintKind.BLOCK),
+            block=(
+                message.topic_group or "?",
+                message.municipality_oktmo or "?",
+                time_bucket(message.posted_at),
+            ),
+        )
+        self._entries[message.key] = entry
+        self._df.update(entry.terms)
+        self._attach_entry(incident, entry)
+        return fps
+
+    def add_tombstone(self, tombstone: Tombstone) -> None:
+        """Add a tombstone (new, or loaded from storage)."""
+        self._tombstones[tombstone.fingerprint] = tombstone
+
+    def add_fingerprint(self, fingerprint: str, incident_id: int) -> None:
+        """Point a stored lookup fingerprint at an incident (one no configured version computes)."""
+        self._lookup.setdefault(fingerprint, set()).add(self._get(incident_id).id)
+
+    def load(
+        self,
+        incidents: Iterable[IncidentHeader],
+        messages: Iterable[tuple[int, GroupingMessage]],
+        tombstones: Iterable[Tombstone] = (),
+    ) -> None:
+        """Rebuild the index from stored incidents, their (incident id, message) links, tombstones.
+
+        Fingerprints are recomputed for every configured version, so adding a new version to
+        ``GroupingConfig.versions`` and reloading indexes existing incidents under it too.
+        """
+        for header in incidents:
+            self.add_incident(header)
+        for incident_id, message in messages:
+            self.add_message(incident_id, message)
+        for tombstone in tombstones:
+            self.add_tombstone(tombstone)
+
+    def close(self, incident_id: int) -> None:
+        """Stop an incident collecting messages (answered and closed, or rejected)."""
+        self._get(incident_id).status = IncidentStatus.CLOSED
+
+    def reopen(self, incident_id: int) -> None:
+        """Let a closed incident collect messages again (the citizen says "не решено")."""
+        incident = self._get(incident_id)
+        if incident.status is IncidentStatus.MERGED:
+            raise GroupingError(f"incident {incident_id} was merged into {incident.merged_into_id}")
+        incident.status = IncidentStatus.OPEN
+
+    def dismiss(self, incident_id: int, *, reason: str, at: datetime) -> tuple[Tombstone, ...]:
+        """Dismiss an incident: close it and tombstone the text fingerprints of its messages.
+
+        Address fingerprints are not tombstoned: a real complaint about that address later must
+        not be dropped because someone once posted nonsense about it.
+        """
+        incident = self._get(incident_id)
+        incident.status = IncidentStatus.DISMISSED
+        created: list[Tombstone] = []
+        for value in sorted(incident.lookup):
+            if ":text:" in value and value not in self._tombstones:
+                tombstone = Tombstone(value, incident.id, reason, at)
+                self._tombstones[value] = tombstone
+                created.append(tombstone)
+        return tuple(created)
+
+    def set_parent(self, child_ids: Iterable[int], parent_id: int) -> tuple[int, ...]:
+        """Make incidents children of a parent incident (a surge); return those that changed."""
+        self._get(parent_id)
+        changed = []
+        for child_id in child_ids:
+            child = self._get(child_id)
+            if child.id != parent_id and child.parent_incident_id != parent_id:
+                child.parent_incident_id = parent_id
+                changed.append(child.id)
+        return tuple(changed)
+
+    def merge(self, target_id: int, source_ids: Iterable[int]) -> MergeResult:
+        """Merge incidents into a target: their messages and fingerprints now collect there."""
+        target = self._get(target_id)
+        if target.status is not IncidentStatus.OPEN:
+            raise GroupingError(f"cannot merge into incident {target_id}: it is {target.status}")
+        merged: list[int] = []
+        moved: list[str] = []
+        fingerprints: set[str] = set()
+        for source_id in source_ids:
+            source = self._get(source_id)
+            if source.id == target.id or source.id in merged:
+                continue
+            for key in list(source.keys):
+                entry = self._entries[key]
+                self._detach_entry(source, entry)
+                self._attach_entry(target, entry)
+                moved.append(key)
+                fingerprints.update(entry.lookup)
+            source.status = IncidentStatus.MERGED
+            source.merged_into_id = target.id
+            merged.append(source.id)
+            for child in self._incidents.values():
+                if child.parent_incident_id == source.id:
+                    child.parent_incident_id = target.id
+        return MergeResult(target.id, tuple(merged), tuple(moved), tuple(sorted(fingerprints)))
+
+    def split(
+        self, incident_id: int, message_keys: Iterable[str], new_incident_id: int
+    ) -> SplitResult:
+        """Move some messages of an incident into a new incident (storage gave its id)."""
+        source = self._get(incident_id)
+        keys = list(dict.fromkeys(message_keys))
+        if not keys:
+            raise GroupingError("split needs at least one message")
+        for key in keys:
+            if key not in source.keys:
+                raise GroupingError(f"message {key} is not in incident {incident_id}")
+        if new_incident_id in self._incidents:
+            raise GroupingError(f"incident {new_incident_id} is already in the index")
+        first = min((self._entries[k] for k in keys), key=lambda e: e.posted_at)
+        self.add_incident(
+            IncidentHeader(
+                id=new_incident_id,
+                topic_group=first.block[0] if first.block[0] != "?" else None,
+                topic=source.topic,
+                municipality_oktmo=first.block[1] if first.block[1] != "?" else None,
+                opened_at=first.posted_at,
+                parent_incident_id=source.parent_incident_id,
+            )
+        )
+        new = self._incidents[new_incident_id]
+        fingerprints: set[str] = set()
+        for key in keys:
+            entry = self._entries[key]
+            self._detach_entry(source, entry)
+            self._attach_entry(new, entry)
+            fingerprints.update(entry.lookup)
+        emptied = not source.keys
+        if emptied:
+            source.status = IncidentStatus.CLOSED
+        else:
+            source.last_message_at = max(self._entries[k].posted_at for k in source.keys)
+        return SplitResult(source.id, new.id, tuple(keys), tuple(sorted(fingerprints)), emptied)
+
+    def expire(self, before: datetime) -> int:
+        """Forget the lemma postings of days wholly before ``before``; return blocks dropped."""
+        limit = time_bucket(before)
+        old = [block for block in self._blocks if block[2] < limit]
+        for block in old:
+            del self._blocks[block]
+        return len(old)
+
+    # ----------------------------------------------------------------- internals
+
+    def _get(self, incident_id: int) -> _Incident:
+        try:
+            return self._incidents[incident_id]
+        except KeyError:
+            raise GroupingError(f"incident {incident_id} is not in the index") from None
+
+    def _resolve(self, incident_id: int) -> int:
+        seen = 0
+        incident = self._incidents[incident_id]
+        while incident.merged_into_id is not None and seen < len(self._incidents):
+            incident = self._incidents[incident.merged_into_id]
+            seen += 1
+        return incident.id
+
+    def _attach_entry(self, incident: _Incident, entry: _Entry) -> None:
+        entry.incident_id = incident.id
+        incident.keys[entry.key] = None
+        incident.profile.update(entry.terms)
+        if entry.address:
+            incident.addresses[entry.address] += 1
+        if entry.author_id is not None:
+            incident.authors[entry.author_id] += 1
+        incident.urgency.update(entry.urgency)
+        incident.lookup.update(entry.lookup)
+        incident.reach = incident.reach + entry.reach
+        incident.last_message_at = max(incident.last_message_at, entry.posted_at)
+        incident.opened_at = min(incident.opened_at, entry.posted_at)
+        for value in entry.lookup:
+            self._lookup.setdefault(value, set()).add(incident.id)
+        postings = self._blocks.setdefault(entry.block, {})
+        for term in entry.terms:
+            postings.setdefault(term, set()).add(incident.id)
+
+    def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
+        del incident.keys[entry.key]
+        incident.profile.subtract(entry.terms)
+        incident.profile += Counter()  # drop zero counts
+        if entry.address:
+            incident.addresses[entry.address] -= 1
+            incident.addresses += Counter()
+        if entry.author_id is not None:
+            incident.authors[entry.author_id] -= 1
+            incident.authors += Counter()
+        incident.urgency.subtract(entry.urgency)
+        incident.urgency += Counter()
+        incident.reach = incident.reach - entry.reach
+        for value in entry.lookup:
+            incident.lookup[value] -= 1
+            if incident.lookup[value] <= 0:
+                del incident.lookup[value]
+                self._lookup.get(value, set()).discard(incident.id)
+        # Lemma postings are left as they are: a stale posting only adds a candidate, and the
+        # decision scores candidates on their current profile.
+
+    def _record(self, incident: _Incident, *, copy: bool = False) -> IncidentRecord:
+        profile: Mapping[str, int] = (
+            dict(incident.profile) if copy else MappingProxyType(incident.profile)
+        )
+        return IncidentRecord(
+            id=incident.id,
+            status=incident.status,
+            topic_group=incident.topic_group,
+            topic=incident.topic,
+            municipality_oktmo=incident.municipality_oktmo,
+            opened_at=incident.opened_at,
+            last_message_at=incident.last_message_at,
+            message_count=len(incident.keys),
+            profile=profile,
+            addresses=frozenset(incident.addresses),
+            message_keys=tuple(incident.keys),
+            authors=frozenset(incident.authors),
+            reach=incident.reach,
+            urgency=tuple(sorted(incident.urgency)),
+            parent_incident_id=incident.parent_incident_id,
+        )
