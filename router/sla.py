@@ -46,6 +46,7 @@ __all__ = [
     "pause",
     "recompute",
     "remaining",
+    "restart",
     "resume",
     "start_clock",
     "status",
@@ -374,6 +375,22 @@ def stop(clock: SlaClock, at: datetime) -> SlaClock:
     if clock.running:
         segments = (*segments[:-1], Segment(segments[-1].start, max(at, segments[-1].start)))
     return replace(clock, segments=segments, stopped_at=at)
+
+
+def restart(clock: SlaClock, at: datetime, hours: WorkingHours) -> SlaClock:
+    """Run a stopped clock again from ``at`` with the budget it had left (an answer sent back)."""
+    at = _utc(at, "at")
+    if clock.stopped_at is None:
+        raise ClockError("only a stopped clock can be restarted")
+    if at < clock.stopped_at:
+        raise ClockError(f"cannot restart at {at.isoformat()}, before the clock stopped")
+    restarted = replace(
+        clock,
+        segments=(*clock.segments, Segment(at)),
+        stopped_at=None,
+        paused_total=clock.paused_total + (at - clock.stopped_at),
+    )
+    return replace(restarted, deadline=deadline_of(restarted, hours))
 
 
 def recompute(clock: SlaClock, hours: WorkingHours) -> SlaClock:

@@ -25,6 +25,7 @@ from router.sla import (
     pause,
     recompute,
     remaining,
+    restart,
     resume,
     start_clock,
     status,
@@ -280,3 +281,17 @@ def test_every_deadline_is_explained(hours: WorkingHours) -> None:
     assert explanation.remaining_explained.deadline == clock.deadline
     paused_lines = explain_clock(pause(clock, kirov("2025-10-15T12:00")), hours).lines()
     assert paused_lines[-1] == "Paused: no deadline until the clock resumes"
+
+
+def test_restart_after_rework_continues_the_remaining_budget(hours: WorkingHours) -> None:
+    clock = start_clock(kirov("2025-10-14T10:00"), B8, hours)
+    answered = stop(clock, kirov("2025-10-14T16:00"))  # 5 h used
+    with pytest.raises(ClockError):
+        restart(clock, kirov("2025-10-14T17:00"), hours)
+    with pytest.raises(ClockError):
+        restart(answered, kirov("2025-10-14T15:00"), hours)
+    again = restart(answered, kirov("2025-10-15T09:00"), hours)
+    assert again.running
+    assert again.stopped_at is None
+    assert again.deadline == kirov("2025-10-15T12:00")
+    assert used(again, kirov("2025-10-15T10:00"), hours) == 6 * H

@@ -1,0 +1,821 @@
+"""The incident workflow: every state change, driven by one transition table, logged atomically.
+
+Each ``Workflow`` method opens one transaction, re-reads the incident, checks the version the
+caller saw (optimistic locking), the transition table and the permission table, applies the
+change (incident state, assignments and their SLA clocks, answers) and appends one event, so
+that either all of it is stored or none of it. See docs/workflow.md and docs/sla.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.permissions import Actor, Permission, Role, can, can_act_on
+from app.routing import Routing
+from router.escalation import EscalationPlan, Watched, plan_escalations
+from router.jurisdiction import RouteDecision, RoutingSubject
+from router.sla import (
+    ClockStatus,
+    SlaClock,
+    pause,
+    recompute,
+    remaining,
+    restart,
+    resume,
+    start_clock,
+    status,
+    stop,
+    switch_to_interim,
+)
+from storage.enums import (
+    AnswerKind,
+    AnswerStatus,
+    AssignmentStatus,
+    IncidentStatus,
+    Resolution,
+)
+from storage.repositories import (
+    AnswerRepository,
+    AssignmentRecord,
+    AssignmentRepository,
+    ConcurrentUpdate,
+    EventRecord,
+    EventRepository,
+    ExecutorRepository,
+    IncidentRecord,
+    IncidentRepository,
+    NewIncident,
+    NotFound,
+    clock_to_json,
+)
+from storage.repositories.events import ESCALATION_EVENT
+
+__all__ = [
+    "SYSTEM",
+    "TRANSITIONS",
+    "Action",
+    "AssignmentClock",
+    "ClockReport",
+    "ConcurrentUpdate",
+    "InvalidRequest",
+    "PermissionDenied",
+    "ReturnKind",
+    "Transition",
+    "TransitionNotAllowed",
+    "Workflow",
+    "WorkflowError",
+    "allowed_actions",
+    "find_transition",
+]
+
+S = IncidentStatus
+
+#: The daemon and the pipeline acting on their own.
+SYSTEM = Actor(Role.SYSTEM)
+
+
+class WorkflowError(Exception):
+    """A workflow request was refused; nothing was changed."""
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The action is not possible from the incident's current state."""
+
+
+class PermissionDenied(WorkflowError):
+    """The actor may not take this action on this incident."""
+
+
+class InvalidRequest(WorkflowError):
+    """The request lacks something it needs (a reason, an answer text, a valid target)."""
+
+
+class Action(enum.StrEnum):
+    """What can be done to an incident; each is a ``Workflow`` method."""
+
+    TRIAGE = "triage"
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    ANSWER_INTERIM = "answer_interim"
+    ANSWER_FINAL = "answer_final"
+    APPROVE = "approve"
+    SEND_FOR_REWORK = "send_for_rework"
+    PUBLISH = "publish"
+    CLOSE = "close"
+    RETURN = "return"
+    REJECT = "reject"
+    MERGE = "merge"
+    REOPEN = "reopen"
+
+
+class ReturnKind(enum.StrEnum):
+    """Why an executor returns an incident: not its business, or it needs clarification."""
+
+    NOT_OURS = "not_ours"
+    CLARIFICATION = "clarification"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the transition table: from a state, an action, to a state, by these roles."""
+
+    source: IncidentStatus
+    action: Action
+    target: IncidentStatus
+    roles: frozenset[Role]
+
+
+_OPS = frozenset({Role.OPERATOR, Role.SUPERVISOR})
+_AUTO = _OPS | {Role.SYSTEM}
+_EXE = frozenset({Role.EXECUTOR})
+
+
+def _rows(
+    sources: tuple[IncidentStatus, ...],
+    action: Action,
+    target: IncidentStatus,
+    roles: frozenset[Role],
+) -> tuple[Transition, ...]:
+    return tuple(Transition(source, action, target, roles) for source in sources)
+
+
+#: The transition table. Nothing else changes an incident's state.
+TRANSITIONS: tuple[Transition, ...] = (
+    *_rows((S.NEW, S.REOPENED), Action.TRIAGE, S.TRIAGE, _AUTO),
+    *_rows((S.RETURNED,), Action.TRIAGE, S.TRIAGE, _OPS),
+    *_rows((S.NEW, S.TRIAGE, S.REOPENED), Action.ASSIGN, S.ASSIGNED, _AUTO),
+    # From returned: back to the same executor after clarification, or to another one; from
+    # assigned and in_progress: re-routing.
+    *_rows((S.RETURNED, S.ASSIGNED, S.IN_PROGRESS), Action.ASSIGN, S.ASSIGNED, _OPS),
+    *_rows((S.ASSIGNED,), Action.ACCEPT, S.IN_PROGRESS, _EXE),
+    *_rows((S.IN_PROGRESS,), Action.ANSWER_INTERIM, S.IN_PROGRESS, _EXE),
+    *_rows((S.IN_PROGRESS, S.REWORK), Action.ANSWER_FINAL, S.ANSWERED, _EXE),
+    *_rows((S.ANSWERED,), Action.APPROVE, S.APPROVED, _OPS),
+    *_rows((S.ANSWERED,), Action.SEND_FOR_REWORK, S.REWORK, _OPS),
+    *_rows((S.APPROVED,), Action.PUBLISH, S.PUBLISHED, _AUTO),
+    *_rows((S.PUBLISHED,), Action.CLOSE, S.CLOSED, _AUTO),
+    *_rows((S.ASSIGNED, S.IN_PROGRESS), Action.RETURN, S.RETURNED, _EXE),
+    *_rows((S.NEW, S.TRIAGE, S.RETURNED, S.REOPENED), Action.REJECT, S.REJECTED, _OPS),
+    *_rows(
+        (S.NEW, S.TRIAGE, S.ASSIGNED, S.IN_PROGRESS, S.RETURNED, S.REOPENED),
+        Action.MERGE,
+        S.MERGED,
+        _OPS,
+    ),
+    *_rows((S.PUBLISHED, S.CLOSED), Action.REOPEN, S.REOPENED, _AUTO),
+)
+
+_BY_KEY: Mapping[tuple[IncidentStatus, Action], Transition] = MappingProxyType(
+    {(t.source, t.action): t for t in TRANSITIONS}
+)
+
+
+def find_transition(source: IncidentStatus, action: Action) -> Transition | None:
+    """Return the table's row for this state and action, or None when it is not possible."""
+    return _BY_KEY.get((source, action))
+
+
+def allowed_actions(incident: IncidentRecord, actor: Actor) -> list[Action]:
+    """Return the actions the actor may take on the incident now (for screens)."""
+    if not can_act_on(actor, incident.executor_code):
+        return []
+    return [t.action for t in TRANSITIONS if t.source is incident.status and actor.role in t.roles]
+
+
+# --------------------------------------------------------------------------- clock reports
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentClock:
+    """One assignment's clock and where it stands."""
+
+    assignment: AssignmentRecord
+    clock: SlaClock
+    status: ClockStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReport:
+    """An incident's clocks at an instant: each executor's own, and the overall one."""
+
+    at: datetime
+    assignments: tuple[AssignmentClock, ...]
+    overall: SlaClock | None
+    overall_status: ClockStatus | None
+
+
+# --------------------------------------------------------------------------- the workflow
+
+
+@dataclass
+class _Unit:
+    """The repositories of one transaction."""
+
+    session: Session
+    events: EventRepository
+    incidents: IncidentRepository = field(init=False)
+    assignments: AssignmentRepository = field(init=False)
+    executors: ExecutorRepository = field(init=False)
+    answers: AnswerRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.incidents = IncidentRepository(self.session)
+        self.assignments = AssignmentRepository(self.session)
+        self.executors = ExecutorRepository(self.session)
+        self.answers = AnswerRepository(self.session)
+
+
+@dataclass
+class _Change:
+    """What a step did besides the state change: field updates and the event's payload."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    resolution: Resolution | None = None
+    merged_into_id: int | None = None
+    closed_at: datetime | None = None
+    clocks: dict[int, SlaClock] = field(default_factory=dict)
+    overall: SlaClock | None = None
+
+
+_Step = Callable[[_Unit, IncidentRecord, datetime, _Change], None]
+
+
+def _text(value: str, what: str) -> str:
+    if not value or not value.strip():
+        raise InvalidRequest(f"{what} must not be empty")
+    return value.strip()
+
+
+class Workflow:
+    """Moves incidents through the workflow; the only writer of incident state."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        routing: Routing,
+        event_log: Callable[[Session], EventRepository] = EventRepository,
+    ) -> None:
+        """Take the session factory, the clock (aware UTC), the routing objects and the log."""
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._routing = routing
+        self._event_log = event_log
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the workflow's clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    def _unit(self, session: Session) -> _Unit:
+        return _Unit(session, self._event_log(session))
+
+    def _run(
+        self, incident: IncidentRecord, action: Action, actor: Actor, step: _Step
+    ) -> IncidentRecord:
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            current = unit.incidents.get(incident.id)
+            if current.version != incident.version:
+                raise ConcurrentUpdate(incident.id, incident.version, current.version)
+            transition = find_transition(current.status, action)
+            if transition is None:
+                raise TransitionNotAllowed(
+                    f"incident {current.public_number}: cannot {action.value} "
+                    f"from {current.status.value}"
+                )
+            if actor.role not in transition.roles:
+                raise PermissionDenied(
+                    f"a {actor.role.value} may not {action.value} an incident "
+                    f"({current.status.value})"
+                )
+            if not can_act_on(actor, current.executor_code):
+                raise PermissionDenied(
+                    f"incident {current.public_number} is not assigned to {actor.executor_code}"
+                )
+            change = _Change()
+            step(unit, current, now, change)
+            new = replace(
+                current,
+                status=transition.target,
+                resolution=change.resolution,
+                merged_into_id=change.merged_into_id,
+                closed_at=change.closed_at,
+            )
+            saved = unit.incidents.save_state(new, expected_version=incident.version, now=now)
+            payload = dict(change.payload)
+            if change.clocks:
+                payload["clocks"] = {str(k): clock_to_json(c) for k, c in change.clocks.items()}
+            if change.overall is not None:
+                payload["overall_clock"] = clock_to_json(change.overall)
+            unit.events.append(
+                incident_id=current.id,
+                actor_user_id=actor.user_id,
+                kind=action.value,
+                from_status=current.status.value,
+                to_status=transition.target.value,
+                payload=payload,
+                occurred_at=now,
+            )
+            return saved
+
+    def _clock_of(self, unit: _Unit, assignment: AssignmentRecord) -> SlaClock:
+        clock = unit.events.clocks([assignment.incident_id]).get(assignment.id)
+        if clock is None:
+            raise NotFound(f"assignment {assignment.id} has no clock in the event log")
+        return clock
+
+    def _set_clock(
+        self,
+        unit: _Unit,
+        change: _Change,
+        assignment: AssignmentRecord,
+        clock: SlaClock,
+        assignment_status: AssignmentStatus,
+    ) -> None:
+        hours = self._routing.hours_of(assignment.executor_code)
+        paused_at = clock.paused_at
+        left = None if paused_at is None else remaining(clock, paused_at, hours)
+        unit.assignments.update(
+            assignment.id, status=assignment_status, clock=clock, remaining=left
+        )
+        change.clocks[assignment.id] = clock
+
+    def _overall(self, unit: _Unit, incident_id: int) -> SlaClock | None:
+        return unit.events.overall_clock(incident_id)
+
+    def _finish_active(
+        self,
+        unit: _Unit,
+        incident: IncidentRecord,
+        now: datetime,
+        change: _Change,
+        final: AssignmentStatus,
+    ) -> None:
+        """Stop the active assignment's clock (if running or paused) and give it ``final``."""
+        active = unit.assignments.active(incident.id)
+        if active is None:
+            return
+        clock = self._clock_of(unit, active)
+        if clock.stopped_at is None:
+            clock = stop(clock, now)
+        self._set_clock(unit, change, active, clock, final)
+
+    def _stop_overall(self, unit: _Unit, incident_id: int, now: datetime, change: _Change) -> None:
+        overall = self._overall(unit, incident_id)
+        if overall is not None and overall.stopped_at is None:
+            change.overall = stop(overall, now)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, incident_id: int, actor: Actor) -> IncidentRecord:
+        """Return an incident the actor may see; PermissionDenied otherwise."""
+        with self._sessionmaker() as session:
+            incident = IncidentRepository(session).get(incident_id)
+        if not can(actor, Permission.VIEW_INCIDENTS, incident.executor_code):
+            raise PermissionDenied(f"incident {incident.public_number} is not visible to you")
+        return incident
+
+    def visible(self, actor: Actor) -> list[IncidentRecord]:
+        """Return the open incidents the actor may see (an executor: only its own)."""
+        with self._sessionmaker() as session:
+            incidents = IncidentRepository(session)
+            if actor.role is Role.EXECUTOR and actor.executor_code:
+                executor = ExecutorRepository(session).by_code(actor.executor_code)
+                return incidents.for_executor(executor.id)
+            if not can(actor, Permission.VIEW_INCIDENTS):
+                return []
+            return incidents.by_status([s for s in IncidentStatus])
+
+    def history(self, incident_id: int, actor: Actor) -> list[EventRecord]:
+        """Return the incident's event log (for an actor who may see it)."""
+        self.get(incident_id, actor)
+        with self._sessionmaker() as session:
+            return list(self._event_log(session).for_incident(incident_id))
+
+    def clocks(self, incident_id: int, at: datetime | None = None) -> ClockReport:
+        """Report every executor's clock of an incident and its overall clock at ``at``."""
+        when = self._now() if at is None else at.astimezone(UTC)
+        with self._sessionmaker() as session:
+            unit = self._unit(session)
+            found = unit.events.clocks([incident_id])
+            rows = []
+            for assignment in unit.assignments.for_incident(incident_id):
+                clock = found.get(assignment.id)
+                if clock is None:
+                    continue
+                hours = self._routing.hours_of(assignment.executor_code)
+                rows.append(
+                    AssignmentClock(
+                        assignment,
+                        clock,
+                        status(clock, when, hours, self._routing.policy.at_risk_share),
+                    )
+                )
+            overall = self._overall(unit, incident_id)
+        overall_status = (
+            None
+            if overall is None
+            else status(
+                overall, when, self._routing.region_hours, self._routing.policy.at_risk_share
+            )
+        )
+        return ClockReport(when, tuple(rows), overall, overall_status)
+
+    # ------------------------------------------------------------------ creating and routing
+
+    def open_incident(self, new: NewIncident, actor: Actor = SYSTEM) -> IncidentRecord:
+        """Create an incident in state ``new``, with its ``create`` event."""
+        if actor.role not in (Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR):
+            raise PermissionDenied(f"a {actor.role.value} may not open incidents")
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            record = unit.incidents.create(new, now=now)
+            unit.events.append(
+                incident_id=record.id,
+                actor_user_id=actor.user_id,
+                kind="create",
+                from_status=None,
+                to_status=record.status.value,
+                payload={"public_number": record.public_number},
+                occurred_at=now,
+            )
+            return record
+
+    def route(
+        self, incident: IncidentRecord, subject: RoutingSubject, actor: Actor = SYSTEM
+    ) -> tuple[IncidentRecord, RouteDecision]:
+        """Route automatically: assign when the rules and confidence allow, else to triage."""
+        decision = self._routing.jurisdiction.route(subject, automatic=actor.role is Role.SYSTEM)
+        if decision.executor is not None:
+            record = self.assign(
+                incident, decision.executor, actor, rule_id=decision.rule_id, reason=decision.reason
+            )
+        elif incident.status is S.TRIAGE:
+            record = incident
+        else:
+            record = self.triage(incident, actor, reason=decision.reason)
+        return record, decision
+
+    def triage(self, incident: IncidentRecord, actor: Actor, *, reason: str = "") -> IncidentRecord:
+        """Put the incident in the operators' triage queue."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            change.payload["reason"] = reason
+
+        return self._run(incident, Action.TRIAGE, actor, step)
+
+    def assign(
+        self,
+        incident: IncidentRecord,
+        executor: str,
+        actor: Actor,
+        *,
+        rule_id: str | None = None,
+        reason: str = "",
+    ) -> IncidentRecord:
+        """Assign (or re-route) the incident to an executor, which receives it at once.
+
+        The executor's clock starts now (counting from its next opening). Back to the executor
+        that paused it for clarification, its clock resumes with the budget left. Re-routing
+        stops the previous executor's clock; the incident's overall clock keeps running.
+        """
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            target = unit.executors.by_code(executor)
+            hours = self._routing.hours_of(executor)
+            active = unit.assignments.active(current.id)
+            same = active is not None and active.executor_id == target.id
+            if active is not None and same and active.status is AssignmentStatus.PAUSED:
+                clock = resume(self._clock_of(unit, active), now, hours)
+                self._set_clock(unit, change, active, clock, AssignmentStatus.RECEIVED)
+                assignment_id = active.id
+            elif active is not None and same:
+                raise InvalidRequest(f"incident is already assigned to {executor}")
+            else:
+                if active is not None:
+                    self._finish_active(unit, current, now, change, AssignmentStatus.REROUTED)
+                budget = self._routing.policy.budget_for(
+                    current.topic_group, current.topic, current.priority.value
+                )
+                clock = start_clock(now, budget, hours)
+                record = unit.assignments.add(
+                    current.id,
+                    target.id,
+                    clock=clock,
+                    status=AssignmentStatus.RECEIVED,
+                    rule_id=rule_id,
+                    now=now,
+                )
+                change.clocks[record.id] = clock
+                assignment_id = record.id
+            overall = self._overall(unit, current.id)
+            if overall is None:
+                budget = self._routing.policy.budget_for(
+                    current.topic_group, current.topic, current.priority.value
+                )
+                change.overall = start_clock(now, budget, self._routing.region_hours)
+            elif overall.paused:
+                change.overall = resume(overall, now, self._routing.region_hours)
+            change.payload.update(
+                executor=executor,
+                assignment_id=assignment_id,
+                rule_id=rule_id,
+                reason=reason,
+                rerouted=active is not None and not same,
+            )
+
+        return self._run(incident, Action.ASSIGN, actor, step)
+
+    # ------------------------------------------------------------------ executor's side
+
+    def accept(self, incident: IncidentRecord, actor: Actor) -> IncidentRecord:
+        """The executor takes the incident into work."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            active = unit.assignments.active(current.id)
+            change.payload["assignment_id"] = active.id if active else None
+
+        return self._run(incident, Action.ACCEPT, actor, step)
+
+    def answer(
+        self, incident: IncidentRecord, actor: Actor, text: str, *, interim: bool = False
+    ) -> IncidentRecord:
+        """Record the executor's answer: interim (a longer deadline) or final (stops its clock)."""
+        body = _text(text, "the answer")
+        action = Action.ANSWER_INTERIM if interim else Action.ANSWER_FINAL
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            active = unit.assignments.active(current.id)
+            if active is None:
+                raise InvalidRequest("the incident has no active assignment to answer")
+            hours = self._routing.hours_of(active.executor_code)
+            clock = self._clock_of(unit, active)
+            kind = AnswerKind.INTERIM if interim else AnswerKind.FINAL
+            answer = unit.answers.add(current.id, active.id, actor.user_id, body, kind, now=now)
+            overall = self._overall(unit, current.id)
+            if interim:
+                clock = switch_to_interim(
+                    clock, now, self._routing.policy.interim_budget(hours.schedule), hours
+                )
+                self._set_clock(unit, change, active, clock, AssignmentStatus.RECEIVED)
+                if overall is not None and overall.stopped_at is None:
+                    region = self._routing.region_hours
+                    change.overall = switch_to_interim(
+                        overall, now, self._routing.policy.interim_budget(region.schedule), region
+                    )
+            else:
+                self._set_clock(unit, change, active, stop(clock, now), AssignmentStatus.ANSWERED)
+                self._stop_overall(unit, current.id, now, change)
+            change.payload.update(answer_id=answer.id, assignment_id=active.id)
+
+        return self._run(incident, action, actor, step)
+
+    def return_(
+        self, incident: IncidentRecord, actor: Actor, reason: str, kind: ReturnKind
+    ) -> IncidentRecord:
+        """The executor returns the incident: "not ours" (its clock stops) or for clarification.
+
+        Clarification pauses the executor's clock and the overall clock; they resume with the
+        budget left when the operator assigns the incident back to the same executor.
+        """
+        why = _text(reason, "the reason")
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            active = unit.assignments.active(current.id)
+            if active is None:
+                raise InvalidRequest("the incident has no active assignment to return")
+            clock = self._clock_of(unit, active)
+            if kind is ReturnKind.NOT_OURS:
+                self._set_clock(unit, change, active, stop(clock, now), AssignmentStatus.RETURNED)
+            else:
+                self._set_clock(unit, change, active, pause(clock, now), AssignmentStatus.PAUSED)
+                overall = self._overall(unit, current.id)
+                if overall is not None and overall.running:
+                    change.overall = pause(overall, now)
+            change.payload.update(
+                reason=why,
+                return_kind=kind.value,
+                assignment_id=active.id,
+                executor=active.executor_code,
+                rule_id=active.rule_id,
+            )
+
+        return self._run(incident, Action.RETURN, actor, step)
+
+    # ------------------------------------------------------------------ review and publication
+
+    def approve(self, incident: IncidentRecord, actor: Actor) -> IncidentRecord:
+        """Approve the executor's final answer for publication."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            answer = unit.answers.latest_final(current.id)
+            if answer is None:
+                raise InvalidRequest("there is no final answer to approve")
+            unit.answers.set_status(answer.id, AnswerStatus.APPROVED, now=now)
+            change.payload["answer_id"] = answer.id
+
+        return self._run(incident, Action.APPROVE, actor, step)
+
+    def send_for_rework(
+        self, incident: IncidentRecord, actor: Actor, comment: str
+    ) -> IncidentRecord:
+        """Send the answer back (a formal brush-off); the executor's clock runs again."""
+        why = _text(comment, "the comment")
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            answer = unit.answers.latest_final(current.id)
+            active = unit.assignments.active(current.id)
+            if answer is None or active is None:
+                raise InvalidRequest("there is no answer to send back")
+            unit.answers.set_status(answer.id, AnswerStatus.REWORK, now=now, review_comment=why)
+            hours = self._routing.hours_of(active.executor_code)
+            clock = restart(self._clock_of(unit, active), now, hours)
+            self._set_clock(unit, change, active, clock, AssignmentStatus.RECEIVED)
+            overall = self._overall(unit, current.id)
+            if overall is not None and overall.stopped_at is not None:
+                change.overall = restart(overall, now, self._routing.region_hours)
+            change.payload.update(answer_id=answer.id, comment=why, assignment_id=active.id)
+
+        return self._run(incident, Action.SEND_FOR_REWORK, actor, step)
+
+    def publish(
+        self, incident: IncidentRecord, actor: Actor, *, external_reply_id: str | None = None
+    ) -> IncidentRecord:
+        """Mark the approved answer as published in the citizen's thread."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            answer = unit.answers.latest_final(current.id)
+            if answer is None:
+                raise InvalidRequest("there is no answer to publish")
+            unit.answers.set_status(answer.id, AnswerStatus.PUBLISHED, now=now)
+            change.payload.update(answer_id=answer.id, external_reply_id=external_reply_id)
+
+        return self._run(incident, Action.PUBLISH, actor, step)
+
+    def close(
+        self, incident: IncidentRecord, actor: Actor, resolution: Resolution
+    ) -> IncidentRecord:
+        """Close the incident, saying whether the problem was fixed or only answered."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            active = unit.assignments.active(current.id)
+            if active is not None:
+                self._set_clock(
+                    unit, change, active, self._clock_of(unit, active), AssignmentStatus.CLOSED
+                )
+            change.resolution = resolution
+            change.closed_at = now
+            change.payload["resolution"] = resolution.value
+
+        return self._run(incident, Action.CLOSE, actor, step)
+
+    # ------------------------------------------------------------------ side exits
+
+    def reject(self, incident: IncidentRecord, actor: Actor, reason: str) -> IncidentRecord:
+        """Reject: not an incident (spam, ads, not in the region)."""
+        why = _text(reason, "the reason")
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            self._finish_active(unit, current, now, change, AssignmentStatus.CLOSED)
+            self._stop_overall(unit, current.id, now, change)
+            change.closed_at = now
+            change.payload["reason"] = why
+
+        return self._run(incident, Action.REJECT, actor, step)
+
+    def merge(self, incident: IncidentRecord, into: int, actor: Actor) -> IncidentRecord:
+        """Merge the incident into another one, which carries on."""
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            if into == current.id:
+                raise InvalidRequest("an incident cannot be merged into itself")
+            target = unit.incidents.get(into)
+            if target.status in (S.MERGED, S.REJECTED, S.CLOSED):
+                raise InvalidRequest(
+                    f"cannot merge into incident {target.public_number}: it is "
+                    f"{target.status.value}"
+                )
+            self._finish_active(unit, current, now, change, AssignmentStatus.CLOSED)
+            self._stop_overall(unit, current.id, now, change)
+            change.merged_into_id = into
+            change.closed_at = now
+            change.payload.update(into=into, into_number=target.public_number)
+
+        return self._run(incident, Action.MERGE, actor, step)
+
+    def reopen(self, incident: IncidentRecord, actor: Actor, reason: str) -> IncidentRecord:
+        """Reopen after publication (the citizen's "не решено"); it is then routed again."""
+        why = _text(reason, "the reason")
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            active = unit.assignments.active(current.id)
+            if active is not None:
+                self._set_clock(
+                    unit, change, active, self._clock_of(unit, active), AssignmentStatus.CLOSED
+                )
+            change.payload["reason"] = why
+
+        return self._run(incident, Action.REOPEN, actor, step)
+
+    # ------------------------------------------------------------------ deadlines
+
+    def escalate(self) -> EscalationPlan:
+        """Record the escalations due now (once per assignment and level) and return the plan.
+
+        The caller notifies supervisors of ``send_now``; ``queued`` ones come back on a later
+        run, once the supervisors' working hours open (unless configured otherwise).
+        """
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            unit.events.lock_escalations()
+            open_ = unit.assignments.open_clocks()
+            found = unit.events.clocks({a.incident_id for a in open_})
+            watched = [
+                Watched(
+                    a.id,
+                    a.incident_id,
+                    a.executor_code,
+                    found[a.id],
+                    self._routing.hours_of(a.executor_code),
+                )
+                for a in open_
+                if a.id in found
+            ]
+            plan = plan_escalations(
+                watched,
+                now=now,
+                sent=unit.events.escalation_keys(),
+                receiver_hours=self._routing.region_hours,
+                at_risk_share=self._routing.policy.at_risk_share,
+                outside_hours=self._routing.escalate_outside_hours,
+            )
+            for item in plan.send_now:
+                unit.events.append(
+                    incident_id=item.incident_id,
+                    actor_user_id=None,
+                    kind=ESCALATION_EVENT,
+                    from_status=None,
+                    to_status=None,
+                    payload={
+                        "key": item.key,
+                        "level": item.level.value,
+                        "assignment_id": item.assignment_id,
+                        "executor": item.executor,
+                        "reason": item.reason,
+                        "deadline": item.deadline.isoformat() if item.deadline else None,
+                        "share_used": item.share_used,
+                    },
+                    occurred_at=now,
+                )
+            return plan
+
+    def recompute_deadlines(self, routing: Routing) -> int:
+        """Recompute every running clock under new working hours (a calendar or schedule change).
+
+        Later calls use ``routing``. Returns how many deadlines moved; each move is an event.
+        """
+        self._routing = routing
+        now = self._now()
+        moved = 0
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            open_ = unit.assignments.open_clocks()
+            found = unit.events.clocks({a.incident_id for a in open_})
+            for assignment in open_:
+                clock = found.get(assignment.id)
+                if clock is None:
+                    continue
+                new = recompute(clock, routing.hours_of(assignment.executor_code))
+                if new.deadline == clock.deadline:
+                    continue
+                unit.assignments.update(assignment.id, status=assignment.status, clock=new)
+                unit.events.append(
+                    incident_id=assignment.incident_id,
+                    actor_user_id=None,
+                    kind="recompute_deadline",
+                    from_status=None,
+                    to_status=None,
+                    payload={
+                        "assignment_id": assignment.id,
+                        "old_deadline": clock.deadline.isoformat() if clock.deadline else None,
+                        "clocks": {str(assignment.id): clock_to_json(new)},
+                    },
+                    occurred_at=now,
+                )
+                moved += 1
+        return moved

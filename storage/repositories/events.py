@@ -1,0 +1,155 @@
+"""The append-only event log: append, read an incident's history, and replay what it records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from router.jurisdiction import ReturnStats
+from router.sla import SlaClock
+from storage.models import Event
+from storage.repositories.assignments import clock_from_json
+
+__all__ = [
+    "ESCALATION_EVENT",
+    "ESCALATION_LOCK_KEY",
+    "RETURN_EVENT",
+    "ROUTE_EVENT",
+    "EventRecord",
+    "EventRepository",
+]
+
+#: Kinds the repository replays (written by app/workflow.py).
+ROUTE_EVENT = "assign"
+RETURN_EVENT = "return"
+ESCALATION_EVENT = "escalate"
+#: The PostgreSQL advisory lock key that serialises escalation runs ("IMescal8").
+ESCALATION_LOCK_KEY = 0x494D657363616C38
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row of the event log."""
+
+    id: int
+    incident_id: int | None
+    actor_user_id: int | None
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    payload: dict[str, Any]
+    occurred_at: dt.datetime
+
+
+def _record(row: Event) -> EventRecord:
+    return EventRecord(
+        row.id,
+        row.incident_id,
+        row.actor_user_id,
+        row.kind,
+        row.from_status,
+        row.to_status,
+        dict(row.payload),
+        row.occurred_at,
+    )
+
+
+class EventRepository:
+    """The event log within one session: rows are only ever added (the database enforces it)."""
+
+    def __init__(self, session: Session) -> None:
+        """Work inside ``session``."""
+        self._session = session
+
+    def append(
+        self,
+        *,
+        incident_id: int | None,
+        actor_user_id: int | None,
+        kind: str,
+        from_status: str | None,
+        to_status: str | None,
+        payload: dict[str, Any],
+        occurred_at: dt.datetime,
+    ) -> EventRecord:
+        """Add one event and return it."""
+        row = Event(
+            incident_id=incident_id,
+            actor_user_id=actor_user_id,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            payload=payload,
+            occurred_at=occurred_at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _record(row)
+
+    def for_incident(self, incident_id: int) -> list[EventRecord]:
+        """Return an incident's events in the order they happened."""
+        query = sa.select(Event).where(Event.incident_id == incident_id).order_by(Event.id)
+        return [_record(row) for row in self._session.scalars(query)]
+
+    def _payloads_newest_first(self, incident_ids: Iterable[int]) -> Iterable[Event]:
+        ids = list(incident_ids)
+        if not ids:
+            return []
+        query = sa.select(Event).where(Event.incident_id.in_(ids)).order_by(Event.id.desc())
+        return self._session.scalars(query)
+
+    def clocks(self, incident_ids: Iterable[int]) -> dict[int, SlaClock]:
+        """Return the latest clock of every assignment of these incidents, by assignment id."""
+        found: dict[int, SlaClock] = {}
+        for row in self._payloads_newest_first(incident_ids):
+            for key, document in (row.payload.get("clocks") or {}).items():
+                found.setdefault(int(key), clock_from_json(document))
+        return found
+
+    def overall_clock(self, incident_id: int) -> SlaClock | None:
+        """Return the incident's overall clock as last written, if it has started."""
+        for row in self._payloads_newest_first([incident_id]):
+            document = row.payload.get("overall_clock")
+            if document:
+                return clock_from_json(document)
+        return None
+
+    def lock_escalations(self) -> None:
+        """Serialise escalation runs across processes until the transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock. SQLite: the single writer's
+        ``BEGIN IMMEDIATE`` already serialises writers, so nothing more is needed.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ESCALATION_LOCK_KEY}
+            )
+
+    def escalation_keys(self) -> set[str]:
+        """Return the idempotency keys of every escalation recorded."""
+        query = sa.select(Event.payload).where(Event.kind == ESCALATION_EVENT)
+        return {str(payload["key"]) for payload in self._session.scalars(query)}
+
+    def return_stats(self) -> ReturnStats:
+        """Replay routings and "not ours" returns into per-rule statistics."""
+        query = (
+            sa.select(Event.kind, Event.payload)
+            .where(Event.kind.in_((ROUTE_EVENT, RETURN_EVENT)))
+            .order_by(Event.id)
+        )
+        routed: list[tuple[str, str]] = []
+        returned: list[tuple[str, str]] = []
+        for kind, payload in self._session.execute(query):
+            rule_id, executor = payload.get("rule_id"), payload.get("executor")
+            if not rule_id or not executor:
+                continue
+            if kind == ROUTE_EVENT:
+                routed.append((rule_id, executor))
+            elif payload.get("return_kind") == "not_ours":
+                returned.append((rule_id, executor))
+        return ReturnStats.replay(routed, returned)

@@ -1,0 +1,171 @@
+"""Incidents: create, read, and save a workflow state change under optimistic locking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from storage.enums import AssignmentStatus, IncidentStatus, Priority, Resolution
+from storage.models import Assignment, Executor, Incident
+from storage.repositories.errors import ConcurrentUpdate, NotFound
+
+__all__ = ["ACTIVE_ASSIGNMENT", "IncidentRecord", "IncidentRepository", "NewIncident"]
+
+#: Assignment statuses of the executor currently responsible for an incident.
+ACTIVE_ASSIGNMENT: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.ASSIGNED,
+    AssignmentStatus.RECEIVED,
+    AssignmentStatus.PAUSED,
+    AssignmentStatus.ANSWERED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """What an incident starts with."""
+
+    public_number: str
+    title: str = ""
+    summary: str = ""
+    topic_group: str | None = None
+    topic: str | None = None
+    municipality: str | None = None
+    municipality_oktmo: str | None = None
+    priority: Priority = Priority.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An incident as the workflow and the screens see it.
+
+    ``version`` is the optimistic-locking counter: pass the record back to the workflow and a
+    change made meanwhile by someone else raises ConcurrentUpdate. ``executor_code`` is the
+    executor of the active assignment, if any.
+    """
+
+    id: int
+    public_number: str
+    status: IncidentStatus
+    version: int
+    title: str
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    priority: Priority
+    resolution: Resolution | None
+    merged_into_id: int | None
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    executor_code: str | None
+
+
+class IncidentRepository:
+    """Incidents within one session (the caller owns the transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        """Work inside ``session``."""
+        self._session = session
+
+    def _executor_code(self, incident_id: int) -> str | None:
+        query = (
+            sa.select(Executor.code)
+            .join(Assignment, Assignment.executor_id == Executor.id)
+            .where(Assignment.incident_id == incident_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        )
+        return self._session.scalars(query).first()
+
+    def _record(self, row: Incident) -> IncidentRecord:
+        return IncidentRecord(
+            id=row.id,
+            public_number=row.public_number,
+            status=row.status,
+            version=row.version,
+            title=row.title,
+            topic_group=row.topic_group,
+            topic=row.topic,
+            municipality_oktmo=row.municipality_oktmo,
+            priority=row.priority,
+            resolution=row.resolution,
+            merged_into_id=row.merged_into_id,
+            closed_at=row.closed_at,
+            created_at=row.created_at,
+            executor_code=self._executor_code(row.id),
+        )
+
+    def create(self, new: NewIncident, *, now: dt.datetime) -> IncidentRecord:
+        """Insert an incident in state ``new`` and return it."""
+        row = Incident(
+            public_number=new.public_number,
+            title=new.title,
+            summary=new.summary,
+            topic_group=new.topic_group,
+            topic=new.topic,
+            municipality=new.municipality,
+            municipality_oktmo=new.municipality_oktmo,
+            priority=new.priority,
+            status=IncidentStatus.NEW,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return self._record(row)
+
+    def get(self, incident_id: int) -> IncidentRecord:
+        """Return the incident; NotFound if there is none."""
+        row = self._session.get(Incident, incident_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"no incident with id {incident_id}")
+        return self._record(row)
+
+    def by_status(self, statuses: Sequence[IncidentStatus]) -> list[IncidentRecord]:
+        """Return the incidents in any of these states, oldest first."""
+        query = sa.select(Incident).where(Incident.status.in_(statuses)).order_by(Incident.id)
+        return [self._record(row) for row in self._session.scalars(query)]
+
+    def for_executor(self, executor_id: int) -> list[IncidentRecord]:
+        """Return the incidents actively assigned to an executor, oldest first."""
+        query = (
+            sa.select(Incident)
+            .join(Assignment, Assignment.incident_id == Incident.id)
+            .where(Assignment.executor_id == executor_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
+            .order_by(Incident.id)
+            .distinct()
+        )
+        return [self._record(row) for row in self._session.scalars(query)]
+
+    def save_state(
+        self, new: IncidentRecord, *, expected_version: int, now: dt.datetime
+    ) -> IncidentRecord:
+        """Write the workflow fields of ``new`` if the stored version is still ``expected_version``.
+
+        Raises:
+            NotFound: the incident does not exist.
+            ConcurrentUpdate: the incident changed since the caller read it.
+        """
+        row = self._session.get(Incident, new.id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"no incident with id {new.id}")
+        if row.version != expected_version:
+            raise ConcurrentUpdate(new.id, expected_version, row.version)
+        row.status = new.status
+        row.resolution = new.resolution
+        row.merged_into_id = new.merged_into_id
+        row.closed_at = new.closed_at
+        row.updated_at = now
+        # Every workflow step bumps the version, even one that leaves every field as it was
+        # (an interim answer keeps the state; a fake clock may not move).
+        flag_modified(row, "updated_at")
+        try:
+            self._session.flush()
+        except StaleDataError as err:
+            raise ConcurrentUpdate(new.id, expected_version) from err
+        return self._record(row)
