@@ -158,13 +158,49 @@ class VkClientPool:
         *,
         offset: int = 0,
         count: int = 100,
+        sort: str = "asc",
         comment_id: int | None = None,
+        start_comment_id: int | None = None,
+        thread_items_count: int = 10,
+        need_likes: bool = True,
     ) -> VkCommentsPage:
         """Read a page of comments (see :meth:`VkClient.wall_get_comments`)."""
         return await self.run(
             ["wall.getComments"],
             lambda c: c.wall_get_comments(
-                owner_id, post_id, offset=offset, count=count, comment_id=comment_id
+                owner_id,
+                post_id,
+                offset=offset,
+                count=count,
+                sort=sort,
+                comment_id=comment_id,
+                start_comment_id=start_comment_id,
+                thread_items_count=thread_items_count,
+                need_likes=need_likes,
+            ),
+        )
+
+    async def wall_create_comment(
+        self,
+        owner_id: int,
+        post_id: int,
+        message: str,
+        *,
+        guid: str,
+        from_group: int | None = None,
+        reply_to_comment: int | None = None,
+    ) -> int:
+        """Post a comment (see :meth:`VkClient.wall_create_comment`) with a user or community
+        token; thanks to ``guid`` a retry on another token still posts it once."""
+        return await self.run(
+            ["wall.createComment"],
+            lambda c: c.wall_create_comment(
+                owner_id,
+                post_id,
+                message,
+                guid=guid,
+                from_group=from_group,
+                reply_to_comment=reply_to_comment,
             ),
         )
 
