@@ -88,7 +88,7 @@ def urgency_markers(lemmas: Sequence[str]) -> tuple[UrgencyMarker, ...]:
         if points is not None:
             found[lemma] = max(found.get(lemma, 0), points)
         if lemma in DEPRIVATION_LEMMAS:
-            window = norm[max(0, index - 3) : index] + norm[index + 1 : index + 3]
+            window = norm[max(0, index - 4) : index] + norm[index + 1 : index + 3]
             cue = next((w for w in window if w in _DEPRIVATION_CUES), None)
             if cue is not None:
                 found[f"без {lemma}"] = _DEPRIVATION_POINTS

@@ -18,6 +18,10 @@ class SurgeConfig:
     both ``min_messages`` and ``ratio`` times the baseline (the average count per window over the
     ``baseline`` period before it), and involve at least ``min_incidents`` incidents. It ends
     when the window count falls under ``end_fraction`` of the count that started it.
+
+    The baseline needs history: while the detector has seen less than ``min_history`` (since
+    ``history_start``), a burst must reach ``ratio * min_messages`` to count, so that a normal
+    busy afternoon right after a restart is not taken for a surge.
     """
 
     window: timedelta = timedelta(hours=3)
@@ -26,6 +30,7 @@ class SurgeConfig:
     min_incidents: int = 3
     ratio: float = 4.0
     end_fraction: float = 0.25
+    min_history: timedelta = timedelta(days=1)
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0) or self.baseline < self.window:
@@ -97,14 +102,22 @@ class SurgeDetector:
     by replaying the stored links of the last ``window + baseline`` (:meth:`replay`).
     """
 
-    def __init__(self, config: SurgeConfig | None = None) -> None:
+    def __init__(
+        self, config: SurgeConfig | None = None, *, history_start: datetime | None = None
+    ) -> None:
+        """Start counting; ``history_start`` is where the replayed or stored history begins."""
+        if history_start is not None and history_start.tzinfo is None:
+            raise ValueError("history_start must be timezone-aware")
         self.config = config or SurgeConfig()
         self._states: dict[SurgeKey, _KeyState] = {}
+        self._history_start = history_start
 
     def observe(self, event: SurgeEvent) -> SurgeUpdate | None:
         """Count one message; return what changed if a surge started or grew, else None."""
         if event.at.tzinfo is None:
             raise ValueError("SurgeEvent.at must be timezone-aware")
+        if self._history_start is None or event.at < self._history_start:
+            self._history_start = event.at
         if event.topic_group is None or event.municipality_oktmo is None:
             return None
         key = SurgeKey(event.topic_group, event.municipality_oktmo)
@@ -117,7 +130,9 @@ class SurgeDetector:
         window_start = event.at - cfg.window
         in_window = [(at, i) for at, i in state.events if window_start < at <= event.at]
         before = sum(1 for at, _ in state.events if at <= window_start)
-        baseline = before * (cfg.window / cfg.baseline)
+        history = min(cfg.baseline, window_start - self._history_start)
+        warm = history >= cfg.min_history
+        baseline = before * (cfg.window / history) if warm else 0.0
         count = len(in_window)
         incidents = list(dict.fromkeys(i for _, i in in_window))
         surge = state.surge
@@ -126,7 +141,8 @@ class SurgeDetector:
             state.children = {}
             surge = None
         if surge is None:
-            threshold = max(cfg.min_messages, cfg.ratio * baseline)
+            floor = cfg.min_messages if warm else cfg.ratio * cfg.min_messages
+            threshold = max(floor, cfg.ratio * baseline)
             if count < threshold or len(incidents) < cfg.min_incidents:
                 return None
             state.children = dict.fromkeys(incidents)
