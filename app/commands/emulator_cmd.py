@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
-from app.commands._common import Subparsers, add_command
+from app.commands._common import add_command
+
+if TYPE_CHECKING:
+    from app.commands._common import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:

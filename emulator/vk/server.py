@@ -96,6 +96,7 @@ class VkEmulator:
         self.activity_multiplier = activity_multiplier
         self.sleep = sleep
         self.region = region or RegionSpec(seed=seed, groups=groups)
+        self.started_at = clock()
         self.world = generate_world(self.region, clock)
         self.methods = Methods(self.world)
         self.tokens: dict[str, TokenSpec] = {}
@@ -179,10 +180,13 @@ class VkEmulator:
 
     @property
     def activity(self) -> ActivityModel:
-        """Return the activity model (created on first use, starting at the clock's now)."""
+        """Return the activity model; it simulates from the moment the region was generated."""
         if self._activity is None:
             self._activity = ActivityModel(
-                self.world, seed=self.region.seed, rate_multiplier=self.activity_multiplier
+                self.world,
+                seed=self.region.seed,
+                start=self.started_at,
+                rate_multiplier=self.activity_multiplier,
             )
         return self._activity
 
