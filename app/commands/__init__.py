@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from app.commands import config_cmd, db_cmd, deadline, run_cmd, version_cmd
+from app.commands import (
+    collect_cmd,
+    config_cmd,
+    db_cmd,
+    deadline,
+    export_cmd,
+    run_cmd,
+    sources_cmd,
+    version_cmd,
+)
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (config_cmd, db_cmd, deadline, run_cmd, version_cmd)
+COMMAND_MODULES += (collect_cmd, export_cmd, sources_cmd)

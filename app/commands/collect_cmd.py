@@ -1,0 +1,85 @@
+"""``collect --once``: poll every enabled source once and store what is new."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from app.commands._common import add_command, load_config_or_fail
+from app.errors import CliError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.collect import CollectOutcome
+    from app.commands._common import Subparsers
+    from app.config import Config
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``collect`` command."""
+    parser = add_command(
+        subparsers, "collect", help="poll the enabled sources and store new posts and comments"
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        required=True,
+        help="poll every enabled source once, then exit (1 if any source failed)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="sources polled at once"
+    )
+    parser.set_defaults(handler=run)
+
+
+async def collect_once(
+    config: Config, sessions: sessionmaker[Session], concurrency: int
+) -> tuple[list[CollectOutcome], int]:
+    """Poll every enabled VK source this process can lease; return outcomes and skipped count."""
+    import aiohttp
+
+    from app.collect import CollectService, build_vk_pool
+    from storage.enums import Network
+    from storage.repositories.sources import SourceRepository
+
+    async with aiohttp.ClientSession() as http:
+        pool = build_vk_pool(config.networks.vk, session=http)
+        if pool is None:
+            raise CliError(
+                "no VK token is configured (networks.vk.tokens): nothing can be polled",
+                exit_code=1,
+            )
+        service = CollectService(sessions=sessions, api=pool, concurrency=max(1, concurrency))
+        outcomes = await service.collect(due_only=False)
+
+    def enabled() -> int:
+        with sessions() as s:
+            return sum(
+                1
+                for r in SourceRepository(s).all(network=Network.VK)
+                if r.enabled and not r.health.disabled_reason
+            )
+
+    waiting = await asyncio.to_thread(enabled)
+    return outcomes, max(0, waiting - len(outcomes))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Poll once and print one summary line; exit 1 if any source failed."""
+    from app.collect import summary_line
+    from app.commands.sources_cmd import open_database
+
+    config = load_config_or_fail(args)
+    if not config.networks.vk.enabled:
+        raise CliError("VK is switched off (networks.vk.enabled: false)", exit_code=1)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sessions = open_database(config)
+    outcomes, skipped = asyncio.run(collect_once(config, sessions, args.concurrency))
+    line = summary_line(outcomes, skipped)
+    failed = any(not o.ok for o in outcomes)
+    print(line, file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0

@@ -1,0 +1,199 @@
+"""``sources add`` and ``sources list``: the groups collected from, with their health."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from app.commands._common import add_command, load_config_or_fail
+from app.errors import CliError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.commands._common import Subparsers
+    from app.config import Config
+    from storage.repositories.sources import SourceRecord
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``sources`` command group."""
+    parser = add_command(subparsers, "sources", help="add and list the groups collected from")
+    actions = parser.add_subparsers(dest="sources_action", metavar="ACTION", required=True)
+    add = add_command(
+        actions, "add", help="add a VK community by link, screen name or id (resolved via VK)"
+    )
+    add.add_argument("ref", help="https://vk.com/<name>, <name>, club<id>, <id> or -<id>")
+    add.add_argument("--municipality", metavar="NAME", help="the municipality it covers")
+    add.add_argument(
+        "--interval", type=int, default=300, metavar="SECONDS", help="first polling interval"
+    )
+    add.set_defaults(handler=add_source)
+    listing = add_command(actions, "list", help="list sources with interval, quota use and health")
+    listing.add_argument("--json", action="store_true", help="one JSON object per source")
+    listing.set_defaults(handler=list_sources)
+
+
+def open_database(config: Config) -> sessionmaker[Session]:
+    """Return a session factory on the configured database, refusing an unmigrated one."""
+    from storage.db import create_engine_for, make_sessionmaker
+    from storage.errors import StorageError
+    from storage.migrate import current, head
+
+    url = config.database.url
+    try:
+        revision = current(url)
+    except StorageError as err:
+        raise CliError(str(err), exit_code=1) from err
+    if revision != head():
+        raise CliError(
+            f"the database schema is at {revision or 'nothing'}, not {head()}: "
+            "run 'incident-management db upgrade' first",
+            exit_code=1,
+        )
+    return make_sessionmaker(create_engine_for(url, sqlite_begin="IMMEDIATE"))
+
+
+def read_token(config: Config) -> str:
+    """Return a VK token able to read walls (service or user), or fail with one line."""
+    for token in config.networks.vk.tokens:
+        if token.kind in ("service", "user") and token.token is not None:
+            value = token.token.get_secret_value()
+            if value:
+                return value
+    raise CliError("no VK service or user token is configured (networks.vk.tokens)", exit_code=1)
+
+
+def add_source(args: argparse.Namespace) -> int:
+    """Resolve the community and store it as a source."""
+    from collector.errors import VkError
+    from collector.resolve import resolve_group
+    from storage.enums import Network
+    from storage.repositories.sources import SourceExists, SourceRepository
+
+    config = load_config_or_fail(args)
+    if args.interval <= 0:
+        raise CliError("--interval must be a positive number of seconds")
+    municipality = None
+    if args.municipality:
+        region = config.region.reference
+        try:
+            municipality = region.find_municipality(args.municipality)
+        except LookupError as err:
+            raise CliError(str(err)) from err
+        if municipality is None:
+            raise CliError(f"no municipality {args.municipality!r} in {region.name}")
+    sessions = open_database(config)
+    vk = config.networks.vk
+    try:
+        group = resolve_group(
+            args.ref, token=read_token(config), api_url=vk.api_url, api_version=vk.api_version
+        )
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    except VkError as err:
+        raise CliError(f"VK could not resolve {args.ref!r}: {err}", exit_code=1) from err
+    if group.deactivated:
+        raise CliError(f"VK community {group.screen_name} is {group.deactivated}", exit_code=1)
+    try:
+        with sessions.begin() as s:
+            record = SourceRepository(s).add(
+                Network.VK,
+                str(group.owner_id),
+                screen_name=group.screen_name,
+                title=group.name,
+                municipality=municipality.name if municipality else None,
+                municipality_oktmo=municipality.oktmo if municipality else None,
+                poll_interval_seconds=args.interval,
+            )
+    except SourceExists as err:
+        raise CliError(str(err), exit_code=1) from err
+    closed = " (closed: its wall cannot be read)" if group.is_closed else ""
+    where = f", {municipality.name}" if municipality else ""
+    print(
+        f"added source {record.id}: vk {group.url} «{group.name}» ({record.external_id}{where})"
+        f"{closed}"
+    )
+    return 0
+
+
+#: The published daily quota of wall.get per token (social-apis.md A3).
+WALL_GET_QUOTA = 5000
+
+
+def _age(now: dt.datetime, then: dt.datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    return f"{seconds // 3600}h ago"
+
+
+def _state(record: SourceRecord) -> str:
+    health = record.health
+    if not record.enabled:
+        return "off"
+    if health.disabled_reason:
+        return f"disabled: {health.disabled_reason}"
+    if health.consecutive_failures:
+        return f"failing x{health.consecutive_failures}: {health.last_error}"
+    if health.last_success_at is None:
+        return "new"
+    return "ok"
+
+
+def list_sources(args: argparse.Namespace) -> int:
+    """Print every source with its interval, expected calls a day, lag and health."""
+    from storage.repositories.sources import SourceRepository
+
+    config = load_config_or_fail(args)
+    sessions = open_database(config)
+    with sessions() as s:
+        records = SourceRepository(s).all()
+    now = dt.datetime.now(dt.UTC)
+    readers = sum(1 for t in config.networks.vk.tokens if t.kind in ("service", "user") and t.token)
+    quota = readers * WALL_GET_QUOTA
+    total = 0
+    rows = []
+    for r in records:
+        active = r.enabled and not r.health.disabled_reason
+        calls = round(86400 / r.poll_interval_seconds) if active else 0
+        total += calls
+        row = {
+            "id": r.id,
+            "network": r.network.value,
+            "source": r.name,
+            "title": r.title,
+            "municipality": r.municipality,
+            "interval_seconds": r.poll_interval_seconds,
+            "wall_get_per_day": calls,
+            "lag_seconds": r.health.lag_seconds,
+            "last_success": r.health.last_success_at.isoformat()
+            if r.health.last_success_at
+            else None,
+            "state": _state(r),
+        }
+        rows.append(row)
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            lag = "-" if r.health.lag_seconds is None else f"{r.health.lag_seconds}s"
+            print(
+                f"{r.id:>4}  {r.network.value:<3} {r.name:<28} every {r.poll_interval_seconds:>5}s"
+                f"  ~{calls:>5} wall.get/day  lag {lag:>7}"
+                f"  last ok {_age(now, r.health.last_success_at):>9}  {_state(r)}"
+            )
+    if not args.json:
+        share = f"{100 * total / quota:.0f}% of " if quota else ""
+        print(
+            f"{len(rows)} sources; ~{total} wall.get calls a day, {share}the quota "
+            f"{quota} ({readers} reading tokens x {WALL_GET_QUOTA})",
+            file=sys.stdout,
+        )
+    return 0

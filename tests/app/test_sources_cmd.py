@@ -1,0 +1,160 @@
+"""The collector's commands end to end against the VK emulator on 127.0.0.1.
+
+``sources add`` (resolved through vk_api), ``sources list``, ``collect --once`` and
+``export messages --format jsonl``, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from pytest_aiohttp.plugin import AiohttpServer
+
+from app.cli import main
+from emulator.vk import VkEmulator
+from storage.migrate import upgrade
+
+TOKEN = "vk-demo-service-1"
+
+
+@pytest.fixture
+def emu() -> VkEmulator:
+    return VkEmulator(seed=7, groups=12)
+
+
+@pytest.fixture
+async def config(
+    aiohttp_server: AiohttpServer,
+    emu: VkEmulator,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    server = await aiohttp_server(emu.create_app())
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "region: {code: kirov}\n"
+        "networks:\n"
+        "  vk:\n"
+        "    tokens:\n"
+        '      - {name: reader, kind: service, token: "${VK_TOKEN}"}\n'
+        "  ok: {enabled: false}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("VK_TOKEN", TOKEN)
+    monkeypatch.setenv("IM_VK_API_URL", str(server.make_url("/method")))
+    monkeypatch.setenv("IM_DATABASE_URL", db_url)
+    monkeypatch.delenv("IM_CONFIG", raising=False)
+    upgrade(db_url)
+    return path
+
+
+async def cli(config: Path, *args: str) -> int:
+    # The commands block (vk_api is synchronous; collect runs its own loop): keep them off the
+    # loop that serves the emulator.
+    return await asyncio.to_thread(main, ["--config", str(config), *args])
+
+
+def small_group(emu: VkEmulator) -> tuple[int, str]:
+    groups = [
+        g
+        for g in emu.world.groups.values()
+        if g.state == "open" and g.id != emu.world.official_group_id and g.comments
+    ]
+    group = min(groups, key=lambda g: len(g.posts) + len(g.comments))
+    return group.id, group.screen_name
+
+
+async def test_add_list_collect_export(
+    config: Path, emu: VkEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    group_id, screen = small_group(emu)
+    assert (
+        await cli(
+            config, "sources", "add", f"https://vk.com/{screen}", "--municipality", "Уржумский"
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"-{group_id}" in out
+    assert "Уржумский муниципальный район" in out
+    assert await cli(config, "sources", "add", f"club{group_id}") == 1
+    assert "already added" in capsys.readouterr().err
+
+    assert await cli(config, "sources", "list") == 0
+    out = capsys.readouterr().out
+    assert screen in out
+    assert "new" in out
+    assert "the quota 5000 (1 reading tokens x 5000)" in out
+
+    assert await cli(config, "collect", "--once") == 0
+    summary = capsys.readouterr().out.strip()
+    assert summary.startswith("1 sources polled, 0 failed;")
+
+    target = tmp_path / "messages.jsonl"
+    assert (
+        await cli(config, "export", "messages", "--format", "jsonl", "--output", str(target)) == 0
+    )
+    lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    posts = {f"{p.owner_id}_{p.post_id}" for p in emu.visible_posts(group_id)}
+    comments = {f"{c.owner_id}_{c.post_id}_{c.comment_id}" for c in emu.visible_comments(group_id)}
+    assert {r["external_id"] for r in lines} == posts | comments
+    assert len(lines) == len(posts | comments)
+    record = lines[0]
+    assert set(record) >= {
+        "network",
+        "source",
+        "external_id",
+        "kind",
+        "parent",
+        "author_id",
+        "text",
+        "posted_at",
+        "url",
+        "edited",
+        "deleted",
+    }
+    assert record["source"] == screen
+
+    assert await cli(config, "sources", "list", "--json") == 0
+    (row,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert row["state"] == "ok"
+    assert row["last_success"] is not None
+
+
+async def test_collect_reports_failed_sources_with_exit_1(
+    config: Path, emu: VkEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group_id, screen = small_group(emu)
+    assert await cli(config, "sources", "add", screen) == 0
+    emu.set_group_state(group_id, "closed")
+    assert await cli(config, "collect", "--once") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("1 sources polled, 1 failed;")
+    assert screen in err[0]
+    assert await cli(config, "sources", "list") == 0
+    assert "disabled: closed" in capsys.readouterr().out
+
+
+async def test_unknown_community_and_bad_reference(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli(config, "sources", "add", "no_such_group_here") == 1
+    assert "could not resolve" in capsys.readouterr().err
+    assert await cli(config, "sources", "add", "https://example.com/x y") == 2
+    assert "not a VK community" in capsys.readouterr().err
+    assert await cli(config, "sources", "add", "club1", "--municipality", "Нигде") == 2
+
+
+async def test_unmigrated_database_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("region: {code: kirov}\nnetworks: {ok: {enabled: false}}\n", encoding="utf-8")
+    monkeypatch.setenv("IM_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert main(["--config", str(path), "sources", "list"]) == 1
+    assert "db upgrade" in capsys.readouterr().err
