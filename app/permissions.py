@@ -15,6 +15,7 @@ __all__ = [
     "Scope",
     "can",
     "can_act_on",
+    "permission_table_markdown",
     "scope_of",
 ]
 
@@ -122,3 +123,15 @@ def can(actor: Actor, permission: Permission, incident_executor: str | None = No
 def can_act_on(actor: Actor, incident_executor: str | None) -> bool:
     """Return whether the actor may act on an incident whose active executor is given."""
     return can(actor, Permission.ACT_ON_INCIDENTS, incident_executor)
+
+
+def permission_table_markdown() -> str:
+    """Render the permission table as the Markdown table docs/workflow.md shows."""
+    header = "| permission | " + " | ".join(role.value for role in Role) + " |"
+    lines = [header, "| --- |" + " --- |" * len(Role)]
+    for permission in Permission:
+        cells = [
+            scope.value if (scope := PERMISSIONS[role].get(permission)) else "—" for role in Role
+        ]
+        lines.append(f"| `{permission.value}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

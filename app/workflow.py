@@ -73,6 +73,7 @@ __all__ = [
     "WorkflowError",
     "allowed_actions",
     "find_transition",
+    "transition_table_markdown",
 ]
 
 S = IncidentStatus
@@ -187,6 +188,15 @@ def allowed_actions(incident: IncidentRecord, actor: Actor) -> list[Action]:
     if not can_act_on(actor, incident.executor_code):
         return []
     return [t.action for t in TRANSITIONS if t.source is incident.status and actor.role in t.roles]
+
+
+def transition_table_markdown() -> str:
+    """Render the transition table as the Markdown table docs/workflow.md shows."""
+    lines = ["| from | action | to | who |", "| --- | --- | --- | --- |"]
+    for t in TRANSITIONS:
+        roles = ", ".join(role.value for role in Role if role in t.roles)
+        lines.append(f"| `{t.source.value}` | `{t.action.value}` | `{t.target.value}` | {roles} |")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- clock reports
