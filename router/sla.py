@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from router.calendar import ProductionCalendar
 from router.working_time import (
@@ -459,22 +460,28 @@ class ClockExplanation:
     clock: SlaClock
     segments_used: tuple[tuple[Segment, timedelta], ...]
     remaining_explained: Explanation | None
+    timezone: str = "UTC"
 
     def lines(self) -> list[str]:
-        """Return the explanation for people, one step per line."""
+        """Return the explanation for people, one step per line, in the executor's zone."""
         clock = self.clock
+        zone = ZoneInfo(self.timezone)
+
+        def local(value: datetime) -> str:
+            return value.astimezone(zone).isoformat()
+
         hours = clock.budget / timedelta(hours=1)
         out = [
-            f"Received {clock.received_at.isoformat()}; phase {clock.phase.value} "
-            f"from {clock.phase_started_at.isoformat()}",
+            f"Received {local(clock.received_at)}; phase {clock.phase.value} "
+            f"from {local(clock.phase_started_at)}",
             f"Budget {hours:g} working hours: {clock.budget_reason}",
         ]
         for segment, spent in self.segments_used:
-            end = segment.end.isoformat() if segment.end else ""
+            end = local(segment.end) if segment.end else ""
             minutes = spent / timedelta(minutes=1)
-            out.append(f"Ran {segment.start.isoformat()} .. {end}: {minutes:g} working min used")
+            out.append(f"Ran {local(segment.start)} .. {end}: {minutes:g} working min used")
         if clock.stopped_at is not None:
-            out.append(f"Stopped {clock.stopped_at.isoformat()}")
+            out.append(f"Stopped {local(clock.stopped_at)}")
         if self.remaining_explained is None:
             if clock.stopped_at is None:
                 out.append("Paused: no deadline until the clock resumes")
@@ -494,4 +501,4 @@ def explain_clock(clock: SlaClock, hours: WorkingHours) -> ClockExplanation:
     if clock.running:
         left = clock.budget - sum((spent for _, spent in closed), _ZERO)
         steps = hours.explain(clock.segments[-1].start, max(left, _ZERO))
-    return ClockExplanation(clock, closed, steps)
+    return ClockExplanation(clock, closed, steps, hours.timezone)

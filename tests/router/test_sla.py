@@ -295,3 +295,16 @@ def test_restart_after_rework_continues_the_remaining_budget(hours: WorkingHours
     assert again.stopped_at is None
     assert again.deadline == kirov("2025-10-15T12:00")
     assert used(again, kirov("2025-10-15T10:00"), hours) == 6 * H
+
+
+def test_explanation_reads_in_the_executor_zone(hours: WorkingHours) -> None:
+    clock = start_clock(kirov("2025-10-13T10:00"), B8, hours)
+    clock = stop(pause(clock, kirov("2025-10-13T15:00")), kirov("2025-10-14T09:00"))
+    lines = explain_clock(clock, hours).lines()
+    assert lines[0] == (
+        "Received 2025-10-13T10:00:00+03:00; phase initial from 2025-10-13T10:00:00+03:00"
+    )
+    assert lines[2] == (
+        "Ran 2025-10-13T10:00:00+03:00 .. 2025-10-13T15:00:00+03:00: 240 working min used"
+    )
+    assert lines[-1] == "Stopped 2025-10-14T09:00:00+03:00"
