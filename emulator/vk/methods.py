@@ -688,9 +688,12 @@ class Methods:
             for post in group.posts.values():
                 if post.deleted or post.comments_closed:
                     continue
-                visible = [
-                    c for c in group.comments.values() if c.post_id == post.id and not c.deleted
-                ]
+                visible: list[Comment] = []
+                for cid in post.top_comment_ids:
+                    top = group.comments[cid]
+                    if not top.deleted:
+                        visible.append(top)
+                    visible.extend(self.world.replies(group, top))
                 if not visible:
                     continue
                 latest = max(c.date for c in visible)
