@@ -9,6 +9,7 @@ from app.commands import (
     config_cmd,
     db_cmd,
     deadline,
+    emulator_cmd,
     export_cmd,
     run_cmd,
     sources_cmd,
@@ -17,3 +18,4 @@ from app.commands import (
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (config_cmd, db_cmd, deadline, run_cmd, version_cmd)
 COMMAND_MODULES += (collect_cmd, export_cmd, sources_cmd)
+COMMAND_MODULES += (emulator_cmd,)
