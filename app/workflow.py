@@ -78,6 +78,9 @@ __all__ = [
 
 S = IncidentStatus
 
+#: States an incident does not leave except by reopening: not listed among open incidents.
+_ENDED = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+
 #: The daemon and the pipeline acting on their own.
 SYSTEM = Actor(Role.SYSTEM)
 
@@ -407,7 +410,7 @@ class Workflow:
                 return incidents.for_executor(executor.id)
             if not can(actor, Permission.VIEW_INCIDENTS):
                 return []
-            return incidents.by_status([s for s in IncidentStatus])
+            return incidents.by_status([s for s in IncidentStatus if s not in _ENDED])
 
     def history(self, incident_id: int, actor: Actor) -> list[EventRecord]:
         """Return the incident's event log (for an actor who may see it)."""

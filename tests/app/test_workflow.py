@@ -246,6 +246,15 @@ def test_executor_acts_only_on_its_own_incidents(
     assert assigned.id not in {i.id for i in shared.workflow.visible(shared.mintrans)}
 
 
+def test_operators_see_every_open_incident(
+    shared: World, by_state: dict[IncidentStatus, IncidentRecord]
+) -> None:
+    seen = {i.id for i in shared.workflow.visible(shared.operator)}
+    for state, incident in by_state.items():
+        assert (incident.id in seen) is (state not in (S.CLOSED, S.REJECTED, S.MERGED))
+    assert {i.id for i in shared.workflow.visible(shared.admin)} == seen
+
+
 def test_reasons_and_texts_are_required(
     shared: World, by_state: dict[IncidentStatus, IncidentRecord]
 ) -> None:
