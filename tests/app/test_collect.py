@@ -203,9 +203,9 @@ async def test_two_pollers_racing_for_one_source(
     publish(fake, 12)
     a = service(sessions, api, clock, owner="a")
     b = service(sessions, api, clock, owner="b")
-    outcomes_a, outcomes_b = await asyncio.gather(
-        a.collect(due_only=False), b.collect(due_only=False)
-    )
+    # Scheduler mode: whoever claims first polls; the other finds the source leased, or
+    # resting until its next due time, and polls nothing.
+    outcomes_a, outcomes_b = await asyncio.gather(a.collect(), b.collect())
     assert len(outcomes_a) + len(outcomes_b) == 1
     assert sum(1 for m, _ in fake.requests if m == "wall.get") == 1
     assert sorted(stored(sessions)) == sorted(truth(fake))
