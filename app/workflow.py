@@ -772,7 +772,7 @@ class Workflow:
             plan = plan_escalations(
                 watched,
                 now=now,
-                sent=unit.events.escalation_keys(),
+                sent=unit.events.escalation_keys({a.incident_id for a in open_}),
                 receiver_hours=self._routing.region_hours,
                 at_risk_share=self._routing.policy.at_risk_share,
                 outside_hours=self._routing.escalate_outside_hours,

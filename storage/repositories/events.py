@@ -130,9 +130,14 @@ class EventRepository:
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ESCALATION_LOCK_KEY}
             )
 
-    def escalation_keys(self) -> set[str]:
-        """Return the idempotency keys of every escalation recorded."""
-        query = sa.select(Event.payload).where(Event.kind == ESCALATION_EVENT)
+    def escalation_keys(self, incident_ids: Iterable[int]) -> set[str]:
+        """Return the idempotency keys of the escalations recorded for these incidents."""
+        ids = list(incident_ids)
+        if not ids:
+            return set()
+        query = sa.select(Event.payload).where(
+            Event.kind == ESCALATION_EVENT, Event.incident_id.in_(ids)
+        )
         return {str(payload["key"]) for payload in self._session.scalars(query)}
 
     def return_stats(self) -> ReturnStats:
