@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 __all__ = [
     "BUCKET_SIZE",
@@ -201,6 +202,7 @@ def normalize_lemma(lemma: str) -> str:
     return lemma.lower().replace("ё", "е")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Cut a Russian case ending off a word (``Ленина``/``Ленину`` -> ``ленин``)."""
     word = normalize_lemma(word)
@@ -353,6 +355,11 @@ def content_terms(lemmas: Iterable[str]) -> frozenset[str]:
     Stop words, numbers, URLs and phone numbers go; street names stay (they are evidence of the
     same place). Stemming lets derived forms meet (``Нововятск``/``нововятский``).
     """
+    return _content_terms(tuple(lemmas))
+
+
+@lru_cache(maxsize=8192)
+def _content_terms(lemmas: tuple[str, ...]) -> frozenset[str]:
     terms = set()
     for lemma in lemmas:
         norm = normalize_lemma(lemma)

@@ -519,6 +519,11 @@ def decide(
             continue
         if not _in_window(incident, message.posted_at, config.window):
             continue
+        if (incident.topic_group, incident.municipality_oktmo) != (
+            message.topic_group,
+            message.municipality_oktmo,
+        ):
+            continue  # another block: blocking never offers it, all-pairs would
         if _address_conflicts(address, incident.addresses):
             continue
         sim = _similarity(terms, incident, stats)
@@ -718,8 +723,11 @@ class GroupingIndex:
                 : self.config.posting_cap
             ]
             shared.update(recent)
+        # The incidents sharing the most lemmas, twice as many as kept (some may be closed or
+        # merged away).
+        top = shared.most_common(2 * self.config.max_candidates)
         resolved: dict[int, int] = {}
-        for raw_id, count in shared.items():
+        for raw_id, count in top:
             incident_id = self._resolve(raw_id)
             if self._incidents[incident_id].status is IncidentStatus.OPEN:
                 resolved[incident_id] = max(resolved.get(incident_id, 0), count)
