@@ -33,11 +33,21 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=4, metavar="N", help="sources polled at once"
     )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="how long a source stays leased to this process if it dies mid-poll (default 600)",
+    )
     parser.set_defaults(handler=run)
 
 
 async def collect_once(
-    config: Config, sessions: sessionmaker[Session], concurrency: int
+    config: Config,
+    sessions: sessionmaker[Session],
+    concurrency: int,
+    lease_seconds: float = 600.0,
 ) -> tuple[list[CollectOutcome], int]:
     """Poll every enabled VK source this process can lease; return outcomes and skipped count."""
     import aiohttp
@@ -53,7 +63,12 @@ async def collect_once(
                 "no VK token is configured (networks.vk.tokens): nothing can be polled",
                 exit_code=1,
             )
-        service = CollectService(sessions=sessions, api=pool, concurrency=max(1, concurrency))
+        service = CollectService(
+            sessions=sessions,
+            api=pool,
+            concurrency=max(1, concurrency),
+            lease_seconds=lease_seconds,
+        )
         outcomes = await service.collect(due_only=False)
 
     def enabled() -> int:
@@ -78,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("VK is switched off (networks.vk.enabled: false)", exit_code=1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sessions = open_database(config)
-    outcomes, skipped = asyncio.run(collect_once(config, sessions, args.concurrency))
+    if args.lease_seconds <= 0:
+        raise CliError("--lease-seconds must be positive")
+    outcomes, skipped = asyncio.run(
+        collect_once(config, sessions, args.concurrency, args.lease_seconds)
+    )
     line = summary_line(outcomes, skipped)
     failed = any(not o.ok for o in outcomes)
     print(line, file=sys.stderr if failed else sys.stdout)
