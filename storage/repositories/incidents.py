@@ -82,7 +82,26 @@ class IncidentRepository:
         )
         return self._session.scalars(query).first()
 
-    def _record(self, row: Incident) -> IncidentRecord:
+    def _executor_codes(self, incident_ids: Sequence[int]) -> dict[int, str]:
+        """Return the active executor's code of each incident, in one query."""
+        if not incident_ids:
+            return {}
+        query = (
+            sa.select(Assignment.incident_id, Executor.code)
+            .join(Executor, Assignment.executor_id == Executor.id)
+            .where(
+                Assignment.incident_id.in_(incident_ids),
+                Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            )
+            .order_by(Assignment.id)
+        )
+        return {incident_id: code for incident_id, code in self._session.execute(query)}
+
+    def _records(self, rows: Sequence[Incident]) -> list[IncidentRecord]:
+        codes = self._executor_codes([row.id for row in rows])
+        return [self._record(row, codes.get(row.id)) for row in rows]
+
+    def _record(self, row: Incident, executor_code: str | None) -> IncidentRecord:
         return IncidentRecord(
             id=row.id,
             public_number=row.public_number,
@@ -97,7 +116,7 @@ class IncidentRepository:
             merged_into_id=row.merged_into_id,
             closed_at=row.closed_at,
             created_at=row.created_at,
-            executor_code=self._executor_code(row.id),
+            executor_code=executor_code,
         )
 
     def create(self, new: NewIncident, *, now: dt.datetime) -> IncidentRecord:
@@ -117,19 +136,19 @@ class IncidentRepository:
         )
         self._session.add(row)
         self._session.flush()
-        return self._record(row)
+        return self._record(row, self._executor_code(row.id))
 
     def get(self, incident_id: int) -> IncidentRecord:
         """Return the incident; NotFound if there is none."""
         row = self._session.get(Incident, incident_id, populate_existing=True)
         if row is None:
             raise NotFound(f"no incident with id {incident_id}")
-        return self._record(row)
+        return self._record(row, self._executor_code(row.id))
 
     def by_status(self, statuses: Sequence[IncidentStatus]) -> list[IncidentRecord]:
         """Return the incidents in any of these states, oldest first."""
         query = sa.select(Incident).where(Incident.status.in_(statuses)).order_by(Incident.id)
-        return [self._record(row) for row in self._session.scalars(query)]
+        return self._records(list(self._session.scalars(query)))
 
     def for_executor(self, executor_id: int) -> list[IncidentRecord]:
         """Return the incidents actively assigned to an executor, oldest first."""
@@ -140,7 +159,7 @@ class IncidentRepository:
             .order_by(Incident.id)
             .distinct()
         )
-        return [self._record(row) for row in self._session.scalars(query)]
+        return self._records(list(self._session.scalars(query)))
 
     def save_state(
         self, new: IncidentRecord, *, expected_version: int, now: dt.datetime
@@ -168,4 +187,4 @@ class IncidentRepository:
             self._session.flush()
         except StaleDataError as err:
             raise ConcurrentUpdate(new.id, expected_version) from err
-        return self._record(row)
+        return self._record(row, self._executor_code(row.id))
