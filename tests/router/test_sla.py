@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -308,3 +309,24 @@ def test_explanation_reads_in_the_executor_zone(hours: WorkingHours) -> None:
         "Ran 2025-10-13T10:00:00+03:00 .. 2025-10-13T15:00:00+03:00: 240 working min used"
     )
     assert lines[-1] == "Stopped 2025-10-14T09:00:00+03:00"
+
+
+def test_random_pauses_never_lose_or_gain_budget(hours: WorkingHours) -> None:
+    """Seeded random pause/resume sequences: at the deadline exactly the budget is used."""
+    rng = random.Random(20251014)
+    for _ in range(300):
+        at = kirov("2025-10-06T00:00") + timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
+        budget = Budget(timedelta(minutes=rng.randrange(30, 60 * 40)), "random")
+        clock = start_clock(at, budget, hours)
+        for _ in range(rng.randrange(0, 4)):
+            at += timedelta(minutes=rng.randrange(1, 60 * 30))
+            if clock.deadline is not None and at >= clock.deadline:
+                break
+            clock = pause(clock, at)
+            at += timedelta(minutes=rng.randrange(0, 60 * 72))
+            clock = resume(clock, at, hours)
+        assert clock.deadline is not None
+        assert used(clock, clock.deadline, hours) == budget.duration
+        assert status(clock, clock.deadline, hours).state is ClockState.OVERDUE
+        before = clock.deadline - timedelta(microseconds=1)
+        assert status(clock, before, hours).state is not ClockState.OVERDUE
