@@ -1,10 +1,9 @@
-"""The incident workflow: every state change, driven by one transition table, logged atomically.
+"""The incident workflow: every state change, driven by one transition table, logged atomically."""
 
-Each ``Workflow`` method opens one transaction, re-reads the incident, checks the version the
-caller saw (optimistic locking), the transition table and the permission table, applies the
-change (incident state, assignments and their SLA clocks, answers) and appends one event, so
-that either all of it is stored or none of it. See docs/workflow.md and docs/sla.md.
-"""
+# Each ``Workflow`` method opens one transaction, re-reads the incident, checks the version the
+# caller saw (optimistic locking), the transition table and the permission table, applies the
+# change (incident state, assignments and their SLA clocks, answers) and appends one event, so
+# that either all of it is stored or none of it. See docs/workflow.md and docs/sla.md.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Decide which at-risk and overdue assignments to escalate to supervisors, once each, and when.
+"""Decide which at-risk and overdue assignments to escalate to supervisors, once each, and when."""
 
-Pure: the caller passes the clocks, the escalations already sent (their keys, read from the
-event log) and the supervisors' working hours; it gets back what to send now and what waits for
-the next opening. Sending and recording are the caller's job (app/).
-"""
+# Pure: the caller passes the clocks, the escalations already sent (their keys, read from the
+# event log) and the supervisors' working hours; it gets back what to send now and what waits for
+# the next opening. Sending and recording are the caller's job (app/).
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Hold executors to their deadlines: SLA clocks as pure functions over frozen dataclasses.
+"""Hold executors to their deadlines: SLA clocks as pure functions over frozen dataclasses."""
 
-A clock starts when the executor *receives* an incident and counts working time in the
-executor's schedule, time zone and production calendar (``router.working_time``). It runs in
-*segments*: "returned for clarification" closes the open segment (pause), resuming opens a new
-one, and the deadline is always ``resume instant + (budget - working time used so far)``.
-An interim answer starts an *interim phase* with its own, longer budget. See docs/sla.md.
-"""
+# A clock starts when the executor *receives* an incident and counts working time in the
+# executor's schedule, time zone and production calendar (``router.working_time``). It runs in
+# *segments*: "returned for clarification" closes the open segment (pause), resuming opens a new
+# one, and the deadline is always ``resume instant + (budget - working time used so far)``.
+# An interim answer starts an *interim phase* with its own, longer budget. See docs/sla.md.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Assignments: one executor's share of an incident, with its SLA clock's projection in columns.
+"""Assignments: one executor's share of an incident, with its SLA clock's projection in columns."""
 
-The whole clock (``router.sla.SlaClock``) is written into the event of every transition that
-changes it (``payload["clocks"][str(assignment_id)]``); the assignment's columns
-(``received_at``, ``deadline_at``, ``paused_at``, ...) are its queryable projection.
-"""
+# The whole clock (``router.sla.SlaClock``) is written into the event of every transition that
+# changes it (``payload["clocks"][str(assignment_id)]``); the assignment's columns
+# (``received_at``, ``deadline_at``, ``paused_at``, ...) are its queryable projection.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Test the workflow's transition table: every allowed transition, every forbidden one, on both DBs.
+"""Test the transition table: every allowed and every forbidden transition, on both backends."""
 
-The table tests share one database per backend (module scope) to stay fast: every allowed
-transition gets a fresh incident; forbidden attempts change nothing, so they reuse one incident
-per state and check that no event was written.
-"""
+# The table tests share one database per backend (module scope) to stay fast: every allowed
+# transition gets a fresh incident; forbidden attempts change nothing, so they reuse one incident
+# per state and check that no event was written.
 
 from __future__ import annotations
 
