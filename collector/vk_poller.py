@@ -321,6 +321,39 @@ class VkGroupPoller:
         self.requests = 0
         now = self.clock()
         seen, oldest = await self._read_wall(cursor)
+        return await self._evaluate(cursor, seen, oldest, now, from_wall=True)
+
+    async def poll_posts(self, cursor: WallCursor, posts: Sequence[VkPost]) -> PollResult:
+        """Take posts of this wall learned elsewhere (the news feed) without reading the wall.
+
+        New posts are returned and watched; known posts whose comment count changed get their
+        comments read, as in :meth:`poll`. The watermark does not move and deletions are not
+        looked for: only a wall read can prove nothing between was missed.
+
+        Args:
+            cursor: the wall's cursor.
+            posts: posts from ``newsfeed.get`` / ``newsfeed.getComments`` (others' are ignored).
+
+        Returns:
+            The same kind of result as :meth:`poll`.
+
+        Raises:
+            VkError: comments could not be read; nothing of this poll should be stored.
+        """
+        self.requests = 0
+        now = self.clock()
+        seen = {p.id: p for p in posts if p.owner_id == self.owner_id}
+        return await self._evaluate(cursor, seen, None, now, from_wall=False)
+
+    async def _evaluate(
+        self,
+        cursor: WallCursor,
+        seen: Mapping[int, VkPost],
+        oldest: int | None,
+        now: dt.datetime,
+        *,
+        from_wall: bool,
+    ) -> PollResult:
         watermark = cursor.last_post_id
         new: list[VkPost] = []
         changed: list[VkPost] = []
@@ -335,7 +368,13 @@ class VkGroupPoller:
                 activity += 1 + (post.comments_count or 0)
                 if post.comments_count:
                     need_comments.append(post)
-            elif state is not None:
+            elif state is None:
+                if from_wall:  # an old post beyond the watched window
+                    continue
+                changed.append(post)  # an older post the feed says has new comments
+                if post.comments_count:
+                    need_comments.append(post)
+            else:
                 comments_changed = post.comments_count != state.comments
                 if comments_changed or edited != state.edited:
                     changed.append(post)
@@ -346,7 +385,7 @@ class VkGroupPoller:
         missing = [
             pid
             for pid in cursor.watched
-            if pid not in seen and oldest is not None and pid >= oldest
+            if from_wall and pid not in seen and oldest is not None and pid >= oldest
         ]
         deleted: list[str] = []
         if missing:
@@ -366,7 +405,9 @@ class VkGroupPoller:
             got = await self._comments_from(post, first)
             comments.extend(got)
             sets[post.external_id] = frozenset(c.external_id for c in got)
-        cursor_next = self._next_cursor(cursor, seen, oldest, deleted, activity, now)
+        cursor_next = self._next_cursor(
+            cursor, seen, oldest, deleted, activity, now, move_watermark=from_wall
+        )
         lag = None
         if new:
             lag = int(max(0.0, (now - max(p.date for p in new)).total_seconds()))
@@ -391,8 +432,10 @@ class VkGroupPoller:
         deleted: Sequence[str],
         activity: int,
         now: dt.datetime,
+        *,
+        move_watermark: bool = True,
     ) -> WallCursor:
-        ids = [p.id for p in seen.values() if not p.is_pinned]
+        ids = [p.id for p in seen.values() if not p.is_pinned] if move_watermark else []
         last = max([cursor.last_post_id or 0, *ids]) or None
         gone = {int(ref.rsplit("_", 1)[1]) for ref in deleted}
         watched: dict[int, PostState] = {}

@@ -29,6 +29,7 @@ from emulator.vk import FakeClock, VkEmulator
 
 SERVICE = "vk-demo-service-1"
 COMMUNITY = "vk-demo-community"
+USER = "vk-demo-user"
 
 
 class Clocks:
@@ -301,3 +302,33 @@ async def test_official_answer_is_posted_once_and_verified(
     ]
     assert len(answers) == 1
     assert answers[0].from_id == -official
+
+
+# ---- posts learned from the news feed, handed to a wall poller
+
+
+async def test_feed_fed_poller_stores_without_moving_the_watermark(
+    emu: VkEmulator, make_client: MakeClient, clocks: Clocks, clock: FakeClock
+) -> None:
+    group = busiest(emu)
+    wall = VkGroupPoller(make_client(), -group, initial_posts=10_000, clock=clocks.now)
+    synced = await wall.poll(WallCursor())
+    since = int(clock())
+    clock.advance(300)
+    fresh = emu.publish_post(group, "Мусор не вывозят неделю")
+    old = emu.visible_posts(group)[0]  # beyond the watched window
+    reply = emu.publish_comment(group, old.post_id, "Когда решат?")
+    clock.advance(30)
+    user = make_client(USER, kind="user")
+    new_posts = await user.newsfeed_get(source_ids=[-group], start_time=since)
+    commented = await user.newsfeed_get_comments(source_ids=[-group], start_time=since)
+    assert fresh.id in {p.id for p in new_posts.items}
+    assert old.post_id in {p.id for p in commented.items}
+    result = await wall.poll_posts(synced.cursor, [*new_posts.items, *commented.items])
+    assert fresh.id in {p.id for p in result.posts}
+    assert reply.id in {c.id for c in result.comments}
+    assert result.cursor.last_post_id == synced.cursor.last_post_id
+    assert fresh.id in result.cursor.watched
+    later = await wall.poll(result.cursor)
+    assert fresh.id not in {p.id for p in later.posts}
+    assert later.cursor.last_post_id == fresh.id
