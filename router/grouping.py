@@ -184,6 +184,8 @@ class GroupingConfig:
     topic_mismatch_margin: float = 0.12
     unknown_place_margin: float = 0.1
     comment_threshold: float = 0.12
+    generic_share: float = 0.005
+    generic_min_df: int = 30
     posting_cap: int = 300
     max_candidates: int = 40
     versions: tuple[str, ...] = (GROUPING_VERSION,)
@@ -193,7 +195,7 @@ class GroupingConfig:
             raise ValueError("GroupingConfig.versions needs at least the current version")
         if self.window <= timedelta(0):
             raise ValueError("GroupingConfig.window must be positive")
-        for name in ("attach_threshold", "comment_threshold"):
+        for name in ("attach_threshold", "comment_threshold", "generic_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"GroupingConfig.{name} must be within [0, 1]")
 
@@ -427,6 +429,23 @@ def _topics_differ(message: GroupingMessage, incident: IncidentRecord) -> bool:
     return bool(message.topic and incident.topic and message.topic != incident.topic)
 
 
+def _specific(terms: Iterable[str], stats: TermStats, config: GroupingConfig) -> tuple[str, ...]:
+    """Return the terms rare enough to tell one problem from another of its kind.
+
+    A term is generic when at least ``generic_min_df`` indexed messages and ``generic_share`` of
+    them use it ("надпись", "яма", "свет" in a big index); place names and particulars stay rare.
+    """
+    cutoff = max(config.generic_min_df, config.generic_share * stats.document_count)
+    return tuple(t for t in terms if stats.document_frequency.get(t, 0) < cutoff)
+
+
+def _same_address(address: tuple[str, ...], known: frozenset[tuple[str, ...]]) -> bool:
+    return bool(address) and any(
+        other[0] == address[0] and (len(other) == 1 or len(address) == 1 or other[1] == address[1])
+        for other in known
+    )
+
+
 def _similarity(terms: frozenset[str], incident: IncidentRecord, stats: TermStats) -> Similarity:
     return profile_similarity(terms, incident.profile, incident.message_count, stats)
 
@@ -486,6 +505,12 @@ def decide(
             continue
         if parent is not None and incident.id == parent.id and left_post_note:
             continue
+        if (
+            fingerprint.kind is FingerprintKind.TEXT
+            and not address
+            and not _specific(terms, stats, config)
+        ):
+            continue  # the same generic words ("надписи на стене") said about anywhere
         sim = _similarity(terms, incident, stats)
         rule = (
             Rule.TEXT_FINGERPRINT
@@ -512,6 +537,7 @@ def decide(
     )
     best: tuple[float, float, IncidentRecord, Similarity] | None = None
     nearest: tuple[float, float, IncidentRecord] | None = None
+    generic: list[int] = []
     for incident in candidates.similar:
         if incident.status is not IncidentStatus.OPEN:
             continue
@@ -527,6 +553,11 @@ def decide(
         if _address_conflicts(address, incident.addresses):
             continue
         sim = _similarity(terms, incident, stats)
+        if not _same_address(address, incident.addresses) and not _specific(
+            sim.shared, stats, config
+        ):
+            generic.append(incident.id)
+            continue  # only generic words shared and no common address: maybe another place
         threshold = config.attach_threshold
         if _topics_differ(message, incident):
             threshold += config.topic_mismatch_margin
@@ -555,6 +586,8 @@ def decide(
     note = left_post_note + "no open incident about the same problem in the same place"
     if nearest is not None:
         note += f"; nearest #{nearest[2].id} scored {nearest[0]:.2f} < {nearest[1]:.2f}"
+    if generic:
+        note += f"; {len(generic)} shared only generic words and no address (e.g. #{generic[0]})"
     seed = IncidentSeed(
         topic_group=message.topic_group,
         topic=message.topic,

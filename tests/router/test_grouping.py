@@ -578,3 +578,37 @@ def test_config_validation() -> None:
         GroupingConfig(window=timedelta(0))
     with pytest.raises(ValueError, match="attach_threshold"):
         GroupingConfig(attach_threshold=1.5)
+
+
+# ----------------------------------------------------------------------------- generic words
+
+
+def test_generic_words_alone_do_not_join_complaints_from_unknown_places() -> None:
+    """Two "надписи на стене" may be two buildings: a rare shared word or an address is needed."""
+    config = GroupingConfig(generic_min_df=5, generic_share=0.0)
+    index = GroupingIndex(config)
+    graffiti = ("Благоустройство", "Надписи")
+    # Make "надпись" common: five complaints at five addresses.
+    feed(
+        index,
+        *(
+            msg(f"g{i}", f"На Ленина {i} надписи на стене", topic=graffiti, minutes=i)
+            for i in range(1, 6)
+        ),
+    )
+    a, b = feed(
+        index,
+        msg("x1", "Надписи на стене", topic=graffiti, minutes=10),
+        msg("x2", "Надписи на стене, закрасьте", topic=graffiti, minutes=20),
+    )
+    assert a != b
+    decision = index.route(msg("x3", "Надписи на стене", topic=graffiti, minutes=30))
+    assert isinstance(decision, Create)
+    assert "only generic words" in decision.evidence.note
+    # A rare word they share (a landmark) is enough.
+    c, d = feed(
+        index,
+        msg("y1", "Надписи на стене у Филармонии", topic=graffiti, minutes=40),
+        msg("y2", "Возле филармонии стена в надписях", topic=graffiti, minutes=50),
+    )
+    assert c == d

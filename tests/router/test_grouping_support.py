@@ -17,6 +17,7 @@ from router.grouping import GroupingMessage, Reach
 
 DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[а-яёa-z]+(?:-[а-яёa-z]+)*|\d+", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -32,8 +33,8 @@ def _lemma(word: str) -> str:
 
 
 def lemmatize(text: str) -> list[str]:
-    """Lemmatise a text word by word (the first pymorphy3 parse; numbers kept as they are)."""
-    return [_lemma(word.lower()) for word in _WORD.findall(text)]
+    """Lemmatise a text word by word (the first pymorphy3 parse; numbers kept; URLs dropped)."""
+    return [_lemma(word.lower()) for word in _WORD.findall(_URL.sub(" ", text))]
 
 
 @dataclass(frozen=True, slots=True)
