@@ -1,0 +1,250 @@
+"""The feed path against the VK emulator over loopback HTTP: new posts, new comments, search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from pytest_aiohttp.plugin import AiohttpServer
+
+from collector.errors import VkError
+from collector.feed import (
+    CommentsApi,
+    FeedApi,
+    FeedCursor,
+    FeedReader,
+    KeywordSearch,
+    SearchApi,
+    SearchCursor,
+)
+from collector.quotas import QuotaTracker
+from collector.rate_limit import SlidingWindowLimiter
+from collector.vk_client import Backoff, VkClient
+from emulator.vk import FakeClock, QuotaPolicy, VkEmulator
+
+USER = "vk-demo-user"
+SERVICE = "vk-demo-service-1"
+
+
+class Clocks:
+    """Drive the client's limiter, quotas and sleeps with the emulator's clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        self.clock.advance(max(0.0, seconds))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocks(clock: FakeClock) -> Clocks:
+    return Clocks(clock)
+
+
+@pytest.fixture
+def emu(clock: FakeClock) -> VkEmulator:
+    return VkEmulator(
+        seed=11, groups=14, clock=clock, quota=QuotaPolicy(limits={"newsfeed.search": 3})
+    )
+
+
+@pytest.fixture
+async def emu_url(aiohttp_server: AiohttpServer, emu: VkEmulator) -> str:
+    server = await aiohttp_server(emu.create_app())
+    return str(server.make_url("/method"))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+MakeClient = Callable[..., VkClient]
+
+
+@pytest.fixture
+def make_client(http: aiohttp.ClientSession, emu_url: str, clocks: Clocks) -> MakeClient:
+    def make(token: str = USER, kind: str = "user", **kw: Any) -> VkClient:
+        options: dict[str, Any] = {
+            "limiter": SlidingWindowLimiter.for_kind(kind, clock=clocks.clock, sleep=clocks.sleep),
+            "quotas": QuotaTracker(clock=clocks.now),
+            "backoff": Backoff(jitter=lambda: 0.5),
+            "sleep": clocks.sleep,
+            "name": token,
+            "kind": kind,
+        }
+        options.update(kw)
+        return VkClient(session=http, token=token, api_url=emu_url, **options)
+
+    return make
+
+
+def open_groups(emu: VkEmulator) -> list[int]:
+    return sorted(
+        g.id
+        for g in emu.world.groups.values()
+        if g.state == "open" and g.id != emu.world.official_group_id
+    )
+
+
+def test_the_clients_fit_the_protocols(make_client: MakeClient) -> None:
+    client = make_client()
+    assert isinstance(client, FeedApi)
+    assert isinstance(client, SearchApi)
+    assert isinstance(client, CommentsApi)
+
+
+async def test_new_posts_of_followed_groups_arrive_once(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    followed = {-g for g in groups[:-1]}
+    reader = FeedReader(make_client(), followed=followed, clock=clocks.now)
+    first = await reader.poll(FeedCursor())
+    assert all(p.owner_id in followed for p in first.posts)
+    cursor = first.cursor
+
+    clock.advance(30)
+    a = emu.publish_post(groups[0], "Яма на дороге у школы")
+    b = emu.publish_post(groups[1], "Не горят фонари")
+    outside = emu.publish_post(groups[-1], "Этот паблик не отслеживается")
+    clock.advance(30)
+    second = await reader.poll(cursor)
+    got = {(p.owner_id, p.id) for p in second.posts}
+    assert got == {(a.owner_id, a.id), (b.owner_id, b.id)}
+    assert (outside.owner_id, outside.id) not in got
+    assert second.activity[a.owner_id] >= 1
+
+    # Read again at once: the overlap window re-reads them, but they are dropped by id.
+    clock.advance(5)
+    third = await reader.poll(second.cursor)
+    assert third.posts == ()
+    assert FeedCursor.from_json(third.cursor.to_json()) == third.cursor
+
+
+async def test_posts_published_in_the_same_second_are_not_lost(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    reader = FeedReader(make_client(), clock=clocks.now)
+    cursor = (await reader.poll(FeedCursor())).cursor
+    clock.advance(10)
+    first = emu.publish_post(groups[0], "Первый")
+    mid = await reader.poll(cursor)
+    assert [p.id for p in mid.posts] == [first.id]
+    second = emu.publish_post(groups[1], "Второй в ту же секунду")
+    late = await reader.poll(mid.cursor)
+    assert [p.id for p in late.posts] == [second.id]
+
+
+async def test_new_comments_inline_and_read_in_full(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    user = make_client()
+    service = make_client(SERVICE, "service")
+    # A service token cannot read closed communities the account is a member of: keep to open.
+    reader = FeedReader(user, comments=service, followed={-g for g in groups}, clock=clocks.now)
+    clock.advance(10)
+    quiet = emu.publish_post(groups[0], "Когда починят лифт?")
+    busy = emu.publish_post(groups[1], "Отключили воду")
+    start = await reader.poll(FeedCursor())
+    assert {(p.owner_id, p.id) for p in start.posts} >= {
+        (quiet.owner_id, quiet.id),
+        (busy.owner_id, busy.id),
+    }
+
+    clock.advance(20)
+    few = [emu.publish_comment(groups[0], quiet.id, f"Поддерживаю {i}") for i in range(3)]
+    reply = emu.publish_comment(groups[0], quiet.id, "И я", reply_to_comment=few[0].id)
+    many = [emu.publish_comment(groups[1], busy.id, f"Тоже нет воды, дом {i}") for i in range(14)]
+    clock.advance(20)
+    result = await reader.poll(start.cursor, posts=False)
+    got = {c.id for c in result.comments}
+    assert {c.id for c in few} | {reply.id} <= got
+    assert {c.id for c in many} <= got
+    assert result.full_reads >= 1  # 14 new comments: more than the ten inlined
+    by_id = {c.id: c for c in result.comments}
+    assert by_id[reply.id].parents_stack == (few[0].id,)
+    truth = {c.comment_id for c in emu.visible_comments(groups[1], busy.id)}
+    assert {c.id for c in result.comments if c.post_id == busy.id} == truth
+
+    clock.advance(20)
+    again = await reader.poll(result.cursor, posts=False)
+    assert again.comments == ()
+    extra = emu.publish_comment(groups[1], busy.id, "Дали воду")
+    clock.advance(5)
+    last = await reader.poll(again.cursor, posts=False)
+    assert [c.id for c in last.comments] == [extra.id]
+    assert last.full_reads == 0
+
+
+class FeedOnly:
+    """A feed api that cannot read comments (not a CommentsApi)."""
+
+    def __init__(self, client: VkClient) -> None:
+        self.newsfeed_get = client.newsfeed_get
+        self.newsfeed_get_comments = client.newsfeed_get_comments
+
+
+async def test_full_reads_need_a_comments_api(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    reader = FeedReader(FeedOnly(make_client()), clock=clocks.now)
+    post = emu.publish_post(groups[2], "Мусор не вывозят")
+    cursor = (await reader.poll(FeedCursor(), comments=False)).cursor
+    for i in range(12):
+        emu.publish_comment(groups[2], post.id, f"Да, {i}")
+    clock.advance(10)
+    with pytest.raises(VkError, match="no comments api"):
+        await reader.poll(cursor, posts=False)
+
+
+async def test_keyword_search_finds_posts_outside_the_groups_and_rests_on_29(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    configured = {-g for g in groups[:3]}
+    clock.advance(60)
+    inside = emu.publish_post(groups[0], "Прорвало трубу отопления на Ленина")
+    outside = emu.publish_post(groups[5], "Прорвало трубу на Советской")
+    clock.advance(60)
+    search = KeywordSearch(
+        make_client(SERVICE, "service"),
+        ["прорвало трубу", "прорвало трубу", " "],
+        exclude_owners=configured,
+        clock=clocks.now,
+    )
+    assert search.queries == ("прорвало трубу",)
+    first = await search.poll(SearchCursor())
+    refs = {p.external_id for p in first.posts}
+    assert f"{outside.owner_id}_{outside.id}" in refs
+    assert f"{inside.owner_id}_{inside.id}" not in refs
+    assert all(p.owner_id not in configured for p in first.posts)
+    assert SearchCursor.from_json(first.cursor.to_json()) == first.cursor
+
+    clock.advance(60)
+    second = await search.poll(first.cursor)
+    assert second.posts == ()
+
+    # The emulator allows three searches a day here: the third and fourth polls hit 29.
+    clock.advance(60)
+    third = await search.poll(second.cursor)
+    assert third.retry_after is None
+    fourth = await search.poll(third.cursor)
+    assert fourth.retry_after is not None
+    assert fourth.retry_after > 0
+    assert fourth.cursor == third.cursor
