@@ -14,6 +14,7 @@ __all__ = [
     "BUCKET_SIZE",
     "FINGERPRINTERS",
     "GROUPING_VERSION",
+    "MAX_FINGERPRINT_LENGTH",
     "MIN_TEXT_TERMS",
     "STOP_LEMMAS",
     "SYNONYMS",
@@ -36,6 +37,9 @@ __all__ = [
 #: - ``tfidf-block:2026-11-23``: text, address and block fingerprints; IDF-weighted cosine of
 #:   lemma sets within a topic group x municipality x time-window block (docs/grouping.md).
 GROUPING_VERSION = "tfidf-block:2026-11-23"
+
+#: Storage keeps fingerprints in a String(128) column.
+MAX_FINGERPRINT_LENGTH = 128
 
 #: Width of a time bucket: the block fingerprint names one calendar day (UTC).
 BUCKET_SIZE = timedelta(days=1)
@@ -404,9 +408,10 @@ def _fingerprints_v1(source: FingerprintInput) -> tuple[Fingerprint, ...]:
         digest = _hash(version, topic, place, *source.address)
         result.append(Fingerprint(FingerprintKind.ADDRESS, f"{version}:addr:{digest}", version))
     bucket = time_bucket(source.posted_at)
-    result.append(
-        Fingerprint(FingerprintKind.BLOCK, f"{version}:block:{group}:{place}:{bucket}", version)
-    )
+    block = f"{version}:block:{group}:{place}:{bucket}"
+    if len(block) > MAX_FINGERPRINT_LENGTH:  # a very long topic group name: hash it
+        block = f"{version}:block:{_hash(group)}:{place}:{bucket}"
+    result.append(Fingerprint(FingerprintKind.BLOCK, block, version))
     return tuple(result)
 
 

@@ -138,3 +138,9 @@ def test_unknown_version_and_naive_time_are_errors() -> None:
         fingerprints_for(_input("Нет света"), versions=("nope:2020-01-01",))
     with pytest.raises(ValueError, match="aware"):
         time_bucket(datetime(2026, 11, 16, 9, 30))
+
+
+def test_a_long_topic_group_name_still_fits_storage() -> None:
+    fps = fingerprints_for(_input("Нет света", topic_group="Очень длинное название " * 10))
+    assert all(len(fp.value) <= 128 for fp in fps)
+    assert fps[-1].kind is FingerprintKind.BLOCK
