@@ -52,6 +52,7 @@ W_SOURCE = 0.5  # the source group's territory, no place in the text
 W_GEO_NEAR = 0.5  # a geotag inside a town
 W_GEO_FAR = 0.3  # a geotag near a town: the district around it
 HOMONYM_TOWN_FACTOR = 0.9  # a homonym resolved to its only town
+DIRECTION_FACTOR = 0.6  # a destination ("автобус на Киров", "до Котельнича"), not the place
 TIE_RATIO = 0.75  # a second municipality this close to the first makes the answer ambiguous
 
 # Settlement markers (folded tokens) and the OKTMO settlement types they allow.
@@ -140,6 +141,8 @@ _PLACE_PREPOSITIONS = frozenset(
     )
 )
 
+_DIRECTION_PREPOSITIONS = frozenset({"в", "во", "на"})
+_NOMN_ACCS = frozenset({"nomn", "accs"})
 _VILLAGE_PREPOSITIONS = _PLACE_PREPOSITIONS - {"на", "по", "через", "с", "со", "за"}
 
 # Words before or after a name that make it a street, a shop or a firm, not a place.
@@ -536,6 +539,9 @@ class Gazetteer:
             for m in data["municipalities"]:
                 for form in m.get("adjective_forms", {}):
                     adjectives[form].append(m["oktmo"])
+                for alias_forms in m.get("district_aliases", {}).values():
+                    for form in alias_forms:
+                        adjectives[form].append(m["oktmo"])
             self._adjectives = {
                 form: _Adjective(tuple(oktmos), form in common)
                 for form, oktmos in adjectives.items()
@@ -800,6 +806,13 @@ class Gazetteer:
             return 0.0
         if prep == "через":
             return 0.0  # "мост через Сылву": a river far more often than a village
+        factor = 1.0
+        if prep == "до" or (prep in _DIRECTION_PREPOSITIONS and cases <= _NOMN_ACCS):
+            factor = DIRECTION_FACTOR
+        return factor * Gazetteer._plain_weight(first, entry, settlement, prep)
+
+    @staticmethod
+    def _plain_weight(first: _Tok, entry: _Form, settlement: Settlement, prep: str | None) -> float:
         if not entry.common:
             return W_DISTINCT if settlement.is_town else W_DISTINCT_VILLAGE
         # A name that is also an ordinary word needs a settlement marker, or a capital letter

@@ -69,12 +69,21 @@ TOWN_TYPES = ("г", "пгт", "рп")
 ALIASES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "kirov": (
         ("Нововятск", "г", "Киров"),  # a town merged into Kirov in 1989; a city district now
+        ("Филейка", "г", "Киров"),  # a part of Kirov (also a village in Фаленский district)
         ("Чепецк", "г", "Кирово-Чепецк"),
     ),
     "perm": (
         ("Мотовилиха", "г", "Пермь"),
         ("Закамск", "г", "Пермь"),
     ),
+}
+
+# City districts named by an adjective that no other place in Russia uses for a district:
+# "в Нововятском районе" is Kirov. (Ленинский, Октябрьский … are everywhere and left out.)
+# Region code -> (adjective, OKTMO of the municipality).
+DISTRICT_ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
+    "kirov": (("Нововятский", "33701000"),),
+    "perm": (("Мотовилихинский", "57701000"),),
 }
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
@@ -549,6 +558,16 @@ def build(region: str, source_dir: Path, cities_path: Path | None, morph: Any) -
                 if is_common_form(morph, form):
                     common_forms.add(form)
         out_municipalities.append(entry)
+
+    for adjective, oktmo in DISTRICT_ALIASES.get(region, ()):
+        target = next((m for m in out_municipalities if m["oktmo"] == oktmo), None)
+        if target is None:
+            continue
+        lexeme = inflector.adjective_lexeme(adjective)
+        target.setdefault("district_aliases", {})[adjective] = {
+            form: "".join(CASE_CODE[c] for c in CASES if c in cases)
+            for form, cases in sorted(lexeme.items())
+        }
 
     print(
         f"{region}: {len(out_municipalities)} municipalities, {len(settlements)} settlements "
