@@ -82,6 +82,13 @@ class Featurizer:
         self._word_names = None
         return self
 
+    def compact(self) -> Featurizer:
+        """Drop what only fitting needs (the cut-off terms), so the saved artefact is small."""
+        for vectorizer in (self.words, self.chars):
+            if vectorizer is not None and hasattr(vectorizer, "stop_words_"):
+                vectorizer.stop_words_ = None
+        return self
+
     def transform(self, docs: Sequence[LemmaDoc]) -> sp.csr_matrix:
         """Return the feature matrix of ``docs``: word columns first, then char columns."""
         words = self.words.transform(docs)

@@ -52,3 +52,4 @@ class Classification:
     model_version: str
     evidence: tuple[Evidence, ...] = ()
     municipality_candidates: tuple[MunicipalityCandidate, ...] = field(default=())
+    topic_group_confidence: float = 0.0  # the group's own probability (topic_confidence <= it)

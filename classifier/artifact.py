@@ -1,0 +1,198 @@
+"""The model artefact: fitted models saved with a manifest (version, checksum, metadata)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import joblib  # type: ignore[import-untyped]
+import sklearn
+
+from classifier.model import TextModels
+
+__all__ = [
+    "MANIFEST_FILE",
+    "MODEL_FILE",
+    "ArtifactInfo",
+    "ModelArtifact",
+    "ModelArtifactError",
+    "default_artifact_dir",
+    "load_artifact",
+    "save_artifact",
+]
+
+MANIFEST_FILE = "manifest.json"
+MODEL_FILE = "model.joblib"
+FORMAT = 1
+_DEFAULT_PACKAGE = "classifier.data.models"
+_DEFAULT_SUBDIR = "data"
+
+
+class ModelArtifactError(Exception):
+    """A model artefact is missing, incomplete, altered or unreadable."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactInfo:
+    """What the manifest says about an artefact."""
+
+    version: str
+    created_at: str
+    sha256: str
+    spec: str
+    training: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    sklearn_version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the manifest as a JSON-ready dict."""
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "created_at": self.created_at,
+            "model_file": MODEL_FILE,
+            "sha256": self.sha256,
+            "spec": self.spec,
+            "sklearn_version": self.sklearn_version,
+            "training": self.training,
+            "scores": self.scores,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelArtifact:
+    """Loaded models with their manifest."""
+
+    models: TextModels
+    info: ArtifactInfo
+    path: Path
+
+    @property
+    def version(self) -> str:
+        """Return the version stored with every classification made with these models."""
+        return self.info.version
+
+
+def default_artifact_dir() -> Path:
+    """Return the directory of the artefact shipped in the package."""
+    return Path(str(resources.files(_DEFAULT_PACKAGE).joinpath(_DEFAULT_SUBDIR)))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_artifact(
+    models: TextModels,
+    directory: Path,
+    *,
+    training: dict[str, Any] | None = None,
+    scores: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> ArtifactInfo:
+    """Write ``models`` and their manifest into ``directory`` (created if needed).
+
+    The version is ``<family>:<date>+<first 10 hex digits of the model file's SHA-256>``, e.g.
+    ``tfidf-lr:2026-11-23+3f9a1c2e4b``. The model file is written first, to a temporary
+    name, and the manifest last, so a reader never sees a manifest without its model.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    created = (created_at or datetime.now(UTC)).astimezone(UTC)
+    fd, tmp_name = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        joblib.dump(models, tmp, compress=3)
+        tmp.chmod(0o644)  # mkstemp makes it private; the artefact is ordinary data
+        digest = _sha256(tmp)
+        tmp.replace(directory / MODEL_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    info = ArtifactInfo(
+        version=f"{models.spec.family}:{created.date().isoformat()}+{digest[:10]}",
+        created_at=created.isoformat(timespec="seconds"),
+        sha256=digest,
+        spec=models.spec.describe(),
+        training=training or {},
+        scores=scores or {},
+        sklearn_version=sklearn.__version__,
+    )
+    manifest = json.dumps(info.to_json(), ensure_ascii=False, indent=2) + "\n"
+    (directory / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+    return info
+
+
+def read_manifest(directory: Path) -> ArtifactInfo:
+    """Read and check an artefact's manifest without loading the models.
+
+    Raises:
+        ModelArtifactError: when the manifest is missing or malformed.
+    """
+    path = directory / MANIFEST_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ModelArtifactError(
+            f"no model artefact in {directory}: {MANIFEST_FILE} is missing "
+            "(run `incident-management train`)"
+        ) from err
+    except (OSError, ValueError) as err:
+        raise ModelArtifactError(f"model manifest {path} is unreadable: {err}") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ModelArtifactError(f"model manifest {path} is not format {FORMAT}")
+    try:
+        return ArtifactInfo(
+            version=str(data["version"]),
+            created_at=str(data["created_at"]),
+            sha256=str(data["sha256"]),
+            spec=str(data.get("spec", "")),
+            training=dict(data.get("training") or {}),
+            scores=dict(data.get("scores") or {}),
+            sklearn_version=str(data.get("sklearn_version", "")),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelArtifactError(f"model manifest {path} lacks {err}") from err
+
+
+def load_artifact(directory: Path | None = None) -> ModelArtifact:
+    """Load an artefact (the shipped default when ``directory`` is None), checking its checksum.
+
+    Only the model file named in our own manifest is unpickled, and only when its SHA-256
+    equals the one the manifest records.
+
+    Raises:
+        ModelArtifactError: when the artefact is missing, altered, or cannot be loaded.
+    """
+    directory = directory or default_artifact_dir()
+    info = read_manifest(directory)
+    model_path = directory / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelArtifactError(f"model file {model_path} is missing")
+    actual = _sha256(model_path)
+    if actual != info.sha256:
+        raise ModelArtifactError(
+            f"model file {model_path} does not match its manifest's checksum "
+            f"(expected {info.sha256[:12]}…, found {actual[:12]}…): refusing to load it"
+        )
+    try:
+        models = joblib.load(model_path)
+    except Exception as err:  # joblib/pickle raise many kinds on a bad or foreign file
+        raise ModelArtifactError(
+            f"model file {model_path} cannot be loaded ({type(err).__name__}: {err}); "
+            f"it was written with scikit-learn {info.sklearn_version or '?'}, "
+            f"this is {sklearn.__version__}: retrain with `incident-management train`"
+        ) from err
+    if not isinstance(models, TextModels):
+        raise ModelArtifactError(f"model file {model_path} does not hold text models")
+    return ModelArtifact(models=models, info=info, path=directory)

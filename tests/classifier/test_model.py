@@ -1,0 +1,306 @@
+"""The text models, the artefact, training with operators' labels, and promotion."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from classifier.artifact import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    ModelArtifactError,
+    load_artifact,
+    read_manifest,
+    save_artifact,
+)
+from classifier.corpus import SeedExample, load_seed_corpus
+from classifier.features import FeatureSpec
+from classifier.lemmatizer import Lemmatizer
+from classifier.model import ModelSpec, TextModels
+from classifier.rubricator import Rubricator, load_rubricator
+from classifier.train import (
+    LabelScores,
+    OperatorLabel,
+    decide_promotion,
+    label_field,
+    merge_training_items,
+    retrain_and_promote,
+    score_on_labels,
+    split_held_back,
+    train,
+)
+
+# Word features only and every example: seconds to fit, enough to test behaviour.
+SMALL = ModelSpec(features=FeatureSpec(char_ngrams=None), c=5.0, max_iter=300)
+
+# Written for these tests, not taken from the seed corpus.
+CASES = [
+    ("Третий день нет горячей воды в доме, что происходит?", "ЖКХ"),
+    ("Скорую помощь ждали два часа, бабушке было плохо", "Здравоохранение/Медицина"),
+    ("У контейнеров гора мусора, мусоровоз не приезжает", "Мусор/Свалки/ТКО"),
+    ("На дороге огромные ямы и выбоины, колесо пробил", "Дороги"),
+    ("Автобус не ходит по расписанию, ждем по часу на остановке", "Общественный транспорт"),
+    ("В детском саду нет мест, очередь не двигается", "Образование"),
+]
+NOISE = ["Продам гараж недорого, звоните", "Поздравляем любимую маму с юбилеем!"]
+
+
+@pytest.fixture(scope="module")
+def lemmatizer() -> Lemmatizer:
+    return Lemmatizer()
+
+
+@pytest.fixture(scope="module")
+def rubricator() -> Rubricator:
+    return load_rubricator()
+
+
+@pytest.fixture(scope="module")
+def seed(rubricator: Rubricator) -> list[SeedExample]:
+    # Every other example: half the fitting time, and still every topic.
+    return load_seed_corpus(rubricator=rubricator)[::2]
+
+
+@pytest.fixture(scope="module")
+def models(seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator) -> TextModels:
+    return train(
+        seed, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator, spec=SMALL
+    ).models
+
+
+def _docs(lemmatizer: Lemmatizer, texts: list[str]) -> list[str]:
+    return [" ".join(lemmatizer.lemmatize_text(t)) for t in texts]
+
+
+def test_groups_of_unseen_complaints(models: TextModels, lemmatizer: Lemmatizer) -> None:
+    predictions = models.predict(_docs(lemmatizer, [t for t, _g in CASES]))
+    assert [p.group for p in predictions] == [g for _t, g in CASES]
+    assert all(p.is_complaint for p in predictions)
+
+
+def test_noise_is_not_a_complaint(models: TextModels, lemmatizer: Lemmatizer) -> None:
+    predictions = models.predict(_docs(lemmatizer, NOISE))
+    assert [p.is_complaint for p in predictions] == [False, False]
+
+
+def test_topic_lies_within_the_group_and_confidences_are_probabilities(
+    models: TextModels, lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    for p in models.predict(_docs(lemmatizer, [t for t, _g in CASES] + NOISE)):
+        assert p.topic is not None
+        assert p.group is not None
+        assert rubricator.group_of(p.topic) == p.group
+        assert 0.0 <= p.topic_confidence <= p.group_confidence <= 1.0
+        assert 0.0 <= p.complaint_confidence <= 1.0
+    water = models.predict(_docs(lemmatizer, [CASES[0][0]]))[0]
+    assert water.topic == "Отсутствие горячей воды"
+
+
+def test_evidence_names_the_deciding_lemmas(models: TextModels, lemmatizer: Lemmatizer) -> None:
+    (water,) = models.predict(_docs(lemmatizer, [CASES[0][0]]))
+    topic_words = {e.text for e in water.evidence if e.field == "topic"}
+    assert {"вода", "горячий", "горячий вода"} & topic_words
+    assert all(e.weight > 0 for e in water.evidence)
+    assert not {e.text for e in water.evidence} & {"в", "на", "что"}
+    assert models.predict(_docs(lemmatizer, ["яма"]), evidence=False)[0].evidence == ()
+
+
+def test_empty_batch(models: TextModels) -> None:
+    assert models.predict([]) == []
+
+
+# --- The artefact ------------------------------------------------------------------------------
+
+
+def test_artifact_round_trip(models: TextModels, lemmatizer: Lemmatizer, tmp_path: Path) -> None:
+    info = save_artifact(models, tmp_path, training={"examples": 1}, scores={"x": 0.5})
+    assert re.fullmatch(r"tfidf-lr:\d{4}-\d{2}-\d{2}\+[0-9a-f]{10}", info.version)
+    loaded = load_artifact(tmp_path)
+    assert loaded.version == info.version
+    assert loaded.info.training == {"examples": 1}
+    assert loaded.info.scores == {"x": 0.5}
+    docs = _docs(lemmatizer, [t for t, _g in CASES])
+    assert loaded.models.predict(docs) == models.predict(docs)
+    assert read_manifest(tmp_path).sha256 == info.sha256
+
+
+def test_missing_artifact_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelArtifactError, match="incident-management train"):
+        load_artifact(tmp_path / "nowhere")
+
+
+def test_altered_model_file_is_refused(models: TextModels, tmp_path: Path) -> None:
+    save_artifact(models, tmp_path)
+    with (tmp_path / MODEL_FILE).open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelArtifactError, match="checksum"):
+        load_artifact(tmp_path)
+
+
+def test_corrupt_model_file_with_matching_checksum_is_refused(tmp_path: Path) -> None:
+    import hashlib
+
+    (tmp_path / MODEL_FILE).write_bytes(b"not a joblib file")
+    manifest = {
+        "format": 1,
+        "version": "tfidf-lr:2026-01-01+0000000000",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "sha256": hashlib.sha256(b"not a joblib file").hexdigest(),
+    }
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelArtifactError, match="cannot be loaded"):
+        load_artifact(tmp_path)
+
+
+@pytest.mark.parametrize("manifest", ["{oops", '{"format": 99}', '{"format": 1}'])
+def test_bad_manifest_is_refused(tmp_path: Path, manifest: str) -> None:
+    (tmp_path / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+    (tmp_path / MODEL_FILE).write_bytes(b"")
+    with pytest.raises(ModelArtifactError):
+        load_artifact(tmp_path)
+
+
+def test_missing_model_file_is_refused(models: TextModels, tmp_path: Path) -> None:
+    save_artifact(models, tmp_path)
+    (tmp_path / MODEL_FILE).unlink()
+    with pytest.raises(ModelArtifactError, match="missing"):
+        load_artifact(tmp_path)
+
+
+def test_shipped_artifact_loads_and_classifies(lemmatizer: Lemmatizer) -> None:
+    artifact = load_artifact()
+    assert artifact.version.startswith("tfidf-lr:")
+    assert artifact.info.training["seed"]["examples"] >= 3000
+    predictions = artifact.models.predict(_docs(lemmatizer, [t for t, _g in CASES]))
+    assert [p.group for p in predictions] == [g for _t, g in CASES]
+
+
+# --- Training with operators' labels -----------------------------------------------------------
+
+
+def test_labels_merge_with_the_seed_and_weigh_more(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    labels = [
+        OperatorLabel("Сосед шумит по ночам", "complaint", "true"),
+        OperatorLabel("Сосед шумит по ночам", "topic", "Безопасность общественных пространств"),
+        OperatorLabel("Котики продаются", "complaint", "нет"),
+        OperatorLabel("Где мой автобус", "topic", "Общественный транспорт"),
+        OperatorLabel("Бла", "topic", "Несуществующая тема"),
+        OperatorLabel("Где-то", "municipality", "33701000"),
+        OperatorLabel(seed[0].text, "complaint", "false"),
+    ]
+    items, summary = merge_training_items(
+        seed, labels, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator, label_weight=4.0
+    )
+    assert len(items) == len(seed) - 1 + 4
+    labelled = {i.doc: i for i in items if i.weight == 4.0}
+    noise = labelled[" ".join(lemmatizer.lemmatize_text("Сосед шумит по ночам"))]
+    assert (noise.is_complaint, noise.group) == (True, "Безопасность")
+    assert noise.topic == "Безопасность общественных пространств"
+    bus = labelled[" ".join(lemmatizer.lemmatize_text("Где мой автобус"))]
+    assert (bus.group, bus.topic) == ("Общественный транспорт", None)
+    cats = labelled[" ".join(lemmatizer.lemmatize_text("Котики продаются"))]
+    assert (cats.is_complaint, cats.group) == (False, None)
+    assert summary["labels"]["ignored"] == 1
+    assert summary["labels"]["municipality"] == 1
+    assert summary["labels"]["texts"] == 4
+
+
+def test_a_later_label_wins(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    labels = [
+        OperatorLabel("Текст", "topic", "Пробки"),
+        OperatorLabel("Текст", "complaint", "false"),
+    ]
+    items, _ = merge_training_items(
+        seed[:5], labels, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator
+    )
+    assert (items[-1].is_complaint, items[-1].group, items[-1].topic) == (False, None, None)
+
+
+def test_label_field_names() -> None:
+    assert label_field("topic") == "topic"
+    with pytest.raises(ValueError, match="unknown label field"):
+        label_field("colour")
+
+
+def test_held_back_split_is_stable_and_keeps_a_text_together() -> None:
+    labels = [OperatorLabel(f"текст {i}", "topic", "Пробки") for i in range(500)]
+    labels += [OperatorLabel(f"текст {i}", "complaint", "true") for i in range(500)]
+    kept, held = split_held_back(labels)
+    assert split_held_back(labels) == (kept, held)
+    assert 60 < len(held) < 140 * 2
+    assert not {lab.text for lab in kept} & {lab.text for lab in held}
+
+
+def test_operator_labels_teach_the_model(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator, models: TextModels
+) -> None:
+    # A word the seed corpus never uses, which operators file under one topic.
+    texts = [f"ксилофон {suffix}" for suffix in ("сломан", "опять встал", "скрипит", "не едет")]
+    labels = [OperatorLabel(t, "topic", "Лифт неисправен или отключен") for t in texts]
+    retrained = train(
+        seed, labels, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator, spec=SMALL
+    ).models
+    probe = _docs(lemmatizer, ["ксилофон"])
+    assert models.predict(probe)[0].topic != "Лифт неисправен или отключен"
+    assert retrained.predict(probe)[0].topic == "Лифт неисправен или отключен"
+    before = score_on_labels(
+        models, labels, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator
+    )
+    after = score_on_labels(
+        retrained, labels, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator
+    )
+    assert after.overall is not None
+    assert before.overall is not None
+    assert after.overall > before.overall
+    assert after.topic_n == 4
+
+
+def test_promotion_decision() -> None:
+    better = LabelScores(complaint_n=10, complaint_accuracy=0.9, group_n=10, group_accuracy=0.8)
+    worse = LabelScores(complaint_n=10, complaint_accuracy=0.9, group_n=10, group_accuracy=0.6)
+    assert decide_promotion(better, worse, held_back=20).promoted
+    kept = decide_promotion(worse, better, held_back=20)
+    assert not kept.promoted
+    assert "kept current" in kept.reason
+    assert not decide_promotion(better, better, held_back=20).promoted
+    assert decide_promotion(LabelScores(), None, held_back=0).promoted
+    assert not decide_promotion(LabelScores(), LabelScores(), held_back=0).promoted
+    assert kept.to_json()["candidate"]["group_accuracy"] == 0.6
+
+
+def test_retrain_and_promote_compares_on_held_back_labels(
+    seed: list[SeedExample],
+    lemmatizer: Lemmatizer,
+    rubricator: Rubricator,
+    models: TextModels,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    labels = [
+        OperatorLabel(
+            f"дубак в квартире номер {i}", "topic", "Ненадлежащее качество или отсутствие отопления"
+        )
+        for i in range(40)
+    ]
+    with caplog.at_level("INFO", logger="classifier.train"):
+        trained, decision = retrain_and_promote(
+            seed[:1500],
+            labels,
+            current=models,
+            lemmatize=lemmatizer.lemmatize_text,
+            rubricator=rubricator,
+            spec=SMALL,
+        )
+    assert decision.held_back > 0
+    assert decision.current is not None
+    assert decision.promoted == (
+        (decision.candidate.overall or 0) > (decision.current.overall or 0)
+    )
+    assert "model promotion" in caplog.text
+    assert trained.training["labels"]["texts"] == 40 - decision.held_back
