@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from app import __version__
+from app.bootstrap import bootstrap
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
-from storage.db import create_engine_for
+from app.notify import LoggingNotifier, Notifier
+from app.routing import build_routing
+from app.workflow import Workflow
+from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
 from storage.migrate import current_revision, head
 from web import create_app
@@ -81,9 +86,26 @@ def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthRepor
     return probe
 
 
-def registered_jobs(config: Config) -> list[JobSpec]:
-    """Collect the periodic jobs of every package (none are defined yet)."""
-    return []
+def deadlines_job(workflow: Workflow, notifier: Notifier) -> Callable[[], Awaitable[None]]:
+    """Return the job that records due escalations and hands them to the notifier."""
+
+    async def run() -> None:
+        plan = await asyncio.to_thread(workflow.escalate)
+        for item in plan.send_now:
+            notifier.escalation(item)
+
+    return run
+
+
+def registered_jobs(config: Config, *, workflow: Workflow, notifier: Notifier) -> list[JobSpec]:
+    """Collect the periodic jobs of every package."""
+    return [
+        JobSpec(
+            name="deadlines",
+            func=deadlines_job(workflow, notifier),
+            interval_seconds=config.scheduler.deadlines_interval,
+        ),
+    ]
 
 
 async def serve(
@@ -96,7 +118,16 @@ async def serve(
 ) -> None:
     """Run the web application and the scheduler until ``stop`` is set."""
     engine = create_engine_for(config.database.url)
-    scheduler = build_scheduler(registered_jobs(config))
+    sessions = make_sessionmaker(engine)
+    await asyncio.to_thread(bootstrap, config, sessions)
+    workflow = Workflow(
+        sessionmaker=sessions,
+        clock=lambda: datetime.now(UTC),
+        routing=build_routing(config),
+    )
+    scheduler = build_scheduler(
+        registered_jobs(config, workflow=workflow, notifier=LoggingNotifier())
+    )
     app = create_app(site_info=site_info(config), health_probe=make_health_probe(engine))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

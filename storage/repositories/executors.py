@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from storage.enums import ExecutorKind
 from storage.models import Executor
 from storage.repositories.errors import NotFound
 
-__all__ = ["ExecutorRecord", "ExecutorRepository"]
+__all__ = ["ExecutorRecord", "ExecutorRepository", "ExecutorSpec", "SyncResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,28 @@ class ExecutorRecord:
     municipality_oktmo: str | None
     timezone: str
     active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    """An executor as the configuration declares it."""
+
+    code: str
+    name: str
+    kind: ExecutorKind
+    municipality: str | None
+    municipality_oktmo: str | None
+    timezone: str
+    schedule: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a sync changed, by code (or login)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    deactivated: tuple[str, ...]
 
 
 def _record(row: Executor) -> ExecutorRecord:
@@ -80,3 +104,37 @@ class ExecutorRepository:
         return [
             _record(r) for r in self._session.scalars(sa.select(Executor).order_by(Executor.code))
         ]
+
+    def sync(self, specs: Sequence[ExecutorSpec]) -> SyncResult:
+        """Make the table match the configuration: add, update, deactivate (never delete).
+
+        Executors that left the configuration stay as inactive rows, because assignments and
+        the event log refer to them.
+        """
+        rows = {row.code: row for row in self._session.scalars(sa.select(Executor))}
+        added: list[str] = []
+        updated: list[str] = []
+        for spec in specs:
+            values = {
+                "name": spec.name,
+                "kind": spec.kind,
+                "municipality": spec.municipality,
+                "municipality_oktmo": spec.municipality_oktmo,
+                "timezone": spec.timezone,
+                "schedule": spec.schedule,
+                "active": True,
+            }
+            row = rows.pop(spec.code, None)
+            if row is None:
+                self._session.add(Executor(code=spec.code, **values))
+                added.append(spec.code)
+                continue
+            if any(getattr(row, key) != value for key, value in values.items()):
+                for key, value in values.items():
+                    setattr(row, key, value)
+                updated.append(spec.code)
+        deactivated = [code for code, row in sorted(rows.items()) if row.active]
+        for code in deactivated:
+            rows[code].active = False
+        self._session.flush()
+        return SyncResult(tuple(added), tuple(updated), tuple(deactivated))

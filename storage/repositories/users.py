@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -10,8 +11,9 @@ from sqlalchemy.orm import Session
 from storage.enums import UserRole
 from storage.models import Executor, User
 from storage.repositories.errors import NotFound
+from storage.repositories.executors import SyncResult
 
-__all__ = ["UserRecord", "UserRepository"]
+__all__ = ["UserRecord", "UserRepository", "UserSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,16 @@ class UserRecord:
     executor_id: int | None
     executor_code: str | None
     active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """A user as the configuration bootstraps it."""
+
+    login: str
+    display_name: str
+    role: UserRole
+    executor_code: str | None
 
 
 class UserRepository:
@@ -65,3 +77,32 @@ class UserRepository:
         if row is None:
             raise NotFound(f"no user with login {login!r}")
         return self._record(row)
+
+    def sync(self, specs: Sequence[UserSpec]) -> SyncResult:
+        """Create the configured users that are missing; existing accounts are left alone.
+
+        The configuration only bootstraps accounts: once a user exists, administrators manage
+        it (role, name, deactivation) and a restart must not undo their changes.
+        """
+        executors = {row.code: row.id for row in self._session.scalars(sa.select(Executor))}
+        rows = {row.login: row for row in self._session.scalars(sa.select(User))}
+        added: list[str] = []
+        for spec in specs:
+            if spec.login in rows:
+                continue
+            executor_id = None
+            if spec.executor_code is not None:
+                if spec.executor_code not in executors:
+                    raise NotFound(f"user {spec.login!r}: no executor {spec.executor_code!r}")
+                executor_id = executors[spec.executor_code]
+            row = User(
+                login=spec.login,
+                display_name=spec.display_name,
+                role=spec.role,
+                executor_id=executor_id,
+            )
+            self._session.add(row)
+            rows[spec.login] = row
+            added.append(spec.login)
+        self._session.flush()
+        return SyncResult(tuple(added), (), ())

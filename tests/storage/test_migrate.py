@@ -81,7 +81,11 @@ def _schema(url: str) -> dict[str, Any]:
 
 
 def test_head_is_the_single_newest_revision() -> None:
-    assert head() == "0001"
+    numbered = sorted(
+        path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+    )
+    assert numbered, "no migration files found"
+    assert head() == numbered[-1]
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "__init__.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
