@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 
 __all__ = [
@@ -56,6 +57,7 @@ _EMOJI = re.compile(
     "\u2900-\u297f"
     "\u2b00-\u2bff"
     "\u3030\u303d\u3297\u3299"
+    "\u00a9\u00ae\u2122"  # © ® ™
     "\ufe00-\ufe0f"  # variation selectors
     "\u200d\u20e3"  # zero-width joiner, combining keycap
     "\U000e0000-\U000e007f"  # tag characters (subdivision flags)
@@ -143,6 +145,9 @@ def clean(text: str, *, placeholders: bool = False) -> str:
     """
     if not text:
         return ""
+    if not text.isascii():
+        # Decomposed letters ("е" + U+0308, "и" + U+0306, as pasted from some systems) compose.
+        text = unicodedata.normalize("NFC", text)
     text = _strip_markup(text)
     email_sub = " email " if placeholders else " "
     phone_sub = " phone " if placeholders else " "

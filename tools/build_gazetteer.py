@@ -465,9 +465,100 @@ def read_cities(path: Path | None, region_prefix: str) -> tuple[list[dict[str, s
 # Build -----------------------------------------------------------------------------------------
 
 
-def build(region: str, source_dir: Path, cities_path: Path | None, morph: Any) -> dict[str, Any]:
-    """Build one region's gazetteer as a JSON-ready dictionary."""
-    header, municipalities = load_municipalities(region, source_dir)
+# The original OKTMO volume 5 files, for regions without derived CSVs --------------------------
+
+TOM5_MUNICIPALITIES = "tom5_oktmo_1_cp1251.csv"
+TOM5_SETTLEMENTS = "tom5_oktmo_2_utf8.csv"
+_TOM5_TYPES = sorted(
+    (*SETTLEMENT_TYPES, "ж/д казарма", "ж/д будка", "ж/д рзд", "ж/д платформа"),
+    key=len,
+    reverse=True,
+)
+
+
+def _tom5_rows(path: Path, encoding: str, prefix: str) -> list[tuple[str, str, str]]:
+    """Return (digits of the code, name, admin centre) of a tom5 file's rows for a region."""
+    rows = []
+    with path.open(encoding=encoding, newline="") as f:
+        for fields in csv.reader(f, delimiter=";"):
+            if len(fields) < 3:
+                continue
+            digits = re.sub(r"\D", "", fields[0])
+            if digits.startswith(prefix):
+                centre = fields[3].strip() if len(fields) > 3 else ""
+                name = re.sub(r"\s+", " ", fields[2]).strip().lstrip("- ").rstrip("/ ")
+                rows.append((digits, name, centre))
+    return rows
+
+
+def tom5_region(
+    source_dir: Path, prefix: str
+) -> tuple[dict[str, Any], list[dict[str, str]], list[dict[str, str]]]:
+    """Read a region's municipalities and settlements straight from the OKTMO volume 5 files."""
+    header: dict[str, Any] = {"name": prefix, "timezone": ""}
+    municipalities = []
+    for digits, name, centre in _tom5_rows(source_dir / TOM5_MUNICIPALITIES, "cp1251", prefix):
+        if digits == prefix + "000000" and name.startswith("Муниципальные образования "):
+            header["name"] = name.removeprefix("Муниципальные образования ")
+        if len(digits) != 8 or not digits.endswith("000") or digits[4] == "0" == digits[3]:
+            continue
+        if digits[2] not in "678" or digits[2:5].endswith("00"):
+            continue
+        urban = not re.search(r"муниципальный (?:район|округ)", name)
+        first = name.split()[0]
+        if urban:
+            town = name.removeprefix("город ").removeprefix("городской округ ")
+            short = f"г. {town}" if name.startswith("город ") else name
+        else:
+            short = first
+        municipalities.append(
+            {
+                "oktmo": digits,
+                "name": name,
+                "short_name": short,
+                "kind": "urban_okrug" if urban else "municipal_district",
+                "admin_center": centre,
+            }
+        )
+    by_code = {m["oktmo"]: m for m in municipalities}
+    settlements = []
+    for digits, name, _centre in _tom5_rows(source_dir / TOM5_SETTLEMENTS, "utf-8", prefix):
+        if len(digits) != 11 or digits.endswith("000"):
+            continue
+        kind = next((t for t in _TOM5_TYPES if name.startswith(t + " ")), "")
+        district = by_code.get(digits[:5] + "000")
+        settlements.append(
+            {
+                "oktmo11": digits,
+                "settlement_type": kind,
+                "settlement_name": name[len(kind) :].strip() if kind else name,
+                "district_oktmo8": digits[:5] + "000",
+                "district_name": district["name"] if district else "",
+            }
+        )
+    return header, municipalities, settlements
+
+
+def build(
+    region: str,
+    source_dir: Path,
+    cities_path: Path | None,
+    morph: Any,
+    *,
+    tom5_prefix: str | None = None,
+) -> dict[str, Any]:
+    """Build one region's gazetteer as a JSON-ready dictionary.
+
+    With ``tom5_prefix`` (the region's two OKTMO digits, e.g. "94" for Udmurtia) the lists
+    are read from the original OKTMO volume 5 files in ``source_dir`` instead of the derived
+    ``<region>_*.csv`` files.
+    """
+    if tom5_prefix is not None:
+        header, municipalities, settlement_rows = tom5_region(source_dir, tom5_prefix)
+        header["code"] = region
+    else:
+        header, municipalities = load_municipalities(region, source_dir)
+        settlement_rows = read_csv(source_dir / f"{region}_settlements.csv")
     by_oktmo = {m["oktmo"]: m for m in municipalities}
     by_stem: dict[str, list[str]] = defaultdict(list)
     for m in municipalities:
@@ -479,7 +570,7 @@ def build(region: str, source_dir: Path, cities_path: Path | None, morph: Any) -
 
     settlements: list[dict[str, Any]] = []
     skipped = 0
-    for row in read_csv(source_dir / f"{region}_settlements.csv"):
+    for row in settlement_rows:
         kind = row["settlement_type"].strip()
         raw_name = re.sub(r"\s+", " ", row["settlement_name"]).strip()
         if kind not in SETTLEMENT_TYPES or not raw_name or _SKIP_NAME.search(raw_name):
@@ -600,11 +691,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--cities", type=Path, default=DEFAULT_CITIES)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--tom5-prefix",
+        help="read the original OKTMO volume 5 files for this OKTMO region code (e.g. 94)",
+    )
     args = parser.parse_args(argv)
     morph = pymorphy3.MorphAnalyzer()
     args.out.mkdir(parents=True, exist_ok=True)
     for region in args.regions:
-        data = build(region, args.source_dir, args.cities, morph)
+        data = build(region, args.source_dir, args.cities, morph, tom5_prefix=args.tom5_prefix)
         text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
         (args.out / f"{region}.json").write_text(text, encoding="utf-8")
     return 0

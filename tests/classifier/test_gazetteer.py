@@ -574,3 +574,24 @@ def test_shipped_data_is_what_the_script_builds() -> None:
         shipped_path = ROOT / "classifier" / "data" / "gazetteer" / f"{region}.json"
         shipped = json.loads(shipped_path.read_text(encoding="utf-8"))
         assert built == shipped, f"{region}.json is stale: run tools/build_gazetteer.py"
+
+
+@pytest.mark.skipif(not OKTMO_SOURCE.exists(), reason="../shared/data/oktmo-pfo-2016 not here")
+def test_build_from_the_original_oktmo_files_agrees_with_the_derived_lists() -> None:
+    """Any Volga region builds from the raw OKTMO volume; for Kirov it matches the CSVs."""
+    build = _build_script()
+    import pymorphy3
+
+    morph = pymorphy3.MorphAnalyzer()
+    raw = build.build("kirov", OKTMO_SOURCE, None, morph, tom5_prefix="33")
+    derived = build.build("kirov", OKTMO_SOURCE, None, morph)
+    assert {m["oktmo"] for m in raw["municipalities"]} == {
+        m["oktmo"] for m in derived["municipalities"]
+    }
+    raw_places = {(s["oktmo"], s["municipality"]) for s in raw["settlements"]}
+    derived_places = {(s["oktmo"], s["municipality"]) for s in derived["settlements"]}
+    assert len(raw_places & derived_places) >= 0.98 * len(derived_places)
+    udmurtia = Gazetteer(build.build("udm", OKTMO_SOURCE, None, morph, tom5_prefix="94"))
+    assert oktmo(udmurtia.match("в Ижевске нет воды")) == "94701000"
+    assert oktmo(udmurtia.match("Балезинский район, дороги")) == "94604000"
+    assert udmurtia.match("полом в подъезде никто не занимается").municipality is None

@@ -158,3 +158,13 @@ def test_word_spans_point_into_the_text() -> None:
 )
 def test_every_case_form_survives_normalisation(case_form: str) -> None:
     assert tokenize(normalize(f"про {case_form}!!!")) == ["про", case_form.lower()]
+
+
+def test_decomposed_letters_are_composed() -> None:
+    decomposed = "Е\u0308лки, мои\u0306 дом"  # Ё and й typed as letter + combining mark
+    assert normalize(decomposed) == "елки, мой дом"
+    assert tokenize(normalize(decomposed)) == ["елки", "мой", "дом"]
+
+
+def test_numeric_entities_for_emoji_are_removed() -> None:
+    assert normalize("нет воды &#128545;&#x1F621; ©") == "нет воды"
