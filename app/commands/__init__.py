@@ -5,17 +5,21 @@ from __future__ import annotations
 from types import ModuleType
 
 from app.commands import (
+    classify_cmd,
     collect_cmd,
     config_cmd,
     db_cmd,
     deadline,
     emulator_cmd,
+    evaluate_cmd,
     export_cmd,
     run_cmd,
     sources_cmd,
+    train_cmd,
     version_cmd,
 )
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (config_cmd, db_cmd, deadline, run_cmd, version_cmd)
 COMMAND_MODULES += (collect_cmd, export_cmd, sources_cmd)
 COMMAND_MODULES += (emulator_cmd,)
+COMMAND_MODULES += (classify_cmd, evaluate_cmd, train_cmd)
