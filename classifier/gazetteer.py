@@ -142,6 +142,33 @@ _PLACE_PREPOSITIONS = frozenset(
 )
 
 _DIRECTION_PREPOSITIONS = frozenset({"в", "во", "на"})
+_WHERE_CASES = frozenset({"loct", "gent"})
+# Words before a surname: "глава Орлов" is a man, not the town.
+_PERSON_TITLES = frozenset(
+    {
+        "глава",
+        "главе",
+        "главы",
+        "мэр",
+        "мэра",
+        "мэру",
+        "губернатор",
+        "губернатора",
+        "губернатору",
+        "депутат",
+        "депутата",
+        "директор",
+        "директора",
+        "господин",
+        "господина",
+        "товарищ",
+        "врач",
+        "министр",
+        "министра",
+        "председатель",
+        "председателя",
+    }
+)
 _NOMN_ACCS = frozenset({"nomn", "accs"})
 _VILLAGE_PREPOSITIONS = _PLACE_PREPOSITIONS - {"на", "по", "через", "с", "со", "за"}
 
@@ -748,6 +775,9 @@ class Gazetteer:
                 return None  # "Советская улица", "Центрального района" (a district elsewhere)
         elif before is not None and _is_street_word(before.low):
             return None
+        titled = prev is not None and prev.low in _PERSON_TITLES
+        if marker_types is None and entry.common and titled:
+            return None  # "глава Орлов": a man
         prep = before.low if before is not None and before.low in _PREPOSITIONS else None
         # Candidates: the places with this form, filtered by the marker's types if any.
         places = [(self.settlements[k], k, cases) for k, cases in entry.places]
@@ -809,10 +839,12 @@ class Gazetteer:
         factor = 1.0
         if prep == "до" or (prep in _DIRECTION_PREPOSITIONS and cases <= _NOMN_ACCS):
             factor = DIRECTION_FACTOR
-        return factor * Gazetteer._plain_weight(first, entry, settlement, prep)
+        return factor * Gazetteer._plain_weight(first, entry, cases, settlement, prep)
 
     @staticmethod
-    def _plain_weight(first: _Tok, entry: _Form, settlement: Settlement, prep: str | None) -> float:
+    def _plain_weight(
+        first: _Tok, entry: _Form, cases: frozenset[str], settlement: Settlement, prep: str | None
+    ) -> float:
         if not entry.common:
             return W_DISTINCT if settlement.is_town else W_DISTINCT_VILLAGE
         # A name that is also an ordinary word needs a settlement marker, or a capital letter
@@ -821,7 +853,8 @@ class Gazetteer:
         if settlement.is_town:
             if first.capital or first.shout:
                 return W_COMMON_PREP if prep in _PLACE_PREPOSITIONS else W_TOWN_CAPITAL
-            if prep in _PLACE_PREPOSITIONS and not entry.function:
+            # lower case: "в кирове", "из кирова", but not "в лузу" (a billiard pocket)
+            if prep in _PLACE_PREPOSITIONS and not entry.function and cases & _WHERE_CASES:
                 return W_TOWN_PREP
             return 0.0
         if first.capital and prep in _VILLAGE_PREPOSITIONS:

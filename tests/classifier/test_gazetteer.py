@@ -27,7 +27,7 @@ OKTMO_SOURCE = ROOT.parent / "shared" / "data" / "oktmo-pfo-2016"
 
 # Thresholds set just under what the gazetteer achieves (see docs/classifier-text.md).
 MIN_ACCURACY = 0.99
-MIN_UNKNOWN_SHARE = 0.95
+MIN_UNKNOWN_SHARE = 0.96
 
 KIROV_CITY = "33701000"
 KOTELNICH_CITY = "33710000"
@@ -268,6 +268,8 @@ def test_streets_decide_nothing(kirov: Gazetteer, text: str) -> None:
         "Красное платье продам",
         "к нему никто не приехал",
         "мост через Сылву закрыт",
+        "шар упал в лузу",  # Луза is a town; a lower-case accusative is a billiard pocket
+        "Глава Орлов обещал дорогу",  # Орлов is a town; after "глава" it is a man
     ],
 )
 def test_common_words_that_are_also_villages_do_not_fire(kirov: Gazetteer, text: str) -> None:
