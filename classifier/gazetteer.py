@@ -406,6 +406,7 @@ class _Tok:
 
 _FUZZY_TYPES = frozenset({"г", "пгт", "рп"})
 _FUZZY_MIN_LENGTH = 6
+_FUZZY_MAX_LENGTH = 30
 W_FUZZY_FACTOR = 0.85  # a town's name with one typo
 
 
@@ -482,20 +483,24 @@ def _tokens(text: str) -> list[_Tok]:
             continue
         previous_end: int | None = None
         for span in word_spans(cleaned):
-            before = cleaned[: span.start].rstrip()
             raw = span.text
-            gap = cleaned[previous_end : span.start].strip() if previous_end is not None else "."
+            # punctuation, or a line start, between this word and the one before
+            punct = previous_end is None or bool(cleaned[previous_end : span.start].strip())
+            k = span.start - 1
+            while k >= 0 and cleaned[k] == " ":
+                k -= 1
+            before_char = cleaned[k] if k >= 0 else ""
             previous_end = span.end
             shout = len(raw) > 1 and raw.isupper()
             result.append(
                 _Tok(
                     low=fold(raw),
                     raw=raw,
-                    initial=not before or before[-1] in _SENTENCE_END,
+                    initial=not before_char or before_char in _SENTENCE_END,
                     capital=raw[0].isupper() and not shout,
                     dot_after=cleaned[span.end : span.end + 1] == ".",
-                    quote_before=bool(before) and before[-1] in _OPEN_QUOTES,
-                    punct_before=bool(gap),
+                    quote_before=before_char in _OPEN_QUOTES if before_char else False,
+                    punct_before=punct,
                     shout=shout,
                 )
             )
@@ -737,7 +742,7 @@ class Gazetteer:
 
     def _correct(self, low: str) -> str | None:
         """Return the one town or district name a token is a typo of (one edit away), if any."""
-        if len(low) < _FUZZY_MIN_LENGTH or low in self._adjectives:
+        if not _FUZZY_MIN_LENGTH <= len(low) <= _FUZZY_MAX_LENGTH or low in self._adjectives:
             return None
         if self._morph is None:
             self._morph = _shared_morph()

@@ -597,3 +597,12 @@ def test_build_from_the_original_oktmo_files_agrees_with_the_derived_lists() -> 
     assert oktmo(udmurtia.match("в Ижевске нет воды")) == "94701000"
     assert oktmo(udmurtia.match("Балезинский район, дороги")) == "94604000"
     assert udmurtia.match("полом в подъезде никто не занимается").municipality is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["8" * 100_000, "<a " * 30_000, "[id1|" * 30_000, "ааа " * 30_000, "Котельнич " * 20_000],
+)
+def test_pathological_texts_are_handled(kirov: Gazetteer, text: str) -> None:
+    result = kirov.match(text)
+    assert result.municipality is None or result.municipality.oktmo == KOTELNICH_CITY
