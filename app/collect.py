@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import random
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -115,6 +116,9 @@ class CollectService:
     concurrency: int = 4
     poller_options: Mapping[str, Any] = field(default_factory=dict)
     after_store: AfterStore | None = None
+    #: Spread of the next due time (0.1: +-10 %), so sources added together drift apart.
+    phase_jitter: float = 0.1
+    jitter: Callable[[], float] = random.random
 
     # ------------------------------------------------------------------ database steps
 
@@ -143,7 +147,7 @@ class CollectService:
                 source.id,
                 self.owner,
                 health=health,
-                next_due=now + dt.timedelta(seconds=interval),
+                next_due=now + dt.timedelta(seconds=self._spread(interval)),
                 cursor=poll.cursor.to_json(),
                 last_seen_post_id=(
                     str(poll.cursor.last_post_id) if poll.cursor.last_post_id else None
@@ -154,6 +158,9 @@ class CollectService:
             if self.after_store is not None:
                 self.after_store(s, source, stats)
             return stats
+
+    def _spread(self, seconds: float) -> float:
+        return seconds * (1 + self.phase_jitter * (2 * self.jitter() - 1))
 
     def _store_failure(self, source: SourceRecord, health: SourceHealth, delay: float) -> None:
         with self.sessions.begin() as s:

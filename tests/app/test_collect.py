@@ -123,6 +123,7 @@ def stored(sessions: sessionmaker[Session]) -> list[str]:
 def service(
     sessions: sessionmaker[Session], api: VkClient, clock: FakeClock, owner: str = "p1", **kw: Any
 ) -> CollectService:
+    kw.setdefault("jitter", lambda: 0.5)  # no spread: due times are exact
     return CollectService(
         sessions=sessions,
         api=api,
@@ -319,3 +320,21 @@ def test_summary_line() -> None:
         "2 sources polled, 1 failed; 3 messages stored, 0 updated, 0 deleted; "
         "1 skipped (leased by another process); failed: b (VK error 15: closed)"
     )
+
+
+async def test_next_due_times_are_spread(
+    sessions: sessionmaker[Session], api: VkClient, fake: FakeVk, clock: FakeClock
+) -> None:
+    with sessions.begin() as s:
+        repo = SourceRepository(s)
+        ids = [repo.add(Network.VK, str(OWNER), screen_name="a").id]
+    publish(fake, 2)
+    draws = iter([0.0])
+    svc = service(sessions, api, clock, jitter=lambda: next(draws))
+    (outcome,) = await svc.collect(due_only=False)
+    assert outcome.ok
+    with sessions() as s:
+        record = SourceRepository(s).get(ids[0])
+    assert record.lease_expires_at is not None
+    rest = (record.lease_expires_at - clock.now()).total_seconds()
+    assert rest == pytest.approx(record.poll_interval_seconds * 0.9, abs=1)

@@ -78,3 +78,15 @@ async def test_captcha_rests_the_token(walls: FakeVk, make_client: MakeClient) -
     with pytest.raises(NoTokenAvailable):
         await pool.wall_get(-1)
     assert len(walls.requests) == 1
+
+
+def test_clients_and_pools_satisfy_the_protocols(make_client: MakeClient) -> None:
+    from collector.reply import CommentReader, CommentWriter
+    from collector.vk_poller import WallApi
+
+    client = make_client()
+    pool = VkClientPool([client])
+    for implementation in (client, pool):
+        assert isinstance(implementation, WallApi)
+        assert isinstance(implementation, CommentReader)
+        assert isinstance(implementation, CommentWriter)
