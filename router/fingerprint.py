@@ -16,6 +16,7 @@ __all__ = [
     "GROUPING_VERSION",
     "MAX_FINGERPRINT_LENGTH",
     "MIN_TEXT_TERMS",
+    "NUMBERED_KINDS",
     "STOP_LEMMAS",
     "SYNONYMS",
     "Fingerprint",
@@ -68,7 +69,7 @@ STOP_LEMMAS: frozenset[str] = frozenset(
     сказать помочь можно нужно надо который сколько долго какой-то кто-нибудь кто-то
     ничего хоть очередной ли ладно всё-таки вообще-то наконец вообщем типа блин реально
     администрация глава город район житель люди человек народ проблема вопрос ситуация
-    улица ул проспект переулок дом
+    улица ул проспект переулок дом номер
     """
     )
 )
@@ -149,7 +150,26 @@ _UNIT_PREFIXES = (
     "сем",
 )
 _COMMA = ","
-_ROUTE_PREFIXES = ("автобус", "маршрут", "троллейбус", "трамва")
+#: What the first part of an address is for a numbered place (not a street name).
+NUMBERED_KINDS: frozenset[str] = frozenset(
+    {"маршрут", "школа", "детсад", "поликлиника", "больница"}
+)
+
+# Words whose number identifies a place: a route, a school, a kindergarten, a clinic.
+_NUMBERED_PLACES = (
+    ("автобус", "маршрут"),
+    ("маршрут", "маршрут"),
+    ("троллейбус", "маршрут"),
+    ("трамва", "маршрут"),
+    ("школ", "школа"),
+    ("гимнази", "школа"),
+    ("лице", "школа"),
+    ("детсад", "детсад"),
+    ("садик", "детсад"),
+    ("сад", "детсад"),
+    ("поликлиник", "поликлиника"),
+    ("больниц", "больница"),
+)
 _PREPOSITIONS = frozenset({"на", "по", "в", "во", "у", "около", "возле", "с", "со", "до", "за"})
 _STOPS = (
     _PREPOSITIONS
@@ -278,7 +298,15 @@ def _house_before(tokens: Sequence[str], marker: int) -> str | None:
 
 
 def _is_route_word(token: str) -> bool:
-    return token.startswith(_ROUTE_PREFIXES)
+    return _numbered_kind(token) is not None
+
+
+def _numbered_kind(token: str) -> str | None:
+    """Return what a numbered place word names ("маршрут", "школа"...), or None."""
+    for prefix, kind in _NUMBERED_PLACES:
+        if token.startswith(prefix):
+            return kind
+    return None
 
 
 def _address_parts(text: str) -> tuple[str, ...]:
@@ -329,12 +357,17 @@ def _address_parts(text: str) -> tuple[str, ...]:
     for index in range(size - 1):
         if low[index] in {"на", "по"} and capital(index + 1) and not capital(index + 2):
             return (stem(low[index + 1]),)
-    # "автобус 44", "44-й автобус", "маршрут № 12": a transport route is a place too.
+    # "автобус 44", "44-й автобус", "маршрут № 12", "школа номер 5", "детский сад 12":
+    # a transport route or a numbered institution is a place too.
     for index, token in enumerate(low):
-        if _is_route_word(token):
-            for near in (index + 1, index + 2, index - 1, index - 2):
-                if 0 <= near < size and re.fullmatch(r"\d{1,3}[а-яa-z]?", low[near]):
-                    return ("маршрут", low[near])
+        kind = _numbered_kind(token)
+        if kind is None:
+            continue
+        for near in (index + 1, index + 2, index - 1, index - 2):
+            if 0 <= near < size and re.fullmatch(r"\d{1,3}[а-яa-z]?", low[near]):
+                following = low[near + 1] if near + 1 < size else ""
+                if not _is_unit(following):
+                    return (kind, low[near])
     return ()
 
 

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from classifier.types import Classification
 from router.fingerprint import (
     GROUPING_VERSION,
+    NUMBERED_KINDS,
     Fingerprint,
     FingerprintInput,
     FingerprintKind,
@@ -185,7 +186,7 @@ class GroupingConfig:
     unknown_place_margin: float = 0.1
     comment_threshold: float = 0.12
     generic_share: float = 0.005
-    generic_min_df: int = 30
+    generic_min_df: int = 10
     posting_cap: int = 300
     max_candidates: int = 40
     versions: tuple[str, ...] = (GROUPING_VERSION,)
@@ -241,6 +242,12 @@ class IncidentRecord:
     reach: Reach
     urgency: tuple[str, ...] = ()
     parent_incident_id: int | None = None
+    addressed_messages: int = 0
+
+    @property
+    def placed(self) -> bool:
+        """Tell whether most of the incident's messages name its address."""
+        return bool(self.addresses) and 2 * self.addressed_messages > self.message_count
 
     def priority(self, config: PriorityConfig | None = None) -> PriorityAssessment:
         """Return the incident's priority from its authors, reach and urgency words."""
@@ -439,11 +446,27 @@ def _specific(terms: Iterable[str], stats: TermStats, config: GroupingConfig) ->
     return tuple(t for t in terms if stats.document_frequency.get(t, 0) < cutoff)
 
 
-def _same_address(address: tuple[str, ...], known: frozenset[tuple[str, ...]]) -> bool:
-    return bool(address) and any(
-        other[0] == address[0] and (len(other) == 1 or len(address) == 1 or other[1] == address[1])
-        for other in known
-    )
+def _place_agrees(
+    address: tuple[str, ...], terms: frozenset[str], incident: IncidentRecord
+) -> bool | None:
+    """Tell whether message and incident are at one place: yes, no, or unknown (None).
+
+    Both name an address: yes (conflicts are rejected before). Only one does: yes if the other
+    mentions that street among its words ("с Воровского" without a number), else no: a message
+    about Горького 5 does not join "нет горячей воды" from somewhere. An incident counts as
+    naming its place only when at least half its messages do (one comment "и у нас на
+    Советской" does not pin a district-wide power cut to one street). Neither, or only a
+    numbered place ("школа 5") on one side: unknown.
+    """
+    if address and incident.addresses:
+        return True
+    if address and address[0] not in NUMBERED_KINDS:
+        return address[0] in incident.profile
+    if incident.placed:
+        streets = [known[0] for known in incident.addresses if known[0] not in NUMBERED_KINDS]
+        if streets:
+            return any(street in terms for street in streets)
+    return None
 
 
 def _similarity(terms: frozenset[str], incident: IncidentRecord, stats: TermStats) -> Similarity:
@@ -538,6 +561,7 @@ def decide(
     best: tuple[float, float, IncidentRecord, Similarity] | None = None
     nearest: tuple[float, float, IncidentRecord] | None = None
     generic: list[int] = []
+    placeless: list[int] = []
     for incident in candidates.similar:
         if incident.status is not IncidentStatus.OPEN:
             continue
@@ -552,12 +576,14 @@ def decide(
             continue  # another block: blocking never offers it, all-pairs would
         if _address_conflicts(address, incident.addresses):
             continue
+        place = _place_agrees(address, terms, incident)
+        if place is False:
+            placeless.append(incident.id)
+            continue
         sim = _similarity(terms, incident, stats)
-        if not _same_address(address, incident.addresses) and not _specific(
-            sim.shared, stats, config
-        ):
+        if place is None and not _specific(sim.shared, stats, config):
             generic.append(incident.id)
-            continue  # only generic words shared and no common address: maybe another place
+            continue  # only generic words shared and no place on either side
         threshold = config.attach_threshold
         if _topics_differ(message, incident):
             threshold += config.topic_mismatch_margin
@@ -587,7 +613,11 @@ def decide(
     if nearest is not None:
         note += f"; nearest #{nearest[2].id} scored {nearest[0]:.2f} < {nearest[1]:.2f}"
     if generic:
-        note += f"; {len(generic)} shared only generic words and no address (e.g. #{generic[0]})"
+        note += f"; {len(generic)} shared only generic words and no place (e.g. #{generic[0]})"
+    if placeless:
+        note += (
+            f"; {len(placeless)} similar but only one side names the place (e.g. #{placeless[0]})"
+        )
     seed = IncidentSeed(
         topic_group=message.topic_group,
         topic=message.topic,
@@ -1066,6 +1096,7 @@ class GroupingIndex:
             message_count=len(incident.keys),
             profile=profile,
             addresses=frozenset(incident.addresses),
+            addressed_messages=sum(incident.addresses.values()),
             message_keys=tuple(incident.keys),
             authors=frozenset(incident.authors),
             reach=incident.reach,

@@ -612,3 +612,65 @@ def test_generic_words_alone_do_not_join_complaints_from_unknown_places() -> Non
         msg("y2", "Возле филармонии стена в надписях", topic=graffiti, minutes=50),
     )
     assert c == d
+
+
+# ----------------------------------------------------------------------------- place evidence
+
+HOT = ("ЖКХ", "Отсутствие горячей воды")
+
+
+def test_a_complaint_with_an_address_does_not_join_one_from_nowhere() -> None:
+    index = GroupingIndex()
+    nowhere, here = feed(
+        index,
+        msg("a", "Нет горячей воды уже четвёртый день, без предупреждения", topic=HOT),
+        msg("b", "Горького 5, нет горячей воды четвёртый день, без предупреждения", topic=HOT),
+    )
+    assert nowhere != here
+    decision = index.route(
+        msg("c", "Горького 5 горячей воды нет, предупреждения не было", topic=HOT)
+    )
+    assert isinstance(decision, Attach)
+    assert decision.incident_id == here
+    # ...and a complaint from nowhere does not join the one at Горького 5 either.
+    later = index.route(msg("d", "Горячей воды нет четвёртый день без предупреждения", topic=HOT))
+    assert isinstance(later, Attach)
+    assert later.incident_id == nowhere
+
+
+def test_naming_the_street_without_a_number_is_enough_place_evidence() -> None:
+    index = GroupingIndex()
+    a, b = feed(
+        index,
+        msg("a", "улица Воровского у школы бродячие собаки, кидаются на детей", topic=DOGS),
+        msg("b", "С Воровского просят отловить бродячих собак у школы", topic=DOGS),
+    )
+    assert a == b
+
+
+def test_one_comment_naming_a_street_does_not_pin_a_district_wide_incident() -> None:
+    power = ("Электроснабжение", "Качество электроснабжения")
+    index = GroupingIndex()
+    post, comment = feed(
+        index,
+        msg("vk:1", "В Нововятске пропал свет, весь район без электричества", topic=power),
+        msg("vk:1_c1", "и у нас на Советской тоже", topic=power, parent="vk:1", minutes=2),
+    )
+    assert post == comment
+    assert not index.incident(post).placed
+    decision = index.route(
+        msg("ok:1", "Нововятск без света сидим, электричество когда", topic=power)
+    )
+    assert isinstance(decision, Attach)
+    assert decision.incident_id == post
+
+
+def test_numbered_places_keep_apart() -> None:
+    school = ("Образование", "Безопасность образовательного процесса")
+    index = GroupingIndex()
+    five, eight = feed(
+        index,
+        msg("a", "В школе номер 5 в классах холодно, дети сидят в куртках", topic=school),
+        msg("b", "В школе номер 8 в классах холодно, дети сидят в куртках", topic=school),
+    )
+    assert five != eight
