@@ -76,6 +76,10 @@ _LOOKALIKES = str.maketrans(
 )
 _LOOKALIKE_LATIN = frozenset("aeopcxykABEHKMOPCTXY")
 _MIXED_WORD = re.compile(rf"\b(?=\w*[{_CYRILLIC}])(?=\w*[a-zA-Z])\w+")
+# A short all-Latin word in Russian text ("C днём рождения", "B Кирове") is a Cyrillic one.
+_SHORT_LATIN_WORD = re.compile(r"(?<![\w.@/-])[a-zA-Z]{1,3}(?![\w.@/-])")
+_CYRILLIC_LETTER = re.compile(f"[{_CYRILLIC}]")
+_LATIN_LETTER = re.compile("[a-zA-Z]")
 # A letter repeated three or more times ("ужжжжасно", "оооочень") is emphasis, not spelling.
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 # A whole word made of one letter thrice ("ООО", the company form) is kept as it is.
@@ -159,6 +163,10 @@ def clean(text: str, *, placeholders: bool = False) -> str:
     text = _INVISIBLE.sub("", text)
     text = _WORD_DASH.sub("-", text)
     text = _MIXED_WORD.sub(_fix_lookalikes, text)
+    if _SHORT_LATIN_WORD.search(text) and len(_CYRILLIC_LETTER.findall(text)) > 2 * len(
+        _LATIN_LETTER.findall(text)
+    ):
+        text = _SHORT_LATIN_WORD.sub(_fix_lookalikes, text)
     text = _collapse_word_repeats(text)
     return _SPACES.sub(" ", text).strip()
 

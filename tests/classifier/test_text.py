@@ -168,3 +168,12 @@ def test_decomposed_letters_are_composed() -> None:
 
 def test_numeric_entities_for_emoji_are_removed() -> None:
     assert normalize("нет воды &#128545;&#x1F621; ©") == "нет воды"
+
+
+def test_short_latin_lookalike_words_in_russian_text() -> None:
+    assert normalize("C днем рождения! B Кирове опять K вечеру нет света") == (
+        "с днем рождения! в кирове опять к вечеру нет света"
+    )
+    # Latin text, and Latin words that are not look-alikes, stay as they are.
+    assert normalize("C is a language") == "c is a language"
+    assert normalize("тариф на VK и ok.ru") == "тариф на vk и"
