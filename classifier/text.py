@@ -19,6 +19,11 @@ __all__ = [
 # Markup ---------------------------------------------------------------------------------------
 
 _TAG = re.compile(r"<(?:[a-zA-Z!/?][^<>]{0,2000})>")
+# Inline tags vanish without a trace ("<b>Кир</b>ов"); block tags (<p>, <br>, <div>) part words.
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|code|em|font|i|mark|s|small|span|strong|sub|sup|u)\b[^<>]{0,2000}>",
+    re.IGNORECASE,
+)
 _BLOCK_HTML = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 # VK mention markup: [id123|Иван Петров], [club1|Администрация], [https://vk.com/x|текст].
 _VK_MENTION = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[|]{0,200})\]")
@@ -123,10 +128,12 @@ def _collapse_word_repeats(text: str) -> str:
 def _strip_markup(text: str) -> str:
     if "<" in text:
         text = _BLOCK_HTML.sub(" ", text)
+        text = _INLINE_TAG.sub("", text)
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
         if "<" in text:  # "&lt;b&gt;" unescaped into a tag
+            text = _INLINE_TAG.sub("", text)
             text = _TAG.sub(" ", text)
     if "[" in text:
         text = _VK_MENTION.sub(r" \1 ", text)

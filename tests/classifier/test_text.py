@@ -11,7 +11,7 @@ def test_html_tags_and_entities_are_stripped() -> None:
     text = (
         "<p>Во дворе&nbsp;дома <b>нет света</b>&hellip;</p><br/>Когда&nbsp;&laquo;починят&raquo;?"
     )
-    assert normalize(text) == "во дворе дома нет света … когда «починят»?"
+    assert normalize(text) == "во дворе дома нет света… когда «починят»?"
 
 
 def test_script_and_escaped_tags_leave_no_trace() -> None:
@@ -177,3 +177,8 @@ def test_short_latin_lookalike_words_in_russian_text() -> None:
     # Latin text, and Latin words that are not look-alikes, stay as they are.
     assert normalize("C is a language") == "c is a language"
     assert normalize("тариф на VK и ok.ru") == "тариф на vk и"
+
+
+def test_inline_tags_join_and_block_tags_part() -> None:
+    assert normalize("Привет, <b>мир</b>! <a href='x'>Ссылка</a>") == "привет, мир! ссылка"
+    assert normalize("строка<br>строка<p>абзац</p><div>блок</div>") == "строка строка абзац блок"
