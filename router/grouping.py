@@ -489,7 +489,9 @@ def decide(
     The rules, first match wins: a comment joins its post's open incident unless it is about
     something else (another topic and similarity under ``comment_threshold``); a text or address
     fingerprint of an open incident in the time window; the most similar open incident of the
-    block above its threshold, unless the two name different addresses; otherwise a new incident.
+    block above its threshold, if their places agree (compatible addresses, or the street named
+    on the other side) or, with no place on either side, they share a rare lemma; otherwise a
+    new incident. docs/grouping.md explains each rule.
     """
     fps = tuple(fingerprints)
     version = config.primary_version
@@ -616,7 +618,8 @@ def decide(
         note += f"; {len(generic)} shared only generic words and no place (e.g. #{generic[0]})"
     if placeless:
         note += (
-            f"; {len(placeless)} similar but only one side names the place (e.g. #{placeless[0]})"
+            f"; {len(placeless)} in the block, but only one side names the place "
+            f"(e.g. #{placeless[0]})"
         )
     seed = IncidentSeed(
         topic_group=message.topic_group,
