@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import VkConfig
+from app.config import Config, VkConfig
 from collector.errors import VkError
 from collector.health import SourceHealth, classify_failure, log_transition
 from collector.pool import VkClientPool
@@ -32,8 +33,10 @@ __all__ = [
     "CollectOutcome",
     "CollectService",
     "build_vk_pool",
+    "collect_job",
     "process_owner_id",
     "summary_line",
+    "vk_collect_service",
 ]
 
 log = logging.getLogger(__name__)
@@ -263,3 +266,31 @@ def summary_line(outcomes: Sequence[CollectOutcome], skipped: int = 0) -> str:
     if failed:
         text += "; failed: " + ", ".join(f"{o.source} ({o.error})" for o in failed[:5])
     return text
+
+
+def collect_job(service: CollectService) -> Callable[[], Awaitable[None]]:
+    """Return the periodic job polling the due sources (for ``app.daemon.JobSpec``)."""
+
+    async def run() -> None:
+        outcomes = await service.collect(due_only=True)
+        if outcomes:
+            failed = any(not o.ok for o in outcomes)
+            log.log(logging.WARNING if failed else logging.INFO, "%s", summary_line(outcomes))
+
+    return run
+
+
+@contextlib.asynccontextmanager
+async def vk_collect_service(
+    config: Config, sessions: sessionmaker[Session], **options: Any
+) -> AsyncIterator[CollectService | None]:
+    """Build the VK collection service with its HTTP session and token pool; close them after.
+
+    Yields None when VK is switched off or has no token.
+    """
+    if not config.networks.vk.enabled:
+        yield None
+        return
+    async with aiohttp.ClientSession() as http:
+        pool = build_vk_pool(config.networks.vk, session=http)
+        yield None if pool is None else CollectService(sessions=sessions, api=pool, **options)

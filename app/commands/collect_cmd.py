@@ -50,25 +50,18 @@ async def collect_once(
     lease_seconds: float = 600.0,
 ) -> tuple[list[CollectOutcome], int]:
     """Poll every enabled VK source this process can lease; return outcomes and skipped count."""
-    import aiohttp
-
-    from app.collect import CollectService, build_vk_pool
+    from app.collect import vk_collect_service
     from storage.enums import Network
     from storage.repositories.sources import SourceRepository
 
-    async with aiohttp.ClientSession() as http:
-        pool = build_vk_pool(config.networks.vk, session=http)
-        if pool is None:
+    async with vk_collect_service(
+        config, sessions, concurrency=max(1, concurrency), lease_seconds=lease_seconds
+    ) as service:
+        if service is None:
             raise CliError(
                 "no VK token is configured (networks.vk.tokens): nothing can be polled",
                 exit_code=1,
             )
-        service = CollectService(
-            sessions=sessions,
-            api=pool,
-            concurrency=max(1, concurrency),
-            lease_seconds=lease_seconds,
-        )
         outcomes = await service.collect(due_only=False)
 
     def enabled() -> int:

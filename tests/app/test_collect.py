@@ -338,3 +338,22 @@ async def test_next_due_times_are_spread(
     assert record.lease_expires_at is not None
     rest = (record.lease_expires_at - clock.now()).total_seconds()
     assert rest == pytest.approx(record.poll_interval_seconds * 0.9, abs=1)
+
+
+async def test_collect_job_polls_due_sources_and_logs_a_summary(
+    sessions: sessionmaker[Session],
+    api: VkClient,
+    fake: FakeVk,
+    clock: FakeClock,
+    source_id: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from app.collect import collect_job
+
+    caplog.set_level(logging.INFO, logger="app.collect")
+    publish(fake, 3)
+    job = collect_job(service(sessions, api, clock))
+    await job()
+    await job()  # nothing due: silent
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.collect"]
+    assert lines == ["1 sources polled, 0 failed; 3 messages stored, 0 updated, 0 deleted"]

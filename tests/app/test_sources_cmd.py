@@ -158,3 +158,18 @@ async def test_unmigrated_database_is_one_line(
     monkeypatch.setenv("IM_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     assert main(["--config", str(path), "sources", "list"]) == 1
     assert "db upgrade" in capsys.readouterr().err
+
+
+def test_collect_without_a_token_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'im.db'}"
+    upgrade(url)
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "region: {code: kirov}\nnetworks:\n  vk: {tokens: []}\n  ok: {enabled: false}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("IM_DATABASE_URL", url)
+    assert main(["--config", str(path), "collect", "--once"]) == 1
+    assert "no VK token is configured" in capsys.readouterr().err
