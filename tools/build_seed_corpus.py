@@ -377,11 +377,15 @@ def complaint_text(statement: str, other: str | None, rng: random.Random) -> str
         core = f"{core}, {rng.choice(('а еще', 'и еще', 'плюс', 'кроме того'))} {_fill(other, rng)}"
     parts: list[str] = []
     style = rng.random()
-    if style < 0.12:
+    if style < 0.1:
+        # Terse, as most messages are: the first clause only ("ямы во дворе", "нет воды").
+        first = core.split(",")[0].strip()
+        return _roughen(first if len(first.split()) >= 2 else core, rng, rate=0.12)
+    if style < 0.2:
         frame = rng.choice(QUESTION_FRAMES)
         body = frame.format(core=core)
         parts.append(_sentence(body))
-    elif style < 0.24:
+    elif style < 0.3:
         parts.append(_sentence(core))
     else:
         if rng.random() < 0.45:
@@ -430,9 +434,7 @@ def read_templates(directory: Path) -> dict[str, list[str]]:
             line = raw.strip()
             if line.startswith("## "):
                 heading = line[3:].strip()
-                if heading in blocks:
-                    raise SystemExit(f"{path.name}: heading {heading!r} appears twice")
-                current = blocks.setdefault(heading, [])
+                current = blocks.setdefault(heading, [])  # a later file may add phrasings
             elif line and not line.startswith("#"):
                 if current is None:
                     raise SystemExit(f"{path.name}: a statement before any heading: {line!r}")
@@ -451,9 +453,7 @@ def resolve_topics(blocks: dict[str, list[str]], rubricator: Rubricator) -> dict
         found = exact or [n for n in names if n.startswith(heading)]
         if len(found) != 1:
             raise SystemExit(f"heading {heading!r} matches {len(found)} topics: {found}")
-        if found[0] in resolved:
-            raise SystemExit(f"topic {found[0]!r} has two headings")
-        resolved[found[0]] = statements
+        resolved[found[0]] = resolved.get(found[0], []) + statements
     missing = [n for n in names if n not in resolved]
     if missing:
         raise SystemExit(f"topics without statements: {missing}")
@@ -484,7 +484,7 @@ def build(rubricator: Rubricator, blocks: dict[str, list[str]]) -> list[dict[str
         per_topic = max(MIN_PER_TOPIC, math.ceil(MIN_PER_GROUP / len(members)))
         for topic in members:
             statements = topics[topic.name]
-            count = min(per_topic, MAX_PER_STATEMENT * len(statements))
+            count = min(max(per_topic, 3 * len(statements)), MAX_PER_STATEMENT * len(statements))
             for i in range(count):
                 statement = statements[i % len(statements)]
                 others = [s for s in statements if s != statement]
