@@ -869,12 +869,25 @@ class Gazetteer:
     # --- priors ---
 
     def _source_prior(self, source: str | None) -> Municipality | None:
+        """Resolve a source's territory: a name, short name or OKTMO code, old or new."""
         if not source:
             return None
         try:
-            return self.region.find_municipality(source)
-        except AmbiguousMunicipalityError:
+            found = self.region.find_municipality(source)
+        except AmbiguousMunicipalityError as err:
+            # "Кунгурский": the district and the town's okrug; a district wins a bare adjective.
+            districts = [m for m in err.candidates if m.kind != "urban_okrug"]
+            return districts[0] if len(districts) == 1 else None
+        if found is not None:
+            return found
+        # Today's name of a 2016 district ("Чайковский городской округ"): find it by its stem.
+        words = [t.low for t in _tokens(source)]
+        if not words:
             return None
+        adjective = self._adjectives.get(words[0])
+        if adjective is None or len(adjective.municipalities) != 1:
+            return None
+        return self._by_oktmo[adjective.municipalities[0]]
 
     def geo_prior(self, lat: float, lon: float) -> tuple[Municipality, float, str] | None:
         """Return the municipality a geotag points to, a weight and a reason, if any."""

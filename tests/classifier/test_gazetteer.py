@@ -344,6 +344,20 @@ def test_text_beats_source(kirov: Gazetteer) -> None:
     assert result.confidence < kirov.match("Котельнич, на вокзале нет света").confidence
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Чайковский городской округ", "57654000"),  # today's name of the 2016 district
+        ("Бардымский муниципальный округ Пермского края", "57604000"),
+        ("Кунгурский", "57630000"),  # the district, not the town's okrug
+        ("г. Кунгур", "57722000"),
+        ("57701000", PERM_CITY),
+    ],
+)
+def test_source_names_old_and_new(perm: Gazetteer, source: str, expected: str) -> None:
+    assert oktmo(perm.match("опять нет воды", source_municipality=source)) == expected
+
+
 def test_unknown_source_is_ignored(kirov: Gazetteer) -> None:
     assert kirov.match("нет воды", source_municipality="Нарния").municipality is None
 
