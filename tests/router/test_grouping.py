@@ -674,3 +674,31 @@ def test_numbered_places_keep_apart() -> None:
         msg("b", "В школе номер 8 в классах холодно, дети сидят в куртках", topic=school),
     )
     assert five != eight
+
+
+# ----------------------------------------------------------------------------- the bench still runs
+
+
+def test_the_bench_runs_on_a_tiny_index() -> None:
+    """Smoke-run bench/bench_grouping.py's measurement (figures are the bench's business)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench/bench_grouping.py"
+    spec = importlib.util.spec_from_file_location("bench_grouping_smoke", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        load_s, rate, decisions = module.measure(GroupingIndex(), 300, 40, seed=1)
+        all_pairs = module.measure(module.AllPairsIndex(), 300, 40, seed=1)[2]
+    finally:
+        del sys.modules[spec.name]
+    assert rate > 0
+    assert load_s >= 0
+    assert len(decisions) == 40
+    assert any(isinstance(d, Attach) for d in decisions)
+    assert [module.outcome(d) for d in decisions] == [module.outcome(d) for d in all_pairs]
