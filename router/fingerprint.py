@@ -33,11 +33,16 @@ __all__ = [
     "time_bucket",
 ]
 
+_V1 = "tfidf-block:2026-11-23"
+
 #: The grouping algorithm now in force: a date-stamped id stored with every link and fingerprint.
 #: Changelog:
 #: - ``tfidf-block:2026-11-23``: text, address and block fingerprints; IDF-weighted cosine of
-#:   lemma sets within a topic group x municipality x time-window block (docs/grouping.md).
-GROUPING_VERSION = "tfidf-block:2026-11-23"
+#:   lemma sets within a topic group x municipality x time-window block; place-evidence and
+#:   generic-word rules (docs/grouping.md).
+#: A change to anything a fingerprinter reads (stop words, synonyms, stemming, address rules)
+#: changes its output: that is a new version, and the old fingerprinter keeps frozen copies.
+GROUPING_VERSION = _V1
 
 #: Storage keeps fingerprints in a String(128) column.
 MAX_FINGERPRINT_LENGTH = 128
@@ -428,7 +433,7 @@ def _hash(*parts: str) -> str:
 
 
 def _fingerprints_v1(source: FingerprintInput) -> tuple[Fingerprint, ...]:
-    version = GROUPING_VERSION
+    version = _V1
     group = source.topic_group or "?"
     place = source.municipality_oktmo or "?"
     result: list[Fingerprint] = []
@@ -450,7 +455,7 @@ def _fingerprints_v1(source: FingerprintInput) -> tuple[Fingerprint, ...]:
 
 #: Every fingerprint algorithm still in use, by version. During a change of algorithm the old
 #: and the new one are both listed here and both computed (docs/grouping.md, "Versioning").
-FINGERPRINTERS: dict[str, Fingerprinter] = {GROUPING_VERSION: _fingerprints_v1}
+FINGERPRINTERS: dict[str, Fingerprinter] = {_V1: _fingerprints_v1}
 
 
 def fingerprints_for(
