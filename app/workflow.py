@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -55,8 +55,10 @@ from storage.repositories import (
     clock_to_json,
 )
 from storage.repositories.events import ESCALATION_EVENT
+from storage.repositories.grouping import GroupingRepository, IncidentCounters
 
 __all__ = [
+    "ATTACH_EVENT",
     "SYSTEM",
     "TRANSITIONS",
     "Action",
@@ -64,6 +66,7 @@ __all__ = [
     "ClockReport",
     "ConcurrentUpdate",
     "InvalidRequest",
+    "MessageLink",
     "PermissionDenied",
     "ReturnKind",
     "Transition",
@@ -82,6 +85,25 @@ _ENDED = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
 
 #: The daemon and the pipeline acting on their own.
 SYSTEM = Actor(Role.SYSTEM)
+
+#: The event kind written when a message is attached to an incident.
+ATTACH_EVENT = "attach"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLink:
+    """A message joining an incident, as grouping decided it: evidence, fingerprints, counters.
+
+    ``fingerprints`` are ``(value, grouping version)`` lookup pairs; ``counters`` are the
+    incident's aggregates once the message is in.
+    """
+
+    message_id: int
+    message_key: str
+    grouping_version: str
+    evidence: Mapping[str, Any]
+    fingerprints: tuple[tuple[str, str], ...]
+    counters: IncidentCounters
 
 
 class WorkflowError(Exception):
@@ -831,3 +853,114 @@ class Workflow:
                 )
                 moved += 1
         return moved
+
+    # ------------------------------------------------------------------ messages (the pipeline)
+
+    def _link(self, unit: _Unit, incident_id: int, link: MessageLink, now: datetime) -> None:
+        grouping = GroupingRepository(unit.session)
+        grouping.link(
+            incident_id=incident_id,
+            message_id=link.message_id,
+            grouping_version=link.grouping_version,
+            evidence=dict(link.evidence),
+            now=now,
+        )
+        grouping.add_fingerprints(incident_id, link.fingerprints, now=now)
+        before = grouping.counters(incident_id)
+        grouping.set_counters(incident_id, link.counters)
+        unit.events.append(
+            incident_id=incident_id,
+            actor_user_id=None,
+            kind=ATTACH_EVENT,
+            from_status=None,
+            to_status=None,
+            payload={
+                "message_id": link.message_id,
+                "message_key": link.message_key,
+                "grouping_version": link.grouping_version,
+                "evidence": dict(link.evidence),
+                "messages": link.counters.message_count,
+                "authors": link.counters.author_count,
+                "reach": link.counters.reach,
+                "priority": link.counters.priority.value,
+                "priority_before": before.priority.value,
+            },
+            occurred_at=now,
+        )
+
+    def open_incident_with_message(
+        self,
+        new: NewIncident,
+        link: MessageLink,
+        *,
+        also: Callable[[Session], None] | None = None,
+    ) -> IncidentRecord:
+        """Open an incident from its first message, in one transaction.
+
+        The incident (state ``new``) and its ``create`` event, the message's link with the
+        grouping evidence, its fingerprints and an ``attach`` event are written together with
+        whatever ``also`` writes (the pipeline stores the message's classification there), so a
+        crash leaves either all of it or none.
+        """
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            record = unit.incidents.create(new, now=now)
+            unit.events.append(
+                incident_id=record.id,
+                actor_user_id=None,
+                kind="create",
+                from_status=None,
+                to_status=record.status.value,
+                payload={"public_number": record.public_number, "message_key": link.message_key},
+                occurred_at=now,
+            )
+            self._link(unit, record.id, link, now)
+            if also is not None:
+                also(session)
+            return record
+
+    def attach_message(
+        self,
+        incident_id: int,
+        link: MessageLink,
+        *,
+        also: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Attach a message to an incident: link, fingerprints, counters and an ``attach`` event.
+
+        Counters (messages, distinct authors, reach, priority) are not workflow state and do not
+        bump the incident's version. ``also`` runs in the same transaction.
+        """
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            self._link(unit, incident_id, link, now)
+            if also is not None:
+                also(session)
+
+    def record_tombstones(
+        self, incident_id: int | None, fingerprints: Iterable[str], *, reason: str
+    ) -> int:
+        """Store tombstones for dismissed fingerprints, with a ``tombstone`` event; return new."""
+        now = self._now()
+        values = list(dict.fromkeys(fingerprints))
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            grouping = GroupingRepository(session)
+            added = [
+                fp
+                for fp in values
+                if grouping.add_tombstone(fp, reason=reason, incident_id=incident_id, now=now)
+            ]
+            if added:
+                unit.events.append(
+                    incident_id=incident_id,
+                    actor_user_id=None,
+                    kind="tombstone",
+                    from_status=None,
+                    to_status=None,
+                    payload={"fingerprints": added, "reason": reason},
+                    occurred_at=now,
+                )
+            return len(added)

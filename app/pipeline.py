@@ -1,0 +1,712 @@
+"""The processing pipeline: stored messages -> classify -> group -> incidents, routed."""
+
+# Shape (house style, rule 4): a list of small stages with one contract, ``process(item) -> item``
+# or ``raise Drop(reason)``, plus a ``prepare(batch)`` hook for work done once per batch (the
+# classifier's batch path, one query for links). The order is DEFAULT_STAGES unless the caller
+# passes another (config.py has no key for it yet; see docs/pipeline.md). Every drop, error and
+# outcome bumps a named counter in ``Pipeline.counters`` (``pipeline.drop.not_complaint``,
+# ``pipeline.error.classify``, ...), which the status page reads.
+#
+# Exactly once: a message is "processed" when it has a classifications row of the current model
+# version. That row is written in the same transaction as the message's grouping effect (new
+# incident or link, fingerprints, counters, events), or on its own when the message is dropped.
+# A crash mid-batch therefore leaves each message either fully processed or untouched, and a
+# re-run picks the untouched ones up again; a message already linked is skipped.
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.workflow import SYSTEM, MessageLink, Workflow
+from classifier.pipeline import LemmatizerLike
+from classifier.types import Classification, ClassificationInput
+from router.fingerprint import FingerprintKind
+from router.grouping import (
+    Attach,
+    Create,
+    Decision,
+    GroupingConfig,
+    GroupingIndex,
+    GroupingMessage,
+    IncidentHeader,
+    IncidentStatus,
+    Reach,
+    Tombstone,
+)
+from router.grouping import Drop as GroupingDrop
+from router.jurisdiction import RoutingSubject
+from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
+from storage.enums import IncidentStatus as StoredStatus
+from storage.enums import Priority
+from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
+from storage.repositories.classifications import ClassificationRepository, PendingMessage
+from storage.repositories.grouping import GroupingRepository, IncidentCounters
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "Drop",
+    "Item",
+    "Pipeline",
+    "RebuildReport",
+    "RunReport",
+    "Stage",
+    "TextClassifier",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+#: The stages in their default order; a pipeline may be given another order of these names.
+DEFAULT_STAGES: tuple[str, ...] = ("classify", "complaint", "fresh", "group", "store", "route")
+
+
+class Drop(Exception):
+    """Raised by a stage: this message goes no further (counted as ``pipeline.drop.<reason>``)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        """Drop for ``reason`` (a counter name part), with an optional detail for logs."""
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class TextClassifier(Protocol):
+    """What the pipeline needs of ``classifier.pipeline.Classifier``."""
+
+    @property
+    def version(self) -> str:
+        """The model version stored with every verdict."""
+
+    def classify_many(self, items: Sequence[ClassificationInput]) -> list[Classification]:
+        """Classify a batch, in order."""
+
+
+@dataclass(slots=True)
+class Item:
+    """One message on its way through the stages."""
+
+    message: PendingMessage
+    classification: Classification | None = None
+    lemmas: tuple[str, ...] = ()
+    grouping: GroupingMessage | None = None
+    decision: Decision | None = None
+    incident: IncidentRecord | None = None
+    created: bool = False
+    stored: bool = False
+
+
+class Stage(Protocol):
+    """One step: ``prepare`` once per batch, then ``process`` each item (or raise Drop)."""
+
+    name: str
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Do the batch's shared work (one model call, one query)."""
+
+    def process(self, item: Item) -> Item:
+        """Return the item, changed, or raise :class:`Drop`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one run over stored messages did."""
+
+    classified: int = 0
+    complaints: int = 0
+    created: int = 0
+    attached: int = 0
+    routed_auto: int = 0
+    triage: int = 0
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    errors: Mapping[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """Return the report as printable lines."""
+        rate = self.classified / self.seconds if self.seconds > 0 else 0.0
+        out = [
+            f"classified: {self.classified} ({rate:.0f} messages/s)",
+            f"complaints: {self.complaints}",
+            f"incidents created: {self.created}",
+            f"attached to incidents: {self.attached}",
+            f"routed automatically: {self.routed_auto}",
+            f"sent to triage: {self.triage}",
+        ]
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items())) or "none"
+        out.append(f"dropped: {dropped}")
+        if self.errors:
+            out.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildReport:
+    """How the grouping index was rebuilt from the database."""
+
+    incidents: int
+    messages: int
+    tombstones: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- the stages
+
+
+class ClassifyStage:
+    """Classify the batch with the injected classifier; keep lemmas for grouping."""
+
+    name = "classify"
+
+    def __init__(self, classifier: TextClassifier, lemmatizer: LemmatizerLike) -> None:
+        """Use ``classifier`` for verdicts and ``lemmatizer`` for grouping's lemmas."""
+        self.classifier = classifier
+        self.lemmatizer = lemmatizer
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Classify every item of the batch in one call."""
+        todo = [i for i in items if i.classification is None]
+        inputs = [
+            ClassificationInput(
+                text=i.message.text,
+                source_municipality=i.message.source_municipality_oktmo
+                or i.message.source_municipality,
+                lat=i.message.geo_lat,
+                lon=i.message.geo_lon,
+            )
+            for i in todo
+        ]
+        for item, result in zip(todo, self.classifier.classify_many(inputs), strict=True):
+            item.classification = result
+
+    def process(self, item: Item) -> Item:
+        """Pass the classified item on with its lemmas."""
+        if item.classification is None:
+            raise Drop("unclassified")
+        item.lemmas = tuple(self.lemmatizer.lemmatize_text(item.message.text))
+        return item
+
+
+class ComplaintStage:
+    """Stop what is not a complaint (ads, congratulations, chat)."""
+
+    name = "complaint"
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Nothing to share."""
+
+    def process(self, item: Item) -> Item:
+        """Drop a message the classifier does not call a complaint."""
+        if item.classification is None or not item.classification.is_complaint:
+            raise Drop("not_complaint")
+        return item
+
+
+class FreshStage:
+    """Stop deleted, empty and old messages (a first sync must not open last year's incidents)."""
+
+    name = "fresh"
+
+    def __init__(self, clock: Clock, max_age: timedelta | None) -> None:
+        """Drop messages posted more than ``max_age`` before ``clock()`` (None: no limit)."""
+        self.clock = clock
+        self.max_age = max_age
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Nothing to share."""
+
+    def process(self, item: Item) -> Item:
+        """Drop a deleted, empty or too old message."""
+        if item.message.deleted:
+            raise Drop("deleted")
+        if not item.message.text.strip():
+            raise Drop("empty")
+        if self.max_age is not None and item.message.posted_at < self.clock() - self.max_age:
+            raise Drop("too_old")
+        return item
+
+
+class GroupStage:
+    """Skip linked messages; tombstones first, then the index's attach-or-create decision."""
+
+    name = "group"
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        """Read the index and the database through ``pipeline``."""
+        self.pipeline = pipeline
+        self._linked: dict[int, int] = {}
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Find which messages of the batch are already linked (one query)."""
+        with self.pipeline.sessions() as session:
+            self._linked = GroupingRepository(session).linked([i.message.id for i in items])
+
+    def process(self, item: Item) -> Item:
+        """Decide where the message goes; Drop when linked already or tombstoned."""
+        message = item.message
+        if message.id in self._linked:
+            raise Drop("already_linked")
+        if item.classification is None:
+            raise Drop("unclassified")
+        item.grouping = GroupingMessage.from_classification(
+            key=message.key,
+            network=message.network.value,
+            text=message.text,
+            lemmas=item.lemmas,
+            classification=item.classification,
+            posted_at=message.posted_at,
+            parent_key=message.parent_key,
+            author_id=message.author_id,
+            reach=Reach(message.views, message.likes, message.comments, message.reposts),
+        )
+        decision = self.pipeline.index.route(item.grouping)
+        if isinstance(decision, GroupingDrop):
+            raise Drop("tombstoned", decision.evidence.note)
+        item.decision = decision
+        return item
+
+
+class StoreStage:
+    """Write the decision through the workflow: open an incident, or attach to one."""
+
+    name = "store"
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        """Write through ``pipeline``'s workflow and keep its index in step."""
+        self.pipeline = pipeline
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Nothing to share."""
+
+    def process(self, item: Item) -> Item:
+        """Create or attach; the classification row goes in the same transaction."""
+        decision, message, result = item.decision, item.grouping, item.classification
+        if message is None or result is None or decision is None:
+            raise Drop("undecided")
+        if isinstance(decision, Create):
+            self._create(item, message, result, decision)
+        elif isinstance(decision, Attach):
+            self._attach(item, message, result, decision)
+        item.stored = True
+        return item
+
+    def _store_classification(self, item: Item) -> Callable[[Session], None]:
+        result = item.classification
+        now = self.pipeline.now()
+
+        def write(session: Session) -> None:
+            if result is not None:
+                ClassificationRepository(session).add(item.message.id, result, now=now)
+
+        return write
+
+    def _create(
+        self, item: Item, message: GroupingMessage, result: Classification, decision: Create
+    ) -> None:
+        pipeline = self.pipeline
+        urgency = tuple(m.phrase for m in urgency_markers(message.lemmas))
+        priority = assess_priority(
+            PrioritySignals(
+                message_count=1,
+                distinct_authors=1 if message.author_id else 0,
+                views=message.reach.views,
+                likes=message.reach.likes,
+                comments=message.reach.comments,
+                reposts=message.reach.reposts,
+                urgency=urgency,
+            ),
+            pipeline.priority_config,
+        )
+        counters = IncidentCounters(
+            message_count=1,
+            author_count=1 if message.author_id else 0,
+            reach=message.reach.views,
+            priority=Priority(priority.level.value),
+        )
+        link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
+        title = " ".join(item.message.text.split())
+        record = pipeline.workflow.open_incident_with_message(
+            NewIncident(
+                public_number=f"{pipeline.now():%Y}-M{item.message.id:07d}",
+                title=title[:200],
+                summary=item.message.text[:4000],
+                topic_group=result.topic_group,
+                topic=result.topic,
+                municipality=result.municipality,
+                municipality_oktmo=result.municipality_oktmo,
+                priority=counters.priority,
+            ),
+            link,
+            also=self._store_classification(item),
+        )
+        try:
+            pipeline.index.apply(message, decision, incident_id=record.id)
+        except Exception:
+            pipeline.mark_index_stale()
+            raise
+        item.incident = record
+        item.created = True
+        pipeline.counters["pipeline.incident.created"] += 1
+
+    def _attach(
+        self, item: Item, message: GroupingMessage, result: Classification, decision: Attach
+    ) -> None:
+        pipeline = self.pipeline
+        # The index first (it sums authors and reach); if the database then refuses, the index
+        # is rebuilt from the database before the next batch.
+        try:
+            pipeline.index.apply(message, decision)
+            incident = pipeline.index.incident(decision.incident_id)
+            counters = IncidentCounters(
+                message_count=incident.message_count,
+                author_count=len(incident.authors),
+                reach=incident.reach.views,
+                priority=Priority(incident.priority(pipeline.priority_config).level.value),
+            )
+            link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
+            pipeline.workflow.attach_message(
+                incident.id, link, also=self._store_classification(item)
+            )
+        except Exception:
+            pipeline.mark_index_stale()
+            raise
+        pipeline.counters["pipeline.incident.attached"] += 1
+
+
+def _link(
+    message: PendingMessage,
+    decision: Create | Attach,
+    counters: IncidentCounters,
+    version: str,
+) -> MessageLink:
+    fingerprints = tuple(
+        (fp.value, fp.version)
+        for fp in decision.fingerprints
+        if fp.kind is not FingerprintKind.BLOCK
+    )
+    return MessageLink(
+        message_id=message.id,
+        message_key=message.key,
+        grouping_version=version,
+        evidence=decision.evidence.to_dict(),
+        fingerprints=fingerprints,
+        counters=counters,
+    )
+
+
+class RouteStage:
+    """Route a new incident: automatically above the confidence threshold, else to triage."""
+
+    name = "route"
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        """Route through ``pipeline``'s workflow."""
+        self.pipeline = pipeline
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Nothing to share."""
+
+    def process(self, item: Item) -> Item:
+        """Route an incident this message opened (attached messages need nothing)."""
+        if not item.created or item.incident is None or item.classification is None:
+            return item
+        workflow, result = self.pipeline.workflow, item.classification
+        if result.complaint_confidence < self.pipeline.min_complaint_confidence:
+            item.incident = workflow.triage(
+                item.incident,
+                actor=SYSTEM,
+                reason=f"low complaint confidence {result.complaint_confidence:.2f}",
+            )
+            self.pipeline.counters["pipeline.routed.triage"] += 1
+            self.pipeline.counters["pipeline.low_confidence"] += 1
+            return item
+        record, decision = workflow.route(item.incident, RoutingSubject.from_classification(result))
+        item.incident = record
+        key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
+        self.pipeline.counters[key] += 1
+        return item
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class Pipeline:
+    """Runs stored, unprocessed messages through the stages; owns the grouping index.
+
+    One pipeline per process runs at a time (the scheduler's ``max_instances=1``); its index is
+    a cache of the database, rebuilt at the first run and after any failed write.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: sessionmaker[Session],
+        workflow: Workflow,
+        classifier: TextClassifier,
+        lemmatizer: LemmatizerLike,
+        clock: Clock,
+        grouping: GroupingConfig | None = None,
+        priority: PriorityConfig | None = None,
+        stages: Sequence[str] = DEFAULT_STAGES,
+        max_age: timedelta | None = timedelta(days=3),
+        min_complaint_confidence: float = 0.6,
+        batch_size: int = 200,
+    ) -> None:
+        """Wire the stages named in ``stages`` (in that order) over the injected collaborators."""
+        self.sessions = sessionmaker
+        self.workflow = workflow
+        self.classifier = classifier
+        self.lemmatizer = lemmatizer
+        self.clock = clock
+        self.grouping_config = grouping or GroupingConfig()
+        self.priority_config = priority or PriorityConfig()
+        self.min_complaint_confidence = min_complaint_confidence
+        self.batch_size = max(1, batch_size)
+        self.counters: Counter[str] = Counter()
+        self.last_rebuild: RebuildReport | None = None
+        self._index: GroupingIndex | None = None
+        factories: dict[str, Callable[[], Stage]] = {
+            "classify": lambda: ClassifyStage(classifier, lemmatizer),
+            "complaint": ComplaintStage,
+            "fresh": lambda: FreshStage(self.now, max_age),
+            "group": lambda: GroupStage(self),
+            "store": lambda: StoreStage(self),
+            "route": lambda: RouteStage(self),
+        }
+        unknown = [name for name in stages if name not in factories]
+        if unknown:
+            raise ValueError(f"unknown pipeline stage(s): {', '.join(unknown)}")
+        if len(set(stages)) != len(stages):
+            raise ValueError("a pipeline stage is listed twice")
+        if "classify" not in stages or stages[0] != "classify":
+            raise ValueError("the pipeline must start with the classify stage")
+        for later, earlier in (("store", "group"), ("route", "store")):
+            if later in stages and (
+                earlier not in stages or stages.index(earlier) > stages.index(later)
+            ):
+                raise ValueError(f"stage {later!r} needs {earlier!r} before it")
+        self.stages: tuple[Stage, ...] = tuple(factories[name]() for name in stages)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def now(self) -> datetime:
+        """Return the injected clock's time (aware UTC)."""
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the pipeline's clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    @property
+    def index(self) -> GroupingIndex:
+        """Return the grouping index, rebuilding it from the database when needed."""
+        if self._index is None:
+            self.rebuild_index()
+        assert self._index is not None  # noqa: S101 - set by rebuild_index
+        return self._index
+
+    def mark_index_stale(self) -> None:
+        """Forget the index: the next use rebuilds it from the database."""
+        self._index = None
+        self.counters["pipeline.index.stale"] += 1
+
+    def snapshot(self) -> Mapping[str, int]:
+        """Return the counters (for the status page)."""
+        return MappingProxyType(dict(self.counters))
+
+    # ------------------------------------------------------------------ the index
+
+    def rebuild_index(self) -> RebuildReport:
+        """Rebuild the grouping index from open incidents, their messages and the tombstones."""
+        started = time.perf_counter()
+        with self.sessions() as session:
+            repo = GroupingRepository(session)
+            incidents = repo.open_incidents()
+            ids = [i.id for i in incidents]
+            linked = repo.linked_messages(ids)
+            stored = repo.fingerprints(ids)
+            tombstones = repo.tombstones()
+        by_id = {i.id: i for i in incidents}
+        index = GroupingIndex(self.grouping_config)
+        headers = [
+            IncidentHeader(
+                id=i.id,
+                topic_group=i.topic_group,
+                topic=i.topic,
+                municipality_oktmo=i.municipality_oktmo,
+                opened_at=i.created_at,
+                status=IncidentStatus.MERGED
+                if i.status is StoredStatus.MERGED
+                else IncidentStatus.OPEN,
+                parent_incident_id=i.parent_incident_id,
+                merged_into_id=i.merged_into_id,
+            )
+            for i in incidents
+        ]
+        lemmatize = self.lemmatizer.lemmatize_text
+        messages = []
+        for m in linked:
+            header = by_id[m.incident_id]
+            messages.append(
+                (
+                    m.incident_id,
+                    GroupingMessage(
+                        key=f"{m.network.value}:{m.external_id}",
+                        network=m.network.value,
+                        text=m.text,
+                        lemmas=tuple(lemmatize(m.text)),
+                        topic_group=header.topic_group,
+                        topic=header.topic,
+                        municipality_oktmo=header.municipality_oktmo,
+                        posted_at=m.posted_at,
+                        parent_key=(
+                            f"{m.network.value}:{m.parent_external_id}"
+                            if m.parent_external_id
+                            else None
+                        ),
+                        author_id=m.author_id,
+                        reach=Reach(m.views, m.likes, m.comments, m.reposts),
+                    ),
+                )
+            )
+        index.load(
+            headers,
+            messages,
+            (Tombstone(t.fingerprint, t.incident_id, t.reason, t.created_at) for t in tombstones),
+        )
+        # Fingerprints of versions no longer computed keep collecting duplicates (rule 11).
+        versions = set(self.grouping_config.versions)
+        for fp in stored:
+            if fp.grouping_version not in versions:
+                index.add_fingerprint(fp.fingerprint, fp.incident_id)
+        self._index = index
+        report = RebuildReport(
+            incidents=len(headers),
+            messages=len(messages),
+            tombstones=len(tombstones),
+            seconds=time.perf_counter() - started,
+        )
+        self.last_rebuild = report
+        self.counters["pipeline.index.rebuilt"] += 1
+        log.info(
+            "grouping index rebuilt: %d incidents, %d messages, %d tombstones in %.2f s",
+            report.incidents,
+            report.messages,
+            report.tombstones,
+            report.seconds,
+        )
+        return report
+
+    # ------------------------------------------------------------------ running
+
+    def _store_alone(self, item: Item) -> None:
+        """Store the verdict of a message that was dropped (it is processed: never re-read)."""
+        if item.classification is None or item.stored:
+            return
+        with self.sessions.begin() as session:
+            ClassificationRepository(session).add(
+                item.message.id, item.classification, now=self.now()
+            )
+        item.stored = True
+
+    def _route_leftovers(self) -> None:
+        """Send to triage incidents a crash left in ``new`` after their first message was stored."""
+        with self.sessions() as session:
+            waiting = IncidentRepository(session).by_status([StoredStatus.NEW])
+            linked = GroupingRepository(session).linked_incident_ids([i.id for i in waiting])
+        for incident in waiting:
+            if incident.id not in linked:
+                continue  # opened by an operator, not by the pipeline
+            try:
+                self.workflow.triage(
+                    incident, actor=SYSTEM, reason="routing was interrupted; please route"
+                )
+                self.counters["pipeline.routed.triage"] += 1
+                self.counters["pipeline.recovered"] += 1
+            except Exception:
+                log.exception("incident %s: could not send to triage", incident.public_number)
+                self.counters["pipeline.error.route"] += 1
+
+    def run_batch(self, batch: Sequence[PendingMessage]) -> None:
+        """Run one batch of messages through the stages."""
+        items = [Item(message) for message in batch]
+        try:
+            for stage in self.stages:
+                stage.prepare(items)
+        except Exception:
+            log.exception("pipeline: preparing a batch of %d messages failed", len(items))
+            self.counters[f"pipeline.error.{stage.name}"] += len(items)
+            return
+        self.counters["pipeline.classified"] += sum(1 for i in items if i.classification)
+        self.counters["pipeline.complaint"] += sum(
+            1 for i in items if i.classification is not None and i.classification.is_complaint
+        )
+        for item in items:
+            current = self.stages[0]
+            try:
+                for stage in self.stages:
+                    current = stage
+                    item = stage.process(item)
+            except Drop as drop:
+                self.counters[f"pipeline.drop.{drop.reason}"] += 1
+            except Exception:
+                log.exception(
+                    "pipeline: message %s failed in stage %s", item.message.key, current.name
+                )
+                self.counters[f"pipeline.error.{current.name}"] += 1
+                if current.name in ("group", "store"):
+                    continue  # not marked processed: retried on the next run
+            try:
+                self._store_alone(item)
+            except Exception:
+                log.exception("pipeline: storing the verdict on %s failed", item.message.key)
+                self.counters["pipeline.error.store"] += 1
+
+    def run_once(self, limit: int | None = None) -> RunReport:
+        """Process stored messages without a verdict of the current model (at most ``limit``)."""
+        started = time.perf_counter()
+        before = Counter(self.counters)
+        _ = self.index  # rebuild before the first batch
+        self._route_leftovers()
+        version = self.classifier.version
+        done = 0
+        after_id = 0
+        while limit is None or done < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - done)
+            with self.sessions() as session:
+                batch = ClassificationRepository(session).pending(
+                    version, limit=size, after_id=after_id
+                )
+            if not batch:
+                break
+            self.run_batch(batch)
+            done += len(batch)
+            after_id = batch[-1].id
+        delta = self.counters - before
+        return RunReport(
+            classified=delta["pipeline.classified"],
+            complaints=delta["pipeline.complaint"],
+            created=delta["pipeline.incident.created"],
+            attached=delta["pipeline.incident.attached"],
+            routed_auto=delta["pipeline.routed.auto"],
+            triage=delta["pipeline.routed.triage"],
+            dropped={
+                k.removeprefix("pipeline.drop."): v
+                for k, v in delta.items()
+                if k.startswith("pipeline.drop.")
+            },
+            errors={
+                k.removeprefix("pipeline.error."): v
+                for k, v in delta.items()
+                if k.startswith("pipeline.error.")
+            },
+            seconds=time.perf_counter() - started,
+        )

@@ -1,0 +1,343 @@
+"""Grouping's tables: message links with evidence, fingerprints, tombstones, and index rebuilds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.enums import IncidentStatus, Network, Priority
+from storage.models import Incident, IncidentFingerprint, IncidentMessage, Message, Tombstone
+
+__all__ = [
+    "ENDED_STATUSES",
+    "GroupingRepository",
+    "IncidentCounters",
+    "LinkedMessage",
+    "OpenIncident",
+    "StoredFingerprint",
+    "TombstoneRecord",
+]
+
+#: Incidents in these states collect no more messages.
+ENDED_STATUSES: tuple[IncidentStatus, ...] = (
+    IncidentStatus.CLOSED,
+    IncidentStatus.REJECTED,
+    IncidentStatus.MERGED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentCounters:
+    """An incident's aggregates over its messages; they set its priority."""
+
+    message_count: int
+    author_count: int
+    reach: int
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    """An incident the grouping index holds: open ones, and those merged into an open one."""
+
+    id: int
+    status: IncidentStatus
+    topic_group: str | None
+    topic: str | None
+    municipality_oktmo: str | None
+    created_at: dt.datetime
+    parent_incident_id: int | None
+    merged_into_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedMessage:
+    """A message linked to an incident, with what grouping needs to index it again."""
+
+    incident_id: int
+    message_id: int
+    network: Network
+    external_id: str
+    parent_external_id: str | None
+    author_id: str | None
+    text: str
+    posted_at: dt.datetime
+    views: int
+    likes: int
+    comments: int
+    reposts: int
+    grouping_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFingerprint:
+    """A lookup fingerprint pointing at an incident."""
+
+    fingerprint: str
+    incident_id: int
+    grouping_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class TombstoneRecord:
+    """A dismissed fingerprint."""
+
+    fingerprint: str
+    incident_id: int | None
+    reason: str
+    created_at: dt.datetime
+
+
+class GroupingRepository:
+    """Links, fingerprints and tombstones within one session (the caller owns the transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        """Work inside ``session``."""
+        self._session = session
+
+    # ------------------------------------------------------------------ writing
+
+    def link(
+        self,
+        *,
+        incident_id: int,
+        message_id: int,
+        grouping_version: str,
+        evidence: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """Record that a message belongs to an incident, with the evidence and the version."""
+        self._session.add(
+            IncidentMessage(
+                incident_id=incident_id,
+                message_id=message_id,
+                grouping_version=grouping_version,
+                evidence=evidence,
+                attached_at=now,
+            )
+        )
+        self._session.flush()
+
+    def add_fingerprints(
+        self, incident_id: int, fingerprints: Iterable[tuple[str, str]], *, now: dt.datetime
+    ) -> int:
+        """Point ``(fingerprint, version)`` pairs at an incident; return how many were new."""
+        wanted = dict(fingerprints)
+        if not wanted:
+            return 0
+        have = set(
+            self._session.scalars(
+                sa.select(IncidentFingerprint.fingerprint).where(
+                    IncidentFingerprint.incident_id == incident_id,
+                    IncidentFingerprint.fingerprint.in_(list(wanted)),
+                )
+            )
+        )
+        new = [(fp, version) for fp, version in wanted.items() if fp not in have]
+        for fp, version in new:
+            self._session.add(
+                IncidentFingerprint(
+                    fingerprint=fp,
+                    incident_id=incident_id,
+                    grouping_version=version,
+                    created_at=now,
+                )
+            )
+        self._session.flush()
+        return len(new)
+
+    def set_counters(self, incident_id: int, counters: IncidentCounters) -> None:
+        """Write an incident's aggregates and priority.
+
+        These are not workflow state: the optimistic-locking version is left alone, so an
+        operator's open screen stays valid while duplicates keep arriving.
+        """
+        self._session.execute(
+            sa.update(Incident)
+            .where(Incident.id == incident_id)
+            .values(
+                message_count=counters.message_count,
+                author_count=counters.author_count,
+                reach=counters.reach,
+                priority=counters.priority,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def add_tombstone(
+        self,
+        fingerprint: str,
+        *,
+        reason: str,
+        incident_id: int | None,
+        now: dt.datetime,
+        user_id: int | None = None,
+    ) -> bool:
+        """Tombstone a fingerprint unless it already is; return whether a row was added."""
+        exists = self._session.scalar(
+            sa.select(Tombstone.id).where(Tombstone.fingerprint == fingerprint)
+        )
+        if exists is not None:
+            return False
+        self._session.add(
+            Tombstone(
+                fingerprint=fingerprint,
+                reason=reason,
+                incident_id=incident_id,
+                user_id=user_id,
+                created_at=now,
+            )
+        )
+        self._session.flush()
+        return True
+
+    # ------------------------------------------------------------------ reading
+
+    def linked(self, message_ids: Sequence[int]) -> dict[int, int]:
+        """Return, for those of these messages already linked, the incident of each."""
+        if not message_ids:
+            return {}
+        rows = self._session.execute(
+            sa.select(IncidentMessage.message_id, IncidentMessage.incident_id).where(
+                IncidentMessage.message_id.in_(list(message_ids))
+            )
+        )
+        return {message_id: incident_id for message_id, incident_id in rows}
+
+    def linked_incident_ids(self, incident_ids: Sequence[int]) -> set[int]:
+        """Return those of these incidents that have at least one linked message."""
+        if not incident_ids:
+            return set()
+        return set(
+            self._session.scalars(
+                sa.select(IncidentMessage.incident_id)
+                .where(IncidentMessage.incident_id.in_(list(incident_ids)))
+                .distinct()
+            )
+        )
+
+    def counters(self, incident_id: int) -> IncidentCounters:
+        """Return an incident's stored aggregates."""
+        row = self._session.execute(
+            sa.select(
+                Incident.message_count, Incident.author_count, Incident.reach, Incident.priority
+            ).where(Incident.id == incident_id)
+        ).one()
+        return IncidentCounters(int(row[0]), int(row[1]), int(row[2]), row[3])
+
+    def evidence(self, incident_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """Return each linked message's external id and the evidence of its link, in order."""
+        rows = self._session.execute(
+            sa.select(Message.external_id, IncidentMessage.evidence)
+            .join(Message, Message.id == IncidentMessage.message_id)
+            .where(IncidentMessage.incident_id == incident_id)
+            .order_by(IncidentMessage.id)
+        )
+        return [(external_id, dict(evidence or {})) for external_id, evidence in rows]
+
+    def open_incidents(self) -> list[OpenIncident]:
+        """Return the incidents still collecting messages, and those merged into one of them."""
+        rows = list(
+            self._session.scalars(
+                sa.select(Incident)
+                .where(
+                    sa.or_(
+                        Incident.status.not_in(ENDED_STATUSES),
+                        sa.and_(
+                            Incident.status == IncidentStatus.MERGED,
+                            Incident.merged_into_id.is_not(None),
+                        ),
+                    )
+                )
+                .order_by(Incident.id)
+            )
+        )
+        open_ids = {r.id for r in rows if r.status not in ENDED_STATUSES}
+        kept = [r for r in rows if r.status not in ENDED_STATUSES or (r.merged_into_id in open_ids)]
+        return [
+            OpenIncident(
+                id=r.id,
+                status=r.status,
+                topic_group=r.topic_group,
+                topic=r.topic,
+                municipality_oktmo=r.municipality_oktmo,
+                created_at=r.created_at,
+                parent_incident_id=r.parent_incident_id,
+                merged_into_id=r.merged_into_id,
+            )
+            for r in kept
+        ]
+
+    def linked_messages(
+        self, incident_ids: Sequence[int], *, batch: int = 5000
+    ) -> list[LinkedMessage]:
+        """Return the messages linked to these incidents, in link order."""
+        found: list[LinkedMessage] = []
+        ids = list(incident_ids)
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            rows = self._session.execute(
+                sa.select(
+                    IncidentMessage.incident_id,
+                    IncidentMessage.grouping_version,
+                    Message.id,
+                    Message.network,
+                    Message.external_id,
+                    Message.external_parent_id,
+                    Message.author_id,
+                    Message.text,
+                    Message.posted_at,
+                    Message.views,
+                    Message.likes,
+                    Message.comments,
+                    Message.reposts,
+                )
+                .join(Message, Message.id == IncidentMessage.message_id)
+                .where(IncidentMessage.incident_id.in_(chunk))
+                .order_by(IncidentMessage.id)
+            )
+            found.extend(
+                LinkedMessage(
+                    incident_id=r[0],
+                    grouping_version=r[1],
+                    message_id=r[2],
+                    network=r[3],
+                    external_id=r[4],
+                    parent_external_id=r[5],
+                    author_id=r[6],
+                    text=r[7],
+                    posted_at=r[8],
+                    views=r[9] or 0,
+                    likes=r[10] or 0,
+                    comments=r[11] or 0,
+                    reposts=r[12] or 0,
+                )
+                for r in rows
+            )
+        found.sort(key=lambda m: m.posted_at)
+        return found
+
+    def fingerprints(self, incident_ids: Sequence[int]) -> list[StoredFingerprint]:
+        """Return the stored lookup fingerprints of these incidents."""
+        if not incident_ids:
+            return []
+        rows = self._session.execute(
+            sa.select(
+                IncidentFingerprint.fingerprint,
+                IncidentFingerprint.incident_id,
+                IncidentFingerprint.grouping_version,
+            )
+            .where(IncidentFingerprint.incident_id.in_(list(incident_ids)))
+            .order_by(IncidentFingerprint.id)
+        )
+        return [StoredFingerprint(fp, incident_id, version) for fp, incident_id, version in rows]
+
+    def tombstones(self) -> list[TombstoneRecord]:
+        """Return every tombstone, oldest first."""
+        rows = self._session.scalars(sa.select(Tombstone).order_by(Tombstone.id))
+        return [TombstoneRecord(r.fingerprint, r.incident_id, r.reason, r.created_at) for r in rows]
