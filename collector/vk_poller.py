@@ -186,7 +186,9 @@ class VkGroupPoller:
         self.requests += 1
         return await self.api.wall_get(self.owner_id, offset=offset, count=self.page_size)
 
-    async def _read_wall(self, cursor: WallCursor) -> tuple[dict[int, VkPost], int | None]:
+    async def _read_wall(
+        self, cursor: WallCursor, first_page: VkWallPage | None = None
+    ) -> tuple[dict[int, VkPost], int | None]:
         """Return the posts seen (pinned included) and the oldest non-pinned id reached."""
         seen: dict[int, VkPost] = {}
         offset = 0
@@ -196,7 +198,10 @@ class VkGroupPoller:
         floor = min((k for k in cursor.watched), default=None)
         pages = 0
         while pages < self.max_pages:
-            page = await self._page(offset)
+            if offset == 0 and first_page is not None:
+                page, first_page = first_page, None  # read already, in a batch
+            else:
+                page = await self._page(offset)
             pages += 1
             if prev_count is not None and page.count < prev_count and offset > 0:
                 # Posts were deleted while paging: later posts moved up; step back and re-read.
@@ -305,11 +310,13 @@ class VkGroupPoller:
 
     # ------------------------------------------------------------------ poll
 
-    async def poll(self, cursor: WallCursor) -> PollResult:
+    async def poll(self, cursor: WallCursor, *, first_page: VkWallPage | None = None) -> PollResult:
         """Read what changed on the wall since ``cursor``.
 
         Args:
             cursor: the state after the previous successful poll (a fresh one for a new source).
+            first_page: the wall's page at offset 0 when it was read already (in an ``execute``
+                batch over many walls, see :func:`collector.batching.first_pages`).
 
         Returns:
             New and changed posts, comments of posts whose comment count changed, deletions,
@@ -320,7 +327,7 @@ class VkGroupPoller:
         """
         self.requests = 0
         now = self.clock()
-        seen, oldest = await self._read_wall(cursor)
+        seen, oldest = await self._read_wall(cursor, first_page)
         return await self._evaluate(cursor, seen, oldest, now, from_wall=True)
 
     async def poll_posts(self, cursor: WallCursor, posts: Sequence[VkPost]) -> PollResult:

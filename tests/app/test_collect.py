@@ -357,3 +357,33 @@ async def test_collect_job_polls_due_sources_and_logs_a_summary(
     await job()  # nothing due: silent
     lines = [r.getMessage() for r in caplog.records if r.name == "app.collect"]
     assert lines == ["1 sources polled, 0 failed; 3 messages stored, 0 updated, 0 deleted"]
+
+
+async def test_many_sources_share_one_execute_for_their_first_pages(
+    sessions: sessionmaker[Session], api: VkClient, fake: FakeVk, clock: FakeClock
+) -> None:
+    owners = [-501, -502, -503]
+    with sessions.begin() as s:
+        repo = SourceRepository(s)
+        for owner in owners:
+            repo.add(Network.VK, str(owner), screen_name=f"g{-owner}")
+    for owner in owners[:2]:
+        fake.walls[owner] = [
+            {
+                "id": i,
+                "owner_id": owner,
+                "from_id": owner,
+                "date": 1_790_000_000 + i,
+                "text": f"{owner} {i}",
+            }
+            for i in range(1, 4)
+        ]
+    outcomes = await service(sessions, api, clock).collect(due_only=False)
+    assert sorted(o.ok for o in outcomes) == [False, True, True]
+    methods = [m for m, _ in fake.requests]
+    assert methods == ["execute"]  # three walls, one request
+    assert len(stored(sessions)) == 6
+    with sessions() as s:
+        closed = SourceRepository(s).find(Network.VK, "-503")
+    assert closed is not None
+    assert (closed.health.disabled_reason or "").startswith("closed")
