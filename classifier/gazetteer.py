@@ -53,6 +53,7 @@ W_GEO_NEAR = 0.5  # a geotag inside a town
 W_GEO_FAR = 0.3  # a geotag near a town: the district around it
 HOMONYM_TOWN_FACTOR = 0.9  # a homonym resolved to its only town
 DIRECTION_FACTOR = 0.6  # a destination ("автобус на Киров", "до Котельнича"), not the place
+GEO_AROUND_KM = 20.0  # beyond a town's radius, how far its district still counts
 TIE_RATIO = 0.75  # a second municipality this close to the first makes the answer ambiguous
 
 # Settlement markers (folded tokens) and the OKTMO settlement types they allow.
@@ -902,7 +903,7 @@ class Gazetteer:
         if distance <= radius:
             reason = f"geotag {distance:.0f} km from {best.name}"
             return town_municipality, W_GEO_NEAR, reason
-        if distance <= 60:
+        if distance <= radius + GEO_AROUND_KM:
             around = town_municipality
             if town_municipality.kind == "urban_okrug":
                 districts = self._centres.get(fold(best.name), [])
@@ -962,7 +963,22 @@ class Gazetteer:
             evidence.append(Evidence("municipality", geo[2], geo[1]))
 
         if scores:
-            return self._decide(scores, support, priors, evidence, mentions)
+            result = self._decide(scores, support, priors, evidence, mentions)
+            # An unresolved homonym as strong as the winner leaves the question open.
+            strongest_open = max((m.weight for m in still_ambiguous), default=0.0)
+            if result.municipality is not None and strongest_open >= TIE_RATIO * max(
+                support.values()
+            ):
+                open_scores = dict(scores)
+                for mention in still_ambiguous:
+                    share = mention.weight / len(mention.municipalities)
+                    for code in mention.municipalities:
+                        open_scores[code] = open_scores.get(code, 0.0) + share
+                    evidence.append(Evidence("municipality", mention.text, mention.weight))
+                return MunicipalityResult(
+                    None, 0.0, self._candidates(open_scores), tuple(evidence), mentions
+                )
+            return result
         if still_ambiguous:
             candidate_scores: dict[str, float] = defaultdict(float)
             for mention in still_ambiguous:

@@ -303,6 +303,12 @@ def test_homonym_gives_candidates_not_a_guess(kirov: Gazetteer) -> None:
     assert result.confidence == 0.0
 
 
+def test_homonym_is_not_swallowed_by_a_weaker_place(kirov: Gazetteer) -> None:
+    result = kirov.match("д. Хорошавины, до Кирова 50 км, дорогу размыло")
+    assert result.municipality is None
+    assert {ORICHI_DISTRICT, ARBAZH_DISTRICT} <= {c.oktmo for c in result.candidates}
+
+
 def test_homonym_resolved_by_district_in_text(kirov: Gazetteer) -> None:
     result = kirov.match("д. Хорошавины Оричевского района: дорогу размыло")
     assert oktmo(result) == ORICHI_DISTRICT
