@@ -71,6 +71,7 @@ ALIASES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("Нововятск", "г", "Киров"),  # a town merged into Kirov in 1989; a city district now
         ("Филейка", "г", "Киров"),  # a part of Kirov (also a village in Фаленский district)
         ("Чепецк", "г", "Кирово-Чепецк"),
+        ("К-Чепецк", "г", "Кирово-Чепецк"),
     ),
     "perm": (
         ("Мотовилиха", "г", "Пермь"),
