@@ -31,8 +31,8 @@ class Lemmatizer:
     """Turns words into their dictionary forms (lemmas) with one shared pymorphy3 analyzer.
 
     The analyzer is injected (``morph=``) or created once; lemmas are memoised in a bounded
-    LRU cache, since a region's messages reuse a small vocabulary. Not thread-safe to create
-    concurrently, but ``lemma`` may be called from several threads (the cache is thread-safe).
+    LRU cache, since a region's messages reuse a small vocabulary. ``lemma`` may be called
+    from several threads: the cache (``functools.lru_cache``) is thread-safe.
     """
 
     def __init__(

@@ -36,16 +36,15 @@ _VK_BARE_MENTION = re.compile(r"[@*](?:id|club|public|event)\d+\b")
 
 _URL = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.)\S+"
-    r"|\b(?:[a-z0-9-]{1,63}\.)+(?:ru|com|org|net|me|su|info|io|рф|ly|cc|gl|to)"
+    r"|\b(?:[a-z0-9-]{1,63}\.)+(?:ru|com|org|net|me|su|info|io|ly|cc|gl|to|be|tv|pro|biz|online|site|club|app|by|kz|ua|de|eu|us|uk)"
     r"(?:/[^\s<>]*)?(?![\w.])"
     r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 # Russian phone numbers: +7 / 8, then ten digits with the usual separators.
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+7|8)[\s\-(]{0,3}\d{3}[\s\-)]{0,3}\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b"
-)
+# Any grouping of the ten digits: "+7 (912) 345-67-89", "8(8332)64-00-00", "89123456789".
+_PHONE = re.compile(r"(?<![\w+])(?:\+7|8)(?:[\s\-()]{0,2}\d){10}(?!\d)")
 
 # Characters -----------------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ def test_vk_link_markup_keeps_its_text() -> None:
         "подробнее vk.com/club123 тут",
         "подробнее t.me/kirov_news тут",
         "подробнее кировская-область.рф/новости тут",
+        "подробнее youtu.be/dQw4w9WgXcQ тут",
+        "подробнее https://vk.com/away.php?to=https%3A%2F%2Fkirov.ru тут",
     ],
 )
 def test_urls_are_removed(text: str) -> None:
@@ -46,6 +48,14 @@ def test_emails_and_phones_are_removed_or_replaced() -> None:
     text = "пишите на ivanov.p@mail.ru или звоните +7 (912) 345-67-89, 8-800-100-20-30"
     assert normalize(text) == "пишите на или звоните ,"
     assert normalize(text, placeholders=True) == "пишите на email или звоните phone , phone"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["+7 (912) 345-67-89", "8(8332)64-00-00", "8 833 264 00 00", "89123456789", "+79123456789"],
+)
+def test_phone_formats(phone: str) -> None:
+    assert normalize(f"звоните {phone} с 9 до 18") == "звоните с 9 до 18"
 
 
 def test_house_numbers_are_not_taken_for_phones() -> None:
