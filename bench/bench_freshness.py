@@ -116,7 +116,9 @@ def human(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-async def simulate(mode: str, *, groups: int, seed: int, hours: float = 24.0) -> Outcome:
+async def simulate(
+    mode: str, *, groups: int, seed: int, hours: float = 24.0, exponent: float = 0.5
+) -> Outcome:
     """Simulate one day of collection in ``mode`` and return its figures."""
     wall_started = time.perf_counter()
     clock = FakeClock(START)
@@ -198,7 +200,9 @@ async def simulate(mode: str, *, groups: int, seed: int, hours: float = 24.0) ->
         meter.observe(key, recent, now())
 
     feed = mode == "feed"
-    planner = QuotaPlanner(PlannerSettings(comments_interval=120.0), tokens=len(TOKENS))
+    planner = QuotaPlanner(
+        PlannerSettings(comments_interval=120.0, exponent=exponent), tokens=len(TOKENS)
+    )
     schedule = PollSchedule(rng=random.Random(seed))
     naive_interval = DAY * len(monitored) / (len(TOKENS) * WALL_QUOTA)
 
@@ -349,7 +353,7 @@ def report(out: Outcome) -> None:
         print(f"  failed polls: {out.failures}")
 
 
-async def main_async(groups: int, seed: int, modes: list[str]) -> None:
+async def main_async(groups: int, seed: int, modes: list[str], exponent: float) -> None:
     """Simulate each mode and print the comparison."""
     print(
         f"{groups} emulated communities, one simulated day (fake clock), 3 tokens "
@@ -361,7 +365,7 @@ async def main_async(groups: int, seed: int, modes: list[str]) -> None:
     )
     outcomes = []
     for mode in modes:
-        out = await simulate(mode, groups=groups, seed=seed)
+        out = await simulate(mode, groups=groups, seed=seed, exponent=exponent)
         report(out)
         outcomes.append(out)
     base = next((o for o in outcomes if o.mode == "naive"), None)
@@ -383,8 +387,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--modes", default="naive,planner,feed")
+    parser.add_argument("--exponent", type=float, default=0.5, help="the planner's exponent")
     args = parser.parse_args()
-    asyncio.run(main_async(args.groups, args.seed, args.modes.split(",")))
+    asyncio.run(main_async(args.groups, args.seed, args.modes.split(","), args.exponent))
 
 
 if __name__ == "__main__":

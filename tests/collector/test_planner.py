@@ -184,3 +184,12 @@ def test_schedule_adopts_a_new_plan() -> None:
     assert math.isclose(schedule.interval("a"), 7200.0)
     with pytest.raises(KeyError):
         schedule.interval("b")
+
+
+def test_exponent_zero_polls_every_source_alike() -> None:
+    settings = PlannerSettings(exponent=0.0, quota_per_token=500)
+    plan = QuotaPlanner(settings, tokens=1).plan(region(40))
+    intervals = {round(p.interval_seconds, 3) for p in plan.sources.values()}
+    assert len(intervals) == 1
+    with pytest.raises(ValueError, match="exponent"):
+        PlannerSettings(exponent=2.0)
