@@ -9,16 +9,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.bootstrap import bootstrap
+from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
+from app.pipeline import Pipeline, TextClassifier
 from app.routing import build_routing
 from app.workflow import Workflow
+from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
 from storage.migrate import current_revision, head
@@ -97,15 +102,118 @@ def deadlines_job(workflow: Workflow, notifier: Notifier) -> Callable[[], Awaita
     return run
 
 
-def registered_jobs(config: Config, *, workflow: Workflow, notifier: Notifier) -> list[JobSpec]:
-    """Collect the periodic jobs of every package."""
-    return [
+def collect_job(config: Config, service: CollectService | None) -> Callable[[], Awaitable[None]]:
+    """Return the job that polls the VK sources due now (quietly nothing when VK is off)."""
+
+    async def run() -> None:
+        if service is None or not config.networks.vk.enabled:
+            return
+        outcomes = await service.collect(due_only=True)
+        if outcomes:
+            failed = any(not o.ok for o in outcomes)
+            log.log(
+                logging.WARNING if failed else logging.INFO, "collect: %s", summary_line(outcomes)
+            )
+
+    return run
+
+
+def process_job(pipeline: Pipeline, *, limit: int | None = None) -> Callable[[], Awaitable[None]]:
+    """Return the job that runs the pipeline over the messages stored since its last run."""
+
+    async def run() -> None:
+        report = await asyncio.to_thread(pipeline.run_once, limit)
+        if report.classified or report.triage:
+            log.info("process: %s", "; ".join(report.lines()))
+
+    return run
+
+
+def registered_jobs(
+    config: Config,
+    *,
+    workflow: Workflow,
+    notifier: Notifier,
+    collector: CollectService | None = None,
+    pipeline: Pipeline | None = None,
+) -> list[JobSpec]:
+    """Collect the periodic jobs of every package: collect, process, deadlines."""
+    jobs = [
+        JobSpec(
+            name="collect",
+            func=collect_job(config, collector),
+            interval_seconds=config.scheduler.collect_interval,
+        ),
+    ]
+    if pipeline is not None:
+        jobs.append(
+            JobSpec(
+                name="process",
+                func=process_job(pipeline),
+                interval_seconds=config.scheduler.classify_interval,
+            )
+        )
+    jobs.append(
         JobSpec(
             name="deadlines",
             func=deadlines_job(workflow, notifier),
             interval_seconds=config.scheduler.deadlines_interval,
-        ),
-    ]
+        )
+    )
+    return jobs
+
+
+def load_pipeline(
+    config: Config,
+    *,
+    sessions: sessionmaker[Session],
+    workflow: Workflow,
+    clock: Callable[[], datetime],
+    classifier: TextClassifier | None = None,
+    lemmatizer: LemmatizerLike | None = None,
+) -> Pipeline | None:
+    """Build the pipeline (loading the shipped or trained model unless one is given).
+
+    A model that cannot be loaded is logged and leaves the service without a ``process`` job:
+    the web screens, collection and deadlines go on.
+    """
+    if classifier is None:
+        from app.commands.classify_cmd import build_classifier
+        from app.errors import CliError
+
+        try:
+            loaded = build_classifier(config, None)
+        except CliError as err:
+            log.error("the classifier cannot be loaded, messages will not be processed: %s", err)
+            return None
+        classifier, lemmatizer = loaded, lemmatizer or loaded.lemmatizer
+    if lemmatizer is None:
+        from classifier.lemmatizer import Lemmatizer
+
+        lemmatizer = Lemmatizer()
+    return Pipeline(
+        sessionmaker=sessions,
+        workflow=workflow,
+        classifier=classifier,
+        lemmatizer=lemmatizer,
+        clock=clock,
+    )
+
+
+@dataclass
+class Service:
+    """What :func:`serve` built, handed to ``on_started`` (the demo and tests read it)."""
+
+    sessions: sessionmaker[Session]
+    workflow: Workflow
+    pipeline: Pipeline | None
+    collector: CollectService | None
+    jobs: list[JobSpec]
+
+
+def utc_clock() -> datetime:
+    """Return the current time, aware UTC (the one real clock, injected everywhere)."""
+    return datetime.now(UTC)
 
 
 async def serve(
@@ -115,27 +223,49 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     on_listening: Callable[[Listening], None],
+    classifier: TextClassifier | None = None,
+    lemmatizer: LemmatizerLike | None = None,
+    on_started: Callable[[Service], None] | None = None,
 ) -> None:
     """Run the web application and the scheduler until ``stop`` is set."""
     engine = create_engine_for(config.database.url)
     sessions = make_sessionmaker(engine)
     await asyncio.to_thread(bootstrap, config, sessions)
-    workflow = Workflow(
-        sessionmaker=sessions,
-        clock=lambda: datetime.now(UTC),
-        routing=build_routing(config),
+    clock = utc_clock
+    workflow = Workflow(sessionmaker=sessions, clock=clock, routing=build_routing(config))
+    pipeline = await asyncio.to_thread(
+        load_pipeline,
+        config,
+        sessions=sessions,
+        workflow=workflow,
+        clock=clock,
+        classifier=classifier,
+        lemmatizer=lemmatizer,
     )
-    scheduler = build_scheduler(
-        registered_jobs(config, workflow=workflow, notifier=LoggingNotifier())
+    http = aiohttp.ClientSession()
+    collector: CollectService | None = None
+    if config.networks.vk.enabled:
+        pool = build_vk_pool(config.networks.vk, session=http)
+        if pool is not None:
+            collector = CollectService(sessions=sessions, api=pool)
+    jobs = registered_jobs(
+        config,
+        workflow=workflow,
+        notifier=LoggingNotifier(),
+        collector=collector,
+        pipeline=pipeline,
     )
+    scheduler = build_scheduler(jobs)
     app = create_app(site_info=site_info(config), health_probe=make_health_probe(engine))
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     try:
+        await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
+        if on_started is not None:
+            on_started(Service(sessions, workflow, pipeline, collector, jobs))
         scheduler.start()
         try:
             await stop.wait()
@@ -143,6 +273,7 @@ async def serve(
             scheduler.shutdown(wait=False)
     finally:
         await runner.cleanup()
+        await http.close()
         engine.dispose()
 
 

@@ -10,9 +10,11 @@ from app.commands import (
     config_cmd,
     db_cmd,
     deadline,
+    demo_cmd,
     emulator_cmd,
     evaluate_cmd,
     export_cmd,
+    process_cmd,
     run_cmd,
     sources_cmd,
     train_cmd,
@@ -23,3 +25,4 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (config_cmd, db_cmd, deadline, run_cmd
 COMMAND_MODULES += (collect_cmd, export_cmd, sources_cmd)
 COMMAND_MODULES += (emulator_cmd,)
 COMMAND_MODULES += (classify_cmd, evaluate_cmd, train_cmd)
+COMMAND_MODULES += (demo_cmd, process_cmd)

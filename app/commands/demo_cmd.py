@@ -1,0 +1,306 @@
+"""``demo``: the embedded service against the VK emulator's synthetic region, without any token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from app.commands._common import add_command
+from app.errors import CliError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.commands._common import Subparsers
+    from app.config import Config
+
+log = logging.getLogger(__name__)
+
+#: The emulator's fixed demo tokens (docs/emulator.md): not secrets.
+DEMO_TOKENS: tuple[tuple[str, Literal["service", "community"], str], ...] = (
+    ("demo-service-1", "service", "vk-demo-service-1"),
+    ("demo-service-2", "service", "vk-demo-service-2"),
+    ("demo-service-3", "service", "vk-demo-service-3"),
+    ("demo-community", "community", "vk-demo-community"),
+)
+DEFAULT_DATA_DIR = Path("var/demo")
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``demo`` command."""
+    parser = add_command(
+        subparsers,
+        "demo",
+        help="run the service against the VK emulator's synthetic region (no token needed)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address of the web app")
+    parser.add_argument("--port", type=int, default=8080, help="web port (0 picks a free one)")
+    parser.add_argument(
+        "--emulator-port", type=int, default=0, help="emulator port (default: a free one)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="synthetic region seed (default 1)")
+    parser.add_argument("--groups", type=int, default=30, help="communities (default 30)")
+    parser.add_argument(
+        "--activity-speed",
+        type=float,
+        default=120.0,
+        help="how much faster than real life the communities post (default 120)",
+    )
+    parser.add_argument(
+        "--interval", type=int, default=5, help="seconds between collect and process runs"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where the demo database and the emulator's log go (wiped at start)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def emulator_command(
+    *, port: int, seed: int, groups: int, activity_speed: float, host: str = "127.0.0.1"
+) -> list[str]:
+    """Return the ``python -m emulator`` command line (app never imports the emulator)."""
+    return [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--seed",
+        str(seed),
+        "--groups",
+        str(groups),
+        "--activity-speed",
+        str(activity_speed),
+    ]
+
+
+@dataclass
+class EmulatorProcess:
+    """A running emulator child process and where it answers."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str  # http://127.0.0.1:<port>
+
+    @property
+    def api_url(self) -> str:
+        """Return the VK API base URL the collector uses."""
+        return f"{self.base_url}/method"
+
+    def admin(self, path: str = "") -> Any:
+        """GET an admin endpoint and return its JSON."""
+        with urllib.request.urlopen(f"{self.base_url}/_emulator/{path}", timeout=5) as answer:  # noqa: S310 - our own loopback URL
+            return json.loads(answer.read().decode("utf-8"))
+
+    def stop(self) -> None:
+        """Terminate the emulator (kill it if it does not stop within 5 s)."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_emulator(
+    *,
+    port: int = 0,
+    seed: int = 1,
+    groups: int = 30,
+    activity_speed: float = 120.0,
+    log_file: IO[bytes] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[EmulatorProcess]:
+    """Start ``python -m emulator`` on a free port, wait until it answers, stop it on exit."""
+    port = port or free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        emulator_command(port=port, seed=seed, groups=groups, activity_speed=activity_speed),
+        stdout=log_file if log_file is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    emulator = EmulatorProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise CliError(
+                    f"the emulator exited at start (code {process.returncode})", exit_code=1
+                )
+            try:
+                emulator.admin()
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if time.monotonic() > deadline:
+                    raise CliError(
+                        f"the emulator did not answer within {timeout:.0f} s", exit_code=1
+                    ) from None
+                time.sleep(0.1)
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+def demo_config(base: Config, *, api_url: str, database_url: str, interval: int = 5) -> Config:
+    """Return ``base`` with VK on, pointed at the emulator with its demo tokens, short intervals."""
+    from pydantic import SecretStr
+
+    from app.config import DatabaseConfig, VkToken
+
+    tokens = tuple(
+        VkToken.model_construct(name=name, kind=kind, token=SecretStr(value))
+        for name, kind, value in DEMO_TOKENS
+    )
+    vk = base.networks.vk.model_copy(update={"enabled": True, "api_url": api_url, "tokens": tokens})
+    ok = base.networks.ok.model_copy(update={"enabled": False})
+    telegram = base.networks.telegram.model_copy(update={"enabled": False})
+    networks = base.networks.model_copy(update={"vk": vk, "ok": ok, "telegram": telegram})
+    scheduler = base.scheduler.model_copy(
+        update={"collect_interval": interval, "classify_interval": interval}
+    )
+    return base.model_copy(
+        update={
+            "networks": networks,
+            "scheduler": scheduler,
+            "database": DatabaseConfig.model_construct(url=database_url),
+            "sources": (),
+        }
+    )
+
+
+def add_emulator_sources(sessions: sessionmaker[Session], admin: Mapping[str, Any]) -> int:
+    """Add the emulator's readable communities (not the control centre's own) as VK sources."""
+    from storage.enums import Network
+    from storage.repositories.sources import SourceRepository
+
+    official = admin.get("official_group_id")
+    added = 0
+    with sessions.begin() as session:
+        repo = SourceRepository(session)
+        for group in admin.get("groups", []):
+            owner_id = str(-int(group["id"]))  # a community's wall: a negative owner id
+            if group["id"] == official or group.get("state") in ("deleted", "banned"):
+                continue
+            if repo.find(Network.VK, owner_id) is not None:
+                continue
+            repo.add(
+                Network.VK,
+                owner_id,
+                screen_name=group.get("screen_name"),
+                title=group.get("name", ""),
+                poll_interval_seconds=30,
+            )
+            added += 1
+    return added
+
+
+def prepare_database(config: Config, admin: Mapping[str, Any]) -> sessionmaker[Session]:
+    """Migrate the demo database and add the emulator's communities; return its sessions."""
+    from storage.db import create_engine_for, make_sessionmaker
+    from storage.migrate import upgrade
+
+    upgrade(config.database.url)
+    sessions = make_sessionmaker(create_engine_for(config.database.url))
+    add_emulator_sources(sessions, admin)
+    return sessions
+
+
+def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment config.yaml is read with: the demo tokens fill its references."""
+    env = dict(environ)
+    env.setdefault("VK_SERVICE_TOKEN", "vk-demo-service-1")
+    env.setdefault("VK_COMMUNITY_TOKEN", "vk-demo-community")
+    for name in ("IM_DATABASE_URL", "IM_VK_API_URL"):
+        env.pop(name, None)
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the emulator, prepare the demo database, then serve until interrupted."""
+    from app.config import ConfigError, load_config
+    from app.runtime import Listening, install_stop_signals, serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        base = load_config(Path(args.config), demo_environment(os.environ))
+    except ConfigError as err:
+        raise CliError(str(err)) from err
+    data_dir: Path = args.data_dir
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    database_url = f"sqlite:///{(data_dir / 'demo.db').resolve()}"
+    with (
+        (data_dir / "emulator.log").open("wb") as emulator_log,
+        running_emulator(
+            port=args.emulator_port,
+            seed=args.seed,
+            groups=args.groups,
+            activity_speed=args.activity_speed,
+            log_file=emulator_log,
+        ) as emulator,
+    ):
+        config = demo_config(
+            base, api_url=emulator.api_url, database_url=database_url, interval=args.interval
+        )
+        admin = emulator.admin()
+        prepare_database(config, admin)
+        print(
+            f"VK emulator at {emulator.api_url} with {len(admin.get('groups', [])) - 1} "
+            f"communities; demo database {database_url}",
+            flush=True,
+        )
+
+        def announce(where: Listening) -> None:
+            print(
+                f"Demo of Incident Management ({config.region.name}) at {where.url}: new "
+                f"posts are collected and processed every {args.interval} s (Ctrl+C to stop)",
+                flush=True,
+            )
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            install_stop_signals(stop)
+            await serve(config, host=args.host, port=args.port, stop=stop, on_listening=announce)
+
+        try:
+            asyncio.run(main())
+        except OSError as err:
+            if err.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                raise CliError(
+                    f"cannot listen on {args.host}:{args.port}: {err.strerror}; choose --port"
+                ) from err
+            raise
+    return 0

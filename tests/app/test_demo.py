@@ -1,0 +1,91 @@
+"""The demo wiring: the emulator as a child process, the demo config, one collect + process run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from app.commands.demo_cmd import (
+    demo_config,
+    demo_environment,
+    emulator_command,
+    prepare_database,
+    running_emulator,
+)
+from app.config import load_config
+from app.runtime import Listening, Service, serve
+from storage.db import create_engine_for, make_sessionmaker
+from storage.enums import IncidentStatus
+from storage.repositories import IncidentRepository
+from storage.repositories.classifications import ClassificationRepository
+from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_emulator_runs_as_a_child_process_of_our_interpreter() -> None:
+    command = emulator_command(port=9999, seed=3, groups=5, activity_speed=0.0)
+    assert command[1:3] == ["-m", "emulator"]
+    assert "9999" in command
+
+
+def test_the_demo_config_turns_vk_on_against_the_emulator(tmp_path: Path) -> None:
+    base = load_config(ROOT / "config.yaml", demo_environment({}))
+    config = demo_config(
+        base, api_url="http://127.0.0.1:1/method", database_url="sqlite:///x.db", interval=4
+    )
+    assert config.networks.vk.enabled
+    assert str(config.networks.vk.api_url).startswith("http://127.0.0.1:1/method")
+    assert {t.kind for t in config.networks.vk.tokens} == {"service", "community"}
+    assert (config.scheduler.collect_interval, config.scheduler.classify_interval) == (4, 4)
+    assert config.database.url == "sqlite:///x.db"
+    assert not base.networks.vk.enabled  # the shipped file is left as it is
+
+
+async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Path) -> None:
+    base = load_config(ROOT / "config.yaml", demo_environment({}))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with running_emulator(seed=1, groups=8, activity_speed=0.0) as emulator:
+        # Long intervals: the test fires the jobs itself, once each.
+        config = demo_config(base, api_url=emulator.api_url, database_url=url, interval=3600)
+        admin = emulator.admin()
+        await asyncio.to_thread(prepare_database, config, admin)
+        started: list[Service] = []
+        ready = asyncio.Event()
+        stop = asyncio.Event()
+
+        def on_started(service: Service) -> None:
+            started.append(service)
+            ready.set()
+
+        def on_listening(where: Listening) -> None:
+            assert where.port > 0
+
+        task = asyncio.create_task(
+            serve(
+                config,
+                host="127.0.0.1",
+                port=0,
+                stop=stop,
+                on_listening=on_listening,
+                classifier=KeywordClassifier(),
+                lemmatizer=LEMMATIZER,
+                on_started=on_started,
+            )
+        )
+        await asyncio.wait_for(ready.wait(), timeout=60)
+        jobs = {job.name: job for job in started[0].jobs}
+        assert set(jobs) == {"collect", "process", "deadlines"}
+        await jobs["collect"].func()
+        await jobs["process"].func()
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    sessions = make_sessionmaker(create_engine_for(url))
+    with sessions() as s:
+        incidents = IncidentRepository(s).by_status(list(IncidentStatus))
+        verdicts = ClassificationRepository(s).by_version()
+    assert verdicts["keywords:2026-11-23"] > 50
+    assert incidents
+    routed = [i for i in incidents if i.executor_code is not None]
+    assert routed, "no incident was routed to an executor"
+    assert all(i.status in (IncidentStatus.ASSIGNED, IncidentStatus.TRIAGE) for i in incidents)
