@@ -597,6 +597,18 @@ class Gazetteer:
             centre = m.admin_center.split(" ", 1)[-1] if m.admin_center else ""
             if centre and m.kind != "urban_okrug":
                 self._centres[fold(centre)].append(m)
+        # A district named after a town that is its own urban okrug ("Котельничский" and
+        # Котельнич): a bare adjective may mean either.
+        urban_by_centre = {
+            fold(m.admin_center.split(" ", 1)[-1]): m.oktmo
+            for m in municipalities
+            if m.kind == "urban_okrug" and m.admin_center
+        }
+        self._twin_town: dict[str, str] = {}
+        for centre, districts in self._centres.items():
+            if centre in urban_by_centre:
+                for district in districts:
+                    self._twin_town[district.oktmo] = urban_by_centre[centre]
 
     @staticmethod
     def _settlement(s: Mapping[str, Any]) -> Settlement:
@@ -718,7 +730,9 @@ class Gazetteer:
             return None
         if i + 1 < len(toks) and _is_after_word(toks[i + 1]):
             return None
-        return PlaceMention(tok.raw, "adjective", adjective.municipalities, W_ADJECTIVE), 1
+        oktmos = list(adjective.municipalities)
+        oktmos += [self._twin_town[o] for o in adjective.municipalities if o in self._twin_town]
+        return PlaceMention(tok.raw, "adjective", tuple(dict.fromkeys(oktmos)), W_ADJECTIVE), 1
 
     def _settlement_at(self, toks: list[_Tok], i: int) -> tuple[PlaceMention, int] | None:
         low = toks[i].low

@@ -225,6 +225,16 @@ def test_district_and_town_with_the_same_stem(kirov: Gazetteer) -> None:
     assert oktmo(kirov.match("Слободской район, дорогу замело")) == "33635000"
 
 
+def test_bare_adjective_of_a_district_named_after_its_town(kirov: Gazetteer) -> None:
+    # "Вятскополянский": the district or the town Вятские Поляны, the text does not say which.
+    result = kirov.match("Вятскополянский лес горит")
+    assert result.municipality is None
+    assert {c.oktmo for c in result.candidates} == {"33610000", "33704000"}
+    # an adjective that is also a dictionary word needs a head noun ("район", "ЦРБ")
+    assert kirov.match("Котельничские дороги хуже всех").mentions == ()
+    assert oktmo(kirov.match("Оричевская ЦРБ не принимает")) == ORICHI_DISTRICT
+
+
 def test_urban_okrug_named_by_adjective(perm: Gazetteer) -> None:
     assert oktmo(perm.match("Кунгурский район, мост закрыт")) == "57630000"
     assert oktmo(perm.match("Березниковский городской округ, нет воды")) == "57708000"
