@@ -12,7 +12,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +44,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 AfterStore = Callable[[Session, SourceRecord, StoreStats], None]
 
 
@@ -126,6 +127,9 @@ class CollectService:
     #: Spread of the next due time (0.1: +-10 %), so sources added together drift apart.
     phase_jitter: float = 0.1
     jitter: Callable[[], float] = random.random
+    _writer: contextlib.AbstractAsyncContextManager[Any] | None = field(
+        default=None, init=False, repr=False
+    )
 
     # ------------------------------------------------------------------ database steps
 
@@ -165,6 +169,15 @@ class CollectService:
             if self.after_store is not None:
                 self.after_store(s, source, stats)
             return stats
+
+    async def _write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a database write in a worker thread; on SQLite one at a time (one writer)."""
+        if self._writer is None:
+            bind = self.sessions.kw.get("bind")
+            single = bind is not None and bind.dialect.name == "sqlite"
+            self._writer = asyncio.Lock() if single else contextlib.nullcontext()
+        async with self._writer:
+            return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _spread(self, seconds: float) -> float:
         return seconds * (1 + self.phase_jitter * (2 * self.jitter() - 1))
@@ -210,7 +223,7 @@ class CollectService:
                 raise prefetched
             poll = await poller.poll(WallCursor.from_json(source.cursor), first_page=prefetched)
         except asyncio.CancelledError:
-            await asyncio.shield(asyncio.to_thread(self._release, source))
+            await asyncio.shield(self._write(self._release, source))
             raise
         except Exception as err:
             if not isinstance(err, VkError):
@@ -219,7 +232,7 @@ class CollectService:
             after = before.failed(self.clock(), failure)
             delay = self._failure_delay(source, after.consecutive_failures, failure.retry_after)
             try:
-                await asyncio.to_thread(self._store_failure, source, after, delay)
+                await self._write(self._store_failure, source, after, delay)
             except LeaseLost:
                 log.warning("source %s: lease lost while failing", source.name)
             log_transition(source.name, before, after)
@@ -233,7 +246,7 @@ class CollectService:
             poll.cursor.activity, minimum=self.min_interval, maximum=self.max_interval
         )
         try:
-            stats = await asyncio.to_thread(self._store_success, source, poll, after, interval)
+            stats = await self._write(self._store_success, source, poll, after, interval)
         except LeaseLost as err:
             log.warning("source %s: %s; this poll is discarded", source.name, err)
             return CollectOutcome(source.id, source.name, ok=False, error=str(err))
@@ -252,7 +265,7 @@ class CollectService:
 
     async def collect(self, *, due_only: bool = True, limit: int = 1000) -> list[CollectOutcome]:
         """Lease the sources to poll now (all enabled ones unless ``due_only``) and poll them."""
-        claimed = await asyncio.to_thread(self._claim, due_only=due_only, limit=limit)
+        claimed = await self._write(self._claim, due_only=due_only, limit=limit)
         prefetched: dict[int, VkWallPage | VkError] = {}
         if self.batch_walls and len(claimed) > 1:
             try:

@@ -30,6 +30,7 @@ class StoreStats:
     deleted: int = 0
     unchanged: int = 0
     inserted_ids: list[int] = field(default_factory=list)
+    inserted_rows: list[Message] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +82,32 @@ class MessageRepository:
         """Work inside ``session`` on one network's messages."""
         self._session = session
         self._network = network
+        self._known: dict[str, Message | None] = {}
 
     def _find(self, external_id: str) -> Message | None:
-        return self._session.scalars(
+        if external_id in self._known:
+            return self._known[external_id]
+        row = self._session.scalars(
             sa.select(Message).where(
                 Message.network == self._network, Message.external_id == external_id
             )
         ).one_or_none()
+        self._known[external_id] = row
+        return row
+
+    def _preload(self, external_ids: Iterable[str], *, chunk: int = 500) -> None:
+        """Load the rows of many external ids in a few queries (absent ones remembered too)."""
+        wanted = [e for e in dict.fromkeys(external_ids) if e not in self._known]
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            for row in self._session.scalars(
+                sa.select(Message).where(
+                    Message.network == self._network, Message.external_id.in_(part)
+                )
+            ):
+                self._known[row.external_id] = row
+            for external_id in part:
+                self._known.setdefault(external_id, None)
 
     def _set_text(self, row: Message, text: str, now: dt.datetime, stats: StoreStats) -> bool:
         if row.text == text:
@@ -108,7 +128,13 @@ class MessageRepository:
         self, source_id: int, post: VkPost, now: dt.datetime, stats: StoreStats | None = None
     ) -> int:
         """Insert or update a post; return its row id."""
-        stats = stats if stats is not None else StoreStats()
+        row = self._upsert_post(source_id, post, now, stats if stats is not None else StoreStats())
+        self._session.flush()
+        return row.id
+
+    def _upsert_post(
+        self, source_id: int, post: VkPost, now: dt.datetime, stats: StoreStats
+    ) -> Message:
         row = self._find(post.external_id)
         if row is None:
             row = Message(
@@ -126,10 +152,10 @@ class MessageRepository:
             )
             self._counters(row, post)
             self._session.add(row)
-            self._session.flush()
+            self._known[post.external_id] = row
             stats.inserted += 1
-            stats.inserted_ids.append(row.id)
-            return row.id
+            stats.inserted_rows.append(row)
+            return row
         changed = self._set_text(row, post.text or post.reposted_text, now, stats)
         if post.edited_at and row.edited_at != post.edited_at:
             row.edited_at = post.edited_at
@@ -143,7 +169,7 @@ class MessageRepository:
             stats.updated += 1
         else:
             stats.unchanged += 1
-        return row.id
+        return row
 
     @staticmethod
     def _counters(row: Message, post: VkPost) -> None:
@@ -162,7 +188,15 @@ class MessageRepository:
         stats: StoreStats | None = None,
     ) -> int:
         """Insert or update a comment (a deleted stub only marks it deleted); return its id."""
-        stats = stats if stats is not None else StoreStats()
+        row = self._upsert_comment(
+            source_id, comment, now, stats if stats is not None else StoreStats()
+        )
+        self._session.flush()
+        return row.id
+
+    def _upsert_comment(
+        self, source_id: int, comment: VkComment, now: dt.datetime, stats: StoreStats
+    ) -> Message:
         row = self._find(comment.external_id)
         if row is None:
             parent = self._find(comment.post_external_id)
@@ -182,17 +216,17 @@ class MessageRepository:
                 collected_at=now,
             )
             self._session.add(row)
-            self._session.flush()
+            self._known[comment.external_id] = row
             stats.inserted += 1
-            stats.inserted_ids.append(row.id)
-            return row.id
+            stats.inserted_rows.append(row)
+            return row
         if comment.deleted:
             if row.deleted_at is None:
                 row.deleted_at = now
                 stats.deleted += 1
             else:
                 stats.unchanged += 1
-            return row.id
+            return row
         changed = self._set_text(row, comment.text, now, stats)
         if row.deleted_at is not None:  # visible again (a restored comment)
             row.deleted_at = None
@@ -204,7 +238,7 @@ class MessageRepository:
             stats.updated += 1
         else:
             stats.unchanged += 1
-        return row.id
+        return row
 
     def mark_deleted(
         self, external_ids: Iterable[str], now: dt.datetime, stats: StoreStats | None = None
@@ -251,14 +285,22 @@ class MessageRepository:
     def store_poll(self, source_id: int, result: PollResult, now: dt.datetime) -> StoreStats:
         """Store everything a poll found: posts, then comments, then deletions."""
         stats = StoreStats()
+        self._preload(
+            [p.external_id for p in result.posts]
+            + [c.external_id for c in result.comments]
+            + [c.post_external_id for c in result.comments]
+        )
         for post in result.posts:
-            self.upsert_post(source_id, post, now, stats)
+            self._upsert_post(source_id, post, now, stats)
+        self._session.flush()  # post ids, for the comments' parent links
         for comment in result.comments:
-            self.upsert_comment(source_id, comment, now, stats)
+            self._upsert_comment(source_id, comment, now, stats)
         self.mark_deleted(result.deleted_posts, now, stats)
         for post_id, present in result.comment_sets.items():
             self.mark_missing_comments(post_id, present, now, stats)
         self._session.flush()
+        stats.inserted_ids = [row.id for row in stats.inserted_rows]
+        stats.inserted_rows = []  # ORM rows stay inside storage
         return stats
 
     # ------------------------------------------------------------------ reading
