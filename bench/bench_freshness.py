@@ -10,7 +10,7 @@ the emulator answering through ``VkEmulator.call``), and each mode simulates the
 - ``naive``: every community polled with ``wall.get`` at one fixed interval, the shortest the
   three tokens' ``wall.get`` quotas allow;
 - ``planner``: ``wall.get`` only, intervals from :class:`collector.planner.QuotaPlanner`
-  (square root of observed activity, 80 % of the quota, re-planned every hour);
+  (observed activity ** -0.35, 80 % of the quota, re-planned every hour);
 - ``feed``: the feed path (``newsfeed.get`` every minute, ``newsfeed.getComments`` every two)
   plus planned ``wall.get`` verification of every community (1–24 h).
 
@@ -117,7 +117,7 @@ def human(seconds: float) -> str:
 
 
 async def simulate(
-    mode: str, *, groups: int, seed: int, hours: float = 24.0, exponent: float = 0.5
+    mode: str, *, groups: int, seed: int, hours: float = 24.0, exponent: float = 0.35
 ) -> Outcome:
     """Simulate one day of collection in ``mode`` and return its figures."""
     wall_started = time.perf_counter()
@@ -387,7 +387,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--modes", default="naive,planner,feed")
-    parser.add_argument("--exponent", type=float, default=0.5, help="the planner's exponent")
+    parser.add_argument("--exponent", type=float, default=0.35, help="the planner's exponent")
     args = parser.parse_args()
     asyncio.run(main_async(args.groups, args.seed, args.modes.split(","), args.exponent))
 

@@ -36,7 +36,9 @@ def test_busy_sources_are_polled_more_often_than_quiet_ones() -> None:
 
 
 def test_intervals_follow_the_square_root_rule_between_the_bounds() -> None:
-    settings = PlannerSettings(min_interval=1.0, max_interval=10 * 86_400.0, share=1.0)
+    settings = PlannerSettings(
+        min_interval=1.0, max_interval=10 * 86_400.0, share=1.0, exponent=0.5
+    )
     planner = QuotaPlanner(settings, tokens=1)
     plan = planner.plan([SourceLoad("a", 4.0), SourceLoad("b", 1.0)])
     a, b = plan.sources["a"], plan.sources["b"]
