@@ -607,15 +607,27 @@ class Pipeline:
 
     # ------------------------------------------------------------------ running
 
-    def _store_alone(self, item: Item) -> None:
-        """Store the verdict of a message that was dropped (it is processed: never re-read)."""
-        if item.classification is None or item.stored:
+    def _store_verdicts(self, items: Sequence[Item]) -> None:
+        """Store, in one transaction, the verdicts on messages that were dropped or only routed.
+
+        Once stored, a message counts as processed and is never read again.
+        """
+        todo = [i for i in items if i.classification is not None and not i.stored]
+        if not todo:
             return
-        with self.sessions.begin() as session:
-            ClassificationRepository(session).add(
-                item.message.id, item.classification, now=self.now()
-            )
-        item.stored = True
+        now = self.now()
+        try:
+            with self.sessions.begin() as session:
+                repo = ClassificationRepository(session)
+                for item in todo:
+                    assert item.classification is not None  # noqa: S101 - filtered above
+                    repo.add(item.message.id, item.classification, now=now)
+        except Exception:
+            log.exception("pipeline: storing %d verdicts failed", len(todo))
+            self.counters["pipeline.error.store"] += len(todo)
+            return
+        for item in todo:
+            item.stored = True
 
     def _route_leftovers(self) -> None:
         """Send to triage incidents a crash left in ``new`` after their first message was stored."""
@@ -649,6 +661,7 @@ class Pipeline:
         self.counters["pipeline.complaint"] += sum(
             1 for i in items if i.classification is not None and i.classification.is_complaint
         )
+        finished: list[Item] = []
         for item in items:
             current = self.stages[0]
             try:
@@ -664,11 +677,8 @@ class Pipeline:
                 self.counters[f"pipeline.error.{current.name}"] += 1
                 if current.name in ("group", "store"):
                     continue  # not marked processed: retried on the next run
-            try:
-                self._store_alone(item)
-            except Exception:
-                log.exception("pipeline: storing the verdict on %s failed", item.message.key)
-                self.counters["pipeline.error.store"] += 1
+            finished.append(item)
+        self._store_verdicts(finished)
 
     def run_once(self, limit: int | None = None) -> RunReport:
         """Process stored messages without a verdict of the current model (at most ``limit``)."""
