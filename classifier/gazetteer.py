@@ -548,6 +548,12 @@ class Gazetteer:
                 i for i, s in enumerate(data["settlements"]) if s.get("needs_marker")
             )
             self._needs_marker = needs_marker
+            # names that count only after certain prepositions ("в Вятке", not "на Вятке")
+            self._only_after = {
+                i: frozenset(s["only_after"])
+                for i, s in enumerate(data["settlements"])
+                if s.get("only_after")
+            }
             forms: dict[str, dict[int, frozenset[str]]] = defaultdict(dict)
             fuzzy_sources: set[str] = set()
             flags: dict[str, tuple[bool, bool]] = {}
@@ -807,7 +813,12 @@ class Gazetteer:
             marker_matches = bool(typed)
             places = typed or places
         else:
-            places = [p for p in places if p[1] not in self._needs_marker]
+            places = [
+                p
+                for p in places
+                if p[1] not in self._needs_marker
+                and (p[1] not in self._only_after or (prep or "") in self._only_after[p[1]])
+            ]
         kept: list[tuple[Settlement, float]] = []
         for settlement, _k, cases in places:
             weight = self._weight(

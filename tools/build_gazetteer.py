@@ -66,12 +66,15 @@ TOWN_TYPES = ("г", "пгт", "рп")
 
 # A few names people use that are not in the OKTMO lists: former towns merged into a city
 # and short forms. Region code -> (alias, type, the official settlement name it stands for).
+# Names that are also something else are listed in ONLY_AFTER with the prepositions after
+# which they count (or a settlement marker): "в Вятке" is Kirov, "на Вятке" the river.
 ALIASES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "kirov": (
         ("Нововятск", "г", "Киров"),  # a town merged into Kirov in 1989; a city district now
         ("Филейка", "г", "Киров"),  # a part of Kirov (also a village in Фаленский district)
         ("Чепецк", "г", "Кирово-Чепецк"),
         ("К-Чепецк", "г", "Кирово-Чепецк"),
+        ("Вятка", "г", "Киров"),  # the town's name until 1934, still in use
     ),
     "perm": (
         ("Мотовилиха", "г", "Пермь"),
@@ -86,6 +89,8 @@ DISTRICT_ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
     "kirov": (("Нововятский", "33701000"),),
     "perm": (("Мотовилихинский", "57701000"),),
 }
+
+ONLY_AFTER: dict[str, tuple[str, ...]] = {"Вятка": ("в", "во", "из")}
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
 CASE_CODE = {"nomn": "n", "gent": "g", "datv": "d", "accs": "a", "ablt": "i", "loct": "l"}
@@ -600,6 +605,7 @@ def build(
                     "name": alias,
                     "municipality": real["municipality"],
                     "alias_of": target,
+                    **({"only_after": list(ONLY_AFTER[alias])} if alias in ONLY_AFTER else {}),
                 }
             )
 

@@ -402,6 +402,21 @@ def test_a_destination_counts_less_than_the_origin(kirov: Gazetteer) -> None:
     assert alone.confidence < kirov.match("в Кирове автобус отменили").confidence
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("в Вятке опять не чистят дороги", KIROV_CITY),  # Kirov's old name
+        ("г. Вятка, ул. Ленина", KIROV_CITY),
+        ("на Вятке лёд тронулся", None),  # the river
+        ("река Вятка разлилась", None),
+    ],
+)
+def test_old_name_counts_only_where_it_is_a_town(
+    kirov: Gazetteer, text: str, expected: str | None
+) -> None:
+    assert oktmo(kirov.match(text)) == expected
+
+
 def test_city_district_aliases(kirov: Gazetteer, perm: Gazetteer) -> None:
     assert oktmo(kirov.match("в Нововятском районе снег не убирают")) == KIROV_CITY
     assert oktmo(kirov.match("У нас в Нововятске вода ржавая")) == KIROV_CITY
