@@ -32,6 +32,10 @@ def register(subparsers: Subparsers) -> None:
         "--interval", type=int, default=300, metavar="SECONDS", help="first polling interval"
     )
     add.set_defaults(handler=add_source)
+    imported = add_command(
+        actions, "import", help="add the VK communities listed under sources: in the config file"
+    )
+    imported.set_defaults(handler=import_sources)
     listing = add_command(actions, "list", help="list sources with interval, quota use and health")
     listing.add_argument("--json", action="store_true", help="one JSON object per source")
     listing.set_defaults(handler=list_sources)
@@ -118,6 +122,48 @@ def add_source(args: argparse.Namespace) -> int:
         f"{closed}"
     )
     return 0
+
+
+def import_sources(args: argparse.Namespace) -> int:
+    """Resolve and add every enabled VK source of the configuration that is not stored yet."""
+    from collector.errors import VkError
+    from collector.resolve import resolve_group
+    from storage.enums import Network
+    from storage.repositories.sources import SourceRepository
+
+    config = load_config_or_fail(args)
+    sessions = open_database(config)
+    vk = config.networks.vk
+    wanted = [s for s in config.sources if s.network == "vk" and s.enabled]
+    token = read_token(config) if wanted else ""
+    added = present = failed = 0
+    for source in wanted:
+        try:
+            group = resolve_group(
+                source.group, token=token, api_url=vk.api_url, api_version=vk.api_version
+            )
+        except (ValueError, VkError) as err:
+            print(f"{source.group}: not added: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        with sessions.begin() as s:
+            repo = SourceRepository(s)
+            if repo.find(Network.VK, str(group.owner_id)) is not None:
+                present += 1
+                continue
+            municipality = source.municipality
+            repo.add(
+                Network.VK,
+                str(group.owner_id),
+                screen_name=group.screen_name,
+                title=source.name or group.name,
+                municipality=municipality.name if municipality else None,
+                municipality_oktmo=municipality.oktmo if municipality else None,
+                poll_interval_seconds=source.poll_interval or 300,
+            )
+            added += 1
+    print(f"{added} sources added, {present} already present, {failed} failed")
+    return 1 if failed else 0
 
 
 #: The published daily quota of wall.get per token (social-apis.md A3).

@@ -173,3 +173,26 @@ def test_collect_without_a_token_is_one_line(
     monkeypatch.setenv("IM_DATABASE_URL", url)
     assert main(["--config", str(path), "collect", "--once"]) == 1
     assert "no VK token is configured" in capsys.readouterr().err
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        out.write(text)
+
+
+async def test_import_sources_from_the_config(
+    config: Path, emu: VkEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, screen = small_group(emu)
+    append(
+        config,
+        "sources:\n"
+        f"  - {{network: vk, group: https://vk.com/{screen}, municipality: Уржумский}}\n"
+        "  - {network: vk, group: no_such_group_here}\n",
+    )
+    assert await cli(config, "sources", "import") == 1
+    captured = capsys.readouterr()
+    assert "1 sources added, 0 already present, 1 failed" in captured.out
+    assert "no_such_group_here: not added" in captured.err
+    assert await cli(config, "sources", "import") == 1
+    assert "0 sources added, 1 already present, 1 failed" in capsys.readouterr().out
