@@ -124,9 +124,22 @@ class _Head:
     classes: tuple[str, ...]
     coef: sp.csr_matrix
 
+    _dense: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
+
     def weights(self, row: int, cols: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Return the weights of class ``row`` at feature columns ``cols``."""
-        return np.asarray(self.coef[row].toarray()[0, cols])
+        if self._dense is None:
+            self._dense = np.asarray(self.coef.toarray(), dtype=np.float32)
+        return np.asarray(self._dense[row, cols])
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the dense copy of the weights (rebuilt on first use)."""
+        return {"model": self.model, "classes": self.classes, "coef": self.coef, "_dense": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`."""
+        for key, value in state.items():
+            setattr(self, key, value)
 
     def proba(self, x: sp.csr_matrix) -> np.ndarray[Any, Any]:
         return np.asarray(self.model.predict_proba(x))

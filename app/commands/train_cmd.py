@@ -55,6 +55,11 @@ def register(subparsers: Subparsers) -> None:
         help="rubricator JSON (topic -> group; default: the shipped one)",
     )
     parser.add_argument(
+        "--holdout-scores",
+        action="store_true",
+        help="also fit on 80%% of the seed corpus and record the scores on the rest (slower)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="write the new model even if it does not score better than the one in --out",
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from classifier.corpus import CorpusError, load_seed_corpus
     from classifier.lemmatizer import Lemmatizer
     from classifier.rubricator import RubricatorError, load_rubricator
-    from classifier.train import retrain_and_promote
+    from classifier.train import retrain_and_promote, seed_holdout_scores
 
     config = load_config_or_fail(args) if args.labels_from_db else None
     try:
@@ -125,9 +130,13 @@ def run(args: argparse.Namespace) -> int:
     if current is not None:
         report["current_version"] = current.version
     if promoted:
-        info = save_artifact(
-            trained.models, out, training=trained.training, scores={"promotion": decision.to_json()}
-        )
+        scores: dict[str, Any] = {"promotion": decision.to_json()}
+        if args.holdout_scores:
+            scores["seed_holdout"] = seed_holdout_scores(
+                seed, lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator
+            )
+            report["seed_holdout"] = scores["seed_holdout"]
+        info = save_artifact(trained.models, out, training=trained.training, scores=scores)
         report["written"] = {"version": info.version, "path": str(out)}
     else:
         report["written"] = None
