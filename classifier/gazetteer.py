@@ -52,6 +52,7 @@ W_SOURCE = 0.5  # the source group's territory, no place in the text
 W_GEO_NEAR = 0.5  # a geotag inside a town
 W_GEO_FAR = 0.3  # a geotag near a town: the district around it
 HOMONYM_TOWN_FACTOR = 0.9  # a homonym resolved to its only town
+DISTRICT_OVER_PLACE_FACTOR = 0.7  # a place outside the district the text names outright
 DIRECTION_FACTOR = 0.6  # a destination ("автобус на Киров", "до Котельнича"), not the place
 GEO_AROUND_KM = 20.0  # beyond a town's radius, how far its district still counts
 TIE_RATIO = 0.75  # a second municipality this close to the first makes the answer ambiguous
@@ -316,6 +317,10 @@ _DISTRICT_SIGNS = frozenset(
         "администрацию",
         "администрацией",
         "рдк",
+        "цгб",
+        "больница",
+        "больницу",
+        "больнице",
     }
 )
 _URBAN_HEADS = frozenset({"го"})
@@ -598,6 +603,18 @@ class Gazetteer:
             for s in self.settlements
             if s.lat is not None and s.lon is not None and not s.alias_of
         )
+        # Towns and the administrative centres of municipalities ("п Куеда", "с Барда",
+        # "п Звездный"): the places people name without a marker.
+        centres_by_municipality = {
+            m.oktmo: fold(m.admin_center.split(" ", 1)[-1])
+            for m in municipalities
+            if m.admin_center
+        }
+        self._major = frozenset(
+            s
+            for s in self.settlements
+            if s.is_town or centres_by_municipality.get(s.municipality_oktmo) == fold(s.name)
+        )
         self._centres: dict[str, list[Municipality]] = defaultdict(list)
         for m in municipalities:
             centre = m.admin_center.split(" ", 1)[-1] if m.admin_center else ""
@@ -822,7 +839,15 @@ class Gazetteer:
         kept: list[tuple[Settlement, float]] = []
         for settlement, _k, cases in places:
             weight = self._weight(
-                first, entry, cases, settlement, prep, nxt, marker_types, marker_matches
+                first,
+                entry,
+                cases,
+                settlement,
+                settlement in self._major,
+                prep,
+                nxt,
+                marker_types,
+                marker_matches,
             )
             if weight > 0:
                 kept.append((settlement, weight))
@@ -842,6 +867,7 @@ class Gazetteer:
         entry: _Form,
         cases: frozenset[str],
         settlement: Settlement,
+        major: bool,
         prep: str | None,
         nxt: _Tok | None,
         marker_types: frozenset[str] | None,
@@ -870,18 +896,18 @@ class Gazetteer:
         factor = 1.0
         if prep == "до" or (prep in _DIRECTION_PREPOSITIONS and cases <= _NOMN_ACCS):
             factor = DIRECTION_FACTOR
-        return factor * Gazetteer._plain_weight(first, entry, cases, settlement, prep)
+        return factor * Gazetteer._plain_weight(first, entry, cases, major, prep)
 
     @staticmethod
     def _plain_weight(
-        first: _Tok, entry: _Form, cases: frozenset[str], settlement: Settlement, prep: str | None
+        first: _Tok, entry: _Form, cases: frozenset[str], major: bool, prep: str | None
     ) -> float:
         if not entry.common:
-            return W_DISTINCT if settlement.is_town else W_DISTINCT_VILLAGE
+            return W_DISTINCT if major else W_DISTINCT_VILLAGE
         # A name that is also an ordinary word needs a settlement marker, or a capital letter
         # after a preposition of place; a town's name may also stand capitalised alone.
         # "на Московской", "по Советской" are streets: not places for a village.
-        if settlement.is_town:
+        if major:
             if first.capital or first.shout:
                 return W_COMMON_PREP if prep in _PLACE_PREPOSITIONS else W_TOWN_CAPITAL
             # lower case: "в кирове", "из кирова", but not "в лузу" (a billiard pocket)
@@ -961,9 +987,20 @@ class Gazetteer:
 
         resolved: list[tuple[PlaceMention, str, float]] = []
         ambiguous: list[PlaceMention] = []
+        # "Орловский район, с. Адышево": a district named outright outweighs a settlement the
+        # lists put elsewhere (the lists are from 2016, and names repeat).
+        districts = {
+            m.municipalities[0]
+            for m in mentions
+            if m.kind == "district" and len(m.municipalities) == 1
+        }
         for mention in mentions:
             if len(mention.municipalities) == 1:
-                resolved.append((mention, mention.municipalities[0], mention.weight))
+                weight = mention.weight
+                outside = mention.municipalities[0] not in districts
+                if districts and mention.kind != "district" and outside:
+                    weight *= DISTRICT_OVER_PLACE_FACTOR
+                resolved.append((mention, mention.municipalities[0], weight))
             else:
                 ambiguous.append(mention)
         settled = {oktmo for _, oktmo, _ in resolved}
@@ -1029,7 +1066,10 @@ class Gazetteer:
             if len(towns) == 1:
                 return next(iter(towns)), mention.weight * HOMONYM_TOWN_FACTOR
             if towns:
-                break
+                return None
+        centres = {s.municipality_oktmo for s in mention.settlements if s in self._major}
+        if len(centres) == 1:
+            return next(iter(centres)), mention.weight * HOMONYM_TOWN_FACTOR
         return None
 
     def _decide(

@@ -319,6 +319,24 @@ def test_homonym_is_not_swallowed_by_a_weaker_place(kirov: Gazetteer) -> None:
     assert {ORICHI_DISTRICT, ARBAZH_DISTRICT} <= {c.oktmo for c in result.candidates}
 
 
+def test_a_district_named_outright_outweighs_a_place_listed_elsewhere(
+    kirov: Gazetteer,
+) -> None:
+    # The 2016 lists put Адышево in Оричевский district; the writer says Орловский.
+    assert {s.municipality_oktmo for s in kirov.settlements_named("Адышево")} == {ORICHI_DISTRICT}
+    result = kirov.match("Орловский район, с. Адышево — мост аварийный")
+    assert oktmo(result) == "33645000"
+    assert result.confidence < kirov.match("Орловский район, мост аварийный").confidence
+
+
+def test_administrative_centres_count_like_towns(perm: Gazetteer) -> None:
+    # п Звездный (a ZATO's centre) is named like an ordinary adjective.
+    assert oktmo(perm.match("Звёздный, горячей воды нет")) == "57763000"
+    # among many villages called Березовка, "с. Березовка" is the district's centre
+    assert oktmo(perm.match("с. Березовка, нет освещения")) == "57606000"
+    assert oktmo(perm.match("Березниковская ЦГБ, запись на 2 месяца")) == "57708000"
+
+
 def test_homonym_resolved_by_district_in_text(kirov: Gazetteer) -> None:
     result = kirov.match("д. Хорошавины Оричевского района: дорогу размыло")
     assert oktmo(result) == ORICHI_DISTRICT
