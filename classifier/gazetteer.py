@@ -25,11 +25,13 @@ from classifier.text import clean, fold, word_spans
 from classifier.types import Evidence, MunicipalityCandidate
 
 __all__ = [
+    "CorruptGazetteerError",
     "Gazetteer",
     "GazetteerError",
     "MunicipalityResult",
     "PlaceMention",
     "Settlement",
+    "UnknownGazetteerError",
     "available_gazetteers",
     "load_gazetteer",
 ]
@@ -332,6 +334,14 @@ class GazetteerError(RegionError):
     """The gazetteer data is missing, corrupt or of an unknown format."""
 
 
+class UnknownGazetteerError(GazetteerError, LookupError):
+    """No gazetteer data is shipped for the requested region."""
+
+
+class CorruptGazetteerError(GazetteerError, ValueError):
+    """The gazetteer data cannot be read, or is not what tools/build_gazetteer.py writes."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settlement:
     """A populated place of the region and the top-level municipality it belongs to."""
@@ -524,7 +534,7 @@ class Gazetteer:
         """
         self._morph = morph
         if data.get("format") != _FORMAT_VERSION:
-            raise GazetteerError(f"unsupported gazetteer format {data.get('format')!r}")
+            raise CorruptGazetteerError(f"unsupported gazetteer format {data.get('format')!r}")
         try:
             municipalities = tuple(
                 Municipality(
@@ -538,7 +548,7 @@ class Gazetteer:
             )
             for m in municipalities:
                 if m.kind not in MUNICIPALITY_KINDS:
-                    raise GazetteerError(f"unknown municipality kind {m.kind!r}")
+                    raise CorruptGazetteerError(f"unknown municipality kind {m.kind!r}")
             self.region = Region(
                 code=data["code"],
                 name=data["name"],
@@ -597,7 +607,7 @@ class Gazetteer:
                 for variant in _deletions(form):
                     self._fuzzy[variant].add(form)
         except (KeyError, TypeError, ValueError) as err:
-            raise GazetteerError(f"corrupt gazetteer data: {err!r}") from err
+            raise CorruptGazetteerError(f"corrupt gazetteer data: {err!r}") from err
         self._towns = tuple(
             s
             for s in self.settlements
@@ -654,14 +664,14 @@ class Gazetteer:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise GazetteerError(f"cannot read gazetteer {str(path)!r}: {err}") from err
+            raise CorruptGazetteerError(f"cannot read gazetteer {str(path)!r}: {err}") from err
         return cls(data, morph=morph)
 
     @classmethod
     def load(cls, region: str, *, morph: Any | None = None) -> Gazetteer:
         """Load the gazetteer shipped for a region code ("kirov", "perm")."""
         if region not in available_gazetteers():
-            raise GazetteerError(
+            raise UnknownGazetteerError(
                 f"no gazetteer for region {region!r}; available: "
                 f"{', '.join(available_gazetteers())}"
             )
@@ -669,7 +679,7 @@ class Gazetteer:
         try:
             data = json.loads(text)
         except ValueError as err:
-            raise GazetteerError(f"corrupt gazetteer for region {region!r}: {err}") from err
+            raise CorruptGazetteerError(f"corrupt gazetteer for region {region!r}: {err}") from err
         return cls(data, morph=morph)
 
     @property
