@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -111,15 +112,19 @@ class Run:
 
     @property
     def rate_share(self) -> float:
-        """Return requests a second as a share of the token's limit."""
-        return self.requests / self.seconds / LIMIT
+        """Return the requests made as a share of those the limit allows in the same time.
+
+        A one-second sliding window of ``LIMIT`` allows ``LIMIT`` requests at once and then
+        ``LIMIT`` more each further second: ``LIMIT * (floor(seconds) + 1)`` in all.
+        """
+        return self.requests / (LIMIT * (math.floor(self.seconds) + 1))
 
     def line(self) -> str:
         """Return the run as one printed line."""
         return (
             f"{self.name:<28} {self.posts:>5} posts {self.comments:>6} comments "
             f"{self.seconds:>6.1f} s  {self.items_per_second:>7.1f} items/s  "
-            f"{self.requests:>4} requests = {self.rate_share:>5.1%} of {LIMIT:.0f}/s  "
+            f"{self.requests:>4} requests = {self.rate_share:>5.1%} of the limit  "
             f"error 6: {self.error6}"
         )
 
