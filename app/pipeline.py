@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.workflow import SYSTEM, MessageLink, Workflow
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
-from router.fingerprint import FingerprintKind
+from router.fingerprint import FingerprintKind, extract_address
 from router.grouping import (
     Attach,
     Create,
@@ -268,6 +268,8 @@ class GroupStage:
             author_id=message.author_id,
             reach=Reach(message.views, message.likes, message.comments, message.reposts),
         )
+        # The address once, not once per use (fingerprints, then the index's entry).
+        item.grouping = replace(item.grouping, address=extract_address(message.text))
         decision = self.pipeline.index.route(item.grouping)
         if isinstance(decision, GroupingDrop):
             raise Drop("tombstoned", decision.evidence.note)
@@ -574,6 +576,7 @@ class Pipeline:
                         ),
                         author_id=m.author_id,
                         reach=Reach(m.views, m.likes, m.comments, m.reposts),
+                        address=extract_address(m.text),
                     ),
                 )
             )
