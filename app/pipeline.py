@@ -43,7 +43,7 @@ from router.grouping import (
     Tombstone,
 )
 from router.grouping import Drop as GroupingDrop
-from router.jurisdiction import RoutingSubject
+from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from storage.enums import IncidentStatus as StoredStatus
 from storage.enums import Priority
@@ -60,6 +60,7 @@ __all__ = [
     "RunReport",
     "Stage",
     "TextClassifier",
+    "routing_subject",
 ]
 
 log = logging.getLogger(__name__)
@@ -405,6 +406,23 @@ def _link(
     )
 
 
+def routing_subject(result: Classification, jurisdiction: Jurisdiction | None) -> RoutingSubject:
+    """Return what routing reads, with the confidence of what the matching rule relies on.
+
+    A rule naming only a topic group relies on the group's probability; a rule naming a single
+    topic on the topic's (which is never above its group's). Without the jurisdiction at hand,
+    the topic's confidence is used throughout (the cautious choice).
+    """
+    exact = RoutingSubject.from_classification(result)
+    if jurisdiction is None or result.topic_group_confidence <= result.topic_confidence:
+        return exact
+    by_group = replace(exact, topic_confidence=result.topic_group_confidence)
+    decision = jurisdiction.route(by_group)
+    if decision.rule_index is None or jurisdiction.rules[decision.rule_index].topic != ANY:
+        return exact
+    return by_group
+
+
 class RouteStage:
     """Route a new incident: automatically above the confidence threshold, else to triage."""
 
@@ -431,7 +449,8 @@ class RouteStage:
             self.pipeline.counters["pipeline.routed.triage"] += 1
             self.pipeline.counters["pipeline.low_confidence"] += 1
             return item
-        record, decision = workflow.route(item.incident, RoutingSubject.from_classification(result))
+        subject = routing_subject(result, self.pipeline.jurisdiction)
+        record, decision = workflow.route(item.incident, subject)
         item.incident = record
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
         self.pipeline.counters[key] += 1
@@ -458,6 +477,7 @@ class Pipeline:
         clock: Clock,
         grouping: GroupingConfig | None = None,
         priority: PriorityConfig | None = None,
+        jurisdiction: Jurisdiction | None = None,
         stages: Sequence[str] = DEFAULT_STAGES,
         max_age: timedelta | None = timedelta(days=3),
         min_complaint_confidence: float = 0.6,
@@ -471,6 +491,7 @@ class Pipeline:
         self.clock = clock
         self.grouping_config = grouping or GroupingConfig()
         self.priority_config = priority or PriorityConfig()
+        self.jurisdiction = jurisdiction
         self.min_complaint_confidence = min_complaint_confidence
         self.batch_size = max(1, batch_size)
         self.counters: Counter[str] = Counter()

@@ -21,7 +21,7 @@ from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
 from app.pipeline import Pipeline, TextClassifier
-from app.routing import build_routing
+from app.routing import build_jurisdiction, build_routing
 from app.workflow import Workflow
 from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
@@ -197,6 +197,7 @@ def load_pipeline(
         classifier=classifier,
         lemmatizer=lemmatizer,
         clock=clock,
+        jurisdiction=build_jurisdiction(config),
     )
 
 

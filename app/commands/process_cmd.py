@@ -46,13 +46,15 @@ def run(args: argparse.Namespace) -> int:
     sessions = open_database(config)
     bootstrap(config, sessions)
     classifier = build_classifier(config, args.model)
-    workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=build_routing(config))
+    routing = build_routing(config)
+    workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=routing)
     pipeline = Pipeline(
         sessionmaker=sessions,
         workflow=workflow,
         classifier=classifier,
         lemmatizer=classifier.lemmatizer,
         clock=utc_clock,
+        jurisdiction=routing.jurisdiction,
     )
     report = pipeline.run_once(args.limit)
     rebuild = pipeline.last_rebuild

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.pipeline import DEFAULT_STAGES, Pipeline
+from app.pipeline import DEFAULT_STAGES, Pipeline, routing_subject
 from app.workflow import SYSTEM
 from storage.enums import IncidentStatus, Priority
 from storage.repositories import EventRepository, IncidentRepository
@@ -266,3 +266,38 @@ def test_urgent_words_and_many_authors_raise_priority(sqlite_url: str) -> None:
     assert top.message_count >= 2
     assert top.priority in (Priority.HIGH, Priority.URGENT)
     assert SYSTEM.role.value == "system"
+
+
+def test_a_group_rule_relies_on_the_group_confidence_a_topic_rule_on_the_topic() -> None:
+    from classifier.types import Classification
+    from router.jurisdiction import Jurisdiction, Rule
+
+    jurisdiction = Jurisdiction(
+        (
+            Rule(topic_group="ЖКХ", topic="Плата за ЖКУ", executor="minzhkh"),
+            Rule(topic_group="ЖКХ", executor="gzhi"),
+        ),
+        min_confidence=0.8,
+    )
+
+    def verdict(topic: str) -> Classification:
+        return Classification(
+            is_complaint=True,
+            complaint_confidence=0.95,
+            topic_group="ЖКХ",
+            topic=topic,
+            topic_confidence=0.4,
+            municipality=None,
+            municipality_oktmo=None,
+            municipality_confidence=0.0,
+            model_version="m",
+            topic_group_confidence=0.93,
+        )
+
+    hot_water = routing_subject(verdict("Отсутствие горячей воды"), jurisdiction)
+    assert hot_water.topic_confidence == 0.93
+    assert jurisdiction.route(hot_water).executor == "gzhi"
+    bills = routing_subject(verdict("Плата за ЖКУ"), jurisdiction)
+    assert bills.topic_confidence == 0.4
+    assert jurisdiction.route(bills).executor is None  # the operator confirms
+    assert routing_subject(verdict("Плата за ЖКУ"), None).topic_confidence == 0.4
