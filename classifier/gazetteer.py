@@ -58,6 +58,7 @@ DISTRICT_OVER_PLACE_FACTOR = 0.7  # a place outside the district the text names 
 DIRECTION_FACTOR = 0.6  # a destination ("автобус на Киров", "до Котельнича"), not the place
 GEO_AROUND_KM = 20.0  # beyond a town's radius, how far its district still counts
 TIE_RATIO = 0.75  # a second municipality this close to the first makes the answer ambiguous
+MIN_ANSWER = 0.4  # less support than this answers "unknown" (with the candidates)
 
 # Settlement markers (folded tokens) and the OKTMO settlement types they allow.
 _TOWN = frozenset({"г"})
@@ -327,6 +328,7 @@ _DISTRICT_SIGNS = frozenset(
 )
 _URBAN_HEADS = frozenset({"го"})
 _SENTENCE_END = frozenset(".!?…\n")
+_ROUTE_DASHES = frozenset({"-", "–", "—", "->", "-->", "—>", "→"})
 _OPEN_QUOTES = frozenset("«\"“„'")
 
 
@@ -417,6 +419,7 @@ class _Tok:
     dot_after: bool
     quote_before: bool
     punct_before: bool  # punctuation (or a line start) between this word and the one before
+    dash_before: bool  # a dash between this word and the one before ("Киров — Котлас")
     shout: bool  # written in capitals ("КИРОВ")
 
 
@@ -501,7 +504,8 @@ def _tokens(text: str) -> list[_Tok]:
         for span in word_spans(cleaned):
             raw = span.text
             # punctuation, or a line start, between this word and the one before
-            punct = previous_end is None or bool(cleaned[previous_end : span.start].strip())
+            gap = cleaned[previous_end : span.start].strip() if previous_end is not None else "."
+            punct = bool(gap)
             k = span.start - 1
             while k >= 0 and cleaned[k] == " ":
                 k -= 1
@@ -517,6 +521,7 @@ def _tokens(text: str) -> list[_Tok]:
                     dot_after=cleaned[span.end : span.end + 1] == ".",
                     quote_before=before_char in _OPEN_QUOTES if before_char else False,
                     punct_before=punct,
+                    dash_before=gap in _ROUTE_DASHES,
                     shout=shout,
                 )
             )
@@ -707,7 +712,7 @@ class Gazetteer:
     def find_places(self, text: str) -> tuple[PlaceMention, ...]:
         """Return the places named in a text, each with the municipalities it may mean."""
         toks = _tokens(text)
-        mentions: list[PlaceMention] = []
+        spans: list[tuple[PlaceMention, int, int]] = []
         i, n = 0, len(toks)
         while i < n:
             found = self._district_at(toks, i) or self._settlement_at(toks, i)
@@ -717,9 +722,50 @@ class Gazetteer:
                 i += 1
                 continue
             mention, length = found
-            mentions.append(mention)
+            spans.append((mention, i, i + length))
             i += length
-        return tuple(mentions)
+        return tuple(self._routes(spans, toks))
+
+    @staticmethod
+    def _routes(spans: list[tuple[PlaceMention, int, int]], toks: list[_Tok]) -> list[PlaceMention]:
+        """Join "Киров — Малмыж" into one route; a route to an unknown place counts less."""
+        result: list[PlaceMention] = []
+        k = 0
+        while k < len(spans):
+            mention, _start, end = spans[k]
+            nxt = spans[k + 1] if k + 1 < len(spans) else None
+            settlement_like = mention.kind == "settlement"
+            if (
+                nxt is not None
+                and settlement_like
+                and nxt[0].kind == "settlement"
+                and nxt[1] == end
+                and toks[end].dash_before
+            ):
+                other = nxt[0]
+                result.append(
+                    PlaceMention(
+                        f"{mention.text} — {other.text}",
+                        "route",
+                        tuple(dict.fromkeys(mention.municipalities + other.municipalities)),
+                        min(mention.weight, other.weight),
+                        tuple(dict.fromkeys(mention.settlements + other.settlements)),
+                    )
+                )
+                k += 2
+                continue
+            if (
+                settlement_like
+                and end < len(toks)
+                and toks[end].dash_before
+                and toks[end].capital
+                and (nxt is None or nxt[1] != end)
+            ):
+                # "Поезд Киров — Котлас": a road or a line to somewhere we do not know
+                mention = replace(mention, weight=round(mention.weight * DIRECTION_FACTOR, 3))
+            result.append(mention)
+            k += 1
+        return result
 
     def _district_at(self, toks: list[_Tok], i: int) -> tuple[PlaceMention, int] | None:
         adjective = self._adjectives.get(toks[i].low)
@@ -1094,6 +1140,8 @@ class Gazetteer:
         ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
         best, top = ranked[0]
         candidates = self._candidates(scores)
+        if top < MIN_ANSWER and best not in priors:
+            return MunicipalityResult(None, 0.0, candidates, tuple(evidence), mentions)
         if len(ranked) > 1 and ranked[1][1] >= TIE_RATIO * top:
             tied = [o for o, s in ranked if s >= TIE_RATIO * top]
             preferred = [o for o in tied if o in priors]
