@@ -423,7 +423,12 @@ def load_municipalities(
             continue
         name = re.sub(r"\s+", " ", row["name"]).strip()
         urban = not re.search(r"муниципальный (?:район|округ)", name)
-        short = name.split()[0] if not urban else name
+        if not urban:
+            short = name.split()[0]
+        elif name.startswith("город "):
+            short = "г. " + name.removeprefix("город ")
+        else:
+            short = name
         municipalities.append(
             {
                 "oktmo": row["oktmo8"],
