@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,7 @@ class VkClient:
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
         lang: str = "ru",
+        metrics: MutableMapping[str, int] | None = None,
     ) -> None:
         self._session = session
         self._token = token
@@ -128,6 +130,9 @@ class VkClient:
         self._backoff = backoff or Backoff()
         self._sleep = sleep
         self._lang = lang
+        #: Named counters (shared with the status page when passed in): requests, retries by
+        #: cause and errors by code, e.g. ``collector.vk.retry.rate_limited``.
+        self.metrics: MutableMapping[str, int] = metrics if metrics is not None else Counter()
         self.requests = 0
         self.retries = 0
 
@@ -140,11 +145,15 @@ class VkClient:
         """Hide the token should a message ever echo it."""
         return text.replace(self._token, "***") if len(self._token) >= 8 else text
 
+    def _bump(self, name: str) -> None:
+        self.metrics[name] = self.metrics.get(name, 0) + 1
+
     def _check_quota(self, method: str) -> None:
         if self.quotas is None:
             return
         wait = self.quotas.available_in(self.name, method)
         if wait > 0:
+            self._bump(f"collector.vk.quota_refused.{method}")
             raise VkRateLimited(
                 29, "Rate limit reached (daily quota)", retry_after=wait, method=method
             )
@@ -158,6 +167,7 @@ class VkClient:
         if self.limiter is not None:
             await self.limiter.acquire()
         self.requests += 1
+        self._bump("collector.vk.requests")
         try:
             async with self._session.post(
                 f"{self._api_url}/{method}", data=data, timeout=self._timeout
@@ -216,6 +226,10 @@ class VkClient:
             try:
                 payload = await self._post(method, params)
             except VkError as err:
+                if isinstance(err, VkApiError):
+                    self._bump(f"collector.vk.error.{err.code}")
+                else:
+                    self._bump("collector.vk.error.connection")
                 if not err.retryable or attempt + 1 >= self._backoff.attempts:
                     raise
                 delay = self._backoff.delay(attempt)
@@ -223,6 +237,7 @@ class VkClient:
                     delay = max(delay, err.retry_after)
                 attempt += 1
                 self.retries += 1
+                self._bump(f"collector.vk.retry.{_retry_cause(err)}")
                 log.info("VK %s failed (%s); retry %d in %.1f s", method, err, attempt, delay)
                 await self._sleep(delay)
                 continue
@@ -551,6 +566,14 @@ class VkClient:
             else:
                 results.append(ExecuteResult(call=call, response=value))
         return results
+
+
+def _retry_cause(err: VkError) -> str:
+    if isinstance(err, VkRateLimited):
+        return "rate_limited"
+    if isinstance(err, VkApiError):
+        return "server_error"
+    return "connection"
 
 
 def _mapping(response: object, method: str) -> Mapping[str, Any]:

@@ -307,3 +307,28 @@ async def test_client_from_unknown_host_raises_connection_error(
     )
     with pytest.raises(VkConnectionError):
         await client.wall_get(-1)
+
+
+async def test_named_counters(fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock) -> None:
+    wall(fake_vk)
+    metrics: dict[str, int] = {}
+    client = make_client(
+        metrics=metrics, quotas=QuotaTracker(limits={"wall.get": 4}, clock=clock.now)
+    )
+    fake_vk.fault("error", code=6, message="Too many requests per second")
+    fake_vk.fault("truncated")
+    await client.wall_get(-1)
+    fake_vk.fault("error", code=15, message="Access denied")
+    with pytest.raises(VkAccessDenied):
+        await client.wall_get(-1)
+    with pytest.raises(VkRateLimited):
+        await client.wall_get(-1)
+    assert metrics == {
+        "collector.vk.requests": 4,
+        "collector.vk.error.6": 1,
+        "collector.vk.error.connection": 1,
+        "collector.vk.error.15": 1,
+        "collector.vk.retry.rate_limited": 1,
+        "collector.vk.retry.connection": 1,
+        "collector.vk.quota_refused.wall.get": 1,
+    }
