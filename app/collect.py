@@ -10,7 +10,14 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -59,8 +66,11 @@ def build_vk_pool(
     session: aiohttp.ClientSession,
     quotas: QuotaTracker | None = None,
     request_timeout: float = 10,
+    metrics: MutableMapping[str, int] | None = None,
 ) -> VkClientPool | None:
     """Build one client per configured VK token, each with its own shared limiter.
+
+    ``metrics`` (one mapping for all tokens) receives the clients' named counters.
 
     Returns None when no token has a value (VK not configured).
     """
@@ -82,6 +92,7 @@ def build_vk_pool(
                 quotas=quotas,
                 name=token.name,
                 kind=token.kind,
+                metrics=metrics,
             )
         )
     return VkClientPool(clients, quotas=quotas) if clients else None
