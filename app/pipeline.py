@@ -671,8 +671,8 @@ class Pipeline:
                 log.exception("incident %s: could not send to triage", incident.public_number)
                 self.counters["pipeline.error.route"] += 1
 
-    def run_batch(self, batch: Sequence[PendingMessage]) -> None:
-        """Run one batch of messages through the stages."""
+    def run_batch(self, batch: Sequence[PendingMessage]) -> bool:
+        """Run one batch of messages through the stages; False if the batch could not start."""
         items = [Item(message) for message in batch]
         try:
             for stage in self.stages:
@@ -680,7 +680,7 @@ class Pipeline:
         except Exception:
             log.exception("pipeline: preparing a batch of %d messages failed", len(items))
             self.counters[f"pipeline.error.{stage.name}"] += len(items)
-            return
+            return False
         self.counters["pipeline.classified"] += sum(1 for i in items if i.classification)
         self.counters["pipeline.complaint"] += sum(
             1 for i in items if i.classification is not None and i.classification.is_complaint
@@ -703,6 +703,7 @@ class Pipeline:
                     continue  # not marked processed: retried on the next run
             finished.append(item)
         self._store_verdicts(finished)
+        return True
 
     def run_once(self, limit: int | None = None) -> RunReport:
         """Process stored messages without a verdict of the current model (at most ``limit``)."""
@@ -721,7 +722,8 @@ class Pipeline:
                 )
             if not batch:
                 break
-            self.run_batch(batch)
+            if not self.run_batch(batch):
+                break  # the model (or the database) is failing: the next run tries again
             done += len(batch)
             after_id = batch[-1].id
         delta = self.counters - before

@@ -123,7 +123,9 @@ def process_job(pipeline: Pipeline, *, limit: int | None = None) -> Callable[[],
 
     async def run() -> None:
         report = await asyncio.to_thread(pipeline.run_once, limit)
-        if report.classified or report.triage:
+        if report.errors:
+            log.warning("process: %s", "; ".join(report.lines()))
+        elif report.classified or report.triage:
             log.info("process: %s", "; ".join(report.lines()))
 
     return run
