@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 __all__ = ["FeatureSpec", "Featurizer", "LemmaDoc", "prepare_docs"]
+
+CHAR_CACHE_SIZE = 300_000
 
 LemmaDoc = str
 """A message as the models read it: its lemmas joined by single spaces."""
@@ -68,6 +71,8 @@ class Featurizer:
                 dtype=np.float32,
             )
         self._word_names: np.ndarray[Any, Any] | None = None
+        self._char_cache: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        self._analyzer: tuple[Callable[[str], list[str]], dict[str, int]] | None = None
 
     @property
     def n_word_features(self) -> int:
@@ -80,7 +85,24 @@ class Featurizer:
         if self.chars is not None:
             self.chars.fit(docs)
         self._word_names = None
+        self._char_cache = {}
+        self._analyzer = None
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the per-word caches (rebuilt as words are seen)."""
+        state = dict(self.__dict__)
+        state["_char_cache"] = {}
+        state["_word_names"] = None
+        state["_analyzer"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__` (or from an artefact saved before the caches)."""
+        self.__dict__.update(state)
+        self._char_cache = {}
+        self._analyzer = None
+        self._word_names = None
 
     def compact(self) -> Featurizer:
         """Drop what only fitting needs (the cut-off terms), so the saved artefact is small."""
@@ -94,8 +116,75 @@ class Featurizer:
         words = self.words.transform(docs)
         if self.chars is None:
             return sp.csr_matrix(words)
-        chars = self.chars.transform(docs) * self.spec.char_weight
+        chars = self._char_tfidf(docs) * self.spec.char_weight
         return sp.csr_matrix(sp.hstack([words, chars], format="csr"))
+
+    def _fitted_chars(self) -> TfidfVectorizer:
+        if self.chars is None:
+            raise ValueError("this featurizer has no char n-grams")
+        return self.chars
+
+    def _char_analyzer(self) -> tuple[Callable[[str], list[str]], dict[str, int]]:
+        if self._analyzer is None:
+            chars = self._fitted_chars()
+            self._analyzer = (chars.build_analyzer(), chars.vocabulary_)
+        return self._analyzer
+
+    def _char_counts(self, word: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Return the char n-gram columns and counts of one word (memoised)."""
+        cached = self._char_cache.get(word)
+        if cached is None:
+            if len(self._char_cache) >= CHAR_CACHE_SIZE:
+                self._char_cache.clear()
+            analyze, vocabulary = self._char_analyzer()
+            counts: dict[int, int] = {}
+            for gram in analyze(word):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            cached = (
+                np.fromiter(counts.keys(), dtype=np.int32, count=len(counts)),
+                np.fromiter(counts.values(), dtype=np.float32, count=len(counts)),
+            )
+            self._char_cache[word] = cached
+        return cached
+
+    def _char_tfidf(self, docs: Sequence[LemmaDoc]) -> sp.csr_matrix:
+        """Char n-gram TF-IDF, equal to ``self.chars.transform`` but computed per distinct word.
+
+        ``char_wb`` n-grams never cross a space, so a document's counts are the sum of its
+        words' counts; words repeat across messages, so each word is analysed once.
+        """
+        chars = self._fitted_chars()
+        index: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, doc in enumerate(docs):
+            for word in doc.split():
+                rows.append(row)
+                cols.append(index.setdefault(word, len(index)))
+        words = list(index)
+        parts = [self._char_counts(w) for w in words]
+        lengths = np.fromiter((len(p[0]) for p in parts), dtype=np.int64, count=len(parts))
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        n_features = len(chars.vocabulary_)
+        if parts:
+            indices = np.concatenate([p[0] for p in parts])
+            data = np.concatenate([p[1] for p in parts])
+        else:
+            indices = np.zeros(0, dtype=np.int32)
+            data = np.zeros(0, dtype=np.float32)
+        per_word = sp.csr_matrix((data, indices, indptr), shape=(len(words), n_features))
+        incidence = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(words))
+        )
+        counts = sp.csr_matrix(incidence @ per_word)
+        counts.sum_duplicates()
+        if chars.sublinear_tf:
+            np.log(counts.data, counts.data)
+            counts.data += 1.0
+        tfidf = sp.csr_matrix(counts @ sp.diags(chars.idf_.astype(np.float32)))
+        return sp.csr_matrix(normalize(tfidf, norm="l2", copy=False))
 
     def word_name(self, column: int) -> str:
         """Return the lemma (or lemma pair) of a word column."""

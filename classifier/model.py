@@ -240,9 +240,11 @@ class TextModels:
         start, end = x.indptr[row], x.indptr[row + 1]
         cols = x.indices[start:end]
         vals = x.data[start:end]
-        n_words = self.featurizer.n_word_features
-        word = cols < n_words
+        explainable = self._explainable()
+        word = cols < len(explainable)
         cols, vals = cols[word], vals[word]
+        keep = explainable[cols]
+        cols, vals = cols[keep], vals[keep]
         if len(cols) == 0:
             return ()
         out: list[Evidence] = []
@@ -250,15 +252,27 @@ class TextModels:
         complaint_w = vals * self.complaint.weights(0, cols) * sign
         group_w = vals * self.group.weights(group_index, cols)
         for name, weights in (("complaint", complaint_w), ("topic", group_w)):
-            shown = 0
-            for i in np.argsort(-weights):
-                if weights[i] <= 0 or shown == EVIDENCE_PER_FIELD:
+            for i in np.argsort(-weights)[:EVIDENCE_PER_FIELD]:
+                if weights[i] <= 0:
                     break
                 text = self.featurizer.word_name(int(cols[i]))
-                if _explains(text):
-                    out.append(Evidence(name, text, round(float(weights[i]), 4)))
-                    shown += 1
+                out.append(Evidence(name, text, round(float(weights[i]), 4)))
         return tuple(out)
+
+    def _explainable(self) -> np.ndarray[Any, Any]:
+        """Return, per word column, whether it may be shown as evidence (computed once)."""
+        mask: np.ndarray[Any, Any] | None = getattr(self, "_explainable_mask", None)
+        if mask is None:
+            names = self.featurizer.words.get_feature_names_out()
+            mask = np.fromiter((_explains(str(n)) for n in names), dtype=bool, count=len(names))
+            self._explainable_mask = mask
+        return mask
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the evidence mask (rebuilt on first use)."""
+        state = dict(self.__dict__)
+        state.pop("_explainable_mask", None)
+        return state
 
 
 def fit_text_models(

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from app.commands._common import Subparsers
     from app.config import Config
     from classifier.artifact import ModelArtifact
-    from classifier.pipeline import Classifier, LemmatizerLike, MunicipalityMatcher
+    from classifier.lemmatizer import Lemmatizer
+    from classifier.pipeline import Classifier, MunicipalityMatcher
     from classifier.types import Classification, ClassificationInput
 
 # Where `train` writes and `classify` looks first; the package's shipped model is the fallback.
@@ -65,14 +66,19 @@ def load_model_or_fail(directory: Path | None) -> ModelArtifact:
         raise CliError(str(err)) from err
 
 
-def build_matcher(config: Config, lemmatizer: LemmatizerLike) -> MunicipalityMatcher:
-    """Return the region's gazetteer, or the region-lookup fallback when it is not available."""
+def build_matcher(config: Config, lemmatizer: Lemmatizer) -> MunicipalityMatcher:
+    """Return the region's gazetteer, or the region-lookup fallback when it is not available.
+
+    The gazetteer shares the lemmatiser's pymorphy3 analyzer (one dictionary in memory).
+    """
     from classifier.pipeline import RegionMatcher
     from classifier.regions import load_region
 
     try:
         gazetteer: Any = importlib.import_module("classifier.gazetteer")
-        matcher: MunicipalityMatcher = gazetteer.load_gazetteer(config.region.code)
+        matcher: MunicipalityMatcher = gazetteer.Gazetteer.load(
+            config.region.code, morph=lemmatizer.morph
+        )
     except (ImportError, AttributeError, LookupError, OSError, ValueError):
         matcher = RegionMatcher(load_region(config.region.code), lemmatizer)
     return matcher

@@ -304,3 +304,18 @@ def test_retrain_and_promote_compares_on_held_back_labels(
     )
     assert "model promotion" in caplog.text
     assert trained.training["labels"]["texts"] == 40 - decision.held_back
+
+
+def test_cached_char_features_equal_the_vectorizers(
+    lemmatizer: Lemmatizer, seed: list[SeedExample]
+) -> None:
+    from classifier.features import Featurizer
+
+    docs = _docs(lemmatizer, [e.text for e in seed[:400]])
+    featurizer = Featurizer(FeatureSpec()).fit(docs)
+    assert featurizer.chars is not None
+    probe = [*_docs(lemmatizer, [t for t, _g in CASES] + NOISE), "", "ксилофон ксилофон"]
+    expected = featurizer.chars.transform(probe).toarray()
+    for _ in range(2):  # cold, then from the per-word cache
+        got = featurizer._char_tfidf(probe).toarray()
+        assert abs(got - expected).max() < 1e-6
