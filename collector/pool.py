@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from collector.errors import VkAuthError, VkCaptchaNeeded, VkError, VkRateLimited
+from collector.errors import VkAuthError, VkCaptchaNeeded, VkRateLimited
 from collector.quotas import QuotaTracker
 from collector.types import (
     ExecuteCall,
@@ -62,7 +63,7 @@ class VkClientPool:
         clients: Sequence[VkClient],
         *,
         quotas: QuotaTracker | None = None,
-        monotonic: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not clients:
             raise ValueError("at least one client is needed")
@@ -74,10 +75,6 @@ class VkClientPool:
         self._turn = itertools.count()
 
     def _now(self) -> float:
-        if self._monotonic is None:
-            import time
-
-            return time.monotonic()
         return self._monotonic()
 
     def _wait_for(self, client: VkClient, methods: Sequence[str]) -> float:
@@ -216,8 +213,3 @@ class VkClientPool:
         """Run a batch (see :meth:`VkClient.execute`) on a token allowed for all its methods."""
         methods = ["execute", *sorted({c.method for c in calls})]
         return await self.run(methods, lambda c: c.execute(calls))
-
-
-def is_retryable(err: VkError) -> bool:
-    """Return True when trying the same call later may succeed."""
-    return err.retryable or isinstance(err, VkRateLimited)
