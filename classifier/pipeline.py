@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from classifier.regions import AmbiguousMunicipalityError, Municipality, Region
@@ -22,6 +23,7 @@ __all__ = [
     "NullMatcher",
     "RegionMatch",
     "RegionMatcher",
+    "load_classifier",
 ]
 
 
@@ -281,3 +283,22 @@ class Classifier:
             municipality_candidates=tuple(place.candidates),
             topic_group_confidence=round(pred.group_confidence, 4),
         )
+
+
+def load_classifier(model_dir: Path | None = None, *, region: str | None = None) -> Classifier:
+    """Build a ready classifier: the artefact in ``model_dir`` (default: the shipped one),
+    the pymorphy3 lemmatiser, and the region's gazetteer when ``region`` ("kirov", "perm")
+    is given (no place matching otherwise).
+
+    Raises:
+        ModelArtifactError: when the artefact is missing or cannot be loaded.
+    """
+    from classifier.artifact import load_artifact
+    from classifier.gazetteer import Gazetteer
+    from classifier.lemmatizer import Lemmatizer
+
+    lemmatizer = Lemmatizer()
+    matcher = Gazetteer.load(region, morph=lemmatizer.morph) if region is not None else None
+    return Classifier.from_artifact(
+        load_artifact(model_dir), lemmatizer=lemmatizer, matcher=matcher
+    )

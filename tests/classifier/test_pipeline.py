@@ -162,3 +162,16 @@ def test_region_matcher_finds_declined_names(kirov: RegionMatcher) -> None:
     assert found.municipality.name == "город Кирово-Чепецк"
     assert found.evidence[0].text == "Кирово-Чепецке"
     assert kirov.match("просто текст без мест").municipality is None
+
+
+def test_load_classifier_composes_the_shipped_model_and_a_gazetteer() -> None:
+    from classifier.pipeline import load_classifier
+
+    bare = load_classifier()
+    assert bare.version == load_artifact().version
+    assert isinstance(bare.matcher, NullMatcher)
+    perm = load_classifier(region="perm")
+    result = perm.classify(ClassificationInput("В Березниках третий день нет горячей воды"))
+    assert result.topic_group == "ЖКХ"
+    assert result.municipality_oktmo is not None
+    assert result.municipality_oktmo.startswith("57")  # Perm krai's OKTMO prefix
