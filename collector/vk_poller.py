@@ -87,6 +87,7 @@ class WallCursor:
     watched: Mapping[int, PostState] = field(default_factory=dict)
     activity: float = 0.0
     polled_at: dt.datetime | None = None
+    pinned: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-safe form for the source's ``cursor`` column."""
@@ -96,6 +97,7 @@ class WallCursor:
             "watched": {str(k): [s.comments, s.edited] for k, s in sorted(self.watched.items())},
             "activity": round(self.activity, 4),
             "polled_at": self.polled_at.isoformat() if self.polled_at else None,
+            "pinned": self.pinned,
         }
 
     @classmethod
@@ -106,11 +108,13 @@ class WallCursor:
         watched = {int(k): PostState(v[0], v[1]) for k, v in (data.get("watched") or {}).items()}
         polled = data.get("polled_at")
         last = data.get("last_post_id")
+        pinned = data.get("pinned")
         return cls(
             last_post_id=int(last) if last is not None else None,
             watched=watched,
             activity=float(data.get("activity") or 0.0),
             polled_at=dt.datetime.fromisoformat(polled) if polled else None,
+            pinned=int(pinned) if pinned is not None else None,
         )
 
 
@@ -195,7 +199,8 @@ class VkGroupPoller:
         prev_count: int | None = None
         oldest: int | None = None
         watermark = cursor.last_post_id
-        floor = min((k for k in cursor.watched), default=None)
+        # The pinned post may be years old: it is watched, but never a reason to page down to it.
+        floor = min((k for k in cursor.watched if k != cursor.pinned), default=None)
         pages = 0
         while pages < self.max_pages:
             if offset == 0 and first_page is not None:
@@ -452,11 +457,16 @@ class VkGroupPoller:
         for post in seen.values():
             edited = int(post.edited_at.timestamp()) if post.edited_at else None
             watched[post.id] = PostState(post.comments_count, edited)
-        pinned = {p.id for p in seen.values() if p.is_pinned}
-        keep = sorted((k for k in watched if k not in pinned), reverse=True)[: self.watch_posts]
-        watched = {k: v for k, v in watched.items() if k in pinned or k in keep}
+        if move_watermark:  # a wall read shows the pinned post (if any) at offset 0
+            pinned = next((p.id for p in seen.values() if p.is_pinned), None)
+        else:
+            pinned = cursor.pinned
+        keep = sorted((k for k in watched if k != pinned), reverse=True)[: self.watch_posts]
+        watched = {k: v for k, v in watched.items() if k == pinned or k in keep}
         rate = cursor.activity
         if cursor.polled_at is not None:
             hours = max((now - cursor.polled_at).total_seconds() / 3600.0, 1 / 60)
             rate = (1 - self.smoothing) * cursor.activity + self.smoothing * (activity / hours)
-        return WallCursor(last_post_id=last, watched=watched, activity=rate, polled_at=now)
+        return WallCursor(
+            last_post_id=last, watched=watched, activity=rate, polled_at=now, pinned=pinned
+        )

@@ -261,6 +261,7 @@ def test_cursor_round_trips_through_json() -> None:
         watched={7: PostState(3, None), 2: PostState(None, 1700)},
         activity=1.5,
         polled_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        pinned=2,
     )
     assert WallCursor.from_json(cursor.to_json()) == cursor
     assert WallCursor.from_json({}) == WallCursor()
@@ -270,3 +271,21 @@ def test_interval_follows_activity() -> None:
     assert next_interval(0) == 3600
     assert next_interval(120) == 60
     assert next_interval(6) == 600
+
+
+async def test_an_old_pinned_post_is_not_a_reason_to_page_down_to_it(
+    wall: Wall, make_client: MakeClient, fake_vk: FakeVk, clock: FakeClock
+) -> None:
+    ancient = wall.post("rules of the group")
+    for _ in range(60):
+        wall.post()
+    fake_vk.pinned[OWNER] = ancient["id"]
+    poller = VkGroupPoller(make_client(), OWNER, page_size=10, watch_posts=5, clock=clock.now)
+    first = await poller.poll(WallCursor())
+    assert first.cursor.pinned == ancient["id"]
+    fake_vk.requests.clear()
+    fresh = wall.post()
+    second = await poller.poll(first.cursor)
+    assert [p.id for p in second.posts] == [fresh["id"]]
+    assert len(wall_gets(fake_vk)) == 1  # one page, not six down to the pinned post
+    assert ancient["id"] in second.cursor.watched
