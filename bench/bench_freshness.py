@@ -376,8 +376,8 @@ async def main_async(groups: int, seed: int, modes: list[str], exponent: float) 
             ratio50 = pct(base.post_delays, 0.5) / max(1.0, pct(out.post_delays, 0.5))
             ratio95 = pct(base.post_delays, 0.95) / max(1.0, pct(out.post_delays, 0.95))
             print(
-                f"\n{out.mode} vs naive: posts p50 {ratio50:.0f}x fresher, "
-                f"p95 {ratio95:.0f}x fresher"
+                f"\n{out.mode} vs naive: posts p50 {ratio50:.1f}x fresher, "
+                f"p95 {ratio95:.1f}x fresher (above 1: better than naive)"
             )
 
 
