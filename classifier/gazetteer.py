@@ -148,6 +148,7 @@ _PLACE_PREPOSITIONS = frozenset(
 
 _DIRECTION_PREPOSITIONS = frozenset({"в", "во", "на"})
 _WHERE_CASES = frozenset({"loct", "gent"})
+_ADJECTIVE_ENDINGS = ("ий", "ый", "ой", "ая", "яя", "ое", "ее", "ые", "ие")
 # Words before a surname: "глава Орлов" is a man, not the town.
 _PERSON_TITLES = frozenset(
     {
@@ -204,6 +205,8 @@ _STREET_PREFIXES = (
     "завод",
     "клуб",
     "газет",
+    "им",  # "им. Кирова", "имени Чайковского": named after a man
+    "имени",
 )
 _STREET_EXACT = frozenset(
     {
@@ -952,11 +955,17 @@ class Gazetteer:
         factor = 1.0
         if prep == "до" or (prep in _DIRECTION_PREPOSITIONS and cases <= _NOMN_ACCS):
             factor = DIRECTION_FACTOR
-        return factor * Gazetteer._plain_weight(first, entry, cases, major, prep)
+        adjectival = fold(settlement.name).endswith(_ADJECTIVE_ENDINGS)
+        return factor * Gazetteer._plain_weight(first, entry, cases, major, prep, adjectival)
 
     @staticmethod
     def _plain_weight(
-        first: _Tok, entry: _Form, cases: frozenset[str], major: bool, prep: str | None
+        first: _Tok,
+        entry: _Form,
+        cases: frozenset[str],
+        major: bool,
+        prep: str | None,
+        adjectival: bool,
     ) -> float:
         if not entry.common:
             return W_DISTINCT if major else W_DISTINCT_VILLAGE
@@ -966,8 +975,10 @@ class Gazetteer:
         if major:
             if first.capital or first.shout:
                 return W_COMMON_PREP if prep in _PLACE_PREPOSITIONS else W_TOWN_CAPITAL
-            # lower case: "в кирове", "из кирова", but not "в лузу" (a billiard pocket)
-            if prep in _PLACE_PREPOSITIONS and not entry.function and cases & _WHERE_CASES:
+            # lower case: "в кирове", "из кирова", but not "в лузу" (a billiard pocket) nor
+            # an adjective ("в восточном направлении" is not пгт Восточный)
+            where = cases & _WHERE_CASES
+            if prep in _PLACE_PREPOSITIONS and not entry.function and where and not adjectival:
                 return W_TOWN_PREP
             return 0.0
         if first.capital and prep in _VILLAGE_PREPOSITIONS:

@@ -280,6 +280,8 @@ def test_streets_decide_nothing(kirov: Gazetteer, text: str) -> None:
         "мост через Сылву закрыт",
         "шар упал в лузу",  # Луза is a town; a lower-case accusative is a billiard pocket
         "Глава Орлов обещал дорогу",  # Орлов is a town; after "глава" it is a man
+        "ветер в восточном направлении",  # пгт Восточный, but lower case and an adjective
+        "завод им. Кирова",
     ],
 )
 def test_common_words_that_are_also_villages_do_not_fire(kirov: Gazetteer, text: str) -> None:
