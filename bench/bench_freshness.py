@@ -12,7 +12,9 @@ the emulator answering through ``VkEmulator.call``), and each mode simulates the
 - ``planner``: ``wall.get`` only, intervals from :class:`collector.planner.QuotaPlanner`
   (observed activity ** -0.35, 80 % of the quota, re-planned every hour);
 - ``feed``: the feed path (``newsfeed.get`` every minute, ``newsfeed.getComments`` every two)
-  plus planned ``wall.get`` verification of every community (1–24 h).
+  plus planned ``wall.get`` verification of every community (1–24 h);
+- ``search`` (not run by default): as ``feed``, but every tenth community is not configured;
+  ``newsfeed.search`` over the region's keywords, within its daily quota, looks for their posts.
 
 For every post and comment published during the day it records the delay from publication to
 collection, and prints p50/p95, what was never collected, and the calls each token made per
@@ -35,7 +37,7 @@ from typing import Any, cast
 import aiohttp
 
 from collector.errors import VkError, VkRateLimited
-from collector.feed import CommentMark, FeedCursor, FeedReader
+from collector.feed import CommentMark, FeedCursor, FeedReader, KeywordSearch, SearchCursor
 from collector.planner import ActivityMeter, PlannerSettings, PollSchedule, QuotaPlanner, SourceLoad
 from collector.pool import VkClientPool
 from collector.quotas import QuotaTracker
@@ -43,12 +45,15 @@ from collector.rate_limit import SlidingWindowLimiter
 from collector.vk_client import Backoff, VkClient
 from collector.vk_poller import PostState, VkGroupPoller, WallCursor
 from emulator.vk import FakeClock, RegionSpec, TokenSpec, VkEmulator
+from emulator.vk.world import COMPLAINT_TOPICS
 
 START = 1_768_165_200.0  # 2026-01-12 00:00 Moscow time: one whole quota day
 DAY = 86_400.0
 USER, SERVICE_1, SERVICE_2 = "bench-user", "bench-service-1", "bench-service-2"
 TOKENS = (USER, SERVICE_1, SERVICE_2)
 WALL_QUOTA = 5000
+#: The region's keywords for newsfeed.search (words of the usual complaints).
+QUERIES = ("яма", "нет воды", "снег", "мусор", "отопление", "фонари", "свет", "автобус")
 
 
 class DirectSession:
@@ -92,6 +97,8 @@ class Outcome:
     errors: dict[str, dict[int, int]] = field(default_factory=dict)
     failures: int = 0
     waiting: list[tuple[str, int, int]] = field(default_factory=list)
+    search_requests: int = 0
+    outside: str = ""
     seconds: float = 0.0
     note: str = ""
 
@@ -124,11 +131,14 @@ async def simulate(
     clock = FakeClock(START)
     region = RegionSpec(seed=seed, groups=groups, history_days=1.0, max_posts_per_group=30)
     probe = VkEmulator(region=region, clock=clock)
-    monitored = frozenset(
+    open_groups = sorted(
         g.id
         for g in probe.world.groups.values()
         if g.state == "open" and g.id != probe.world.official_group_id
     )
+    # In "search" mode every tenth community is not configured: only keyword search finds it.
+    outside = frozenset(open_groups[::10]) if mode == "search" else frozenset()
+    monitored = frozenset(open_groups) - outside
     tokens = [
         TokenSpec(USER, "user", follows=monitored),
         TokenSpec(SERVICE_1, "service"),
@@ -199,7 +209,7 @@ async def simulate(
         meter.start(key, now() - dt.timedelta(days=1))
         meter.observe(key, recent, now())
 
-    feed = mode == "feed"
+    feed = mode in ("feed", "search")
     planner = QuotaPlanner(
         PlannerSettings(comments_interval=120.0, exponent=exponent), tokens=len(TOKENS)
     )
@@ -238,6 +248,18 @@ async def simulate(
     )
     feed_cursor = FeedCursor(posts_since=int(START), comments_since=int(START), marks=marks)
 
+    search = KeywordSearch(
+        pool.clients[1],
+        QUERIES,
+        exclude_owners={-g for g in monitored},
+        lookback=3600,
+        clock=now,
+    )
+    search_cursor = SearchCursor(since={q: int(START) for q in QUERIES})
+    search_every = planner.feed_plan(len(QUERIES), 1).search_interval or DAY
+    next_search = START + search_every if mode == "search" else START + 2 * DAY
+    found_outside: dict[tuple[int, int], float] = {}
+    published_outside: dict[tuple[int, int], int] = {}
     published: dict[tuple[str, int, int], int] = {}
     collected: dict[tuple[str, int, int], float] = {}
     out = Outcome(mode)
@@ -254,7 +276,7 @@ async def simulate(
         due = schedule.next_due()
         times = [next_replan, due.timestamp() if due else end]
         if feed:
-            times += [next_feed, next_comments]
+            times += [next_feed, next_comments, next_search]
         t = min(times)
         if t >= end:
             break
@@ -263,6 +285,8 @@ async def simulate(
         for item in emu.advance_activity():
             if -item.owner_id in monitored:  # closed communities post too; they are not ours
                 published[(item.kind, item.owner_id, item.item_id)] = item.date
+            elif -item.owner_id in outside and item.kind == "post":
+                published_outside[(item.owner_id, item.item_id)] = item.date
         if clock() >= next_replan:
             next_replan += 3600.0
             replan()
@@ -286,6 +310,13 @@ async def simulate(
                 if result.truncated:
                     for key in cursors:
                         schedule.nudge(key, now())
+        if clock() >= next_search:
+            next_search += search_every
+            found = await search.poll(search_cursor)
+            search_cursor = found.cursor
+            out.search_requests += found.requests
+            for post in found.posts:
+                found_outside.setdefault((post.owner_id, post.id), clock())
         for key in schedule.due(now()):
             try:
                 poll = await pollers[key].poll(cursors[key])
@@ -317,6 +348,24 @@ async def simulate(
             delays.append(max(0.0, end - date))
         else:
             delays.append(max(0.0, got - date))
+    if outside:
+        complaints = {
+            key
+            for key in published_outside
+            if emu.world.groups[-key[0]].posts[key[1]].label in COMPLAINT_TOPICS
+        }
+        out.outside = (
+            f"{len(outside)} communities not configured: {len(published_outside)} posts, "
+            f"{len(complaints)} of them complaints; keyword search ({len(QUERIES)} queries "
+            f"every {human(search_every)}, {out.search_requests} calls) found "
+            f"{len(found_outside.keys() & published_outside.keys())} of the posts, "
+            f"{len(found_outside.keys() & complaints)} of the complaints"
+        )
+        delays = [
+            found_outside[k] - published_outside[k]
+            for k in found_outside.keys() & published_outside.keys()
+        ]
+        out.outside += f"; delay p50 {human(pct(delays, 0.5))}, p95 {human(pct(delays, 0.95))}"
     for token in TOKENS:
         stats = emu.token_stats(token)
         out.calls[token] = dict(stats.calls)
@@ -351,6 +400,8 @@ def report(out: Outcome) -> None:
         )
     if out.failures:
         print(f"  failed polls: {out.failures}")
+    if out.outside:
+        print(f"  {out.outside}")
 
 
 async def main_async(groups: int, seed: int, modes: list[str], exponent: float) -> None:

@@ -40,3 +40,12 @@ async def test_naive_polling_is_slower_than_the_feed() -> None:
         sorted(fed.post_delays)[len(fed.post_delays) // 2]
         < sorted(naive.post_delays)[len(naive.post_delays) // 2]
     )
+
+
+async def test_keyword_search_looks_outside_within_its_quota() -> None:
+    out = await simulate("search", groups=80, seed=7, hours=4.0)
+    assert "communities not configured" in out.outside
+    searches = out.calls["bench-service-1"].get("newsfeed.search", 0)
+    assert 0 < searches <= 1000 * 0.8 * 4 / 24 * 1.1
+    assert out.search_requests == searches
+    assert all(not errors for errors in out.errors.values())
