@@ -19,6 +19,7 @@ from collector.feed import (
     KeywordSearch,
     SearchApi,
     SearchCursor,
+    read_comments,
 )
 from collector.quotas import QuotaTracker
 from collector.rate_limit import SlidingWindowLimiter
@@ -248,3 +249,57 @@ async def test_keyword_search_finds_posts_outside_the_groups_and_rests_on_29(
     assert fourth.retry_after is not None
     assert fourth.retry_after > 0
     assert fourth.cursor == third.cursor
+
+
+async def test_read_comments_expands_long_threads_pages_and_skips_closed_ones(
+    emu: VkEmulator, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    service = make_client(SERVICE, "service")
+    long_post = emu.publish_post(groups[3], "Опрос: где ещё нет света?")
+    root = emu.publish_comment(groups[3], long_post.id, "У нас нет")
+    for i in range(12):
+        emu.publish_comment(groups[3], long_post.id, f"И у нас {i}", reply_to_comment=root.id)
+    for i in range(104):
+        emu.publish_comment(groups[3], long_post.id, f"Нет света, дом {i}")
+    closed = emu.publish_post(groups[4], "Комментарии закрыты")
+    emu.close_comments(groups[4], closed.id)
+    single = emu.publish_post(groups[5], "Один комментарий")
+    emu.publish_comment(groups[5], single.id, "Первый")
+
+    page = await service.wall_get(-groups[3], count=5)
+    post = next(p for p in page.items if p.id == long_post.id)
+    others = await service.wall_get(-groups[4], count=5)
+    shut = next(p for p in others.items if p.id == closed.id)
+    got, notes, requests = await read_comments(service, [post, shut])
+    truth = {c.comment_id for c in emu.visible_comments(groups[3], long_post.id)}
+    assert {c.id for c in got[post.external_id]} == truth
+    assert len(truth) == 117
+    assert shut.external_id not in got
+    assert len(notes) == 1
+    assert "unavailable" in notes[0]
+    assert requests >= 3  # the batch, the thread beyond ten replies, the second page
+
+    alone = await service.wall_get(-groups[5], count=5)
+    one = next(p for p in alone.items if p.id == single.id)
+    got_one, _, made = await read_comments(service, [one])
+    assert [c.text for c in got_one[one.external_id]] == ["Первый"]
+    assert made == 1
+
+
+async def test_paging_stops_at_max_pages_and_says_so(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    reader = FeedReader(make_client(), max_pages=1, clock=clocks.now)
+    cursor = (await reader.poll(FeedCursor(), comments=False)).cursor
+    clock.advance(5)
+    for i in range(120):
+        emu.publish_post(groups[i % len(groups)], f"Новость {i}")
+    clock.advance(5)
+    result = await reader.poll(cursor, comments=False)
+    assert result.truncated
+    assert len(result.posts) == 100
+    by_owner = result.by_owner()
+    assert sum(len(v) for v in by_owner.values()) == 100
+    assert all(all(p.owner_id == owner for p in posts) for owner, posts in by_owner.items())
