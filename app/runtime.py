@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,11 +120,41 @@ def collect_job(config: Config, service: CollectService | None) -> Callable[[], 
     return run
 
 
-def process_job(pipeline: Pipeline, *, limit: int | None = None) -> Callable[[], Awaitable[None]]:
+class PipelineSlot:
+    """Holds the pipeline, or builds it on first use (and again after a failed build).
+
+    The daemon starts without waiting for the model: a model being retrained, or not there yet,
+    leaves messages waiting, and a later run loads it.
+    """
+
+    def __init__(self, build: Callable[[], Pipeline | None], *, retry_seconds: float = 300) -> None:
+        """Call ``build`` until it returns a pipeline, at most once per ``retry_seconds``."""
+        self._build = build
+        self._retry = retry_seconds
+        self._last_try: float | None = None
+        self.pipeline: Pipeline | None = None
+
+    def get(self) -> Pipeline | None:
+        """Return the pipeline, building it if needed (None while it cannot be built)."""
+        if self.pipeline is None:
+            now = time.monotonic()
+            if self._last_try is None or now - self._last_try >= self._retry:
+                self._last_try = now
+                self.pipeline = self._build()
+        return self.pipeline
+
+
+def process_job(
+    pipeline: Pipeline | PipelineSlot, *, limit: int | None = None
+) -> Callable[[], Awaitable[None]]:
     """Return the job that runs the pipeline over the messages stored since its last run."""
+    slot = pipeline if isinstance(pipeline, PipelineSlot) else PipelineSlot(lambda: pipeline)
 
     async def run() -> None:
-        report = await asyncio.to_thread(pipeline.run_once, limit)
+        current = await asyncio.to_thread(slot.get)
+        if current is None:
+            return
+        report = await asyncio.to_thread(current.run_once, limit)
         if report.errors:
             log.warning("process: %s", "; ".join(report.lines()))
         elif report.classified or report.triage:
@@ -137,7 +169,7 @@ def registered_jobs(
     workflow: Workflow,
     notifier: Notifier,
     collector: CollectService | None = None,
-    pipeline: Pipeline | None = None,
+    pipeline: Pipeline | PipelineSlot | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines."""
     jobs = [
@@ -186,7 +218,7 @@ def load_pipeline(
         try:
             loaded = build_classifier(config, None)
         except CliError as err:
-            log.error("the classifier cannot be loaded, messages will not be processed: %s", err)
+            log.error("the classifier cannot be loaded, messages wait until it can: %s", err)
             return None
         classifier, lemmatizer = loaded, lemmatizer or loaded.lemmatizer
     if lemmatizer is None:
@@ -209,7 +241,7 @@ class Service:
 
     sessions: sessionmaker[Session]
     workflow: Workflow
-    pipeline: Pipeline | None
+    pipeline: PipelineSlot
     collector: CollectService | None
     jobs: list[JobSpec]
 
@@ -236,15 +268,18 @@ async def serve(
     await asyncio.to_thread(bootstrap, config, sessions)
     clock = utc_clock
     workflow = Workflow(sessionmaker=sessions, clock=clock, routing=build_routing(config))
-    pipeline = await asyncio.to_thread(
-        load_pipeline,
-        config,
-        sessions=sessions,
-        workflow=workflow,
-        clock=clock,
-        classifier=classifier,
-        lemmatizer=lemmatizer,
+    pipeline = PipelineSlot(
+        functools.partial(
+            load_pipeline,
+            config,
+            sessions=sessions,
+            workflow=workflow,
+            clock=clock,
+            classifier=classifier,
+            lemmatizer=lemmatizer,
+        )
     )
+    await asyncio.to_thread(pipeline.get)  # load the model before serving, if it is there
     http = aiohttp.ClientSession()
     collector: CollectService | None = None
     if config.networks.vk.enabled:

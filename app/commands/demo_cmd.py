@@ -9,6 +9,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from app.commands._common import Subparsers
     from app.config import Config
+    from classifier.regions import Municipality, Region
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +199,33 @@ def demo_config(base: Config, *, api_url: str, database_url: str, interval: int 
     )
 
 
-def add_emulator_sources(sessions: sessionmaker[Session], admin: Mapping[str, Any]) -> int:
-    """Add the emulator's readable communities (not the control centre's own) as VK sources."""
+_NAME_WORD = re.compile(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё]+)*")
+
+
+def community_municipality(name: str, region: Region) -> Municipality | None:
+    """Return the municipality a community's name points to ("Подслушано Киров" -> Киров)."""
+    from classifier.regions import AmbiguousMunicipalityError
+
+    words = _NAME_WORD.findall(name)
+    refs = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)] + words
+    for ref in refs:
+        try:
+            found = region.find_municipality(ref)
+        except AmbiguousMunicipalityError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def add_emulator_sources(
+    sessions: sessionmaker[Session], admin: Mapping[str, Any], region: Region | None = None
+) -> int:
+    """Add the emulator's readable communities (not the control centre's own) as VK sources.
+
+    With ``region``, a community named after a town gets that municipality (the classifier's
+    prior for messages that name no place).
+    """
     from storage.enums import Network
     from storage.repositories.sources import SourceRepository
 
@@ -212,11 +239,18 @@ def add_emulator_sources(sessions: sessionmaker[Session], admin: Mapping[str, An
                 continue
             if repo.find(Network.VK, owner_id) is not None:
                 continue
+            place = (
+                community_municipality(group.get("name", ""), region)
+                if region is not None
+                else None
+            )
             repo.add(
                 Network.VK,
                 owner_id,
                 screen_name=group.get("screen_name"),
                 title=group.get("name", ""),
+                municipality=place.name if place is not None else None,
+                municipality_oktmo=place.oktmo if place is not None else None,
                 poll_interval_seconds=30,
             )
             added += 1
@@ -225,12 +259,13 @@ def add_emulator_sources(sessions: sessionmaker[Session], admin: Mapping[str, An
 
 def prepare_database(config: Config, admin: Mapping[str, Any]) -> sessionmaker[Session]:
     """Migrate the demo database and add the emulator's communities; return its sessions."""
+    from classifier.regions import load_region
     from storage.db import create_engine_for, make_sessionmaker
     from storage.migrate import upgrade
 
     upgrade(config.database.url)
     sessions = make_sessionmaker(create_engine_for(config.database.url))
-    add_emulator_sources(sessions, admin)
+    add_emulator_sources(sessions, admin, load_region(config.region.code))
     return sessions
 
 

@@ -89,3 +89,17 @@ async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Pa
     routed = [i for i in incidents if i.executor_code is not None]
     assert routed, "no incident was routed to an executor"
     assert all(i.status in (IncidentStatus.ASSIGNED, IncidentStatus.TRIAGE) for i in incidents)
+
+
+def test_a_community_named_after_a_town_gets_its_municipality() -> None:
+    from app.commands.demo_cmd import community_municipality
+    from classifier.regions import load_region
+
+    region = load_region("kirov")
+    found = community_municipality("Подслушано Киров", region)
+    assert found is not None
+    assert found.oktmo == "33701000"
+    kotelnich = community_municipality("Котельнич сегодня", region)
+    assert kotelnich is not None
+    assert kotelnich.oktmo == "33710000"
+    assert community_municipality("Жалобы онлайн", region) is None
