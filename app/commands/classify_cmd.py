@@ -72,14 +72,19 @@ def build_matcher(config: Config, lemmatizer: Lemmatizer) -> MunicipalityMatcher
     The gazetteer shares the lemmatiser's pymorphy3 analyzer (one dictionary in memory).
     """
     from classifier.pipeline import RegionMatcher
-    from classifier.regions import load_region
+    from classifier.regions import RegionError, load_region
 
     try:
         gazetteer: Any = importlib.import_module("classifier.gazetteer")
         matcher: MunicipalityMatcher = gazetteer.Gazetteer.load(
             config.region.code, morph=lemmatizer.morph
         )
-    except (ImportError, AttributeError, LookupError, OSError, ValueError):
+    except (ImportError, AttributeError, RegionError, LookupError, OSError, ValueError) as err:
+        print(
+            f"warning: no gazetteer for {config.region.code!r} ({err}); matching municipalities "
+            "by name only",
+            file=sys.stderr,
+        )
         matcher = RegionMatcher(load_region(config.region.code), lemmatizer)
     return matcher
 

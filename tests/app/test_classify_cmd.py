@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,20 @@ def test_parse_line() -> None:
     for line, problem in bad_lines.items():
         with pytest.raises(ValueError, match=problem):
             parse_line(line)
+
+
+def test_without_the_gazetteer_places_are_matched_by_region_lookup(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.commands._common import load_config_or_fail
+    from app.commands.classify_cmd import build_matcher
+    from classifier.lemmatizer import Lemmatizer
+    from classifier.pipeline import RegionMatcher
+
+    monkeypatch.setitem(sys.modules, "classifier.gazetteer", None)
+    matcher = build_matcher(load_config_or_fail(argparse.Namespace(config=config)), Lemmatizer())
+    assert isinstance(matcher, RegionMatcher)
+    assert "no gazetteer" in capsys.readouterr().err
+    found = matcher.match("В Котельниче нет света").municipality
+    assert found is not None
+    assert found.oktmo == "33710000"
