@@ -25,6 +25,7 @@ __all__ = [
     "CommentsApi",
     "FeedApi",
     "FeedCursor",
+    "FeedGap",
     "FeedReader",
     "FeedResult",
     "KeywordSearch",
@@ -223,24 +224,36 @@ class CommentMark:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedGap:
+    """A ``newsfeed.get`` read cut at ``max_pages``: its window and where paging stopped."""
+
+    start_time: int
+    end_time: int
+    start_from: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedCursor:
     """Where the feed path stands.
 
     ``posts_since`` is the newest post date seen (Unix time); ``recent`` maps the posts seen
     within the overlap before it to their dates (they are read again, so dropped by id).
     ``comments_since`` is the newest comment date seen; ``marks`` the comment state of recent
-    posts (the newest ``keep_marks`` posts are kept).
+    posts (the newest ``keep_marks`` posts are kept). ``gaps`` are feed reads cut at
+    ``max_pages``, each resumed from its ``next_from`` by the following polls.
     """
 
     posts_since: int | None = None
     recent: Mapping[str, int] = field(default_factory=dict)
     comments_since: int | None = None
     marks: Mapping[str, CommentMark] = field(default_factory=dict)
+    gaps: tuple[FeedGap, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-safe form for storage."""
         return {
             "v": CURSOR_VERSION,
+            "gaps": [[g.start_time, g.end_time, g.start_from] for g in self.gaps],
             "posts_since": self.posts_since,
             "recent": dict(sorted(self.recent.items())),
             "comments_since": self.comments_since,
@@ -255,6 +268,7 @@ class FeedCursor:
         posts_since = data.get("posts_since")
         comments_since = data.get("comments_since")
         return cls(
+            gaps=tuple(FeedGap(int(a), int(b), str(c)) for a, b, c in data.get("gaps") or ()),
             posts_since=int(posts_since) if posts_since is not None else None,
             recent={str(k): int(v) for k, v in (data.get("recent") or {}).items()},
             comments_since=int(comments_since) if comments_since is not None else None,
@@ -272,7 +286,8 @@ class FeedResult:
     ``posts`` are new posts of followed communities, ``commented`` the posts whose comments
     changed (with their new comment count), ``comments`` the new comments (thread replies
     included). ``activity`` counts new posts and comments per wall owner, for the planner.
-    ``truncated`` says paging stopped at ``max_pages``: the walls should be read to be sure.
+    ``truncated`` says paging stopped at ``max_pages``: the rest is read by the next polls
+    (``cursor.gaps``); meanwhile the walls may be read to be sure.
     """
 
     posts: tuple[VkPost, ...]
@@ -333,13 +348,22 @@ class FeedReader:
     def _wanted(self, post: VkPost) -> bool:
         return self.followed is None or post.owner_id in self.followed
 
-    async def _pages(self, method: str, start_time: int) -> tuple[list[FeedPage], bool]:
+    async def _pages(
+        self,
+        method: str,
+        start_time: int,
+        end_time: int | None = None,
+        start_from: str | None = None,
+    ) -> tuple[list[FeedPage], str | None]:
+        """Page newest first; return the pages and, when cut at ``max_pages``, where to go on."""
         pages: list[FeedPage] = []
-        start_from: str | None = None
         while len(pages) < self.max_pages:
             if method == "newsfeed.get":
                 page = await self.api.newsfeed_get(
-                    source_ids=self.source_ids, start_time=start_time, start_from=start_from
+                    source_ids=self.source_ids,
+                    start_time=start_time,
+                    end_time=end_time,
+                    start_from=start_from,
                 )
             else:
                 page = await self.api.newsfeed_get_comments(
@@ -348,9 +372,9 @@ class FeedReader:
             pages.append(page)
             start_from = page.next_from
             if not start_from or not page.items:
-                return pages, False
+                return pages, None
         log.warning("%s: stopped after %d pages", method, self.max_pages)
-        return pages, True
+        return pages, start_from
 
     async def poll(
         self, cursor: FeedCursor, *, posts: bool = True, comments: bool = True
@@ -375,11 +399,22 @@ class FeedReader:
         marks = dict(cursor.marks)
         new_posts: list[VkPost] = []
         posts_since, recent = cursor.posts_since, dict(cursor.recent)
+        gaps: list[FeedGap] = []
         if posts:
             start = now - self.lookback if posts_since is None else posts_since - self.overlap
-            pages, cut = await self._pages("newsfeed.get", max(0, start))
+            start = max(0, start)
+            pages, more = await self._pages("newsfeed.get", start, now)
+            if more is not None:
+                gaps.append(FeedGap(start, now, more))
+            for gap in cursor.gaps:  # what earlier polls could not page to, oldest last
+                gap_pages, more = await self._pages(
+                    "newsfeed.get", gap.start_time, gap.end_time, gap.start_from
+                )
+                pages += gap_pages
+                if more is not None:
+                    gaps.append(FeedGap(gap.start_time, gap.end_time, more))
             requests += len(pages)
-            truncated |= cut
+            truncated = bool(gaps)
             seen: dict[str, VkPost] = {}
             for page in pages:
                 for post in page.items:
@@ -406,9 +441,9 @@ class FeedReader:
         if comments:
             start = now - self.lookback if comments_since is None else comments_since - self.overlap
             start = max(0, start)
-            pages, cut = await self._pages("newsfeed.getComments", start)
+            pages, more = await self._pages("newsfeed.getComments", start)
             requests += len(pages)
-            truncated |= cut
+            truncated |= more is not None
             to_read: list[VkPost] = []
             for page in pages:
                 for post in page.items:
@@ -471,6 +506,7 @@ class FeedReader:
                 recent=recent,
                 comments_since=comments_since,
                 marks=marks,
+                gaps=tuple(gaps) if posts else cursor.gaps,
             ),
             requests=requests,
             full_reads=full_reads,

@@ -291,11 +291,13 @@ async def test_paging_stops_at_max_pages_and_says_so(
     emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
 ) -> None:
     groups = open_groups(emu)
-    reader = FeedReader(make_client(), max_pages=1, clock=clocks.now)
+    reader = FeedReader(make_client(), max_pages=1, overlap=10, clock=clocks.now)
     cursor = (await reader.poll(FeedCursor(), comments=False)).cursor
-    clock.advance(5)
+    published = []
     for i in range(120):
-        emu.publish_post(groups[i % len(groups)], f"Новость {i}")
+        clock.advance(1)
+        post = emu.publish_post(groups[i % len(groups)], f"Новость {i}")
+        published.append(f"{post.owner_id}_{post.id}")
     clock.advance(5)
     result = await reader.poll(cursor, comments=False)
     assert result.truncated
@@ -303,3 +305,20 @@ async def test_paging_stops_at_max_pages_and_says_so(
     by_owner = result.by_owner()
     assert sum(len(v) for v in by_owner.values()) == 100
     assert all(all(p.owner_id == owner for p in posts) for owner, posts in by_owner.items())
+    assert len(result.cursor.gaps) == 1
+    assert FeedCursor.from_json(result.cursor.to_json()) == result.cursor
+
+    # The next polls resume the cut reads where they stopped: the other 20, none twice.
+    clock.advance(5)
+    late = emu.publish_post(groups[0], "Свежая новость")
+    got = [p.external_id for p in result.posts]
+    cursor = result.cursor
+    for _ in range(5):
+        rest = await reader.poll(cursor, comments=False)
+        got += [p.external_id for p in rest.posts]
+        cursor = rest.cursor
+        if not rest.truncated:
+            break
+    assert cursor.gaps == ()
+    assert len(got) == len(set(got))  # none twice
+    assert {*published, f"{late.owner_id}_{late.id}"} <= set(got)
