@@ -497,6 +497,7 @@ class Pipeline:
         self.counters: Counter[str] = Counter()
         self.last_rebuild: RebuildReport | None = None
         self._index: GroupingIndex | None = None
+        self._marker = 0
         factories: dict[str, Callable[[], Stage]] = {
             "classify": lambda: ClassifyStage(classifier, lemmatizer),
             "complaint": ComplaintStage,
@@ -552,6 +553,7 @@ class Pipeline:
         started = time.perf_counter()
         with self.sessions() as session:
             repo = GroupingRepository(session)
+            marker = repo.change_marker()
             incidents = repo.open_incidents()
             ids = [i.id for i in incidents]
             linked = repo.linked_messages(ids)
@@ -612,6 +614,7 @@ class Pipeline:
             if fp.grouping_version not in versions:
                 index.add_fingerprint(fp.fingerprint, fp.incident_id)
         self._index = index
+        self._marker = marker
         report = RebuildReport(
             incidents=len(headers),
             messages=len(messages),
@@ -652,6 +655,14 @@ class Pipeline:
             return
         for item in todo:
             item.stored = True
+
+    def _refresh_index(self) -> None:
+        """Rebuild the index if absent, or if incidents were closed, merged or reopened since."""
+        if self._index is not None:
+            with self.sessions() as session:
+                if GroupingRepository(session).change_marker() == self._marker:
+                    return
+        self.rebuild_index()
 
     def _route_leftovers(self) -> None:
         """Send to triage incidents a crash left in ``new`` after their first message was stored."""
@@ -709,7 +720,7 @@ class Pipeline:
         """Process stored messages without a verdict of the current model (at most ``limit``)."""
         started = time.perf_counter()
         before = Counter(self.counters)
-        _ = self.index  # rebuild before the first batch
+        self._refresh_index()
         self._route_leftovers()
         version = self.classifier.version
         done = 0

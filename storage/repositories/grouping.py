@@ -11,10 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.enums import IncidentStatus, Network, Priority
-from storage.models import Incident, IncidentFingerprint, IncidentMessage, Message, Tombstone
+from storage.models import (
+    Event,
+    Incident,
+    IncidentFingerprint,
+    IncidentMessage,
+    Message,
+    Tombstone,
+)
 
 __all__ = [
     "ENDED_STATUSES",
+    "GROUPING_EVENTS",
     "GroupingRepository",
     "IncidentCounters",
     "LinkedMessage",
@@ -22,6 +30,9 @@ __all__ = [
     "StoredFingerprint",
     "TombstoneRecord",
 ]
+
+#: Event kinds after which the grouping index must be rebuilt.
+GROUPING_EVENTS: tuple[str, ...] = ("close", "reject", "merge", "reopen", "tombstone")
 
 #: Incidents in these states collect no more messages.
 ENDED_STATUSES: tuple[IncidentStatus, ...] = (
@@ -208,6 +219,17 @@ class GroupingRepository:
             )
         )
         return {message_id: incident_id for message_id, incident_id in rows}
+
+    def change_marker(self) -> int:
+        """Return the id of the newest event that changes what grouping may attach to.
+
+        Closing, rejecting, merging or reopening an incident and tombstoning fingerprints all
+        write such an event; a pipeline whose index predates it rebuilds the index.
+        """
+        marker = self._session.scalar(
+            sa.select(sa.func.max(Event.id)).where(Event.kind.in_(GROUPING_EVENTS))
+        )
+        return int(marker or 0)
 
     def linked_incident_ids(self, incident_ids: Sequence[int]) -> set[int]:
         """Return those of these incidents that have at least one linked message."""

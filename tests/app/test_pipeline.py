@@ -301,3 +301,20 @@ def test_a_group_rule_relies_on_the_group_confidence_a_topic_rule_on_the_topic()
     assert bills.topic_confidence == 0.4
     assert jurisdiction.route(bills).executor is None  # the operator confirms
     assert routing_subject(verdict("Плата за ЖКУ"), None).topic_confidence == 0.4
+
+
+def test_a_rejected_incident_stops_collecting_in_a_running_pipeline(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    post(w.sm, source, POTHOLE, w.clock() - timedelta(hours=3), author=11)
+    pipeline = pipeline_for(w, KeywordClassifier(topic_confidence=0.5))  # stays in triage
+    assert pipeline.run_once().created == 1
+    with w.sm() as s:
+        (incident,) = IncidentRepository(s).by_status([IncidentStatus.TRIAGE])
+    w.workflow.reject(incident, w.operator, reason="не жалоба")
+    post(w.sm, source, POTHOLE_AGAIN, w.clock() - timedelta(hours=1), author=12)
+    report = pipeline.run_once()  # the same process: its index learns of the rejection
+    assert (report.created, report.attached) == (1, 0)
+    assert pipeline.counters["pipeline.index.rebuilt"] == 2
+    assert pipeline.run_once().classified == 0
+    assert pipeline.counters["pipeline.index.rebuilt"] == 2  # nothing changed: no rebuild
