@@ -46,6 +46,10 @@ class ModelSpec:
     # Share of each head's weights kept (the largest by magnitude); the rest become zero and the
     # weights are stored sparse: the artefact is ~6x smaller, for about -0.4 points of macro-F1.
     keep_weights: float = 0.1
+    # Class weights inversely proportional to class size. Off: the corpus's own proportions
+    # (common problems have more phrasings) are a better prior for real feeds, measured on the
+    # SPb appeals: +1.2 points accuracy, +1.5 macro-F1, +1.3 complaint recall.
+    balanced: bool = False
 
     @property
     def family(self) -> str:
@@ -55,7 +59,8 @@ class ModelSpec:
     def describe(self) -> str:
         """Return a short description for the artefact's metadata and reports."""
         model = "LogisticRegression" if self.kind == "lr" else "CalibratedClassifierCV(LinearSVC)"
-        return f"{self.features.describe()}; {model} C={self.c}"
+        weights = ", balanced" if self.balanced else ""
+        return f"{self.features.describe()}; {model} C={self.c}{weights}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +96,16 @@ def _estimator(spec: ModelSpec, n_samples: int) -> Any:
         # newton-cg reaches the same optimum as lbfgs in a few iterations, and does not slow
         # down 5x when BLAS threads compete for the cores (measured on the seed corpus).
         return LogisticRegression(
-            C=spec.c, max_iter=spec.max_iter, class_weight="balanced", solver="newton-cg"
+            C=spec.c,
+            max_iter=spec.max_iter,
+            class_weight="balanced" if spec.balanced else None,
+            solver="newton-cg",
         )
     folds = 3 if n_samples >= 30 else 2
     return CalibratedClassifierCV(
-        LinearSVC(C=spec.c / 10, class_weight="balanced"), cv=folds, method="sigmoid"
+        LinearSVC(C=spec.c / 10, class_weight="balanced" if spec.balanced else None),
+        cv=folds,
+        method="sigmoid",
     )
 
 
