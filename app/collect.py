@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Config, VkConfig
 from collector.batching import first_pages
 from collector.errors import VkError
+from collector.feed import FeedApi, FeedCursor, FeedReader, FeedResult
 from collector.health import SourceHealth, classify_failure, log_transition
-from collector.pool import VkClientPool
+from collector.planner import ActivityMeter, Plan, QuotaPlanner, SourceLoad
+from collector.pool import METHOD_TOKEN_KINDS, VkClientPool
 from collector.quotas import QuotaTracker, utcnow
 from collector.rate_limit import SlidingWindowLimiter
 from collector.types import VkWallPage
@@ -39,10 +41,13 @@ from storage.repositories.messages import MessageRepository, StoreStats
 from storage.repositories.sources import LeaseLost, SourceRecord, SourceRepository
 
 __all__ = [
+    "FEED_SOURCE_ID",
+    "FEED_STATE_KEY",
     "CollectOutcome",
     "CollectService",
     "build_vk_pool",
     "collect_job",
+    "plan_sources",
     "process_owner_id",
     "summary_line",
     "vk_collect_service",
@@ -53,6 +58,61 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
 AfterStore = Callable[[Session, SourceRecord, StoreStats], None]
+
+#: The key of the feed cursor among the collector's state rows (``SourceRepository.*_state``).
+FEED_STATE_KEY = "vk-feed"
+#: ``CollectOutcome.source_id`` of the feed path's outcome (no source has id 0).
+FEED_SOURCE_ID = 0
+DAY = 86_400.0
+
+
+def source_key(source: SourceRecord) -> str:
+    """Return the key a source has in the plan and the activity meter (its id)."""
+    return str(source.id)
+
+
+def pollable(source: SourceRecord) -> bool:
+    """Return True when the source is enabled and not disabled by an error (closed, deleted)."""
+    return source.enabled and source.health.disabled_reason is None
+
+
+def plan_sources(
+    sources: Sequence[SourceRecord],
+    *,
+    planner: QuotaPlanner,
+    feed: bool,
+    now: dt.datetime,
+    meter: ActivityMeter | None = None,
+    used_today: float = 0.0,
+    seconds_left: float = DAY,
+) -> Plan:
+    """Plan every pollable source's ``wall.get`` interval within the tokens' daily quota.
+
+    A source's activity is the meter's (when it has observed the source) or else the smoothed
+    activity its wall cursor remembers (None when never polled: the planner's prior). With
+    ``feed`` (a user token follows the communities) every pollable source is feed-covered.
+    """
+    loads = []
+    for source in sources:
+        if not pollable(source):
+            continue
+        key = source_key(source)
+        rate: float | None
+        if meter is not None and key in meter:
+            rate = meter.rate(key, now)
+        else:
+            cursor = WallCursor.from_json(source.cursor)
+            rate = cursor.activity if cursor.polled_at is not None else None
+        loads.append(SourceLoad(key, rate, feed_covered=feed))
+    return planner.plan(loads, used_today=used_today, seconds_left=seconds_left)
+
+
+def _reader_names(pool: VkClientPool) -> tuple[str, ...]:
+    return tuple(c.name for c in pool.clients if c.kind in METHOD_TOKEN_KINDS["wall.get"])
+
+
+def _has_feed(pool: VkClientPool) -> bool:
+    return any(c.kind in METHOD_TOKEN_KINDS["newsfeed.get"] for c in pool.clients)
 
 
 def process_owner_id() -> str:
@@ -138,9 +198,48 @@ class CollectService:
     #: Spread of the next due time (0.1: +-10 %), so sources added together drift apart.
     phase_jitter: float = 0.1
     jitter: Callable[[], float] = random.random
+    #: Choose each source's ``wall.get`` interval with the quota planner (``planner``, built
+    #: from the pool's reading tokens when None) instead of ``next_interval``'s fixed bounds.
+    plan_intervals: bool = True
+    planner: QuotaPlanner | None = None
+    meter: ActivityMeter = field(default_factory=ActivityMeter)
+    #: Re-plan at least this often (and whenever a source is not in the plan).
+    replan_seconds: float = 3600.0
+    #: Quota counters and the names of the tokens that read walls (``used_today``); taken
+    #: from the pool when ``api`` is a :class:`VkClientPool`.
+    quotas: QuotaTracker | None = None
+    wall_tokens: Sequence[str] = ()
+    #: The feed path: ``newsfeed.get``/``newsfeed.getComments`` on a user token. With
+    #: ``feed="auto"`` the pool is used when it has a user token; None switches it off.
+    feed: FeedApi | str | None = "auto"
+    feed_options: Mapping[str, Any] = field(default_factory=dict)
     _writer: contextlib.AbstractAsyncContextManager[Any] | None = field(
         default=None, init=False, repr=False
     )
+    _plan: Plan | None = field(default=None, init=False, repr=False)
+    _planned_at: dt.datetime | None = field(default=None, init=False, repr=False)
+    _feed_due: dt.datetime | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Take the quota counters, the reading tokens and the feed token from the pool."""
+        pool = self.api if isinstance(self.api, VkClientPool) else None
+        if pool is not None:
+            self.quotas = self.quotas or pool.quotas
+            self.wall_tokens = self.wall_tokens or _reader_names(pool)
+        if self.feed == "auto":
+            self.feed = pool if pool is not None and _has_feed(pool) else None
+        if self.plan_intervals and self.planner is None:
+            self.planner = QuotaPlanner(tokens=max(1, len(self.wall_tokens)))
+
+    @property
+    def feed_api(self) -> FeedApi | None:
+        """Return the feed path's API (None: the feed path is off)."""
+        return None if isinstance(self.feed, str) else self.feed
+
+    @property
+    def plan(self) -> Plan | None:
+        """Return the current plan (None before the first collection or without a planner)."""
+        return self._plan
 
     # ------------------------------------------------------------------ database steps
 
@@ -253,14 +352,14 @@ class CollectService:
                 source.id, source.name, ok=False, requests=poller.requests, error=failure.message
             )
         after = before.succeeded(self.clock(), poll.lag_seconds)
-        interval = next_interval(
-            poll.cursor.activity, minimum=self.min_interval, maximum=self.max_interval
-        )
+        interval = self.interval_for(source, poll)
         try:
             stats = await self._write(self._store_success, source, poll, after, interval)
         except LeaseLost as err:
             log.warning("source %s: %s; this poll is discarded", source.name, err)
             return CollectOutcome(source.id, source.name, ok=False, error=str(err))
+        if source.cursor:  # the first poll's backlog is not activity
+            self._observe(source, stats.inserted, self.clock())
         log_transition(source.name, before, after)
         return CollectOutcome(
             source.id,
@@ -275,7 +374,22 @@ class CollectService:
         )
 
     async def collect(self, *, due_only: bool = True, limit: int = 1000) -> list[CollectOutcome]:
-        """Lease the sources to poll now (all enabled ones unless ``due_only``) and poll them."""
+        """Run the feed path when due, then lease the sources to poll now and poll them.
+
+        ``due_only=False`` polls every enabled source (and reads the feed) whatever is due.
+        The feed's outcome, when it ran, comes first with ``source_id == FEED_SOURCE_ID``.
+        """
+        outcomes: list[CollectOutcome] = []
+        await self.replan_if_stale()
+        if self.feed_api is not None:
+            now = self.clock()
+            if not due_only or self._feed_due is None or now >= self._feed_due:
+                feed = await self.poll_feed()
+                if feed is not None:
+                    outcomes.append(feed)
+        return outcomes + await self._collect_walls(due_only=due_only, limit=limit)
+
+    async def _collect_walls(self, *, due_only: bool, limit: int) -> list[CollectOutcome]:
         claimed = await self._write(self._claim, due_only=due_only, limit=limit)
         prefetched: dict[int, VkWallPage | VkError] = {}
         if self.batch_walls and len(claimed) > 1:
@@ -295,15 +409,242 @@ class CollectService:
 
         return list(await asyncio.gather(*(bounded(s) for s in claimed)))
 
+    # ------------------------------------------------------------------ the plan
+
+    def _observe(self, source: SourceRecord, items: int, at: dt.datetime) -> None:
+        """Count a source's new items; a source first seen is observed since its last poll."""
+        key = source_key(source)
+        if key not in self.meter:
+            self.meter.start(key, WallCursor.from_json(source.cursor).polled_at or at)
+        self.meter.observe(key, items, at)
+
+    def interval_for(self, source: SourceRecord, poll: PollResult) -> float:
+        """Return the seconds to the source's next wall poll: its planned interval if any."""
+        plan = self._plan
+        key = source_key(source)
+        if plan is not None and key in plan.sources:
+            return plan.sources[key].interval_seconds
+        return next_interval(
+            poll.cursor.activity, minimum=self.min_interval, maximum=self.max_interval
+        )
+
+    def _sources(self) -> list[SourceRecord]:
+        with self.sessions() as s:
+            return SourceRepository(s).all(network=Network.VK)
+
+    async def replan(self) -> Plan | None:
+        """Plan every source's interval from its activity, the tokens and today's quota use."""
+        if self.planner is None:
+            return None
+        sources = await asyncio.to_thread(self._sources)
+        now = self.clock()
+        used = 0.0
+        left = DAY
+        if self.quotas is not None:
+            used = float(sum(self.quotas.used(t, "wall.get") for t in self.wall_tokens))
+            left = (self.quotas.next_reset(now) - now).total_seconds()
+        self._plan = plan_sources(
+            sources,
+            planner=self.planner,
+            feed=self.feed_api is not None,
+            now=now,
+            meter=self.meter,
+            used_today=used,
+            seconds_left=left,
+        )
+        self._planned_at = now
+        p = self._plan
+        log.debug(
+            "collect: planned %d sources, ~%.0f wall.get a day (%.0f%% of %d)%s",
+            len(p.sources),
+            p.calls_per_day,
+            100 * p.share_of_quota,
+            p.quota_per_day,
+            "" if p.fits else "; the quota cannot carry them all",
+        )
+        return p
+
+    async def replan_if_stale(self) -> None:
+        """Re-plan when there is no plan yet or it is older than ``replan_seconds``."""
+        if self.planner is None:
+            return
+        at = self._planned_at
+        if at is None or (self.clock() - at).total_seconds() >= self.replan_seconds:
+            await self.replan()
+
+    # ------------------------------------------------------------------ the feed path
+
+    def _claim_feed(
+        self, now: dt.datetime
+    ) -> tuple[dict[str, Any], dict[int, SourceRecord]] | None:
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            state = repo.claim_state(
+                FEED_STATE_KEY, self.owner, now, lease_seconds=self.lease_seconds
+            )
+            if state is None:
+                return None
+            sources = {int(r.external_id): r for r in repo.all(network=Network.VK) if pollable(r)}
+            return state, sources
+
+    def _claim_for_feed(self, ids: Sequence[int], now: dt.datetime) -> list[SourceRecord]:
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            got = (
+                repo.claim_for_update(i, self.owner, now, lease_seconds=self.lease_seconds)
+                for i in ids
+            )
+            return [r for r in got if r is not None]
+
+    def _store_feed(
+        self,
+        result: FeedResult,
+        polls: Sequence[tuple[SourceRecord, PollResult]],
+        failed: Sequence[SourceRecord],
+    ) -> StoreStats:
+        """Store every source's messages and cursor and the feed cursor in one transaction."""
+        now = self.clock()
+        total = StoreStats()
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            for source, poll in polls:
+                health = source.health
+                if not health.down:
+                    health = health.succeeded(now, poll.lag_seconds)
+                repo.finish(
+                    source.id,
+                    self.owner,
+                    health=health,
+                    next_due=source.lease_expires_at or now,
+                    cursor=poll.cursor.to_json(),
+                )
+                stats = MessageRepository(s).store_poll(source.id, poll, now)
+                if self.after_store is not None:
+                    self.after_store(s, source, stats)
+                total.inserted += stats.inserted
+                total.updated += stats.updated
+                total.deleted += stats.deleted
+            for source in failed:  # read its wall soon: only the wall poll can settle it now
+                repo.finish(source.id, self.owner, health=source.health, next_due=now)
+            repo.save_state(FEED_STATE_KEY, self.owner, {"cursor": result.cursor.to_json()})
+        return total
+
+    def _abandon_feed(self, claimed: Sequence[SourceRecord]) -> None:
+        now = self.clock()
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            for source in claimed:
+                with contextlib.suppress(LeaseLost):
+                    repo.finish(
+                        source.id,
+                        self.owner,
+                        health=source.health,
+                        next_due=source.lease_expires_at or now,
+                    )
+            repo.release_state(FEED_STATE_KEY, self.owner)
+
+    async def poll_feed(self) -> CollectOutcome | None:
+        """Read the feed once and store its new posts and comments with every cursor, atomically.
+
+        The new and commented posts of each followed source go through that source's
+        ``VkGroupPoller.poll_posts`` (its wall cursor keeps watching them) under the source's
+        lease; the sources and the feed cursor are written in one transaction, so a crash
+        neither loses nor doubles anything. A source another process is polling right now is
+        left to that wall poll. Returns None when another process holds the feed.
+        """
+        api = self.feed_api
+        if api is None:
+            return None
+        now = self.clock()
+        interval = self._plan.feed.feed_interval if self._plan and self._plan.feed else 60.0
+        claimed_state = await self._write(self._claim_feed, now)
+        if claimed_state is None:
+            self._feed_due = now + dt.timedelta(seconds=interval)
+            return None
+        state, sources = claimed_state
+        reader = FeedReader(
+            api,
+            comments=self.api,
+            followed=frozenset(sources),
+            clock=self.clock,
+            **dict(self.feed_options),
+        )
+        claimed: list[SourceRecord] = []
+        try:
+            result = await reader.poll(FeedCursor.from_json(state.get("cursor")))
+            by_owner = result.by_owner()
+            ids = [sources[o].id for o in sorted(by_owner) if o in sources]
+            claimed = await self._write(self._claim_for_feed, ids, now) if ids else []
+            polls: list[tuple[SourceRecord, PollResult]] = []
+            failed: list[SourceRecord] = []
+            requests = result.requests
+            for source in claimed:
+                owner_id = int(source.external_id)
+                poller = VkGroupPoller(
+                    self.api, owner_id, clock=self.clock, **dict(self.poller_options)
+                )
+                try:
+                    polls.append(
+                        (
+                            source,
+                            await poller.poll_posts(
+                                WallCursor.from_json(source.cursor), by_owner[owner_id]
+                            ),
+                        )
+                    )
+                except VkError as err:
+                    log.warning(
+                        "feed: comments of %s not read (%s); its wall is next", source.name, err
+                    )
+                    failed.append(source)
+                requests += poller.requests
+            stats = await self._write(self._store_feed, result, polls, failed)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._write(self._abandon_feed, claimed))
+            raise
+        except Exception as err:
+            if not isinstance(err, VkError | LeaseLost):
+                log.exception("feed: unexpected error")
+            else:
+                log.warning("feed: %s", err)
+            with contextlib.suppress(LeaseLost):
+                await self._write(self._abandon_feed, claimed)
+            self._feed_due = self.clock() + dt.timedelta(seconds=interval)
+            return CollectOutcome(FEED_SOURCE_ID, "vk feed", ok=False, error=str(err))
+        self._feed_due = now + dt.timedelta(seconds=interval)
+        at = self.clock()
+        for owner_id, count in result.activity.items():
+            if owner_id in sources:
+                self._observe(sources[owner_id], count, at)
+        return CollectOutcome(
+            FEED_SOURCE_ID,
+            "vk feed",
+            ok=True,
+            new_posts=len(result.posts),
+            inserted=stats.inserted,
+            updated=stats.updated,
+            deleted=stats.deleted,
+            requests=requests,
+            notes=result.notes,
+        )
+
 
 def summary_line(outcomes: Sequence[CollectOutcome], skipped: int = 0) -> str:
-    """Return one line summing up a collection run."""
+    """Return one line summing up a collection run (the feed path's outcome, if any, included)."""
+    feed = [o for o in outcomes if o.source_id == FEED_SOURCE_ID]
+    walls = [o for o in outcomes if o.source_id != FEED_SOURCE_ID]
     failed = [o for o in outcomes if not o.ok]
     text = (
-        f"{len(outcomes)} sources polled, {len(failed)} failed; "
+        f"{len(walls)} sources polled, {len([o for o in walls if not o.ok])} failed; "
         f"{sum(o.inserted for o in outcomes)} messages stored, "
         f"{sum(o.updated for o in outcomes)} updated, {sum(o.deleted for o in outcomes)} deleted"
     )
+    for o in feed:
+        text += (
+            f"; feed: {o.new_posts} new posts, {o.inserted} stored, {o.requests} requests"
+            if o.ok
+            else "; feed failed"
+        )
     if skipped:
         text += f"; {skipped} skipped (leased by another process)"
     if failed:

@@ -376,6 +376,10 @@ class ActivityMeter:
         """Return the sources observed."""
         return list(self._state)
 
+    def __contains__(self, key: object) -> bool:
+        """Return True when the source has been observed (or started)."""
+        return key in self._state
+
 
 @dataclass(order=True)
 class _Due:

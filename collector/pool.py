@@ -205,9 +205,70 @@ class VkClientPool:
         """Describe communities (see :meth:`VkClient.groups_get_by_id`)."""
         return await self.run(["groups.getById"], lambda c: c.groups_get_by_id(group_ids))
 
-    async def newsfeed_get(self, **kwargs: object) -> FeedPage:
-        """Read the news feed (see :meth:`VkClient.newsfeed_get`)."""
-        return await self.run(["newsfeed.get"], lambda c: c.newsfeed_get(**kwargs))  # type: ignore[arg-type]
+    async def newsfeed_get(
+        self,
+        *,
+        source_ids: Sequence[int] = (),
+        start_time: int | None = None,
+        end_time: int | None = None,
+        start_from: str | None = None,
+        count: int = 100,
+    ) -> FeedPage:
+        """Read the news feed on a user token (see :meth:`VkClient.newsfeed_get`)."""
+        return await self.run(
+            ["newsfeed.get"],
+            lambda c: c.newsfeed_get(
+                source_ids=source_ids,
+                start_time=start_time,
+                end_time=end_time,
+                start_from=start_from,
+                count=count,
+            ),
+        )
+
+    async def newsfeed_get_comments(
+        self,
+        *,
+        source_ids: Sequence[int] = (),
+        start_time: int | None = None,
+        start_from: str | None = None,
+        last_comments_count: int = 10,
+        count: int = 100,
+    ) -> FeedPage:
+        """Read which feed posts got new comments, on a user token (see
+        :meth:`VkClient.newsfeed_get_comments`)."""
+        return await self.run(
+            ["newsfeed.getComments"],
+            lambda c: c.newsfeed_get_comments(
+                source_ids=source_ids,
+                start_time=start_time,
+                start_from=start_from,
+                last_comments_count=last_comments_count,
+                count=count,
+            ),
+        )
+
+    async def newsfeed_search(
+        self,
+        q: str,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        start_from: str | None = None,
+        count: int = 200,
+    ) -> FeedPage:
+        """Search public posts on the next token under its ``newsfeed.search`` quota (see
+        :meth:`VkClient.newsfeed_search`)."""
+        return await self.run(
+            ["newsfeed.search"],
+            lambda c: c.newsfeed_search(
+                q, start_time=start_time, end_time=end_time, start_from=start_from, count=count
+            ),
+        )
+
+    def kinds(self) -> dict[str, str]:
+        """Return each usable (not disabled) token's kind by its name."""
+        return {c.name: c.kind for c in self.clients if c.name not in self.disabled}
 
     async def execute(self, calls: Sequence[ExecuteCall]) -> list[ExecuteResult]:
         """Run a batch (see :meth:`VkClient.execute`) on a token allowed for all its methods."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,11 @@ from storage.enums import Network
 from storage.models import Source
 from storage.repositories.errors import NotFound, RepositoryError
 
-__all__ = ["LeaseLost", "SourceExists", "SourceRecord", "SourceRepository"]
+__all__ = ["STATE_PREFIX", "LeaseLost", "SourceExists", "SourceRecord", "SourceRepository"]
+
+#: External ids of the rows that hold a collector's own state (the feed cursor) rather than a
+#: source: never enabled, so never claimed as a source, and left out of :meth:`all`.
+STATE_PREFIX = "state:"
 
 
 class SourceExists(RepositoryError):
@@ -145,8 +150,12 @@ class SourceRepository:
         return _record(row)
 
     def all(self, *, network: Network | None = None) -> list[SourceRecord]:
-        """Return every source, by id."""
-        query = sa.select(Source).order_by(Source.id)
+        """Return every source, by id (not the collector's state rows)."""
+        query = (
+            sa.select(Source)
+            .where(Source.external_id.not_like(f"{STATE_PREFIX}%"))
+            .order_by(Source.id)
+        )
         if network is not None:
             query = query.where(Source.network == network)
         return [_record(r) for r in self._session.scalars(query)]
@@ -278,3 +287,117 @@ class SourceRepository:
             values["disabled_reason"] = None
         self._session.execute(sa.update(Source).where(Source.id == source_id).values(**values))
         self._session.expire_all()
+
+    # ------------------------------------------------------------------ collector state
+
+    def _state_id(self, network: Network, key: str) -> int:
+        """Return the id of the state row ``key``, creating it (disabled) when missing."""
+        external_id = f"{STATE_PREFIX}{key}"
+        query = sa.select(Source.id).where(
+            Source.network == network, Source.external_id == external_id
+        )
+        found = self._session.scalars(query).one_or_none()
+        if found is not None:
+            return found
+        try:
+            with self._session.begin_nested():
+                row = Source(
+                    network=network,
+                    external_id=external_id,
+                    title=f"collector state: {key}",
+                    enabled=False,
+                    disabled_reason="collector state, not a source",
+                    cursor={},
+                )
+                self._session.add(row)
+                self._session.flush()
+                return row.id
+        except sa.exc.IntegrityError:  # another process created it meanwhile
+            return self._session.scalars(query).one()
+
+    def claim_state(
+        self,
+        key: str,
+        owner: str,
+        now: dt.datetime,
+        *,
+        lease_seconds: float,
+        network: Network = Network.VK,
+    ) -> dict[str, Any] | None:
+        """Lease the collector state ``key`` (e.g. the feed cursor) and return its value.
+
+        Returns None when another process holds it: it is doing that work now. The state is a
+        disabled row of ``sources`` whose ``cursor`` holds the value, so it needs no table of
+        its own and takes the same row lease as a source.
+        """
+        state_id = self._state_id(network, key)
+        free = sa.or_(
+            Source.lease_owner.is_(None),
+            Source.lease_owner == owner,
+            Source.lease_expires_at.is_(None),
+            Source.lease_expires_at <= now,
+        )
+        result = self._session.execute(
+            sa.update(Source)
+            .where(Source.id == state_id, free)
+            .values(lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        return dict(self.get(state_id).cursor)
+
+    def save_state(
+        self, key: str, owner: str, value: dict[str, Any], *, network: Network = Network.VK
+    ) -> None:
+        """Store the state ``key`` and release its lease; LeaseLost if another process took it.
+
+        Run it in the transaction that stores what the state stands for, so both commit or
+        neither does.
+        """
+        result = self._session.execute(
+            sa.update(Source)
+            .where(
+                Source.network == network,
+                Source.external_id == f"{STATE_PREFIX}{key}",
+                Source.lease_owner == owner,
+            )
+            .values(cursor=value, lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise LeaseLost(f"collector state {key}: the lease of {owner} was taken over")
+        self._session.expire_all()
+
+    def release_state(self, key: str, owner: str, *, network: Network = Network.VK) -> None:
+        """Give the lease of the state ``key`` up without changing it."""
+        self._session.execute(
+            sa.update(Source)
+            .where(
+                Source.network == network,
+                Source.external_id == f"{STATE_PREFIX}{key}",
+                Source.lease_owner == owner,
+            )
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+
+    def claim_for_update(
+        self, source_id: int, owner: str, now: dt.datetime, *, lease_seconds: float
+    ) -> SourceRecord | None:
+        """Lease one enabled source for an out-of-turn update (the feed path).
+
+        Unlike :meth:`claim`, a rest lease is honoured only as the source's due time: it is
+        returned in ``lease_expires_at`` of the record so the caller can put it back with
+        :meth:`finish`. None when another process is polling the source now.
+        """
+        before = self._session.get(Source, source_id, with_for_update=True)
+        if before is None:
+            return None
+        due = before.lease_expires_at if before.lease_owner is None else None
+        claimed = self.claim(source_id, owner, now, lease_seconds=lease_seconds)
+        if claimed is None:
+            return None
+        return dataclasses.replace(claimed, lease_expires_at=due)
