@@ -224,10 +224,18 @@ class CollectService:
         """Take the quota counters, the reading tokens and the feed token from the pool."""
         pool = self.api if isinstance(self.api, VkClientPool) else None
         if pool is not None:
+            if self.feed == "auto":
+                self.feed = pool if _has_feed(pool) else None
+            if any(c.kind == "service" for c in pool.clients):
+                # Walls are read by service tokens only: a closed community the user account
+                # belongs to must not be readable on some polls and refused on others. The
+                # user token is kept for the feed.
+                pool = pool.subset(["service"])
+                self.api = pool
             self.quotas = self.quotas or pool.quotas
             self.wall_tokens = self.wall_tokens or _reader_names(pool)
         if self.feed == "auto":
-            self.feed = pool if pool is not None and _has_feed(pool) else None
+            self.feed = None
         if self.plan_intervals and self.planner is None:
             self.planner = QuotaPlanner(tokens=max(1, len(self.wall_tokens)))
 
@@ -378,16 +386,19 @@ class CollectService:
 
         ``due_only=False`` polls every enabled source (and reads the feed) whatever is due.
         The feed's outcome, when it ran, comes first with ``source_id == FEED_SOURCE_ID``.
+        Walls due are read before the feed.
         """
-        outcomes: list[CollectOutcome] = []
         await self.replan_if_stale()
+        # Walls first: a community whose wall the service tokens cannot read (closed) is then
+        # disabled before the feed runs, and so left out of ``followed``.
+        walls = await self._collect_walls(due_only=due_only, limit=limit)
         if self.feed_api is not None:
             now = self.clock()
             if not due_only or self._feed_due is None or now >= self._feed_due:
                 feed = await self.poll_feed()
                 if feed is not None:
-                    outcomes.append(feed)
-        return outcomes + await self._collect_walls(due_only=due_only, limit=limit)
+                    return [feed, *walls]
+        return walls
 
     async def _collect_walls(self, *, due_only: bool, limit: int) -> list[CollectOutcome]:
         claimed = await self._write(self._claim, due_only=due_only, limit=limit)

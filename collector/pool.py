@@ -266,6 +266,18 @@ class VkClientPool:
             ),
         )
 
+    def subset(self, kinds: Sequence[str]) -> VkClientPool:
+        """Return a pool of this one's tokens of ``kinds``, sharing its quotas, rests and
+        disabled tokens (so a token spent or disabled through one is so through both)."""
+        sub = VkClientPool(
+            [c for c in self.clients if c.kind in kinds],
+            quotas=self.quotas,
+            monotonic=self._monotonic,
+        )
+        sub.disabled = self.disabled
+        sub._resting = self._resting
+        return sub
+
     def kinds(self) -> dict[str, str]:
         """Return each usable (not disabled) token's kind by its name."""
         return {c.name: c.kind for c in self.clients if c.name not in self.disabled}
