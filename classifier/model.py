@@ -46,9 +46,9 @@ class ModelSpec:
     # Share of each head's weights kept (the largest by magnitude); the rest become zero and the
     # weights are stored sparse: the artefact is ~6x smaller, for about -0.4 points of macro-F1.
     keep_weights: float = 0.1
-    # Class weights inversely proportional to class size. Off: the corpus's own proportions
-    # (common problems have more phrasings) are a better prior for real feeds, measured on the
-    # SPb appeals: +1.2 points accuracy, +1.5 macro-F1, +1.3 complaint recall.
+    # Class weights inversely proportional to class size. Off, the seed corpus's own proportions
+    # (common problems have more phrasings) are the prior; classifier.train.train turns it on
+    # once operators' labels (skewed towards a few groups) are learnt.
     balanced: bool = False
 
     @property

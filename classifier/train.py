@@ -174,10 +174,19 @@ def train(
     spec: ModelSpec | None = None,
     label_weight: float = DEFAULT_LABEL_WEIGHT,
 ) -> TrainedModels:
-    """Fit the text models on the seed corpus merged with operators' labels."""
+    """Fit the text models on the seed corpus merged with operators' labels.
+
+    Without ``spec``: the default spec, with balanced class weights once operators' labels are
+    used. The seed corpus's proportions are a fair prior for a cold start; a real feed's labels
+    are dominated by a few groups, and balancing keeps the rare groups recognised (measured on
+    the SPb appeals: cold start +1.9 points of macro-F1 unbalanced; after 2 000 labels +5.6
+    balanced).
+    """
     items, summary = merge_training_items(
         seed, labels, lemmatize=lemmatize, rubricator=rubricator, label_weight=label_weight
     )
+    if spec is None:
+        spec = ModelSpec(balanced=summary["labels"]["texts"] > 0)
     topic_groups = {t.name: t.group for t in rubricator.topics}
     models = fit_text_models(items, topic_groups=topic_groups, spec=spec)
     summary["spec"] = models.spec.describe()
