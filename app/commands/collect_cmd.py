@@ -49,8 +49,9 @@ async def collect_once(
     concurrency: int,
     lease_seconds: float = 600.0,
 ) -> tuple[list[CollectOutcome], int]:
-    """Poll every enabled VK source this process can lease; return outcomes and skipped count."""
-    from app.collect import vk_collect_service
+    """Poll every enabled VK source this process can lease (and read the feed when a user token
+    is configured); return the outcomes and how many sources were leased by others."""
+    from app.collect import FEED_SOURCE_ID, vk_collect_service
     from storage.enums import Network
     from storage.repositories.sources import SourceRepository
 
@@ -73,7 +74,8 @@ async def collect_once(
             )
 
     waiting = await asyncio.to_thread(enabled)
-    return outcomes, max(0, waiting - len(outcomes))
+    walls = sum(1 for o in outcomes if o.source_id != FEED_SOURCE_ID)
+    return outcomes, max(0, waiting - walls)
 
 
 def run(args: argparse.Namespace) -> int:

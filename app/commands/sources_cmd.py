@@ -195,7 +195,15 @@ def _state(record: SourceRecord) -> str:
 
 
 def list_sources(args: argparse.Namespace) -> int:
-    """Print every source with its interval, expected calls a day, lag and health."""
+    """Print every source with its interval, expected calls a day against the quota, lag, health.
+
+    The intervals and calls a day are the quota planner's (``app.collect.plan_sources``, as the
+    collect service plans them, from each source's remembered activity); ``every`` is the
+    interval the last poll set.
+    """
+    from app.collect import plan_sources
+    from collector.planner import QuotaPlanner
+    from storage.enums import Network
     from storage.repositories.sources import SourceRepository
 
     config = load_config_or_fail(args)
@@ -203,14 +211,25 @@ def list_sources(args: argparse.Namespace) -> int:
     with sessions() as s:
         records = SourceRepository(s).all()
     now = dt.datetime.now(dt.UTC)
-    readers = sum(1 for t in config.networks.vk.tokens if t.kind in ("service", "user") and t.token)
+    tokens = [t for t in config.networks.vk.tokens if t.token and t.token.get_secret_value()]
+    kinds = {t.kind for t in tokens}
+    # As the collect service does: walls on service tokens (user tokens when there are none),
+    # the feed path on a user token.
+    wall_kind = "service" if "service" in kinds else "user"
+    readers = sum(1 for t in tokens if t.kind == wall_kind)
+    feed = "user" in kinds
     quota = readers * WALL_GET_QUOTA
-    total = 0
+    plan = plan_sources(
+        [r for r in records if r.network is Network.VK],
+        planner=QuotaPlanner(tokens=max(1, readers)),
+        feed=feed,
+        now=now,
+    )
     rows = []
     for r in records:
-        active = r.enabled and not r.health.disabled_reason
-        calls = round(86400 / r.poll_interval_seconds) if active else 0
-        total += calls
+        key = str(r.id)
+        planned = plan.sources.get(key)
+        described = plan.describe(key) if planned else "not polled"
         row = {
             "id": r.id,
             "network": r.network.value,
@@ -218,7 +237,10 @@ def list_sources(args: argparse.Namespace) -> int:
             "title": r.title,
             "municipality": r.municipality,
             "interval_seconds": r.poll_interval_seconds,
-            "wall_get_per_day": calls,
+            "planned_interval_seconds": round(planned.interval_seconds) if planned else None,
+            "wall_get_per_day": round(planned.calls_per_day, 1) if planned else 0,
+            "feed_covered": bool(planned and planned.feed_covered),
+            "plan": described,
             "lag_seconds": r.health.lag_seconds,
             "last_success": r.health.last_success_at.isoformat()
             if r.health.last_success_at
@@ -232,14 +254,21 @@ def list_sources(args: argparse.Namespace) -> int:
             lag = "-" if r.health.lag_seconds is None else f"{r.health.lag_seconds}s"
             print(
                 f"{r.id:>4}  {r.network.value:<3} {r.name:<28} every {r.poll_interval_seconds:>5}s"
-                f"  ~{calls:>5} wall.get/day  lag {lag:>7}"
+                f"  {described}  lag {lag:>7}"
                 f"  last ok {_age(now, r.health.last_success_at):>9}  {_state(r)}"
             )
     if not args.json:
-        share = f"{100 * total / quota:.0f}% of " if quota else ""
+        share = f"{100 * plan.calls_per_day / quota:.0f}% of " if quota else ""
         print(
-            f"{len(rows)} sources; ~{total} wall.get calls a day, {share}the quota "
-            f"{quota} ({readers} reading tokens x {WALL_GET_QUOTA})",
+            f"{len(rows)} sources; planned ~{plan.calls_per_day:.0f} wall.get calls a day, "
+            f"{share}the quota {quota} ({readers} reading tokens x {WALL_GET_QUOTA})",
             file=sys.stdout,
         )
+        if plan.feed is not None:
+            per_day = plan.feed.calls_per_day
+            print(
+                f"feed path on the user token: newsfeed.get every {plan.feed.feed_interval:.0f} s"
+                f" (~{per_day['newsfeed.get']:.0f}/day), newsfeed.getComments every "
+                f"{plan.feed.comments_interval:.0f} s (~{per_day['newsfeed.getComments']:.0f}/day)"
+            )
     return 0

@@ -89,6 +89,11 @@ async def test_add_list_collect_export(
     assert screen in out
     assert "new" in out
     assert "the quota 5000 (1 reading tokens x 5000)" in out
+    # The planner's interval and calls a day against the quota (no user token: no feed).
+    assert "wall.get every " in out
+    assert "/day, " in out
+    assert "% of 5000 a day" in out
+    assert "feed + " not in out
 
     assert await cli(config, "collect", "--once") == 0
     summary = capsys.readouterr().out.strip()
@@ -123,6 +128,40 @@ async def test_add_list_collect_export(
     (row,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert row["state"] == "ok"
     assert row["last_success"] is not None
+    # The last poll set the interval of the plan made before it; the list re-plans from the
+    # activity that poll observed.
+    assert 60 <= row["planned_interval_seconds"] <= 6 * 3600
+    assert row["wall_get_per_day"] > 0
+    assert row["plan"].startswith("wall.get every ")
+
+
+async def test_with_a_user_token_the_feed_covers_sources(
+    config: Path,
+    emu: VkEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = (await asyncio.to_thread(config.read_text, encoding="utf-8")).replace(
+        '      - {name: reader, kind: service, token: "${VK_TOKEN}"}\n',
+        '      - {name: reader, kind: service, token: "${VK_TOKEN}"}\n'
+        '      - {name: feed, kind: user, token: "${VK_USER_TOKEN}"}\n',
+    )
+    await asyncio.to_thread(config.write_text, text, encoding="utf-8")
+    monkeypatch.setenv("VK_USER_TOKEN", "vk-demo-user")
+    _, screen = small_group(emu)
+    assert await cli(config, "sources", "add", screen) == 0
+    capsys.readouterr()
+    assert await cli(config, "sources", "list") == 0
+    out = capsys.readouterr().out
+    assert "feed + wall.get every " in out
+    assert "feed path on the user token: newsfeed.get every 60 s" in out
+    assert "(1 reading tokens x 5000)" in out
+    assert await cli(config, "collect", "--once") == 0
+    summary = capsys.readouterr().out.strip()
+    assert summary.startswith("1 sources polled, 0 failed;"), summary
+    assert "; feed: " in summary
+    assert emu.token_stats("vk-demo-user").calls["newsfeed.get"] >= 1
+    assert emu.token_stats("vk-demo-user").calls["wall.get"] == 0
 
 
 async def test_collect_reports_failed_sources_with_exit_1(
