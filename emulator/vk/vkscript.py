@@ -21,7 +21,7 @@ _TOKEN_RE = re.compile(
   | (?P<num>\d+(?:\.\d+)?)
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
-  | (?P<op>@\.|===|!==|==|!=|<=|>=|&&|\|\||\+=|-=|[{}\[\]().,;:+\-*/%<>=!])
+  | (?P<op>@\.|===|!==|==|!=|<=|>=|&&|\|\||\+=|-=|[{}\[\]().,;:?+\-*/%<>=!])
     """,
     re.VERBOSE,
 )
@@ -170,7 +170,12 @@ class _Parser:
 
     # expressions, lowest precedence first
     def expression(self) -> Node:
-        return self.binary(0)
+        condition = self.binary(0)
+        if self.accept("?"):  # ``a ? b : c`` binds looser than ``||``, right to left
+            then = self.expression()
+            self.expect(":")
+            return ("cond", condition, then, self.expression())
+        return condition
 
     _LEVELS: tuple[tuple[str, ...], ...] = (
         ("||",),
@@ -386,6 +391,9 @@ class Interpreter:
             return [self.eval(item, scope) for item in node[1]]
         if kind == "object":
             return {key: self.eval(value, scope) for key, value in node[1]}
+        if kind == "cond":
+            chosen = node[2] if _truthy(self.eval(node[1], scope)) else node[3]
+            return self.eval(chosen, scope)
         if kind == "not":
             return not _truthy(self.eval(node[1], scope))
         if kind == "neg":

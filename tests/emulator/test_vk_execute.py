@@ -132,3 +132,37 @@ async def test_args_projection_and_arithmetic(api: Api, emu: VkEmulator) -> None
     page = await api("wall.get", owner_id=-gid, count=4)
     assert response["ids"] == [p["id"] for p in page["items"]]
     assert response["first"] == page["items"][0]["id"]
+
+
+async def test_the_conditional_operator(api: Api) -> None:
+    code = """
+    var a = null, b = 3;
+    var x = (a == null ? 0 : b - a), y = b > 2 ? "big" : "small";
+    var z = a ? 1 : b < 0 ? 2 : 3;
+    return {x: x, y: y, z: z, w: {k: b == 3 ? [1, 2] : []}};
+    """
+    assert await api("execute", code=code) == {"x": 0, "y": "big", "z": 3, "w": {"k": [1, 2]}}
+    assert await api.error("execute", code="return 1 ? 2;") == 12
+
+
+async def test_vk_api_real_get_all_script_reads_a_whole_wall(api: Api, emu: VkEmulator) -> None:
+    """vk_api's own VkTools.get_all script (``vk_get_all_items``, with ``?:``) runs as on VK."""
+    from vk_api.tools import vk_get_all_items
+
+    gid = open_group_ids(emu)[0]
+    # As VkTools.get_all_iter calls it: values merged with the page size, no count yet.
+    script = vk_get_all_items.compile(
+        {
+            "method": "wall.get",
+            "key": "items",
+            "values": {"owner_id": -gid, "count": 10},
+            "count": None,
+            "offset": 0,
+            "offset_mul": 1,
+        }
+    )
+    response = await api("execute", code=script)
+    truth = emu.visible_posts(gid)
+    assert response["count"] == len(truth)
+    assert sorted(p["id"] for p in response["items"]) == sorted(p.post_id for p in truth)
+    assert response["more"] is (len(truth) > 25 * 10)
