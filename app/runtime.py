@@ -263,7 +263,9 @@ async def serve(
     on_started: Callable[[Service], None] | None = None,
 ) -> None:
     """Run the web application and the scheduler until ``stop`` is set."""
-    engine = create_engine_for(config.database.url)
+    # SQLite: every transaction takes the write lock at BEGIN, so the collect and process jobs
+    # (worker threads) wait for each other instead of failing to upgrade a read lock.
+    engine = create_engine_for(config.database.url, sqlite_begin="IMMEDIATE")
     sessions = make_sessionmaker(engine)
     await asyncio.to_thread(bootstrap, config, sessions)
     clock = utc_clock

@@ -68,6 +68,14 @@ def register(subparsers: Subparsers) -> None:
         "--interval", type=int, default=5, help="seconds between collect and process runs"
     )
     parser.add_argument(
+        "--auto-route-min-confidence",
+        type=float,
+        default=0.5,
+        metavar="P",
+        help="route automatically from this confidence (default 0.5 in the demo: the model is "
+        "unsure of the emulator's template texts; config.yaml keeps its own threshold)",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
@@ -172,8 +180,18 @@ def running_emulator(
         emulator.stop()
 
 
-def demo_config(base: Config, *, api_url: str, database_url: str, interval: int = 5) -> Config:
-    """Return ``base`` with VK on, pointed at the emulator with its demo tokens, short intervals."""
+def demo_config(
+    base: Config,
+    *,
+    api_url: str,
+    database_url: str,
+    interval: int = 5,
+    auto_route_min_confidence: float | None = None,
+) -> Config:
+    """Return ``base`` with VK on, pointed at the emulator with its demo tokens, short intervals.
+
+    ``auto_route_min_confidence`` replaces the jurisdiction's threshold when given.
+    """
     from pydantic import SecretStr
 
     from app.config import DatabaseConfig, VkToken
@@ -189,8 +207,16 @@ def demo_config(base: Config, *, api_url: str, database_url: str, interval: int 
     scheduler = base.scheduler.model_copy(
         update={"collect_interval": interval, "classify_interval": interval}
     )
+    jurisdiction = base.jurisdiction
+    if auto_route_min_confidence is not None:
+        if not 0 <= auto_route_min_confidence <= 1:
+            raise CliError("--auto-route-min-confidence must be within 0..1")
+        jurisdiction = jurisdiction.model_copy(
+            update={"auto_route_min_confidence": auto_route_min_confidence}
+        )
     return base.model_copy(
         update={
+            "jurisdiction": jurisdiction,
             "networks": networks,
             "scheduler": scheduler,
             "database": DatabaseConfig.model_construct(url=database_url),
@@ -264,7 +290,7 @@ def prepare_database(config: Config, admin: Mapping[str, Any]) -> sessionmaker[S
     from storage.migrate import upgrade
 
     upgrade(config.database.url)
-    sessions = make_sessionmaker(create_engine_for(config.database.url))
+    sessions = make_sessionmaker(create_engine_for(config.database.url, sqlite_begin="IMMEDIATE"))
     add_emulator_sources(sessions, admin, load_region(config.region.code))
     return sessions
 
@@ -308,7 +334,11 @@ def run(args: argparse.Namespace) -> int:
         ) as emulator,
     ):
         config = demo_config(
-            base, api_url=emulator.api_url, database_url=database_url, interval=args.interval
+            base,
+            api_url=emulator.api_url,
+            database_url=database_url,
+            interval=args.interval,
+            auto_route_min_confidence=args.auto_route_min_confidence,
         )
         admin = emulator.admin()
         prepare_database(config, admin)

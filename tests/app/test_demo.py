@@ -32,8 +32,14 @@ def test_the_emulator_runs_as_a_child_process_of_our_interpreter() -> None:
 def test_the_demo_config_turns_vk_on_against_the_emulator(tmp_path: Path) -> None:
     base = load_config(ROOT / "config.yaml", demo_environment({}))
     config = demo_config(
-        base, api_url="http://127.0.0.1:1/method", database_url="sqlite:///x.db", interval=4
+        base,
+        api_url="http://127.0.0.1:1/method",
+        database_url="sqlite:///x.db",
+        interval=4,
+        auto_route_min_confidence=0.5,
     )
+    assert config.jurisdiction.auto_route_min_confidence == 0.5
+    assert config.jurisdiction.rules == base.jurisdiction.rules
     assert config.networks.vk.enabled
     assert str(config.networks.vk.api_url).startswith("http://127.0.0.1:1/method")
     assert {t.kind for t in config.networks.vk.tokens} == {"service", "community"}
