@@ -30,7 +30,6 @@ from typing import Any
 import aiohttp
 import requests
 import vk_api
-import vk_api.exceptions
 from aiohttp import web
 
 from collector.rate_limit import SlidingWindowLimiter
@@ -150,23 +149,13 @@ async def collect_ours(url: str, token: str, owners: list[int]) -> tuple[int, in
         return sum(p for p, _ in counts), sum(c for _, c in counts), client.requests
 
 
-NOTES: list[str] = []
-
-
 def get_all(tools: Any, method: str, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return every item with ``VkTools.get_all``, or ``get_all_slow`` if the former fails.
+    """Return every item with vk_api's ``VkTools.get_all`` (its own ``execute`` VKScript loop).
 
-    vk_api 11.10's ``get_all`` VKScript uses the ``?:`` operator, which the emulator's VKScript
-    subset does not parse (error 12); ``get_all_slow`` pages the same way without ``execute``.
+    The script (``vk_api.tools.vk_get_all_items``) uses the ``?:`` operator, which the
+    emulator's VKScript interpreter runs, so this is vk_api's real tool, not a fallback.
     """
-    if not NOTES:
-        try:
-            return list(tools.get_all(method, 100, values)["items"])
-        except vk_api.exceptions.ApiError as err:
-            if err.code != 12:
-                raise
-            NOTES.append(f"VkTools.get_all failed on the emulator ({err}); using get_all_slow")
-    return list(tools.get_all_slow(method, 100, values)["items"])
+    return list(tools.get_all(method, 100, values)["items"])
 
 
 def _thread_items(tools: Any, owner: int, post: int, comment: dict[str, Any]) -> int:
@@ -296,8 +285,6 @@ def main() -> None:
             lambda: collect_vk_api(server.url, "vk-demo-service-3", owners, pool=True),
         )
         print(pooled.line())
-    for note in NOTES:
-        print(f"   note: {note}")
     for run in (ours, get_all, pooled):
         ok = run.posts == truth_posts and run.comments == truth_comments
         print(f"   {run.name}: {'complete' if ok else 'INCOMPLETE'} against the ground truth")
