@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Developer entry point that needs only Python 3.11+: creates .venv, then runs or tests.
 
-python3 dev.py run [ARGS...]    install into .venv and run the service (embedded default)
+python3 dev.py run [ARGS...]    install into .venv and run the demo (SQLite, the demo region)
 python3 dev.py test [ARGS...]   install with the test extra; ruff, mypy, then pytest ARGS
 python3 dev.py cli [ARGS...]    any incident-management command inside .venv
 """
@@ -90,7 +90,7 @@ def main() -> None:
     if command == "test":
         command_test(rest)
     elif command == "run":
-        command_cli(["run", *rest])
+        command_cli(["demo", *rest])
     else:
         command_cli(rest)
 
