@@ -11,7 +11,9 @@ shipped artefact), the region's gazetteer (or the region-lookup fallback) — on
   reads its dictionaries with ``dawg_python``, and the lemma cache is off.
 
 The messages are the SPb appeals read from ../shared when present (texts people really wrote;
-read at run time, never copied), else the seed corpus. Figures are printed, never asserted.
+read at run time, never copied), else the seed corpus. Both wall time and CPU time are
+reported: on a shared machine the CPU time (single-threaded, one core) is the steadier figure.
+Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -96,9 +98,11 @@ def measure(n: int, *, baseline: bool) -> dict[str, Any]:
     if not baseline:
         lemmatizer.clear_cache()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for start in range(0, len(items), 1000):
         classifier.classify_many(items[start : start + 1000])
     total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     # Stage split on the same messages (a second pass: the cache is warm for ours).
     t0 = time.perf_counter()
     docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in texts]
@@ -113,6 +117,7 @@ def measure(n: int, *, baseline: bool) -> dict[str, Any]:
         "origin": origin,
         "seconds": total,
         "per_second": len(items) / total,
+        "per_cpu_second": len(items) / cpu,
         "c_extension": lemmatizer.uses_c_extension,
         "cache": not baseline,
         "matcher": matcher_name,
@@ -152,14 +157,19 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in (("ours", ours), ("baseline", base)):
         stages = ", ".join(f"{k} {v:,.0f}/s" for k, v in r["stages_per_second"].items())
         print(
-            f"{name:8s} {r['per_second']:9,.0f} messages/s  ({r['messages']} {r['origin']}; "
+            f"{name:8s} {r['per_second']:9,.0f} messages/s wall, "
+            f"{r['per_cpu_second']:,.0f} per CPU-second  ({r['messages']} {r['origin']}; "
             f"C DAWG {r['c_extension']}, cache {r['cache']}, {r['matcher']})\n"
             f"         stages: {stages}"
         )
     ratio = ours["per_second"] / base["per_second"]
-    verdict = "meets" if ours["per_second"] >= GOAL else "misses"
-    print(f"ratio    {ratio:9.1f}x the uncached pure-Python pipeline")
-    print(f"goal     {GOAL:9,.0f} messages/s on one core: {verdict} it")
+    cpu_ratio = ours["per_cpu_second"] / base["per_cpu_second"]
+    print(
+        f"ratio    {ratio:9.1f}x the uncached pure-Python pipeline ({cpu_ratio:.1f}x in CPU time)"
+    )
+    for label, key in (("wall", "per_second"), ("CPU", "per_cpu_second")):
+        verdict = "meets" if ours[key] >= GOAL else "misses"
+        print(f"goal     {GOAL:9,.0f} messages/s on one core, {label} time: {verdict} it")
     return 0
 
 

@@ -136,11 +136,11 @@ class _Head:
 
     _dense: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
 
-    def weights(self, row: int, cols: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Return the weights of class ``row`` at feature columns ``cols``."""
+    def dense(self) -> np.ndarray[Any, Any]:
+        """Return the (classes x features) weights as a dense array (built once)."""
         if self._dense is None:
             self._dense = np.asarray(self.coef.toarray(), dtype=np.float32)
-        return np.asarray(self._dense[row, cols])
+        return self._dense
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the dense copy of the weights (rebuilt on first use)."""
@@ -207,13 +207,15 @@ class TextModels:
         p_complaint = self.complaint.proba(x)[:, self._yes]
         p_group = self.group.proba(x)
         p_topic = self.topic.proba(x) if self.topic is not None else None
+        best = np.argmax(p_group, axis=1)
+        evidences = self._evidence(x, best, p_complaint) if evidence else None
         out: list[TextPrediction] = []
         for row in range(len(docs)):
-            g = int(np.argmax(p_group[row]))
+            g = int(best[row])
             group = self.group.classes[g]
             group_conf = float(p_group[row, g])
             topic, topic_conf = self._topic(group, group_conf, p_topic, row)
-            ev = self._evidence(x, row, g, float(p_complaint[row])) if evidence else ()
+            ev = evidences[row] if evidences is not None else ()
             out.append(
                 TextPrediction(
                     complaint_confidence=float(p_complaint[row]),
@@ -245,29 +247,39 @@ class TextModels:
         return self.topic.classes[int(idx[best])], group_conf * share
 
     def _evidence(
-        self, x: sp.csr_matrix, row: int, group_index: int, p_complaint: float
-    ) -> tuple[Evidence, ...]:
-        start, end = x.indptr[row], x.indptr[row + 1]
-        cols = x.indices[start:end]
-        vals = x.data[start:end]
+        self,
+        x: sp.csr_matrix,
+        groups: np.ndarray[Any, Any],
+        p_complaint: np.ndarray[Any, Any],
+    ) -> list[tuple[Evidence, ...]]:
+        """Return each row's evidence: its top word features by tf-idf x weight, per decision.
+
+        For the complaint decision the weights of the side decided (complaint or not); for
+        the topic, the weights of the group chosen. Computed for the whole batch at once.
+        """
+        n = x.shape[0]
         explainable = self._explainable()
-        word = cols < len(explainable)
-        cols, vals = cols[word], vals[word]
-        keep = explainable[cols]
-        cols, vals = cols[keep], vals[keep]
-        if len(cols) == 0:
-            return ()
-        out: list[Evidence] = []
-        sign = 1.0 if p_complaint >= 0.5 else -1.0
-        complaint_w = vals * self.complaint.weights(0, cols) * sign
-        group_w = vals * self.group.weights(group_index, cols)
+        rows = np.repeat(np.arange(n), np.diff(x.indptr))
+        cols = x.indices
+        selected = cols < len(explainable)
+        selected[selected] = explainable[cols[selected]]
+        rows, cols, vals = rows[selected], cols[selected], x.data[selected]
+        sign = np.where(p_complaint >= 0.5, 1.0, -1.0).astype(np.float32)
+        complaint_w = vals * self.complaint.dense()[0, cols] * sign[rows]
+        group_w = vals * self.group.dense()[groups[rows], cols]
+        result: list[list[Evidence]] = [[] for _ in range(n)]
         for name, weights in (("complaint", complaint_w), ("topic", group_w)):
-            for i in np.argsort(-weights)[:EVIDENCE_PER_FIELD]:
-                if weights[i] <= 0:
-                    break
-                text = self.featurizer.word_name(int(cols[i]))
-                out.append(Evidence(name, text, round(float(weights[i]), 4)))
-        return tuple(out)
+            positive = weights > 0
+            r, c, w = rows[positive], cols[positive], weights[positive]
+            order = np.lexsort((-w, r))  # by row, then by weight, largest first
+            r, c, w = r[order], c[order], w[order]
+            rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+            top = rank < EVIDENCE_PER_FIELD
+            for row, col, weight in zip(
+                r[top].tolist(), c[top].tolist(), w[top].tolist(), strict=True
+            ):
+                result[row].append(Evidence(name, self.featurizer.word_name(col), round(weight, 4)))
+        return [tuple(items) for items in result]
 
     def _explainable(self) -> np.ndarray[Any, Any]:
         """Return, per word column, whether it may be shown as evidence (computed once)."""
