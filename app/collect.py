@@ -402,6 +402,9 @@ class CollectService:
 
     async def _collect_walls(self, *, due_only: bool, limit: int) -> list[CollectOutcome]:
         claimed = await self._write(self._claim, due_only=due_only, limit=limit)
+        plan = self._plan
+        if plan is not None and any(source_key(s) not in plan.sources for s in claimed):
+            await self.replan()  # a source added since: plan it with the others
         prefetched: dict[int, VkWallPage | VkError] = {}
         if self.batch_walls and len(claimed) > 1:
             try:

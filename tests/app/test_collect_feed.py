@@ -245,6 +245,33 @@ async def test_without_a_user_token_walls_are_polled_on_the_plan(
         assert calls(emu, token, "newsfeed.get") == 0
 
 
+async def test_a_failed_feed_read_stores_nothing_and_the_next_one_catches_up(
+    emu: VkEmulator, clock: FakeClock, sessions: sessionmaker[Session], make_service: MakeService
+) -> None:
+    add_sources(emu, sessions)
+    service = make_service(user=True)
+    await service.collect(due_only=False)
+    clock.advance(60)
+    published = publish(emu, 1)
+    emu.inject("error", method="newsfeed.get", error_code=10, count=10)
+    outcomes = await service.collect(due_only=True)
+    assert outcomes[0].source_id == FEED_SOURCE_ID
+    assert not outcomes[0].ok
+    assert "feed failed" in summary_line(outcomes)
+    assert not set(published) & set(stored(sessions))
+    with sessions() as s:
+        state = s.query(Source).filter(Source.external_id == f"state:{FEED_STATE_KEY}").one()
+        assert state.lease_owner is None, "the feed's lease is given back"
+        assert all(r.lease_owner is None for r in SourceRepository(s).all())
+    emu.clear_faults()
+    clock.advance(60)
+    published += publish(emu, 2)
+    outcomes = await service.collect(due_only=True)
+    assert outcomes[0].ok, outcomes[0]
+    assert set(published) <= set(stored(sessions))
+    assert stored(sessions) == truth(emu)
+
+
 def test_the_feed_state_row_is_leased_by_one_process_and_is_no_source(
     sessions: sessionmaker[Session],
 ) -> None:
