@@ -219,6 +219,7 @@ class CollectService:
     _plan: Plan | None = field(default=None, init=False, repr=False)
     _planned_at: dt.datetime | None = field(default=None, init=False, repr=False)
     _feed_due: dt.datetime | None = field(default=None, init=False, repr=False)
+    _feed_down: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Take the quota counters, the reading tokens and the feed token from the pool."""
@@ -619,13 +620,17 @@ class CollectService:
         except Exception as err:
             if not isinstance(err, VkError | LeaseLost):
                 log.exception("feed: unexpected error")
-            else:
-                log.warning("feed: %s", err)
+            elif not self._feed_down:  # once when it goes down, once when it recovers
+                log.warning("feed unavailable: %s", err)
+            self._feed_down = True
             with contextlib.suppress(LeaseLost):
                 await self._write(self._abandon_feed, claimed)
             self._feed_due = self.clock() + dt.timedelta(seconds=interval)
             return CollectOutcome(FEED_SOURCE_ID, "vk feed", ok=False, error=str(err))
         self._feed_due = now + dt.timedelta(seconds=interval)
+        if self._feed_down:
+            log.info("feed recovered")
+            self._feed_down = False
         at = self.clock()
         for owner_id, count in result.activity.items():
             if owner_id in sources:

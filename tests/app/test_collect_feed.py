@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import aiohttp
@@ -246,7 +247,11 @@ async def test_without_a_user_token_walls_are_polled_on_the_plan(
 
 
 async def test_a_failed_feed_read_stores_nothing_and_the_next_one_catches_up(
-    emu: VkEmulator, clock: FakeClock, sessions: sessionmaker[Session], make_service: MakeService
+    emu: VkEmulator,
+    clock: FakeClock,
+    sessions: sessionmaker[Session],
+    make_service: MakeService,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     add_sources(emu, sessions)
     service = make_service(user=True)
@@ -254,7 +259,9 @@ async def test_a_failed_feed_read_stores_nothing_and_the_next_one_catches_up(
     clock.advance(60)
     published = publish(emu, 1)
     emu.inject("error", method="newsfeed.get", error_code=10, count=10)
-    outcomes = await service.collect(due_only=True)
+    with caplog.at_level(logging.WARNING, logger="app.collect"):
+        outcomes = await service.collect(due_only=True)
+    assert caplog.text.count("feed unavailable") == 1
     assert outcomes[0].source_id == FEED_SOURCE_ID
     assert not outcomes[0].ok
     assert "feed failed" in summary_line(outcomes)
@@ -266,8 +273,10 @@ async def test_a_failed_feed_read_stores_nothing_and_the_next_one_catches_up(
     emu.clear_faults()
     clock.advance(60)
     published += publish(emu, 2)
-    outcomes = await service.collect(due_only=True)
+    with caplog.at_level(logging.INFO, logger="app.collect"):
+        outcomes = await service.collect(due_only=True)
     assert outcomes[0].ok, outcomes[0]
+    assert "feed recovered" in caplog.text
     assert set(published) <= set(stored(sessions))
     assert stored(sessions) == truth(emu)
 
