@@ -5,14 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from web import views
-from web.keys import HEALTH_PROBE, SITE_INFO, HealthProbe, SiteInfo
+from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, HealthProbe, OverviewProvider, SiteInfo
 
 
-def create_app(*, site_info: SiteInfo, health_probe: HealthProbe) -> web.Application:
+def create_app(
+    *,
+    site_info: SiteInfo,
+    health_probe: HealthProbe,
+    overview: OverviewProvider | None = None,
+) -> web.Application:
     """Build the aiohttp application from collaborators the composition root provides."""
     app = web.Application()
     app[SITE_INFO] = site_info
     app[HEALTH_PROBE] = health_probe
+    app[OVERVIEW] = overview
     app.router.add_get("/", views.index, name="index")
     app.router.add_get("/health", views.health, name="health")
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
@@ -33,5 +34,35 @@ class HealthReport:
 
 HealthProbe = Callable[[], Awaitable[HealthReport]]
 
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """One incident on the start screen; times are aware datetimes (shown in the region's zone)."""
+
+    number: str
+    status: str
+    priority: str
+    title: str
+    topic_group: str | None
+    municipality: str | None
+    messages: int
+    authors: int
+    created_at: datetime
+    executor: str | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What the start screen shows about the work: counts by state and the latest incidents."""
+
+    messages: int
+    by_status: tuple[tuple[str, int], ...]
+    latest: tuple[IncidentRow, ...]
+
+
+OverviewProvider = Callable[[], Awaitable[Overview]]
+
 SITE_INFO = web.AppKey("site_info", SiteInfo)
 HEALTH_PROBE: web.AppKey[HealthProbe] = web.AppKey("health_probe")
+OVERVIEW: web.AppKey[OverviewProvider | None] = web.AppKey("overview")

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from string import Template
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from web.keys import HEALTH_PROBE, SITE_INFO
+from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, Overview
+from web.labels import priority_label, status_label
 
 _INDEX = Template("""<!doctype html>
 <html lang="ru">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="refresh" content="30">
 <title>Инцидент-менеджмент — $region</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
 dt { font-weight: 600; } dd { margin: 0 0 .6rem 0; }
 .ok { color: #1a7f37; } .bad { color: #b42318; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left; }
+th { background: #f4f4f4; }
+.counts span { display: inline-block; margin: 0 1rem .4rem 0; }
 </style>
 </head>
 <body>
@@ -30,16 +38,71 @@ dt { font-weight: 600; } dd { margin: 0 0 .6rem 0; }
 <dt>Правила маршрутизации</dt><dd>$rules</dd>
 <dt>Версия схемы базы данных</dt><dd>$revision</dd>
 </dl>
-<p>Версия $version. Проверка состояния для мониторинга: <a href="/health">/health</a>.</p>
+$overview
+<p>Версия $version. Проверка состояния для мониторинга: <a href="/health">/health</a>.
+Страница обновляется каждые 30 секунд.</p>
 </body>
 </html>
 """)
 
 
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
+def render_overview(overview: Overview, zone: ZoneInfo) -> str:
+    """Render the counts by state and the table of the latest incidents."""
+    total = sum(count for _, count in overview.by_status)
+    counts = "".join(
+        f"<span>{escape(status_label(status))}: <strong>{count}</strong></span>"
+        for status, count in overview.by_status
+    )
+    parts = [
+        "<h2>Инциденты</h2>",
+        f"<p>Сообщений собрано: <strong>{overview.messages}</strong>; "
+        f"инцидентов: <strong>{total}</strong>.</p>",
+        f'<p class="counts">{counts}</p>' if counts else "",
+    ]
+    if not overview.latest:
+        parts.append("<p>Инцидентов пока нет.</p>")
+        return "\n".join(parts)
+    rows = []
+    for row in overview.latest:
+        rows.append(
+            "<tr>"
+            f"<td>{escape(row.number)}</td>"
+            f"<td>{escape(_local(row.created_at, zone))}</td>"
+            f"<td>{escape(status_label(row.status))}</td>"
+            f"<td>{escape(priority_label(row.priority))}</td>"
+            f"<td>{escape(row.title)}</td>"
+            f"<td>{escape(row.topic_group or '—')}</td>"
+            f"<td>{escape(row.municipality or '—')}</td>"
+            f"<td>{row.messages} / {row.authors}</td>"
+            f"<td>{escape(row.executor or '—')}</td>"
+            f"<td>{escape(_local(row.deadline, zone))}</td>"
+            "</tr>"
+        )
+    parts.append(
+        "<h3>Последние инциденты</h3><table><thead><tr>"
+        "<th>Номер</th><th>Создан</th><th>Состояние</th><th>Приоритет</th><th>Суть</th>"
+        "<th>Тема</th><th>Муниципалитет</th><th>Сообщений / авторов</th>"
+        "<th>Исполнитель</th><th>Срок ответа</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+    return "\n".join(parts)
+
+
 async def index(request: web.Request) -> web.Response:
-    """Render the start screen with the installation's summary and health."""
+    """Render the start screen with the installation's summary, health and incidents."""
     info = request.app[SITE_INFO]
     report = await request.app[HEALTH_PROBE]()
+    provider = request.app[OVERVIEW]
+    overview_html = ""
+    if provider is not None and report.ok:
+        overview_html = render_overview(await provider(), ZoneInfo(info.timezone))
     page = _INDEX.substitute(
         region=escape(info.region_name),
         timezone=escape(info.timezone),
@@ -49,6 +112,7 @@ async def index(request: web.Request) -> web.Response:
         executors=info.executors,
         rules=info.rules,
         revision=escape(report.schema_revision or "не создана"),
+        overview=overview_html,
         version=escape(info.version),
     )
     return web.Response(text=page, content_type="text/html")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
 from web import create_app
-from web.keys import HealthReport, SiteInfo
+from web.keys import HealthReport, IncidentRow, Overview, SiteInfo
 
 INFO = SiteInfo(
     region_name="Кировская область <тест>",
@@ -76,3 +77,53 @@ async def test_index_shows_fault(aiohttp_client: ClientFactory) -> None:
     page = await (await client.get("/")).text()
     assert "неисправность: database is unreachable" in page
     assert "не создана" in page
+
+
+def _overview() -> Overview:
+    created = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)  # 09:00 in Kirov
+    return Overview(
+        messages=42,
+        by_status=(("triage", 3), ("assigned", 2)),
+        latest=(
+            IncidentRow(
+                number="K-000001",
+                status="assigned",
+                priority="urgent",
+                title="Прорыв трубы <на> Ленина",
+                topic_group="ЖКХ",
+                municipality="Слободской",
+                messages=5,
+                authors=4,
+                created_at=created,
+                executor="Министерство ЖКХ",
+                deadline=created + timedelta(hours=8),
+            ),
+        ),
+    )
+
+
+async def test_index_shows_incidents_in_russian(aiohttp_client: ClientFactory) -> None:
+    async def provide() -> Overview:
+        return _overview()
+
+    app = create_app(site_info=INFO, health_probe=probe_returning(HEALTHY), overview=provide)
+    client = await aiohttp_client(app)
+    page = await (await client.get("/")).text()
+    assert "Сообщений собрано: <strong>42</strong>" in page
+    assert "инцидентов: <strong>5</strong>" in page
+    assert "на разборе: <strong>3</strong>" in page
+    assert "Прорыв трубы &lt;на&gt; Ленина" in page
+    assert "срочный" in page
+    assert "12.01.2026 09:00" in page  # shown in Europe/Kirov
+    assert "12.01.2026 17:00" in page
+
+
+async def test_index_skips_incidents_when_unhealthy(aiohttp_client: ClientFactory) -> None:
+    async def provide() -> Overview:
+        raise AssertionError("must not be read while the database is down")
+
+    app = create_app(site_info=INFO, health_probe=probe_returning(BROKEN), overview=provide)
+    client = await aiohttp_client(app)
+    page = await (await client.get("/")).text()
+    assert "неисправность" in page
+    assert "Последние инциденты" not in page
