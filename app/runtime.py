@@ -22,6 +22,7 @@ from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
+from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
 from app.routing import build_jurisdiction, build_routing
 from app.workflow import Workflow
@@ -296,7 +297,11 @@ async def serve(
         pipeline=pipeline,
     )
     scheduler = build_scheduler(jobs)
-    app = create_app(site_info=site_info(config), health_probe=make_health_probe(engine))
+    app = create_app(
+        site_info=site_info(config),
+        health_probe=make_health_probe(engine),
+        overview=make_overview_provider(sessions),
+    )
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()

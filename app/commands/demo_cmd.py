@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from app.commands._common import add_command
 from app.errors import CliError
+from app.logs import configure_service_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -305,21 +306,32 @@ def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def _is_demo_file(name: str) -> bool:
+    """Tell whether a file in the data folder is one the demo itself writes."""
+    return name.startswith("demo.db") or name == "emulator.log"
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the emulator, prepare the demo database, then serve until interrupted."""
     from app.config import ConfigError, load_config
     from app.runtime import Listening, install_stop_signals, serve
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_service_logging()
     try:
         base = load_config(Path(args.config), demo_environment(os.environ))
     except ConfigError as err:
         raise CliError(str(err)) from err
     data_dir: Path = args.data_dir
     if data_dir.exists():
+        unexpected = sorted(
+            path.name for path in data_dir.iterdir() if not _is_demo_file(path.name)
+        )
+        if unexpected:
+            raise CliError(
+                f"--data-dir {data_dir} holds files the demo did not make "
+                f"({', '.join(unexpected[:3])}); the demo wipes its folder at start, "
+                "so choose an empty or demo-only folder"
+            )
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     database_url = f"sqlite:///{(data_dir / 'demo.db').resolve()}"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import logging
 import sys
 from typing import TYPE_CHECKING
 
 from app.commands._common import add_command, load_config_or_fail
 from app.errors import CliError
+from app.logs import configure_service_logging
 
 if TYPE_CHECKING:
     from app.commands._common import Subparsers
@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     config = load_config_or_fail(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_service_logging()
     host = args.host or config.web.host
     port = config.web.port if args.port is None else args.port
     if not 0 <= port <= 65535:
@@ -54,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
             upgrade(config.database.url)
         except StorageError as err:
             raise CliError(str(err), exit_code=1) from err
-    # Alembic logs its context at INFO on every revision read (the health probe reads one).
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     def announce(where: Listening) -> None:
         print(
