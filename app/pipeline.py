@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.workflow import SYSTEM, MessageLink, Workflow
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
-from router.fingerprint import FingerprintKind, extract_address
+from router.fingerprint import FingerprintKind, content_terms, extract_address
 from router.grouping import (
     Attach,
     Create,
@@ -274,8 +274,24 @@ class GroupStage:
         decision = self.pipeline.index.route(item.grouping)
         if isinstance(decision, GroupingDrop):
             raise Drop("tombstoned", decision.evidence.note)
+        if isinstance(decision, Create) and _thin_comment(item.grouping, item.lemmas):
+            # "Та же беда", "+1", "А куда звонили?" under a post that is no incident: without
+            # the post there is nothing to act on, and an incident titled so helps nobody.
+            raise Drop("comment_without_context")
         item.decision = decision
         return item
+
+
+#: A comment that would open its own incident needs at least this many content words
+#: (or an address): fewer say something only together with the post they answer.
+MIN_COMMENT_CONTENT_TERMS = 4
+
+
+def _thin_comment(message: GroupingMessage, lemmas: Sequence[str]) -> bool:
+    """Tell whether a comment is too thin to stand as an incident without its post."""
+    if message.parent_key is None or message.address:
+        return False
+    return len(content_terms(lemmas)) < MIN_COMMENT_CONTENT_TERMS
 
 
 class StoreStage:

@@ -318,3 +318,39 @@ def test_a_rejected_incident_stops_collecting_in_a_running_pipeline(sqlite_url: 
     assert pipeline.counters["pipeline.index.rebuilt"] == 2
     assert pipeline.run_once().classified == 0
     assert pipeline.counters["pipeline.index.rebuilt"] == 2  # nothing changed: no rebuild
+
+
+def test_a_thin_comment_under_a_post_that_is_no_incident_opens_nothing(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    old_post = post(w.sm, source, POTHOLE, now - timedelta(days=10), author=11)
+    comment(w.sm, source, old_post, "Та же беда, яма", now - timedelta(hours=2), author=12)
+    comment(
+        w.sm,
+        source,
+        old_post,
+        "У нас во дворе на Советской 8 тоже яма огромная, машины бьют колёса",
+        now - timedelta(hours=1),
+        author=13,
+    )
+    pipeline = pipeline_for(w)
+
+    report = pipeline.run_once()
+
+    assert report.dropped == {"too_old": 1, "comment_without_context": 1}
+    assert report.created == 1  # the comment with its own address stands on its own
+    assert pipeline.counters["pipeline.drop.comment_without_context"] == 1
+    # Dropped, the thin comment is still processed: a second run does not see it again.
+    assert pipeline.run_once().classified == 0
+
+
+def test_a_thin_comment_still_joins_its_posts_incident(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    first = post(w.sm, source, POTHOLE, now - timedelta(hours=3), author=11)
+    comment(w.sm, source, first, "Та же беда, яма", now - timedelta(hours=1), author=12)
+    report = pipeline_for(w).run_once()
+    assert (report.created, report.attached) == (1, 1)
+    assert report.dropped == {}
