@@ -42,6 +42,7 @@ from classifier.regions import (
     UnknownRegionError,
     load_region,
 )
+from classifier.rubricator import RubricatorError, load_rubricator
 from router.calendar import CalendarError, load_calendar
 
 __all__ = [
@@ -184,6 +185,14 @@ def _non_empty(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_non_empty)]
+
+
+def _topic_name(value: str) -> str:
+    """Drop the rubricator's ★ priority mark: topics are matched by their plain name."""
+    return value.lstrip("★").strip() or value
+
+
+TopicName = Annotated[Text, AfterValidator(_topic_name)]
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -677,7 +686,7 @@ class JurisdictionRule(_Section):
     """Topic × municipality × level → executor; the first matching rule wins."""
 
     topic_group: Text = "*"
-    topic: Text = "*"
+    topic: TopicName = "*"
     municipality: MunicipalityPattern = None
     level: Literal["regional", "municipal"] | None = None
     executor: Text
@@ -698,7 +707,7 @@ class SlaOverride(_Section):
     """A different answer budget for some topics or priorities."""
 
     topic_group: Text = "*"
-    topic: Text = "*"
+    topic: TopicName = "*"
     priority: Priority = "*"
     hours: Float = Field(gt=0, le=1000)
 
@@ -760,6 +769,35 @@ def _existing_file(value: object, info: ValidationInfo) -> Path | None:
     return path
 
 
+def _resolved_path(value: object, info: ValidationInfo) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _custom("path", "expected a path")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else _ctx(info).base_dir / path
+
+
+def _rubricator_file(value: object, info: ValidationInfo) -> Path | None:
+    path = _resolved_path(value, info)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise _custom("path", f"file not found: {path}")
+    try:
+        load_rubricator(path)
+    except RubricatorError as err:
+        raise _custom("rubricator", f"not a valid rubricator: {err}") from None
+    return path
+
+
+class ClassifierConfig(_Section):
+    """The classifier's taxonomy and model."""
+
+    rubricator: Annotated[Path | None, PlainValidator(_rubricator_file)] = None
+    model_dir: Annotated[Path | None, PlainValidator(_resolved_path)] = None
+
+
 class Config(_Section):
     """The whole configuration: defaults < config.yaml < environment overrides."""
 
@@ -775,6 +813,7 @@ class Config(_Section):
     users: tuple[UserConfig, ...] = ()
     scheduler: SchedulerConfig = SchedulerConfig()
     calendar: Annotated[Path | None, PlainValidator(_existing_file)] = None
+    classifier: ClassifierConfig = ClassifierConfig()
 
     def executor(self, code: str) -> ExecutorConfig | None:
         """Return the executor with this code, if defined."""
@@ -1140,6 +1179,7 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     except ValidationError as err:
         loader.fail_validation(err)
     _check_references(config, loader)
+    _check_topics(config, loader)
     return config
 
 
@@ -1245,6 +1285,33 @@ def _check_references(config: Config, loader: _Loader) -> None:
             )
         if user.executor is not None and user.executor not in known:
             loader.fail(_undefined_executor(user.executor, codes), loc)
+
+
+def _check_topics(config: Config, loader: _Loader) -> None:
+    """Check that rules and SLA overrides name topic groups and topics of the rubricator."""
+    rubricator = load_rubricator(config.classifier.rubricator)
+    where: list[tuple[Path_, str, str]] = []
+    for i, rule in enumerate(config.jurisdiction.rules):
+        where.append((("jurisdiction", "rules", i), rule.topic_group, rule.topic))
+    for i, override in enumerate(config.sla.overrides):
+        where.append((("sla", "overrides", i), override.topic_group, override.topic))
+    for loc, group, topic in where:
+        if group != "*" and not rubricator.has_group(group):
+            close = difflib.get_close_matches(group, rubricator.groups, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            loader.fail(
+                f"{group!r} is not a topic group of the rubricator{hint}", (*loc, "topic_group")
+            )
+        if topic == "*":
+            continue
+        if not rubricator.has_topic(topic):
+            names = [t.name for t in rubricator.topics]
+            close = difflib.get_close_matches(topic, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            loader.fail(f"{topic!r} is not a topic of the rubricator{hint}", (*loc, "topic"))
+        actual = rubricator.group_of(topic)
+        if group != "*" and actual != group:
+            loader.fail(f"topic {topic!r} belongs to {actual!r}, not {group!r}", (*loc, "topic"))
 
 
 def _undefined_executor(code: str, codes: list[str]) -> str:

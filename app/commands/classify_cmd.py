@@ -49,11 +49,18 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_model_dir(explicit: Path | None) -> Path | None:
-    """Return the artefact directory to load: the explicit one, ./var/models/current, or None."""
+def resolve_model_dir(explicit: Path | None, configured: Path | None = None) -> Path | None:
+    """Return the artefact directory to load (None: the shipped model).
+
+    The explicit one (--model) always; else the configured classifier.model_dir, then
+    ./var/models/current, whichever holds a trained model.
+    """
     if explicit is not None:
         return explicit
-    return DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / "manifest.json").is_file() else None
+    for candidate in (configured, DEFAULT_MODEL_DIR):
+        if candidate is not None and (candidate / "manifest.json").is_file():
+            return candidate
+    return None
 
 
 def load_model_or_fail(directory: Path | None) -> ModelArtifact:
@@ -94,7 +101,7 @@ def build_classifier(config: Config, model_dir: Path | None) -> Classifier:
     from classifier.lemmatizer import Lemmatizer
     from classifier.pipeline import Classifier
 
-    artifact = load_model_or_fail(resolve_model_dir(model_dir))
+    artifact = load_model_or_fail(resolve_model_dir(model_dir, config.classifier.model_dir))
     lemmatizer = Lemmatizer()
     return Classifier.from_artifact(
         artifact, lemmatizer=lemmatizer, matcher=build_matcher(config, lemmatizer)

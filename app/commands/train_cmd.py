@@ -36,9 +36,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_MODEL_DIR,
+        default=None,
         metavar="DIR",
-        help=f"artefact directory to write (default: ./{DEFAULT_MODEL_DIR})",
+        help="artefact directory to write (default: classifier.model_dir of the configuration, "
+        f"else ./{DEFAULT_MODEL_DIR})",
     )
     parser.add_argument(
         "--seed-corpus",
@@ -52,7 +53,8 @@ def register(subparsers: Subparsers) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="rubricator JSON (topic -> group; default: the shipped one)",
+        help="rubricator JSON (topic -> group; default: classifier.rubricator of the "
+        "configuration, else the shipped one)",
     )
     parser.add_argument(
         "--holdout-scores",
@@ -100,15 +102,22 @@ def run(args: argparse.Namespace) -> int:
     from classifier.rubricator import RubricatorError, load_rubricator
     from classifier.train import retrain_and_promote, seed_holdout_scores
 
-    config = load_config_or_fail(args) if args.labels_from_db else None
+    # The configuration supplies defaults when present; it is required only for the labels.
+    config = (
+        load_config_or_fail(args) if args.labels_from_db or Path(args.config).is_file() else None
+    )
+    configured = config.classifier if config is not None else None
+    rubricator_path = args.rubricator or (configured.rubricator if configured else None)
     try:
-        rubricator = load_rubricator(args.rubricator)
+        rubricator = load_rubricator(rubricator_path)
         seed = load_seed_corpus(args.seed_corpus, rubricator=rubricator)
     except (RubricatorError, CorpusError) as err:
         raise CliError(str(err)) from err
-    labels = read_db_labels(config) if config is not None else []
+    labels = read_db_labels(config) if args.labels_from_db and config is not None else []
     current = None
-    out: Path = args.out
+    out: Path = args.out or (
+        configured.model_dir if configured and configured.model_dir else DEFAULT_MODEL_DIR
+    )
     if (out / "manifest.json").is_file():
         try:
             current = load_artifact(out)
