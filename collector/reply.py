@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from collector.errors import VkError
 from collector.types import VkCommentsPage
 
 __all__ = ["CommentReader", "CommentWriter", "ReplyPublisher", "ReplyResult", "reply_guid"]
@@ -109,7 +110,8 @@ class ReplyPublisher:
             The comment id and whether it was read back.
 
         Raises:
-            VkError: posting failed (flood control 9, captcha 14, closed comments 212/213 ...).
+            VkError: posting failed (flood control 9, captcha 14, closed comments 212/213 ...);
+                a failure of reading back only leaves ``verified`` False.
         """
         comment_id = await self.writer.wall_create_comment(
             owner_id,
@@ -119,9 +121,15 @@ class ReplyPublisher:
             from_group=from_group,
             reply_to_comment=reply_to_comment,
         )
-        verified = await self.verify(
-            owner_id, post_id, comment_id, text=text, thread_of=reply_to_comment
-        )
+        try:
+            verified = await self.verify(
+                owner_id, post_id, comment_id, text=text, thread_of=reply_to_comment
+            )
+        except VkError as err:  # posted: the id must reach the caller; verify again later
+            log.warning(
+                "answer %s under wall%s_%s not read back: %s", comment_id, owner_id, post_id, err
+            )
+            verified = False
         if not verified:
             log.warning(
                 "answer %s under wall%s_%s not found on reading back", comment_id, owner_id, post_id

@@ -15,6 +15,7 @@ from app.commands import (
     evaluate_cmd,
     export_cmd,
     process_cmd,
+    publish_cmd,
     run_cmd,
     sources_cmd,
     train_cmd,
@@ -26,3 +27,4 @@ COMMAND_MODULES += (collect_cmd, export_cmd, sources_cmd)
 COMMAND_MODULES += (emulator_cmd,)
 COMMAND_MODULES += (classify_cmd, evaluate_cmd, train_cmd)
 COMMAND_MODULES += (demo_cmd, process_cmd)
+COMMAND_MODULES += (publish_cmd,)

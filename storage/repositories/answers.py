@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.enums import AnswerKind, AnswerStatus
-from storage.models import Answer
+from storage.enums import AnswerKind, AnswerStatus, IncidentStatus, MessageKind, Network
+from storage.models import Answer, Incident, IncidentMessage, Message
 from storage.repositories.errors import NotFound
 
-__all__ = ["AnswerRecord", "AnswerRepository"]
+__all__ = ["AnswerRecord", "AnswerRepository", "PendingReply"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,19 @@ class AnswerRecord:
     review_comment: str | None
     guid: str
     published_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReply:
+    """An approved answer of an approved incident, with the citizen's message to answer under."""
+
+    answer_id: int
+    incident_id: int
+    text: str
+    external_reply_id: str | None
+    network: Network | None
+    message_external_id: str | None
+    message_kind: MessageKind | None
 
 
 def _record(row: Answer) -> AnswerRecord:
@@ -109,3 +122,61 @@ class AnswerRepository:
             row.published_at = now
         self._session.flush()
         return _record(row)
+
+    def awaiting_publication(self, *, limit: int | None = None) -> list[PendingReply]:
+        """Return the approved final answers of approved incidents not yet published.
+
+        Each comes with the incident's first linked message (the citizen's post or comment).
+        """
+        first_link = (
+            sa.select(sa.func.min(IncidentMessage.id))
+            .where(IncidentMessage.incident_id == Answer.incident_id)
+            .correlate(Answer)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(Answer, Message.network, Message.external_id, Message.kind)
+            .join(Incident, Incident.id == Answer.incident_id)
+            .outerjoin(IncidentMessage, IncidentMessage.id == first_link)
+            .outerjoin(Message, Message.id == IncidentMessage.message_id)
+            .where(
+                Answer.kind == AnswerKind.FINAL,
+                Answer.status == AnswerStatus.APPROVED,
+                Answer.published_at.is_(None),
+                Incident.status == IncidentStatus.APPROVED,
+            )
+            .order_by(Answer.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            PendingReply(row.id, row.incident_id, row.text, row.external_reply_id, net, ext, kind)
+            for row, net, ext, kind in self._session.execute(query)
+        ]
+
+    def record_reply(
+        self,
+        answer_id: int,
+        *,
+        external_reply_id: str,
+        guid: str,
+        verified_at: dt.datetime | None,
+        now: dt.datetime,
+    ) -> None:
+        """Store the posted reply's id and ``guid`` (and when reading back found it)."""
+        row = self._session.get(Answer, answer_id)
+        if row is None:
+            raise NotFound(f"no answer with id {answer_id}")
+        row.external_reply_id = external_reply_id
+        row.guid = guid
+        if verified_at is not None:
+            row.delivery_verified_at = verified_at
+        row.updated_at = now
+        self._session.flush()
+
+    def reply_of(self, answer_id: int) -> tuple[str | None, str, dt.datetime | None]:
+        """Return an answer's reply id, ``guid`` and delivery verification time."""
+        row = self._session.get(Answer, answer_id)
+        if row is None:
+            raise NotFound(f"no answer with id {answer_id}")
+        return row.external_reply_id, row.guid, row.delivery_verified_at
