@@ -45,6 +45,7 @@ from router.grouping import (
 from router.grouping import Drop as GroupingDrop
 from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
+from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
 from storage.enums import IncidentStatus as StoredStatus
 from storage.enums import Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
@@ -313,9 +314,15 @@ class StoreStage:
             raise Drop("undecided")
         if isinstance(decision, Create):
             self._create(item, message, result, decision)
+            incident_id = item.incident.id if item.incident is not None else None
         elif isinstance(decision, Attach):
             self._attach(item, message, result, decision)
+            incident_id = decision.incident_id
+        else:
+            incident_id = None
         item.stored = True
+        if incident_id is not None:
+            self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
         return item
 
     def _store_classification(self, item: Item) -> Callable[[Session], None]:
@@ -494,6 +501,7 @@ class Pipeline:
         grouping: GroupingConfig | None = None,
         priority: PriorityConfig | None = None,
         jurisdiction: Jurisdiction | None = None,
+        surge: SurgeConfig | None = None,
         stages: Sequence[str] = DEFAULT_STAGES,
         max_age: timedelta | None = timedelta(days=3),
         min_complaint_confidence: float = 0.6,
@@ -514,6 +522,7 @@ class Pipeline:
         self.last_rebuild: RebuildReport | None = None
         self._index: GroupingIndex | None = None
         self._marker = 0
+        self.surges = SurgeDetector(surge)
         factories: dict[str, Callable[[], Stage]] = {
             "classify": lambda: ClassifyStage(classifier, lemmatizer),
             "complaint": ComplaintStage,
@@ -557,6 +566,70 @@ class Pipeline:
         """Forget the index: the next use rebuilds it from the database."""
         self._index = None
         self.counters["pipeline.index.stale"] += 1
+
+    # ------------------------------------------------------------------ surges
+
+    def observe_surge(self, incident_id: int, at: datetime, result: Classification) -> None:
+        """Count a stored message for surge detection; open or grow the surge's parent incident.
+
+        A failure here is logged and counted (``pipeline.error.surge``): the message itself is
+        stored already.
+        """
+        try:
+            update = self.surges.observe(
+                SurgeEvent(
+                    at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+                    incident_id=incident_id,
+                    topic_group=result.topic_group,
+                    municipality_oktmo=result.municipality_oktmo,
+                )
+            )
+            if update is not None:
+                self._apply_surge(update, result.municipality)
+        except Exception:
+            log.exception("pipeline: surge handling for incident %d failed", incident_id)
+            self.counters["pipeline.error.surge"] += 1
+            self.mark_index_stale()
+
+    def _apply_surge(self, update: SurgeUpdate, municipality: str | None) -> None:
+        surge = update.surge
+        key = surge.key
+        parent_id = surge.parent_incident_id
+        if parent_id is None:
+            now = self.now()
+            place = municipality or key.municipality_oktmo
+            parent = self.workflow.open_incident(
+                NewIncident(
+                    public_number=f"{now:%Y%m%d%H%M%S}-P{max(surge.incident_ids):07d}",
+                    title=f"Массовые обращения: {key.topic_group}, {place}",
+                    summary=surge.explanation,
+                    topic_group=key.topic_group,
+                    municipality=municipality,
+                    municipality_oktmo=key.municipality_oktmo,
+                ),
+                SYSTEM,
+            )
+            parent_id = parent.id
+            self.surges.set_parent(key, parent_id)
+            self.index.add_incident(
+                IncidentHeader(
+                    id=parent.id,
+                    topic_group=key.topic_group,
+                    topic=None,
+                    municipality_oktmo=key.municipality_oktmo,
+                    opened_at=parent.created_at,
+                )
+            )
+            self.workflow.route(
+                parent, RoutingSubject(key.topic_group, None, key.municipality_oktmo), SYSTEM
+            )
+            self.counters["pipeline.surge.started"] += 1
+            log.info("surge: %s; parent incident %s", surge.explanation, parent.public_number)
+        children = [i for i in update.new_children if i != parent_id]
+        for child_id in children:
+            self.workflow.set_parent(self.workflow.get(child_id, SYSTEM), parent_id, SYSTEM)
+            self.counters["pipeline.surge.child"] += 1
+        self.index.set_parent(children, parent_id)
 
     def snapshot(self) -> Mapping[str, int]:
         """Return the counters (for the status page)."""

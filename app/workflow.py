@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -20,6 +21,7 @@ from app.permissions import Actor, Permission, Role, can, can_act_on
 from app.routing import Routing
 from router.escalation import EscalationPlan, Watched, plan_escalations
 from router.jurisdiction import RouteDecision, RoutingSubject
+from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.sla import (
     ClockStatus,
     SlaClock,
@@ -38,6 +40,7 @@ from storage.enums import (
     AnswerStatus,
     AssignmentStatus,
     IncidentStatus,
+    Priority,
     Resolution,
 )
 from storage.repositories import (
@@ -59,10 +62,15 @@ from storage.repositories.grouping import GroupingRepository, IncidentCounters
 
 __all__ = [
     "ATTACH_EVENT",
+    "PARENT_EVENT",
+    "SPLITTABLE",
+    "SPLITTERS",
+    "SPLIT_EVENT",
     "SYSTEM",
     "TRANSITIONS",
     "Action",
     "AssignmentClock",
+    "BulkAnswer",
     "ClockReport",
     "ConcurrentUpdate",
     "InvalidRequest",
@@ -197,6 +205,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     *_rows((S.PUBLISHED, S.CLOSED), Action.REOPEN, S.REOPENED, _AUTO),
 )
 
+#: The event kind written when an incident becomes a child of a parent incident (a surge).
+PARENT_EVENT = "set_parent"
+
+#: The event kind of a split (not a state change: the incident keeps its state).
+SPLIT_EVENT = "split"
+
+#: States whose messages operators may split off into a new incident, and who may.
+SPLITTABLE = frozenset({S.NEW, S.TRIAGE, S.ASSIGNED, S.IN_PROGRESS, S.RETURNED, S.REOPENED})
+SPLITTERS = _OPS
+
 _BY_KEY: Mapping[tuple[IncidentStatus, Action], Transition] = MappingProxyType(
     {(t.source, t.action): t for t in TRANSITIONS}
 )
@@ -224,6 +242,14 @@ def transition_table_markdown() -> str:
 
 
 # --------------------------------------------------------------------------- clock reports
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAnswer:
+    """What answering a parent's children did: the children answered, and those skipped (why)."""
+
+    answered: tuple[IncidentRecord, ...]
+    skipped: tuple[tuple[IncidentRecord, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +307,14 @@ class _Change:
 _Step = Callable[[_Unit, IncidentRecord, datetime, _Change], None]
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    """Lower-cased words: the fallback for urgency words when no lemmatizer is given."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
 def _text(value: str, what: str) -> str:
     if not value or not value.strip():
         raise InvalidRequest(f"{what} must not be empty")
@@ -297,12 +331,20 @@ class Workflow:
         clock: Callable[[], datetime],
         routing: Routing,
         event_log: Callable[[Session], EventRepository] = EventRepository,
+        lemmatize: Callable[[str], Sequence[str]] | None = None,
+        priority: PriorityConfig | None = None,
     ) -> None:
-        """Take the session factory, the clock (aware UTC), the routing objects and the log."""
+        """Take the session factory, the clock (aware UTC), the routing objects and the log.
+
+        ``lemmatize`` and ``priority`` serve recounting an incident's counters after a merge or
+        a split (urgency words are looked up among lemmas; lower-cased words without it).
+        """
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._routing = routing
         self._event_log = event_log
+        self._lemmatize = lemmatize or _words
+        self._priority = priority or PriorityConfig()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -406,6 +448,35 @@ class Workflow:
         if clock.stopped_at is None:
             clock = stop(clock, now)
         self._set_clock(unit, change, active, clock, final)
+
+    def _recount(self, unit: _Unit, incident_id: int) -> IncidentCounters:
+        """Recompute and store an incident's counters from the messages linked to it now."""
+        grouping = GroupingRepository(unit.session)
+        linked = grouping.linked_messages([incident_id])
+        authors = {m.author_id for m in linked if m.author_id}
+        urgency: list[str] = []
+        for m in linked:
+            urgency.extend(u.phrase for u in urgency_markers(self._lemmatize(m.text)))
+        assessed = assess_priority(
+            PrioritySignals(
+                message_count=len(linked),
+                distinct_authors=len(authors),
+                views=sum(m.views for m in linked),
+                likes=sum(m.likes for m in linked),
+                comments=sum(m.comments for m in linked),
+                reposts=sum(m.reposts for m in linked),
+                urgency=tuple(urgency),
+            ),
+            self._priority,
+        )
+        counters = IncidentCounters(
+            message_count=len(linked),
+            author_count=len(authors),
+            reach=sum(m.views for m in linked),
+            priority=Priority(assessed.level.value),
+        )
+        grouping.set_counters(incident_id, counters)
+        return counters
 
     def _stop_overall(self, unit: _Unit, incident_id: int, now: datetime, change: _Change) -> None:
         overall = self._overall(unit, incident_id)
@@ -745,11 +816,214 @@ class Workflow:
                 )
             self._finish_active(unit, current, now, change, AssignmentStatus.CLOSED)
             self._stop_overall(unit, current.id, now, change)
+            grouping = GroupingRepository(unit.session)
+            moved = grouping.move_links(current.id, into)
+            grouping.copy_fingerprints(current.id, into, now=now)
+            self._recount(unit, current.id)
+            counters = self._recount(unit, into)
             change.merged_into_id = into
             change.closed_at = now
-            change.payload.update(into=into, into_number=target.public_number)
+            change.payload.update(
+                into=into,
+                into_number=target.public_number,
+                message_ids=moved,
+                into_messages=counters.message_count,
+                into_authors=counters.author_count,
+                into_reach=counters.reach,
+                into_priority=counters.priority.value,
+            )
 
         return self._run(incident, Action.MERGE, actor, step)
+
+    def split(
+        self,
+        incident: IncidentRecord,
+        message_ids: Sequence[int],
+        actor: Actor,
+        reason: str,
+        *,
+        subject: RoutingSubject | None = None,
+    ) -> tuple[IncidentRecord, IncidentRecord]:
+        """Move some of the incident's messages into a new incident, which is then routed.
+
+        In one transaction: the new incident (same topic and municipality) with its ``create``
+        event, the links moved, both incidents' counters recounted, a ``split`` event on each.
+        The incident keeps its state; the new one is routed like any new incident (``subject``
+        defaults to the incident's topic and municipality, as a person set them). Returns the
+        incident and the new one, both as they are afterwards.
+        """
+        why = _text(reason, "the reason")
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            raise InvalidRequest("name the messages to split off")
+        created: list[IncidentRecord] = []
+
+        def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
+            grouping = GroupingRepository(unit.session)
+            linked = grouping.linked(wanted)
+            strangers = sorted(m for m in wanted if linked.get(m) != current.id)
+            if strangers:
+                raise InvalidRequest(
+                    f"messages {strangers} are not linked to incident {current.public_number}"
+                )
+            before = grouping.counters(current.id)
+            if len(wanted) >= before.message_count:
+                raise InvalidRequest("at least one message must stay with the incident")
+            texts = {m.message_id: m.text for m in grouping.linked_messages([current.id])}
+            title = " ".join(texts.get(wanted[0], "").split())[:200] or current.title
+            new = unit.incidents.create(
+                NewIncident(
+                    public_number=f"{current.public_number}-S{min(wanted)}"[:32],
+                    title=title,
+                    summary=texts.get(wanted[0], "")[:4000],
+                    topic_group=current.topic_group,
+                    topic=current.topic,
+                    municipality=unit.incidents.municipality(current.id),
+                    municipality_oktmo=current.municipality_oktmo,
+                    priority=current.priority,
+                ),
+                now=now,
+            )
+            unit.events.append(
+                incident_id=new.id,
+                actor_user_id=actor.user_id,
+                kind="create",
+                from_status=None,
+                to_status=new.status.value,
+                payload={"public_number": new.public_number, "split_from": current.id},
+                occurred_at=now,
+            )
+            moved = grouping.move_links(current.id, new.id, wanted)
+            kept = self._recount(unit, current.id)
+            split_off = self._recount(unit, new.id)
+            unit.events.append(
+                incident_id=new.id,
+                actor_user_id=actor.user_id,
+                kind=SPLIT_EVENT,
+                from_status=None,
+                to_status=None,
+                payload={
+                    "split_from": current.id,
+                    "split_from_number": current.public_number,
+                    "message_ids": moved,
+                    "reason": why,
+                    "messages": split_off.message_count,
+                    "authors": split_off.author_count,
+                    "reach": split_off.reach,
+                    "priority": split_off.priority.value,
+                },
+                occurred_at=now,
+            )
+            change.payload.update(
+                new_incident=new.id,
+                new_number=new.public_number,
+                message_ids=moved,
+                reason=why,
+                messages=kept.message_count,
+                authors=kept.author_count,
+                reach=kept.reach,
+                priority=kept.priority.value,
+            )
+            created.append(new)
+
+        if actor.role not in SPLITTERS:
+            raise PermissionDenied(f"a {actor.role.value} may not split incidents")
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            current = unit.incidents.get(incident.id)
+            if current.version != incident.version:
+                raise ConcurrentUpdate(incident.id, incident.version, current.version)
+            if current.status not in SPLITTABLE:
+                raise TransitionNotAllowed(
+                    f"incident {current.public_number}: cannot split from {current.status.value}"
+                )
+            change = _Change()
+            step(unit, current, now, change)
+            source = unit.incidents.save_state(current, expected_version=incident.version, now=now)
+            unit.events.append(
+                incident_id=current.id,
+                actor_user_id=actor.user_id,
+                kind=SPLIT_EVENT,
+                from_status=current.status.value,
+                to_status=current.status.value,
+                payload=change.payload,
+                occurred_at=now,
+            )
+        with self._sessionmaker() as session:
+            fresh = IncidentRepository(session).get(created[0].id)
+        routed, _ = self.route(
+            fresh,
+            subject or RoutingSubject(fresh.topic_group, fresh.topic, fresh.municipality_oktmo),
+            actor,
+        )
+        return source, routed
+
+    def set_parent(
+        self, child: IncidentRecord, parent_id: int, actor: Actor = SYSTEM
+    ) -> IncidentRecord:
+        """Make the incident a child of a parent incident (a surge), with a ``set_parent`` event.
+
+        Not workflow state: the child's version is left alone, so a screen (or the pipeline's
+        routing) holding it stays valid.
+        """
+        if actor.role not in (Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR):
+            raise PermissionDenied(f"a {actor.role.value} may not group incidents")
+        if parent_id == child.id:
+            raise InvalidRequest("an incident cannot be its own parent")
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            current = unit.incidents.get(child.id)
+            parent = unit.incidents.get(parent_id)
+            for record in (current, parent):
+                if record.status in _ENDED:
+                    raise InvalidRequest(
+                        f"incident {record.public_number} is {record.status.value}"
+                    )
+            if parent.parent_incident_id is not None:
+                raise InvalidRequest(f"incident {parent.public_number} is a child itself")
+            unit.incidents.set_parent(current.id, parent_id)
+            unit.events.append(
+                incident_id=current.id,
+                actor_user_id=actor.user_id,
+                kind=PARENT_EVENT,
+                from_status=None,
+                to_status=None,
+                payload={
+                    "parent": parent_id,
+                    "parent_number": parent.public_number,
+                    "previous_parent": current.parent_incident_id,
+                },
+                occurred_at=now,
+            )
+            return unit.incidents.get(current.id)
+
+    def children(self, parent_id: int) -> list[IncidentRecord]:
+        """Return a parent incident's children, oldest first."""
+        with self._sessionmaker() as session:
+            return IncidentRepository(session).children(parent_id)
+
+    def answer_children(
+        self, parent: IncidentRecord, text: str, actor: Actor, *, interim: bool = False
+    ) -> BulkAnswer:
+        """Answer each open child of a parent incident with the same text (a surge's answer).
+
+        Each child goes through ``answer`` on its own (its transition, clock and event); a child
+        that may not be answered now (its state, or assigned to another executor) is reported
+        in ``skipped`` with the reason, and the others are answered all the same.
+        """
+        _text(text, "the answer")
+        answered: list[IncidentRecord] = []
+        skipped: list[tuple[IncidentRecord, str]] = []
+        for child in self.children(parent.id):
+            if child.status in _ENDED:
+                continue
+            try:
+                answered.append(self.answer(child, actor, text, interim=interim))
+            except (WorkflowError, ConcurrentUpdate) as err:
+                skipped.append((child, str(err)))
+        return BulkAnswer(tuple(answered), tuple(skipped))
 
     def reopen(self, incident: IncidentRecord, actor: Actor, reason: str) -> IncidentRecord:
         """Reopen after publication (the citizen's "не решено"); it is then routed again."""

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Event kinds after which the grouping index must be rebuilt.
-GROUPING_EVENTS: tuple[str, ...] = ("close", "reject", "merge", "reopen", "tombstone")
+GROUPING_EVENTS: tuple[str, ...] = ("close", "reject", "merge", "split", "reopen", "tombstone")
 
 #: Incidents in these states collect no more messages.
 ENDED_STATUSES: tuple[IncidentStatus, ...] = (
@@ -179,6 +179,56 @@ class GroupingRepository:
             )
             .execution_options(synchronize_session=False)
         )
+
+    def move_links(
+        self, source_id: int, target_id: int, message_ids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Move message links (all, or those of ``message_ids``) to another incident.
+
+        Returns the ids of the messages moved, in link order. A message the target already
+        holds is not linked twice: the source's link is dropped.
+        """
+        query = sa.select(IncidentMessage.message_id).where(
+            IncidentMessage.incident_id == source_id
+        )
+        if message_ids is not None:
+            query = query.where(IncidentMessage.message_id.in_(list(message_ids)))
+        moving = list(self._session.scalars(query.order_by(IncidentMessage.id)))
+        if not moving:
+            return []
+        held = set(
+            self._session.scalars(
+                sa.select(IncidentMessage.message_id).where(
+                    IncidentMessage.incident_id == target_id,
+                    IncidentMessage.message_id.in_(moving),
+                )
+            )
+        )
+        if held:
+            self._session.execute(
+                sa.delete(IncidentMessage)
+                .where(
+                    IncidentMessage.incident_id == source_id,
+                    IncidentMessage.message_id.in_(list(held)),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        self._session.execute(
+            sa.update(IncidentMessage)
+            .where(
+                IncidentMessage.incident_id == source_id,
+                IncidentMessage.message_id.in_(moving),
+            )
+            .values(incident_id=target_id)
+            .execution_options(synchronize_session=False)
+        )
+        self._session.flush()
+        return moving
+
+    def copy_fingerprints(self, source_id: int, target_id: int, *, now: dt.datetime) -> int:
+        """Point the source incident's lookup fingerprints at the target too; return new ones."""
+        pairs = [(fp.fingerprint, fp.grouping_version) for fp in self.fingerprints([source_id])]
+        return self.add_fingerprints(target_id, pairs, now=now)
 
     def add_tombstone(
         self,

@@ -63,6 +63,7 @@ class IncidentRecord:
     closed_at: dt.datetime | None
     created_at: dt.datetime
     executor_code: str | None
+    parent_incident_id: int | None = None
 
 
 class IncidentRepository:
@@ -117,6 +118,7 @@ class IncidentRepository:
             closed_at=row.closed_at,
             created_at=row.created_at,
             executor_code=executor_code,
+            parent_incident_id=row.parent_incident_id,
         )
 
     def create(self, new: NewIncident, *, now: dt.datetime) -> IncidentRecord:
@@ -144,6 +146,34 @@ class IncidentRepository:
         if row is None:
             raise NotFound(f"no incident with id {incident_id}")
         return self._record(row, self._executor_code(row.id))
+
+    def municipality(self, incident_id: int) -> str | None:
+        """Return the incident's municipality name (the screens show it; records carry OKTMO)."""
+        return self._session.scalar(
+            sa.select(Incident.municipality).where(Incident.id == incident_id)
+        )
+
+    def set_parent(self, incident_id: int, parent_id: int | None) -> None:
+        """Make an incident a child of a parent incident (a surge); not workflow state.
+
+        The optimistic-locking version is left alone, like the counters.
+        """
+        self._session.execute(
+            sa.update(Incident)
+            .where(Incident.id == incident_id)
+            .values(parent_incident_id=parent_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    def children(self, parent_id: int) -> list[IncidentRecord]:
+        """Return a parent incident's children, oldest first."""
+        query = (
+            sa.select(Incident)
+            .where(Incident.parent_incident_id == parent_id)
+            .order_by(Incident.id)
+            .execution_options(populate_existing=True)
+        )
+        return self._records(list(self._session.scalars(query)))
 
     def by_status(self, statuses: Sequence[IncidentStatus]) -> list[IncidentRecord]:
         """Return the incidents in any of these states, oldest first."""
