@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -24,7 +26,7 @@ from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
-from app.routing import build_jurisdiction, build_routing
+from app.routing import Routing, build_jurisdiction, build_routing
 from app.workflow import Workflow
 from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
@@ -94,10 +96,69 @@ def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthRepor
     return probe
 
 
-def deadlines_job(workflow: Workflow, notifier: Notifier) -> Callable[[], Awaitable[None]]:
-    """Return the job that records due escalations and hands them to the notifier."""
+class CalendarWatch:
+    """Notices a change of the configured calendar file: its mtime, then its content hash.
+
+    A touch that leaves the content as it was is not a change.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        """Remember the file's current state (nothing to watch when ``path`` is None)."""
+        self.path = path
+        self._mtime, self._digest = self._state()
+
+    def _state(self) -> tuple[int | None, str | None]:
+        if self.path is None:
+            return None, None
+        try:
+            mtime = self.path.stat().st_mtime_ns
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        except OSError:
+            return None, None
+        return mtime, digest
+
+    def changed(self) -> bool:
+        """Return whether the file's content changed since the last look (and remember it)."""
+        if self.path is None:
+            return False
+        try:
+            mtime: int | None = self.path.stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime == self._mtime:
+            return False
+        before = self._digest
+        self._mtime, self._digest = self._state()
+        return self._digest != before
+
+
+def deadlines_job(
+    workflow: Workflow,
+    notifier: Notifier,
+    *,
+    calendar: CalendarWatch | None = None,
+    reload: Callable[[], Routing] | None = None,
+) -> Callable[[], Awaitable[None]]:
+    """Return the job that records due escalations and hands them to the notifier.
+
+    With a ``calendar`` watch and a ``reload`` (the routing built again, which reads the
+    calendar file again), a changed calendar file first recomputes the open deadlines. A file
+    that no longer loads is logged, and the previous calendar stays in force.
+    """
 
     async def run() -> None:
+        if calendar is not None and reload is not None and calendar.changed():
+            try:
+                routing = reload()
+            except Exception:
+                log.exception("deadlines: the changed calendar %s does not load", calendar.path)
+            else:
+                moved = await asyncio.to_thread(workflow.recompute_deadlines, routing)
+                log.info(
+                    "deadlines: calendar %s changed; %d open deadlines moved",
+                    calendar.path,
+                    moved,
+                )
         plan = await asyncio.to_thread(workflow.escalate)
         for item in plan.send_now:
             notifier.escalation(item)
@@ -191,7 +252,12 @@ def registered_jobs(
     jobs.append(
         JobSpec(
             name="deadlines",
-            func=deadlines_job(workflow, notifier),
+            func=deadlines_job(
+                workflow,
+                notifier,
+                calendar=CalendarWatch(config.calendar),
+                reload=functools.partial(build_routing, config),
+            ),
             interval_seconds=config.scheduler.deadlines_interval,
         )
     )
