@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
 from pytest_aiohttp.plugin import AiohttpServer
 
+from app.cli import main
 from app.publish import PUBLISH_FAILED_EVENT, AnswerPublisher, answer_guid, replies_of
 from app.workflow import SYSTEM
 from collector.pool import VkClientPool
@@ -24,6 +27,7 @@ from storage.repositories.messages import MessageRepository
 from storage.repositories.sources import SourceRepository
 from tests.factories import World, new_incident, world
 
+ROOT = Path(__file__).resolve().parents[2]
 ANSWER = "Запись к терапевту открыта с 20.10, звоните по номеру 122."
 
 
@@ -34,6 +38,8 @@ class Setup:
     publisher: AnswerPublisher
     reader: VkClientPool
     group_id: int
+    api_url: str
+    db_url: str
 
 
 @pytest.fixture
@@ -76,6 +82,8 @@ async def setup(aiohttp_server: AiohttpServer, db_url: str) -> AsyncIterator[Set
             AnswerPublisher(sessions=w.sm, workflow=w.workflow, replies=replies, clock=w.clock),
             pool.subset(["service"]),
             group_id,
+            str(server.make_url("/method")),
+            db_url,
         )
 
 
@@ -91,7 +99,8 @@ async def approved_incident(s: Setup, *, comment: bool = False) -> tuple[int, in
     comments = await pool.wall_get_comments(owner_id, post.id)
     w = s.w
     with w.sm.begin() as session:
-        source = SourceRepository(session).add(Network.VK, str(owner_id))
+        sources = SourceRepository(session)
+        source = sources.find(Network.VK, str(owner_id)) or sources.add(Network.VK, str(owner_id))
         messages = MessageRepository(session)
         message_id = messages.upsert_post(source.id, vk_post, w.clock())
         for item in comments.items:
@@ -252,3 +261,41 @@ async def test_closed_comments_keep_the_incident_approved_with_a_reason(setup: S
         ]
     assert [e.payload["reason"] for e in failures] == ["comments_closed"]  # recorded once
     assert answer_row(s, incident_id)[1] is None
+
+
+async def test_the_publish_command_publishes_and_exits_1_on_a_failure(
+    setup: Setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    s = setup
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(shipped.replace("    enabled: false", "    enabled: true", 1), "utf-8")
+    for name, value in {
+        "IM_DATABASE_URL": s.db_url,
+        "IM_VK_API_URL": s.api_url,
+        "VK_SERVICE_TOKEN": "vk-demo-service-1",
+        "VK_COMMUNITY_TOKEN": "vk-demo-community",
+    }.items():
+        monkeypatch.setenv(name, value)
+    published, post_id, _ = await approved_incident(s)
+    closed, closed_post, _ = await approved_incident(s)
+    s.emu.close_comments(s.group_id, closed_post)
+    argv = ["--config", str(config), "publish", "--once"]
+
+    code = await asyncio.to_thread(main, argv)
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "published 1, deferred 0, failed 1" in captured.err
+    assert f"incident {closed} " in captured.err
+    assert len(official_replies(s, post_id)) == 1
+    assert s.w.workflow.get(published, SYSTEM).status is IncidentStatus.PUBLISHED
+    assert s.w.workflow.get(closed, SYSTEM).status is IncidentStatus.APPROVED
+
+    s.emu.close_comments(s.group_id, closed_post, closed=False)
+    assert await asyncio.to_thread(main, argv) == 0
+    assert "published 1, deferred 0, failed 0" in capsys.readouterr().out
+    assert len(official_replies(s, post_id)) == 1
