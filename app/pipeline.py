@@ -26,7 +26,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.workflow import SYSTEM, MessageLink, Workflow
+from app.workflow import SYSTEM, MessageLink, Workflow, WorkflowError
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
 from router.fingerprint import FingerprintKind, content_terms, extract_address
@@ -625,9 +625,16 @@ class Pipeline:
             )
             self.counters["pipeline.surge.started"] += 1
             log.info("surge: %s; parent incident %s", surge.explanation, parent.public_number)
-        children = [i for i in update.new_children if i != parent_id]
-        for child_id in children:
-            self.workflow.set_parent(self.workflow.get(child_id, SYSTEM), parent_id, SYSTEM)
+        children = []
+        for child_id in update.new_children:
+            if child_id == parent_id:
+                continue
+            try:
+                self.workflow.set_parent(self.workflow.get(child_id, SYSTEM), parent_id, SYSTEM)
+            except WorkflowError as err:  # e.g. rejected meanwhile: it stays on its own
+                log.info("surge: incident %d not made a child: %s", child_id, err)
+                continue
+            children.append(child_id)
             self.counters["pipeline.surge.child"] += 1
         self.index.set_parent(children, parent_id)
 

@@ -114,3 +114,27 @@ def test_answering_the_parent_answers_each_open_child(db_url: str) -> None:
     assert kinds[:-1] == ["answer_final"] * (len(children) - 1)
     with pytest.raises(InvalidRequest):
         w.workflow.answer_children(parent, "   ", w.minzdrav)
+
+
+def test_an_incident_merged_away_before_the_surge_is_not_made_a_child(db_url: str) -> None:
+    w = world(db_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    pipeline = pipeline_for(w)
+    for n, text in enumerate(COMPLAINTS[:3]):
+        post(w.sm, source, text, now - timedelta(minutes=90 - 10 * n), author=20 + n)
+    assert pipeline.run_once().created == 3
+    first, second, _ = all_incidents(w)
+    # The operator sees the children's clinic is the same building and merges it.
+    w.workflow.merge(second, first.id, w.operator)
+
+    post(w.sm, source, COMPLAINTS[3], now - timedelta(minutes=10), author=23)
+    report = pipeline.run_once()
+
+    assert report.errors == {}
+    (parent,) = [i for i in all_incidents(w) if i.title.startswith("Массовые обращения")]
+    children = {c.id for c in w.workflow.children(parent.id)}
+    assert second.id not in children
+    assert first.id in children
+    assert len(children) == 3
+    assert pipeline.counters["pipeline.surge.child"] == 3
