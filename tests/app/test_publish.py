@@ -13,7 +13,16 @@ import pytest
 from pytest_aiohttp.plugin import AiohttpServer
 
 from app.cli import main
-from app.publish import PUBLISH_FAILED_EVENT, AnswerPublisher, answer_guid, replies_of
+from app.collect import CollectService
+from app.commands.demo_cmd import demo_config, demo_environment
+from app.config import load_config
+from app.publish import (
+    PUBLISH_FAILED_EVENT,
+    AnswerPublisher,
+    answer_guid,
+    publish_jobs,
+    replies_of,
+)
 from app.workflow import SYSTEM
 from collector.pool import VkClientPool
 from collector.quotas import QuotaTracker
@@ -299,3 +308,20 @@ async def test_the_publish_command_publishes_and_exits_1_on_a_failure(
     assert await asyncio.to_thread(main, argv) == 0
     assert "published 1, deferred 0, failed 0" in capsys.readouterr().out
     assert len(official_replies(s, post_id)) == 1
+
+
+async def test_the_publish_job_runs_every_collect_interval_and_publishes(setup: Setup) -> None:
+    s = setup
+    base = load_config(ROOT / "config.yaml", demo_environment({}))
+    config = demo_config(base, api_url=s.api_url, database_url=s.db_url, interval=120)
+    collector = CollectService(sessions=s.w.sm, api=s.reader)
+    incident_id, post_id, _ = await approved_incident(s)
+
+    assert publish_jobs(config, workflow=s.w.workflow, collector=None) == []
+    (job,) = publish_jobs(config, workflow=s.w.workflow, collector=collector)
+    assert (job.name, job.interval_seconds) == ("publish", config.scheduler.collect_interval)
+    await job.func()
+    await job.func()
+
+    assert len(official_replies(s, post_id)) == 1
+    assert s.w.workflow.get(incident_id, SYSTEM).status is IncidentStatus.PUBLISHED
