@@ -8,7 +8,7 @@ import hashlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
+from app.publish import publish_jobs
 from app.routing import Routing, build_jurisdiction, build_routing
 from app.workflow import Workflow
 from classifier.pipeline import LemmatizerLike
@@ -206,6 +207,24 @@ class PipelineSlot:
         return self.pipeline
 
 
+def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
+    """Return a lemmatising function that loads pymorphy3 only when first called.
+
+    The workflow needs lemmas only to recount an incident's priority after a merge or split;
+    loading the dictionaries at start for that alone would slow every start.
+    """
+    loaded: list[Callable[[str], list[str]]] = []
+
+    def lemmatize(text: str) -> Sequence[str]:
+        if not loaded:
+            from classifier.lemmatizer import Lemmatizer
+
+            loaded.append(Lemmatizer().lemmatize_text)
+        return loaded[0](text)
+
+    return lemmatize
+
+
 def process_job(
     pipeline: Pipeline | PipelineSlot, *, limit: int | None = None
 ) -> Callable[[], Awaitable[None]]:
@@ -261,6 +280,7 @@ def registered_jobs(
             interval_seconds=config.scheduler.deadlines_interval,
         )
     )
+    jobs += publish_jobs(config, workflow=workflow, collector=collector)
     return jobs
 
 
@@ -336,7 +356,12 @@ async def serve(
     sessions = make_sessionmaker(engine)
     await asyncio.to_thread(bootstrap, config, sessions)
     clock = utc_clock
-    workflow = Workflow(sessionmaker=sessions, clock=clock, routing=build_routing(config))
+    workflow = Workflow(
+        sessionmaker=sessions,
+        clock=clock,
+        routing=build_routing(config),
+        lemmatize=lemmatizer.lemmatize_text if lemmatizer is not None else lazy_lemmatize(),
+    )
     pipeline = PipelineSlot(
         functools.partial(
             load_pipeline,

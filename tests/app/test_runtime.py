@@ -80,3 +80,11 @@ def test_registered_jobs_follow_the_configured_intervals() -> None:
     jobs = registered_jobs(config, workflow=cast("Workflow", workflow), notifier=NullNotifier())
     by_name = {job.name: job for job in jobs}
     assert by_name["deadlines"].interval_seconds == config.scheduler.deadlines_interval
+
+
+def test_lazy_lemmatize_loads_once_and_lemmatises_russian() -> None:
+    from app.runtime import lazy_lemmatize
+
+    lemmatize = lazy_lemmatize()
+    assert list(lemmatize("Прорвало трубы в домах")) == ["прорвать", "труба", "в", "дом"]
+    assert list(lemmatize("Авария")) == ["авария"]
