@@ -207,6 +207,19 @@ class PipelineSlot:
         return self.pipeline
 
 
+def recompute_at_start(workflow: Workflow, config: Config) -> int:
+    """Recompute open deadlines under the configuration as it is now; return how many moved.
+
+    Schedules and the calendar may have changed while the service was stopped (an edited
+    config.yaml, a new calendar file); running clocks must follow. Unchanged ones stay as they
+    are, so a plain restart moves nothing.
+    """
+    moved = workflow.recompute_deadlines(build_routing(config))
+    if moved:
+        log.info("deadlines recomputed at start: %d moved", moved)
+    return moved
+
+
 def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
     """Return a lemmatising function that loads pymorphy3 only when first called.
 
@@ -362,6 +375,7 @@ async def serve(
         routing=build_routing(config),
         lemmatize=lemmatizer.lemmatize_text if lemmatizer is not None else lazy_lemmatize(),
     )
+    await asyncio.to_thread(recompute_at_start, workflow, config)
     pipeline = PipelineSlot(
         functools.partial(
             load_pipeline,

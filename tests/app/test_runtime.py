@@ -88,3 +88,19 @@ def test_lazy_lemmatize_loads_once_and_lemmatises_russian() -> None:
     lemmatize = lazy_lemmatize()
     assert list(lemmatize("Прорвало трубы в домах")) == ["прорвать", "труба", "в", "дом"]
     assert list(lemmatize("Авария")) == ["авария"]
+
+
+def test_deadlines_follow_a_schedule_changed_while_stopped(sqlite_url: str) -> None:
+    from app.runtime import recompute_at_start
+    from tests.factories import kirov, new_incident, world
+
+    # Assigned under the test schedule (09:00-18:00 with lunch 13-14)...
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    incident = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
+    (before,) = w.workflow.clocks(incident.id).assignments
+    # ...then the service restarts on config.yaml, where minzdrav works 08:00-17:00.
+    config = load_config(ROOT / "config.yaml", {})
+    assert recompute_at_start(w.workflow, config) == 1
+    (after,) = w.workflow.clocks(incident.id).assignments
+    assert after.clock.deadline != before.clock.deadline
+    assert recompute_at_start(w.workflow, config) == 0  # a plain restart moves nothing
