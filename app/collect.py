@@ -27,7 +27,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Config, VkConfig
 from collector.batching import first_pages
 from collector.errors import VkError
-from collector.feed import FeedApi, FeedCursor, FeedReader, FeedResult
+from collector.feed import (
+    FeedApi,
+    FeedCursor,
+    FeedReader,
+    FeedResult,
+    KeywordSearch,
+    SearchApi,
+    SearchCursor,
+    SearchResult,
+)
 from collector.health import SourceHealth, classify_failure, log_transition
 from collector.planner import ActivityMeter, Plan, QuotaPlanner, SourceLoad
 from collector.pool import METHOD_TOKEN_KINDS, VkClientPool
@@ -43,6 +52,9 @@ from storage.repositories.sources import LeaseLost, SourceRecord, SourceReposito
 __all__ = [
     "FEED_SOURCE_ID",
     "FEED_STATE_KEY",
+    "SEARCH_SOURCE_ID",
+    "SEARCH_SOURCE_NAME",
+    "SEARCH_STATE_KEY",
     "CollectOutcome",
     "CollectService",
     "build_vk_pool",
@@ -63,6 +75,12 @@ AfterStore = Callable[[Session, SourceRecord, StoreStats], None]
 FEED_STATE_KEY = "vk-feed"
 #: ``CollectOutcome.source_id`` of the feed path's outcome (no source has id 0).
 FEED_SOURCE_ID = 0
+#: The key of the keyword search's row: its cursor, and the source its posts are stored under.
+SEARCH_STATE_KEY = "vk-search"
+#: The screen name of that row (how exports and the pipeline name the search's posts).
+SEARCH_SOURCE_NAME = "Поиск по ключевым словам"
+#: ``CollectOutcome.source_id`` of the keyword search's outcome.
+SEARCH_SOURCE_ID = -1
 DAY = 86_400.0
 
 
@@ -113,6 +131,19 @@ def _reader_names(pool: VkClientPool) -> tuple[str, ...]:
 
 def _has_feed(pool: VkClientPool) -> bool:
     return any(c.kind in METHOD_TOKEN_KINDS["newsfeed.get"] for c in pool.clients)
+
+
+def _has_search(pool: VkClientPool) -> bool:
+    return any(c.kind in METHOD_TOKEN_KINDS["newsfeed.search"] for c in pool.clients)
+
+
+def _owner_ids(sources: Sequence[SourceRecord]) -> frozenset[int]:
+    """Return the wall owner ids of the configured sources (any state, enabled or not)."""
+    out = set()
+    for source in sources:
+        with contextlib.suppress(ValueError):
+            out.add(int(source.external_id))
+    return frozenset(out)
 
 
 def process_owner_id() -> str:
@@ -213,6 +244,14 @@ class CollectService:
     #: ``feed="auto"`` the pool is used when it has a user token; None switches it off.
     feed: FeedApi | str | None = "auto"
     feed_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Keyword search (``newsfeed.search``) for posts outside the configured communities,
+    #: at most every ``search_interval`` seconds; off when ``search_keywords`` is empty. With
+    #: ``search="auto"`` the pool is used when it has a token allowed to search (user or
+    #: service); None switches it off.
+    search_keywords: Sequence[str] = ()
+    search_interval: float = 600.0
+    search: SearchApi | str | None = "auto"
+    search_options: Mapping[str, Any] = field(default_factory=dict)
     _writer: contextlib.AbstractAsyncContextManager[Any] | None = field(
         default=None, init=False, repr=False
     )
@@ -220,6 +259,8 @@ class CollectService:
     _planned_at: dt.datetime | None = field(default=None, init=False, repr=False)
     _feed_due: dt.datetime | None = field(default=None, init=False, repr=False)
     _feed_down: bool = field(default=False, init=False, repr=False)
+    _search_due: dt.datetime | None = field(default=None, init=False, repr=False)
+    _search_down: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Take the quota counters, the reading tokens and the feed token from the pool."""
@@ -227,6 +268,9 @@ class CollectService:
         if pool is not None:
             if self.feed == "auto":
                 self.feed = pool if _has_feed(pool) else None
+            if self.search == "auto":
+                # The whole pool: every user and service token has its own search quota.
+                self.search = pool if _has_search(pool) else None
             if any(c.kind == "service" for c in pool.clients):
                 # Walls are read by service tokens only: a closed community the user account
                 # belongs to must not be readable on some polls and refused on others. The
@@ -237,6 +281,11 @@ class CollectService:
             self.wall_tokens = self.wall_tokens or _reader_names(pool)
         if self.feed == "auto":
             self.feed = None
+        if self.search == "auto":
+            self.search = None
+        self.search_keywords = tuple(
+            dict.fromkeys(k.strip() for k in self.search_keywords if k.strip())
+        )
         if self.plan_intervals and self.planner is None:
             self.planner = QuotaPlanner(tokens=max(1, len(self.wall_tokens)))
 
@@ -244,6 +293,13 @@ class CollectService:
     def feed_api(self) -> FeedApi | None:
         """Return the feed path's API (None: the feed path is off)."""
         return None if isinstance(self.feed, str) else self.feed
+
+    @property
+    def search_api(self) -> SearchApi | None:
+        """Return the keyword search's API (None: no keywords, or no token may search)."""
+        if isinstance(self.search, str) or not self.search_keywords:
+            return None
+        return self.search
 
     @property
     def plan(self) -> Plan | None:
@@ -387,19 +443,26 @@ class CollectService:
 
         ``due_only=False`` polls every enabled source (and reads the feed) whatever is due.
         The feed's outcome, when it ran, comes first with ``source_id == FEED_SOURCE_ID``.
-        Walls due are read before the feed.
+        Walls due are read before the feed. The keyword search runs last, when due (at most
+        every ``search_interval``, ``due_only=False`` included); its outcome, when it ran,
+        comes last with ``source_id == SEARCH_SOURCE_ID``.
         """
         await self.replan_if_stale()
         # Walls first: a community whose wall the service tokens cannot read (closed) is then
         # disabled before the feed runs, and so left out of ``followed``.
-        walls = await self._collect_walls(due_only=due_only, limit=limit)
+        out = await self._collect_walls(due_only=due_only, limit=limit)
         if self.feed_api is not None:
             now = self.clock()
             if not due_only or self._feed_due is None or now >= self._feed_due:
                 feed = await self.poll_feed()
                 if feed is not None:
-                    return [feed, *walls]
-        return walls
+                    out = [feed, *out]
+        due = self._search_due
+        if self.search_api is not None and (due is None or self.clock() >= due):
+            searched = await self.run_search()
+            if searched is not None:
+                out.append(searched)
+        return out
 
     async def _collect_walls(self, *, due_only: bool, limit: int) -> list[CollectOutcome]:
         claimed = await self._write(self._claim, due_only=due_only, limit=limit)
@@ -647,11 +710,127 @@ class CollectService:
             notes=result.notes,
         )
 
+    # ------------------------------------------------------------------ keyword search
+
+    def _claim_search(
+        self, now: dt.datetime
+    ) -> tuple[dict[str, Any], SourceRecord, frozenset[int]] | None:
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            row = repo.state_source(
+                SEARCH_STATE_KEY,
+                screen_name=SEARCH_SOURCE_NAME,
+                title=f"{SEARCH_SOURCE_NAME} (newsfeed.search)",
+                reason="keyword search results, not a polled source",
+            )
+            state = repo.claim_state(
+                SEARCH_STATE_KEY, self.owner, now, lease_seconds=self.lease_seconds
+            )
+            if state is None:
+                return None
+            searched = state.get("searched_at")
+            if searched is not None and now < dt.datetime.fromisoformat(searched) + dt.timedelta(
+                seconds=self.search_interval
+            ):  # another process searched lately
+                repo.release_state(SEARCH_STATE_KEY, self.owner)
+                return None
+            return state, row, _owner_ids(repo.all(network=Network.VK))
+
+    def _store_search(
+        self, row: SourceRecord, result: SearchResult, now: dt.datetime
+    ) -> StoreStats:
+        """Store the posts found under the search row, with its cursor, in one transaction."""
+        poll = PollResult(
+            owner_id=0,
+            posts=result.posts,
+            comments=(),
+            comment_sets={},
+            deleted_posts=(),
+            cursor=WallCursor(),
+            new_posts=len(result.posts),
+            requests=result.requests,
+            lag_seconds=None,
+        )
+        with self.sessions.begin() as s:
+            # The state first: it checks the lease before any message is written.
+            SourceRepository(s).save_state(
+                SEARCH_STATE_KEY,
+                self.owner,
+                {"cursor": result.cursor.to_json(), "searched_at": now.isoformat()},
+            )
+            stats = MessageRepository(s).store_poll(row.id, poll, self.clock())
+            if self.after_store is not None:
+                self.after_store(s, row, stats)
+            return stats
+
+    def _release_search(self) -> None:
+        with self.sessions.begin() as s:
+            SourceRepository(s).release_state(SEARCH_STATE_KEY, self.owner)
+
+    async def run_search(self) -> CollectOutcome | None:
+        """Search the keywords once; store the posts found outside the configured sources.
+
+        The posts are stored under the search's pseudo-source (a disabled row no poller
+        claims, with no municipality) together with the search cursor, in one transaction.
+        Returns None when the search is off, another process holds it, or another process
+        searched less than ``search_interval`` ago.
+        """
+        api = self.search_api
+        if api is None:
+            return None
+        now = self.clock()
+        self._search_due = now + dt.timedelta(seconds=self.search_interval)
+        claimed = await self._write(self._claim_search, now)
+        if claimed is None:
+            return None
+        state, row, configured = claimed
+        search = KeywordSearch(
+            api,
+            self.search_keywords,
+            exclude_owners=configured,
+            clock=self.clock,
+            **dict(self.search_options),
+        )
+        try:
+            result = await search.poll(SearchCursor.from_json(state.get("cursor")))
+            stats = await self._write(self._store_search, row, result, now)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._write(self._release_search))
+            raise
+        except Exception as err:
+            if not isinstance(err, VkError | LeaseLost):
+                log.exception("search: unexpected error")
+            elif not self._search_down:  # once when it goes down, once when it recovers
+                log.warning("keyword search unavailable: %s", err)
+            self._search_down = True
+            with contextlib.suppress(LeaseLost):
+                await self._write(self._release_search)
+            return CollectOutcome(SEARCH_SOURCE_ID, SEARCH_SOURCE_NAME, ok=False, error=str(err))
+        if result.retry_after is not None:  # the daily quota ran out: the rest waits for it
+            later = now + dt.timedelta(seconds=result.retry_after)
+            self._search_due = max(self._search_due, later)
+        if self._search_down:
+            log.info("keyword search recovered")
+            self._search_down = False
+        notes = tuple(f"query {q!r} has more matches than VK pages to" for q in result.capped)
+        return CollectOutcome(
+            SEARCH_SOURCE_ID,
+            SEARCH_SOURCE_NAME,
+            ok=True,
+            new_posts=len(result.posts),
+            inserted=stats.inserted,
+            updated=stats.updated,
+            deleted=stats.deleted,
+            requests=result.requests,
+            notes=notes,
+        )
+
 
 def summary_line(outcomes: Sequence[CollectOutcome], skipped: int = 0) -> str:
-    """Return one line summing up a collection run (the feed path's outcome, if any, included)."""
+    """Return one line summing up a collection run (the feed's and the search's included)."""
     feed = [o for o in outcomes if o.source_id == FEED_SOURCE_ID]
-    walls = [o for o in outcomes if o.source_id != FEED_SOURCE_ID]
+    search = [o for o in outcomes if o.source_id == SEARCH_SOURCE_ID]
+    walls = [o for o in outcomes if o.source_id not in (FEED_SOURCE_ID, SEARCH_SOURCE_ID)]
     failed = [o for o in outcomes if not o.ok]
     text = (
         f"{len(walls)} sources polled, {len([o for o in walls if not o.ok])} failed; "
@@ -663,6 +842,12 @@ def summary_line(outcomes: Sequence[CollectOutcome], skipped: int = 0) -> str:
             f"; feed: {o.new_posts} new posts, {o.inserted} stored, {o.requests} requests"
             if o.ok
             else "; feed failed"
+        )
+    for o in search:
+        text += (
+            f"; search: {o.new_posts} found, {o.inserted} stored, {o.requests} requests"
+            if o.ok
+            else "; search failed"
         )
     if skipped:
         text += f"; {skipped} skipped (leased by another process)"
@@ -694,6 +879,12 @@ async def vk_collect_service(
     if not config.networks.vk.enabled:
         yield None
         return
+    vk = config.networks.vk
+    options = {
+        "search_keywords": vk.search_keywords,
+        "search_interval": float(vk.search_interval),
+        **options,
+    }
     async with aiohttp.ClientSession() as http:
-        pool = build_vk_pool(config.networks.vk, session=http)
+        pool = build_vk_pool(vk, session=http)
         yield None if pool is None else CollectService(sessions=sessions, api=pool, **options)

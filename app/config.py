@@ -568,6 +568,10 @@ class VkConfig(_Section):
     )
     tokens: tuple[VkToken, ...] = ()
     requests_per_second: VkRateLimits = VkRateLimits()
+    #: The region's keywords for ``newsfeed.search`` (empty: the search is off).
+    search_keywords: tuple[Text, ...] = ()
+    #: Seconds between two keyword searches.
+    search_interval: Annotated[Int, Field(gt=0)] = 600
 
 
 class OkConfig(_Section):

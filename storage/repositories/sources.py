@@ -384,6 +384,33 @@ class SourceRepository:
         )
         self._session.expire_all()
 
+    def state_source(
+        self,
+        key: str,
+        *,
+        screen_name: str,
+        title: str,
+        reason: str,
+        network: Network = Network.VK,
+    ) -> SourceRecord:
+        """Return the state row ``key`` labelled as a pseudo-source that messages are stored under.
+
+        Keyword search results come from communities that are no configured source: they are
+        stored under this row (never enabled, so never claimed or polled; hidden from
+        :meth:`all` like every state row), whose ``screen_name`` names them in exports. The row
+        is created when missing and its labels set when they differ.
+        """
+        state_id = self._state_id(network, key)
+        row = self._session.get(Source, state_id)
+        if row is None:
+            raise NotFound(f"no state row {key}")
+        if (row.screen_name, row.title, row.disabled_reason) != (screen_name, title, reason):
+            row.screen_name = screen_name
+            row.title = title
+            row.disabled_reason = reason
+            self._session.flush()
+        return _record(row)
+
     def claim_for_update(
         self, source_id: int, owner: str, now: dt.datetime, *, lease_seconds: float
     ) -> SourceRecord | None:
