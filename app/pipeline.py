@@ -575,10 +575,17 @@ class Pipeline:
         A failure here is logged and counted (``pipeline.error.surge``): the message itself is
         stored already.
         """
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        if at < self.now() - self.surges.config.window:
+            # A backlog (a first sync, a catch-up after downtime) arrives out of time order and
+            # describes events that are over: counting it would start surges, and parents, of
+            # the past, several per topic and place. Surges are about what happens now.
+            self.counters["pipeline.surge.skipped_old"] += 1
+            return
         try:
             update = self.surges.observe(
                 SurgeEvent(
-                    at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+                    at=at,
                     incident_id=incident_id,
                     topic_group=result.topic_group,
                     municipality_oktmo=result.municipality_oktmo,

@@ -138,3 +138,20 @@ def test_an_incident_merged_away_before_the_surge_is_not_made_a_child(db_url: st
     assert first.id in children
     assert len(children) == 3
     assert pipeline.counters["pipeline.surge.child"] == 3
+
+
+def test_a_backlog_of_finished_events_opens_no_surge_parent(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    # The same burst as above, but a day ago: a first sync reading the group's history.
+    for n, text in enumerate(COMPLAINTS):
+        post(w.sm, source, text, now - timedelta(hours=24, minutes=90 - 10 * n), author=20 + n)
+    pipeline = pipeline_for(w)
+
+    report = pipeline.run_once()
+
+    assert report.created >= SURGE.min_incidents
+    assert not [i for i in all_incidents(w) if i.title.startswith("Массовые обращения")]
+    assert pipeline.counters["pipeline.surge.skipped_old"] == len(COMPLAINTS)
+    assert pipeline.counters["pipeline.surge.started"] == 0
