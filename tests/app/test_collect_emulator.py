@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 from pytest_aiohttp.plugin import AiohttpServer
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.collect import CollectService
-from collector.pool import VkClientPool
-from collector.quotas import QuotaTracker
-from collector.rate_limit import SlidingWindowLimiter
-from collector.vk_client import Backoff, VkClient
 from emulator.vk import FakeClock, VkEmulator
-from storage.db import create_engine_for, make_sessionmaker
 from storage.enums import Network
-from storage.migrate import upgrade
 from storage.repositories.messages import MessageRecord, MessageRepository
 from storage.repositories.sources import SourceRepository
+from tests.app.emulated_vk import emulated_service, migrated_sessions
 
 TOKENS = ("vk-demo-service-1", "vk-demo-service-2", "vk-demo-service-3")
 
 
 @pytest.fixture
 def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(db_url)
-    engine: Engine = create_engine_for(db_url, sqlite_begin="IMMEDIATE")
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    yield from migrated_sessions(db_url)
 
 
 @pytest.fixture
@@ -52,38 +42,13 @@ async def service(
     sessions: sessionmaker[Session],
 ) -> AsyncIterator[CollectService]:
     server = await aiohttp_server(emu.create_app())
-
-    def now() -> dt.datetime:
-        return dt.datetime.fromtimestamp(clock(), tz=dt.UTC)
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(max(0.0, seconds))
-
-    quotas = QuotaTracker(clock=now)
     async with aiohttp.ClientSession() as http:
-        clients = [
-            VkClient(
-                session=http,
-                token=t,
-                api_url=str(server.make_url("/method")),
-                name=t,
-                quotas=quotas,
-                sleep=sleep,
-                backoff=Backoff(jitter=lambda: 0.5),
-                limiter=SlidingWindowLimiter(rate=3, clock=clock, sleep=sleep),
-            )
-            for t in TOKENS
-        ]
-        yield CollectService(
+        yield emulated_service(
+            http=http,
+            api_url=str(server.make_url("/method")),
+            clock=clock,
             sessions=sessions,
-            api=VkClientPool(clients, quotas=quotas, monotonic=clock),
-            owner="test",
-            clock=now,
-            poller_options={"initial_posts": 10_000},
-            # One poll at a time: the fake clock jumps while a concurrent poller sleeps, which
-            # would stretch requests in flight over fake seconds that never pass on a network.
-            concurrency=1,
-            jitter=lambda: 0.5,
+            tokens=[(t, "service") for t in TOKENS],
         )
 
 

@@ -9,21 +9,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import aiohttp
 import pytest
 from pytest_aiohttp.plugin import AiohttpServer
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.collect import FEED_SOURCE_ID, FEED_STATE_KEY, CollectService, summary_line
-from collector.pool import VkClientPool
-from collector.quotas import DAILY_QUOTAS, QuotaTracker
-from collector.rate_limit import SlidingWindowLimiter
-from collector.vk_client import Backoff, VkClient
+from collector.quotas import DAILY_QUOTAS
 from emulator.vk import FakeClock, VkEmulator
-from storage.db import create_engine_for, make_sessionmaker
 from storage.enums import Network
-from storage.migrate import upgrade
 from storage.models import Source
 from storage.repositories.messages import MessageRecord, MessageRepository
 from storage.repositories.sources import SourceRepository
+from tests.app.emulated_vk import emulated_service, migrated_sessions
 
 SERVICE = ("vk-demo-service-1", "vk-demo-service-2")
 USER = "vk-demo-user"
@@ -33,10 +28,7 @@ MakeService = Callable[..., CollectService]
 
 @pytest.fixture
 def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(db_url)
-    engine: Engine = create_engine_for(db_url, sqlite_begin="IMMEDIATE")
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    yield from migrated_sessions(db_url)
 
 
 @pytest.fixture
@@ -57,40 +49,16 @@ async def make_service(
     sessions: sessionmaker[Session],
 ) -> AsyncIterator[MakeService]:
     server = await aiohttp_server(emu.create_app())
-
-    def now() -> dt.datetime:
-        return dt.datetime.fromtimestamp(clock(), tz=dt.UTC)
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(max(0.0, seconds))
-
     async with aiohttp.ClientSession() as http:
 
         def make(*, user: bool) -> CollectService:
-            quotas = QuotaTracker(clock=now)
             tokens = [(t, "service") for t in SERVICE] + ([(USER, "user")] if user else [])
-            clients = [
-                VkClient(
-                    session=http,
-                    token=t,
-                    api_url=str(server.make_url("/method")),
-                    name=t,
-                    kind=kind,
-                    quotas=quotas,
-                    sleep=sleep,
-                    backoff=Backoff(jitter=lambda: 0.5),
-                    limiter=SlidingWindowLimiter(rate=3, clock=clock, sleep=sleep),
-                )
-                for t, kind in tokens
-            ]
-            return CollectService(
+            return emulated_service(
+                http=http,
+                api_url=str(server.make_url("/method")),
+                clock=clock,
                 sessions=sessions,
-                api=VkClientPool(clients, quotas=quotas, monotonic=clock),
-                owner="test",
-                clock=now,
-                poller_options={"initial_posts": 10_000},
-                concurrency=1,
-                jitter=lambda: 0.5,
+                tokens=tokens,
             )
 
         yield make
