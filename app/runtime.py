@@ -23,6 +23,7 @@ from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
+from app.jobs import housekeeping_jobs
 from app.notify import LoggingNotifier, Notifier
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
@@ -264,8 +265,13 @@ def registered_jobs(
     notifier: Notifier,
     collector: CollectService | None = None,
     pipeline: Pipeline | PipelineSlot | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[JobSpec]:
-    """Collect the periodic jobs of every package: collect, process, deadlines."""
+    """Collect the periodic jobs of every package: collect, process, deadlines, publish.
+
+    With ``sessions``, also the housekeeping jobs of app/jobs.py (follow-up and the rest).
+    """
     jobs = [
         JobSpec(
             name="collect",
@@ -294,6 +300,14 @@ def registered_jobs(
         )
     )
     jobs += publish_jobs(config, workflow=workflow, collector=collector)
+    if sessions is not None:
+        jobs += housekeeping_jobs(
+            config,
+            sessions=sessions,
+            workflow=workflow,
+            clock=clock or utc_clock,
+            collector=collector,
+        )
     return jobs
 
 
@@ -400,6 +414,8 @@ async def serve(
         notifier=LoggingNotifier(),
         collector=collector,
         pipeline=pipeline,
+        sessions=sessions,
+        clock=clock,
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
