@@ -267,6 +267,7 @@ def registered_jobs(
     pipeline: Pipeline | PipelineSlot | None = None,
     sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] | None = None,
+    http: aiohttp.ClientSession | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines, publish.
 
@@ -307,6 +308,7 @@ def registered_jobs(
             workflow=workflow,
             clock=clock or utc_clock,
             collector=collector,
+            http=http,
         )
     return jobs
 
@@ -416,6 +418,7 @@ async def serve(
         pipeline=pipeline,
         sessions=sessions,
         clock=clock,
+        http=http,
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
