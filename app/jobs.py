@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,11 +18,33 @@ from app.followup import VkThreadReader, followup_jobs
 from app.notify import Channel
 from app.notify_channels import SmtpChannel, WebhookChannel
 from app.notify_job import NotifyService, Recipients, notify_jobs
+from app.pipeline import TextClassifier
+from app.retention import retention_jobs
+from app.retrain import (
+    ReclassifyService,
+    RetrainService,
+    model_dir_version,
+    reclassify_jobs,
+    retrain_jobs,
+)
 from app.routing import build_routing
 from app.workflow import Workflow
+from classifier.artifact import ModelArtifact
+from classifier.corpus import SeedExample
+from classifier.rubricator import Rubricator
+from classifier.train import TrainedModels
 from collector.pool import VkClientPool
 
-__all__ = ["build_notify_service", "housekeeping_jobs", "lazy_lemma", "recipients_of"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "build_notify_service",
+    "build_retrain_service",
+    "housekeeping_jobs",
+    "lazy_lemma",
+    "model_dir_of",
+    "recipients_of",
+]
 
 _READERS = ("service", "user")
 
@@ -89,6 +114,70 @@ def build_notify_service(
     )
 
 
+def model_dir_of(config: Config) -> Path:
+    """Return where ``train`` and the retrain job write the model."""
+    from app.commands.classify_cmd import DEFAULT_MODEL_DIR
+
+    return config.classifier.model_dir or DEFAULT_MODEL_DIR
+
+
+def build_retrain_service(
+    config: Config,
+    *,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    on_promoted: Callable[[str], None] | None = None,
+) -> RetrainService:
+    """Build the retrain service on the configured rubricator, seed corpus and model folder."""
+    out = model_dir_of(config)
+    loaded: dict[str, Any] = {}
+
+    def rubricator() -> Rubricator:
+        if "rubricator" not in loaded:
+            from classifier.rubricator import load_rubricator
+
+            loaded["rubricator"] = load_rubricator(config.classifier.rubricator)
+        found: Rubricator = loaded["rubricator"]
+        return found
+
+    def seed() -> Sequence[SeedExample]:
+        from classifier.corpus import load_seed_corpus
+
+        return load_seed_corpus(None, rubricator=rubricator())
+
+    def lemmatize() -> Callable[[str], list[str]]:
+        from classifier.lemmatizer import Lemmatizer
+
+        return Lemmatizer().lemmatize_text
+
+    def current() -> ModelArtifact | None:
+        from app.commands.classify_cmd import resolve_model_dir
+        from classifier.artifact import ModelArtifactError, load_artifact
+
+        try:
+            return load_artifact(resolve_model_dir(None, config.classifier.model_dir))
+        except ModelArtifactError as err:
+            log.warning("retrain: the current model does not load (%s); any candidate wins", err)
+            return None
+
+    def save(trained: TrainedModels, scores: dict[str, Any]) -> str:
+        from classifier.artifact import save_artifact
+
+        return save_artifact(trained.models, out, training=trained.training, scores=scores).version
+
+    return RetrainService(
+        sessions=sessions,
+        config=config.retrain,
+        seed=seed,
+        rubricator=rubricator,
+        lemmatize=lemmatize,
+        current=current,
+        save=save,
+        clock=clock,
+        on_promoted=on_promoted,
+    )
+
+
 def housekeeping_jobs(
     config: Config,
     *,
@@ -98,8 +187,14 @@ def housekeeping_jobs(
     collector: CollectService | None = None,
     lemma: Callable[[str], str] | None = None,
     http: aiohttp.ClientSession | None = None,
+    classifier: Callable[[], TextClassifier | None] | None = None,
+    reload_model: Callable[[], None] | None = None,
 ) -> list[JobSpec]:
-    """Return the follow-up and notify jobs (each only when configured on)."""
+    """Return the follow-up, notify, retrain, reclassify and retention jobs that are on.
+
+    ``classifier`` returns the pipeline's classifier now (reclassify needs it) and
+    ``reload_model`` makes the pipeline load the model from disk again.
+    """
     jobs = followup_jobs(
         config.followup,
         sessions=sessions,
@@ -110,4 +205,36 @@ def housekeeping_jobs(
     )
     notify = build_notify_service(config, sessions=sessions, clock=clock, http=http)
     jobs += notify_jobs(notify, config.notifications)
+    if classifier is not None:
+
+        def on_promoted(version: str) -> None:
+            if reload_model is not None:
+                reload_model()
+
+        def model_changed() -> bool:
+            current = classifier()
+            on_disk = model_dir_version(model_dir_of(config))
+            if on_disk is None or current is None or current.version == on_disk:
+                return False
+            log.info("reclassify: model %s on disk replaces %s", on_disk, current.version)
+            if reload_model is not None:
+                reload_model()
+            return True
+
+        jobs += retrain_jobs(
+            build_retrain_service(config, sessions=sessions, clock=clock, on_promoted=on_promoted),
+            config.retrain,
+            config.scheduler.retrain_interval,
+        )
+        jobs += reclassify_jobs(
+            ReclassifyService(
+                sessions=sessions,
+                classifier=classifier,
+                clock=clock,
+                batch=config.retrain.reclassify_batch,
+            ),
+            config.retrain,
+            model_changed=model_changed,
+        )
+    jobs += retention_jobs(config.retention, sessions=sessions, clock=clock)
     return jobs

@@ -208,6 +208,11 @@ class PipelineSlot:
         self._last_try: float | None = None
         self.pipeline: Pipeline | None = None
 
+    def reset(self) -> None:
+        """Forget the pipeline, so that the next ``get`` builds it again (a new model)."""
+        self.pipeline = None
+        self._last_try = None
+
     def get(self) -> Pipeline | None:
         """Return the pipeline, building it if needed (None while it cannot be built)."""
         if self.pipeline is None:
@@ -273,6 +278,20 @@ def process_job(
     return run
 
 
+def _classifier_of(
+    pipeline: Pipeline | PipelineSlot | None,
+) -> Callable[[], TextClassifier | None] | None:
+    """Return how to get the pipeline's classifier now (None without a pipeline)."""
+    if pipeline is None:
+        return None
+
+    def current() -> TextClassifier | None:
+        built = pipeline.get() if isinstance(pipeline, PipelineSlot) else pipeline
+        return None if built is None else built.classifier
+
+    return current
+
+
 def registered_jobs(
     config: Config,
     *,
@@ -328,6 +347,8 @@ def registered_jobs(
             collector=collector,
             http=http,
             lemma=lemma,
+            classifier=_classifier_of(pipeline),
+            reload_model=pipeline.reset if isinstance(pipeline, PipelineSlot) else None,
         )
     return jobs if metrics is None else metrics.instrument(jobs)
 

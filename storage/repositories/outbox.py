@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,3 +268,28 @@ class JobStateRepository:
             row.value = value
             row.updated_at = now
         self._session.flush()
+
+    def claim_lease(self, name: str, *, owner: str, until: dt.datetime, now: dt.datetime) -> bool:
+        """Take the job's lease for ``owner`` until ``until`` unless another holds a live one.
+
+        PostgreSQL: a transaction-level advisory lock per job name serialises the claims of
+        several processes; SQLite's single writer does the same.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"job_state:{name}".encode())
+            self._session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        cursor, value = self.get(name)
+        holder, expires = value.get("lease_owner"), value.get("lease_until")
+        if holder not in (None, owner) and expires and dt.datetime.fromisoformat(expires) > now:
+            return False
+        value.update(lease_owner=owner, lease_until=until.isoformat())
+        self.set(name, cursor=cursor, value=value, now=now)
+        return True
+
+    def release_lease(self, name: str, *, owner: str, now: dt.datetime, **values: Any) -> None:
+        """Give the lease back (if held by ``owner``) and store ``values`` in the document."""
+        cursor, value = self.get(name)
+        if value.get("lease_owner") == owner:
+            value.update(lease_owner=None, lease_until=None)
+        value.update(values)
+        self.set(name, cursor=cursor, value=value, now=now)
