@@ -119,7 +119,7 @@ _REPAIRED_TEXT = """
     расчистить засыпать залатать наладить вернуть подключить выполнить откликнуться
     отреагировать приехать прийти прислать помочь поменять установить поставить покрасить
     отсыпать подсыпать вывозить убирать чистить решен решено сделано починено
-    приходить приезжать
+    приходить приезжать ходить
 """
 _REPAIRED: frozenset[str] = frozenset(_REPAIRED_TEXT.split())
 #: Thanks and praise.
@@ -155,7 +155,9 @@ _EMOJI_UNRESOLVED = ("👎", "😡", "🤬", "😠", "💩", "😤", "😢", "�
 _EMOJI_SARCASM = ("🤡", "🙄", "🤣", "😂", "🤦")
 #: A clause and the punctuation that ends it (a "?" makes it a question).
 _CLAUSE = re.compile(r"[^.!?;:\n,]+(?:[.!?;:\n,]+|$)")
-_QUESTION_WORDS = frozenset({"когда", "где", "почему", "сколько", "зачем"})
+_QUESTION_WORDS = frozenset({"когда", "почему"})
+#: "снова работает", "опять ходит": back again, not broken again.
+_AGAIN = frozenset({"опять", "снова", "вновь"})
 _QUOTED = re.compile(r"[«\"“„]([^«»\"“”„]{1,60})[»\"”“]")
 #: The clause after a contrast ("но", "однако") weighs this much more than the ones before it.
 _AFTER_CONTRAST = 1.5
@@ -278,6 +280,8 @@ class FollowupClassifier:
                 # word it is a negation, counted through the negated word.
                 if i == len(lemmas) - 1:
                     local.add("unresolved", _UNRESOLVED[lemma], lemma)
+            elif lemma in _AGAIN and i + 1 < len(lemmas) and lemmas[i + 1] in _REPAIRED:
+                pass  # "снова ходит": the repair verb that follows is counted on its own
             elif lemma in _UNRESOLVED:
                 local.add("unresolved", _UNRESOLVED[lemma], lemma)
             elif question and lemma in _QUESTION_WORDS:
