@@ -20,6 +20,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.collect import process_owner_id
 from app.config import FollowupConfig
 from app.daemon import JobSpec
 from app.publish import reply_target
@@ -32,6 +33,7 @@ from storage.enums import IncidentStatus, Network, Resolution
 from storage.repositories import ConcurrentUpdate
 from storage.repositories.followups import FollowupRepository, ThreadComment, WatchedThread
 from storage.repositories.messages import MessageRepository
+from storage.repositories.outbox import JobStateRepository
 
 __all__ = [
     "FollowupReport",
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+JOB_NAME = "followup"
 
 
 class ThreadReader(Protocol):
@@ -92,9 +96,12 @@ class FollowupReport:
     closed_fixed: list[int] = field(default_factory=list)
     closed_quiet: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    skipped: bool = False
 
     def summary(self) -> str:
         """Return the counts in one line."""
+        if self.skipped:
+            return "another process is watching the threads"
         return (
             f"{self.watched} threads watched, {self.judged} comments judged, "
             f"{len(self.reopened)} reopened, {len(self.closed_fixed)} closed as fixed, "
@@ -130,21 +137,48 @@ class FollowupService:
         clock: Callable[[], datetime],
         config: FollowupConfig,
         reader: ThreadReader | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Watch with ``config``; re-read threads through ``reader`` when one is given."""
+        """Watch with ``config``; re-read threads through ``reader`` when one is given.
+
+        One process at a time runs it (a lease in ``job_state`` named ``followup``).
+        """
         self._sessions = sessions
         self._workflow = workflow
         self._classifier = classifier
         self._clock = clock
         self._config = config
         self._reader = reader
+        self._owner = owner or process_owner_id()
+
+    def _claim(self) -> bool:
+        now = self._clock()
+        until = now + timedelta(seconds=max(self._config.interval, 60) * 2)
+        with self._sessions.begin() as session:
+            return JobStateRepository(session).claim_lease(
+                JOB_NAME, owner=self._owner, until=until, now=now
+            )
+
+    def _release(self) -> None:
+        with self._sessions.begin() as session:
+            JobStateRepository(session).release_lease(
+                JOB_NAME, owner=self._owner, now=self._clock()
+            )
 
     def _threads(self) -> list[WatchedThread]:
         with self._sessions() as session:
             return FollowupRepository(session).published()
 
     async def run_once(self) -> FollowupReport:
-        """Judge every watched thread once."""
+        """Judge every watched thread once (nothing while another process is at it)."""
+        if not await asyncio.to_thread(self._claim):
+            return FollowupReport(skipped=True)
+        try:
+            return await self._run()
+        finally:
+            await asyncio.to_thread(self._release)
+
+    async def _run(self) -> FollowupReport:
         report = FollowupReport()
         window = timedelta(days=self._config.watch_days)
         for thread in await asyncio.to_thread(self._threads):

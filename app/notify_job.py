@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.collect import process_owner_id
 from app.config import NotificationsConfig, NotifyConfig, NotifyEvent
 from app.daemon import JobSpec
 from app.notify import Channel, DeliveryError, Destination
@@ -224,11 +223,6 @@ class NotifyReport:
         )
 
 
-def default_owner() -> str:
-    """Return this process's name for claims: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class NotifyService:
     """Queues notifications for new events and delivers the due ones through ``channels``."""
 
@@ -255,7 +249,7 @@ class NotifyService:
         self._clock = clock
         self._zone = zone
         self._public_url = public_url
-        self._owner = owner or default_owner()
+        self._owner = owner or process_owner_id()
         self._batch = batch
 
     def queue_new(self) -> int:
@@ -264,6 +258,7 @@ class NotifyService:
         queued = 0
         with self._sessions.begin() as session:
             state = JobStateRepository(session)
+            state.lock(JOB_NAME)  # two daemons queue one event's notifications once
             outbox = OutboxRepository(session)
             cursor, value = state.get(JOB_NAME)
             first = cursor is None

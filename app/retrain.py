@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.collect import process_owner_id
 from app.config import RetrainConfig
 from app.daemon import JobSpec
-from app.notify_job import default_owner
 from app.pipeline import TextClassifier
 from classifier.artifact import ModelArtifact
 from classifier.corpus import SeedExample
@@ -96,7 +96,7 @@ class RetrainService:
         self._save = save
         self._clock = clock
         self._on_promoted = on_promoted
-        self._owner = owner or default_owner()
+        self._owner = owner or process_owner_id()
 
     def _claim(self) -> tuple[int, int, dict[str, Any]] | None:
         """Return (unused labels, newest label id, job state) with the lease, or None."""

@@ -269,15 +269,23 @@ class JobStateRepository:
             row.updated_at = now
         self._session.flush()
 
+    def lock(self, name: str) -> None:
+        """Serialise this job's transactions across processes until the transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock per job name. SQLite: the single writer's
+        ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"job_state:{name}".encode())
+            self._session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     def claim_lease(self, name: str, *, owner: str, until: dt.datetime, now: dt.datetime) -> bool:
         """Take the job's lease for ``owner`` until ``until`` unless another holds a live one.
 
         PostgreSQL: a transaction-level advisory lock per job name serialises the claims of
         several processes; SQLite's single writer does the same.
         """
-        if self._session.get_bind().dialect.name == "postgresql":
-            key = zlib.crc32(f"job_state:{name}".encode())
-            self._session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        self.lock(name)
         cursor, value = self.get(name)
         holder, expires = value.get("lease_owner"), value.get("lease_until")
         if holder not in (None, owner) and expires and dt.datetime.fromisoformat(expires) > now:

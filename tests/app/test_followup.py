@@ -25,6 +25,7 @@ from storage.repositories.events import EventRepository
 from storage.repositories.followups import FollowupRepository
 from storage.repositories.grouping import GroupingRepository
 from storage.repositories.messages import MessageRepository
+from storage.repositories.outbox import JobStateRepository
 from storage.repositories.sources import SourceRepository
 from tests.factories import World, new_incident, world
 
@@ -264,3 +265,24 @@ async def test_the_job_is_registered_and_switched_off_by_config(setup: Setup) ->
         ]
     assert grouping.text == "опять ничего не сделали"
     assert grouping.grouping_version == FOLLOWUP_LINK_VERSION
+
+
+async def test_one_process_at_a_time_watches_the_threads(setup: Setup) -> None:
+    s = setup
+    incident_id, post_id, _ = await published_incident(s)
+    s.advance(60)
+    s.emu.publish_comment(s.group_id, post_id, "Не решено", from_id=CITIZEN)
+    with s.w.sm.begin() as session:
+        assert JobStateRepository(session).claim_lease(
+            "followup", owner="other", until=s.w.clock() + dt.timedelta(hours=1), now=s.w.clock()
+        )
+
+    busy = await s.service().run_once()
+
+    assert busy.skipped
+    assert s.w.workflow.get(incident_id, SYSTEM).status is IncidentStatus.PUBLISHED
+    s.advance(2 * 3600)  # the other process died: its lease runs out
+
+    after = await s.service().run_once()
+
+    assert after.reopened == [incident_id]
