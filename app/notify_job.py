@@ -262,14 +262,17 @@ class NotifyService:
             outbox = OutboxRepository(session)
             cursor, value = state.get(JOB_NAME)
             first = cursor is None
+            if first:
+                # History before the job's first run is not news, now or on later re-reads.
+                value = {**value, "since": (now - _FIRST_RUN_HORIZON).isoformat()}
             after = 0 if cursor is None else max(0, cursor - _OVERLAP)
             events = outbox.events_after(
                 after,
                 (_ASSIGN_EVENT, ESCALATION_EVENT),
-                since=now - _FIRST_RUN_HORIZON if first else None,
+                since=datetime.fromisoformat(value["since"]) if value.get("since") else None,
                 limit=self._batch * 10,
             )
-            for item in plan_notifications(
+            planned = plan_notifications(
                 events,
                 self._recipients,
                 now=now,
@@ -278,8 +281,11 @@ class NotifyService:
                 outside_hours=self._config.deliver_outside_hours,
                 zone=self._zone,
                 public_url=self._public_url,
-            ):
-                queued += outbox.enqueue(item, now=now)
+            )
+            known = outbox.existing_keys([p.key for p in planned])
+            for item in planned:
+                if item.key not in known:
+                    queued += outbox.enqueue(item, now=now)
             newest = max((e.id for e in events), default=None)
             if newest is None and first:
                 newest = outbox.last_event_id()

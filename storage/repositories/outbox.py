@@ -115,6 +115,20 @@ class OutboxRepository:
         """Return the newest event id (0 for an empty log)."""
         return int(self._session.scalar(sa.select(sa.func.max(Event.id))) or 0)
 
+    def existing_keys(self, keys: Sequence[str], *, chunk: int = 500) -> set[str]:
+        """Return which of these keys are queued already."""
+        found: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), chunk):
+            found.update(
+                self._session.scalars(
+                    sa.select(NotificationOutbox.key).where(
+                        NotificationOutbox.key.in_(wanted[start : start + chunk])
+                    )
+                )
+            )
+        return found
+
     def enqueue(self, item: NewNotification, *, now: dt.datetime) -> bool:
         """Queue a notification unless its key is queued already; return whether it was new."""
         exists = self._session.scalar(

@@ -323,3 +323,25 @@ def test_the_job_is_registered_at_its_interval(db_url: str) -> None:
     (job,) = notify_jobs(notify, config)
     assert (job.name, job.interval_seconds) == ("notify", 30)
     assert notify_jobs(notify, NotificationsConfig(enabled=False)) == []
+
+
+async def test_the_first_run_skips_history_and_later_runs_queue_each_event_once(
+    db_url: str,
+) -> None:
+    w = world(db_url, start=kirov("2025-10-14T08:00"))
+    assign(w)  # two hours before the notify job first runs: history
+    w.clock.set(kirov("2025-10-14T10:00"))
+    fresh = assign(w)
+    notify = service(
+        w, [NullChannel("email")], recipients(minzdrav=NotifyConfig(email="z@kirov.example.ru"))
+    )
+
+    first = notify.queue_new()
+    w.clock.advance(timedelta(minutes=1))
+    later = assign(w)
+    second = notify.queue_new()
+    third = notify.queue_new()
+
+    assert (first, second, third) == (1, 1, 0)
+    queued = [item.incident_id for item, *_ in rows(w)]
+    assert queued == [fresh, later]
