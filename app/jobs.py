@@ -16,7 +16,7 @@ from app.config import Config
 from app.daemon import JobSpec
 from app.followup import VkThreadReader, followup_jobs
 from app.notify import Channel
-from app.notify_channels import SmtpChannel, WebhookChannel
+from app.notify_channels import SmtpChannel, TelegramChannel, WebhookChannel
 from app.notify_job import NotifyService, Recipients, notify_jobs
 from app.pipeline import TextClassifier
 from app.retention import retention_jobs
@@ -91,8 +91,9 @@ def build_notify_service(
 ) -> NotifyService | None:
     """Build the notify service with the channels configured (None when notifications are off).
 
-    E-mail needs ``notifications.smtp.host``; webhooks need an HTTP session. A channel that is
-    missing leaves its notifications queued, not lost.
+    E-mail needs ``notifications.smtp.host``; webhooks an HTTP session; Telegram also
+    ``networks.telegram.bot_token``. A channel that is missing leaves its notifications queued,
+    not lost.
     """
     section = config.notifications
     if not section.enabled:
@@ -102,6 +103,16 @@ def build_notify_service(
         channels.append(SmtpChannel(section.smtp))
     if http is not None:
         channels.append(WebhookChannel(http, timeout=section.webhook_timeout))
+        telegram = config.networks.telegram
+        if telegram.bot_token is not None and telegram.bot_token.get_secret_value():
+            channels.append(
+                TelegramChannel(
+                    http,
+                    token=telegram.bot_token.get_secret_value(),
+                    api_url=telegram.bot_api_url,
+                    timeout=section.webhook_timeout,
+                )
+            )
     return NotifyService(
         sessions=sessions,
         config=section,

@@ -68,15 +68,16 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where a recipient is reached, as configured now: e-mail addresses and a webhook URL."""
+    """Where a recipient is reached, as configured now: e-mail, a webhook, a Telegram chat."""
 
     emails: tuple[str, ...] = ()
     webhook: str | None = None
+    telegram_chat: str | None = None
 
 
 @runtime_checkable
 class Channel(Protocol):
-    """Delivers queued notifications one way (``name``: ``email`` or ``webhook``)."""
+    """Delivers queued notifications one way (``name``: ``email``, ``webhook``, ``telegram``)."""
 
     name: str
 

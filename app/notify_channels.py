@@ -15,7 +15,7 @@ from app.config import SmtpConfig
 from app.notify import DeliveryError, Destination
 from storage.repositories.outbox import OutboxItem
 
-__all__ = ["SmtpChannel", "WebhookChannel", "message_id"]
+__all__ = ["SmtpChannel", "TelegramChannel", "WebhookChannel", "message_id"]
 
 
 def message_id(key: str, sender: str) -> str:
@@ -119,3 +119,51 @@ class WebhookChannel:
         except (aiohttp.ClientError, TimeoutError) as err:
             host = URL(destination.webhook).host
             raise DeliveryError(f"webhook {host} unreachable: {type(err).__name__}") from err
+
+
+class TelegramChannel:
+    """Sends a notification as a Telegram message through the bot (Bot API ``sendMessage``)."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        token: str,
+        api_url: str = "https://api.telegram.org",
+        timeout: float = 10,
+    ) -> None:
+        """Post through ``session`` as the bot with ``token`` (never written to a message)."""
+        self._session = session
+        self._url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def deliver(self, item: OutboxItem, destination: Destination) -> None:
+        """Send the text; Telegram's 400/403 (unknown chat, bot blocked) are permanent."""
+        if destination.telegram_chat is None:
+            raise DeliveryError("no Telegram chat configured", permanent=True)
+        try:
+            async with self._session.post(
+                self._url,
+                json={
+                    "chat_id": destination.telegram_chat,
+                    "text": f"{item.subject}\n\n{item.body}"[:4096],
+                    "disable_web_page_preview": True,
+                },
+                timeout=self._timeout,
+            ) as response:
+                if response.status < 300:
+                    return
+                try:
+                    answer = await response.json(content_type=None)
+                    description = str(answer.get("description", ""))[:200]
+                except (ValueError, aiohttp.ContentTypeError):
+                    description = ""
+                raise DeliveryError(
+                    f"Telegram Bot API answered HTTP {response.status}: {description}".rstrip(": "),
+                    permanent=response.status in (400, 401, 403, 404),
+                )
+        except (aiohttp.ClientError, TimeoutError) as err:
+            # The URL holds the bot token: name the error only.
+            raise DeliveryError(f"Telegram Bot API unreachable: {type(err).__name__}") from err

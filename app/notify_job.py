@@ -80,7 +80,9 @@ class Recipients:
         notify = self.executors.get(code)
         if notify is None:
             return None
-        return Destination((notify.email,) if notify.email else (), notify.webhook)
+        return Destination(
+            (notify.email,) if notify.email else (), notify.webhook, notify.telegram_chat
+        )
 
 
 def _event_name(event: NotifiableEvent) -> NotifyEvent | None:
@@ -185,9 +187,15 @@ def plan_notifications(
             )
         for recipient, destination, hours in targets:
             due = now if outside_hours else next_opening(now, hours)
-            channels = (["email"] if destination.emails else []) + (
-                ["webhook"] if destination.webhook else []
-            )
+            channels = [
+                name
+                for name, wanted in (
+                    ("email", destination.emails),
+                    ("webhook", destination.webhook),
+                    ("telegram", destination.telegram_chat),
+                )
+                if wanted
+            ]
             for channel in channels:
                 planned.append(
                     NewNotification(

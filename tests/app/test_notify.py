@@ -19,7 +19,7 @@ from pytest_aiohttp.plugin import AiohttpServer
 
 from app.config import NotificationsConfig, NotifyConfig, SmtpConfig
 from app.notify import Channel, DeliveryError, Destination, NullChannel
-from app.notify_channels import SmtpChannel, WebhookChannel, message_id
+from app.notify_channels import SmtpChannel, TelegramChannel, WebhookChannel, message_id
 from app.notify_job import NotifyService, Recipients, notify_jobs
 from storage.repositories.outbox import OutboxItem, OutboxRepository
 from tests.factories import DESK, World, kirov, new_incident, routing, world
@@ -345,3 +345,36 @@ async def test_the_first_run_skips_history_and_later_runs_queue_each_event_once(
     assert (first, second, third) == (1, 1, 0)
     queued = [item.incident_id for item, *_ in rows(w)]
     assert queued == [fresh, later]
+
+
+async def test_a_telegram_chat_gets_the_message_through_the_bot(
+    db_url: str, aiohttp_server: AiohttpServer
+) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    answers = [(403, {"ok": False, "description": "Forbidden: bot was blocked by the user"})]
+
+    async def send_message(request: web.Request) -> web.Response:
+        sent.append((request.match_info["token"], await request.json()))
+        status, body = answers.pop(0) if answers else (200, {"ok": True, "result": {}})
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    server = await aiohttp_server(app)
+    w = world(db_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    async with aiohttp.ClientSession() as http:
+        channel = TelegramChannel(http, token="123:secret-token", api_url=str(server.make_url("")))
+        who = recipients(minzdrav=NotifyConfig(telegram_chat="-1001234567890"))
+        blocked = await service(w, [channel], who).run_once()
+        assign(w)
+        delivered = await service(w, [channel], who).run_once()
+
+    assert (blocked.failed, delivered.sent) == (1, 1)
+    assert "bot was blocked" in blocked.errors[0]
+    assert "secret-token" not in blocked.errors[0]
+    token, body = sent[-1]
+    assert token == "123:secret-token"
+    assert body["chat_id"] == "-1001234567890"
+    assert body["text"].startswith("[ЦУР] Новый инцидент: T-")
+    assert isinstance(channel, Channel)
