@@ -101,6 +101,8 @@ def build_notify_service(
     channels: list[Channel] = []
     if section.smtp.host is not None:
         channels.append(SmtpChannel(section.smtp))
+    elif section.supervisors.email or any(e.notify.email for e in config.executors):
+        log.warning("notifications.smtp.host is not set: e-mail notifications are queued, not sent")
     if http is not None:
         channels.append(WebhookChannel(http, timeout=section.webhook_timeout))
         telegram = config.networks.telegram
