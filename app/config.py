@@ -49,21 +49,31 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "ENV_OVERRIDES",
     "MUNICIPAL_EXECUTOR",
+    "NOTIFY_EVENTS",
     "TRIAGE",
     "Config",
     "ConfigError",
     "DatabaseConfig",
     "ExecutorConfig",
+    "FollowupConfig",
     "JurisdictionConfig",
     "JurisdictionRule",
+    "LoggingConfig",
+    "MetricsConfig",
     "NetworksConfig",
+    "NotificationsConfig",
     "NotifyConfig",
+    "NotifyEvent",
     "OkConfig",
     "RegionConfig",
+    "RetentionConfig",
+    "RetrainConfig",
     "SchedulerConfig",
     "SlaConfig",
     "SlaOverride",
+    "SmtpConfig",
     "SourceConfig",
+    "SupervisorsNotifyConfig",
     "TelegramConfig",
     "UserConfig",
     "VkConfig",
@@ -652,11 +662,93 @@ def _chat(value: object) -> object:
     return value
 
 
-class NotifyConfig(_Section):
-    """Where an executor is told about new incidents, besides its screen."""
+Email = Annotated[str, AfterValidator(_email)]
+#: What a recipient may be notified of: a new assignment, an at-risk or an overdue deadline.
+NotifyEvent = Literal["assigned", "at_risk", "overdue"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("assigned", "at_risk", "overdue")
 
-    email: Annotated[str, AfterValidator(_email)] | None = None
+
+class NotifyConfig(_Section):
+    """Where an executor is told about new incidents and deadlines, besides its screen."""
+
+    email: Email | None = None
     telegram_chat: Annotated[str, BeforeValidator(_chat)] | None = None
+    webhook: HttpUrl | None = Field(default=None, repr=False)
+    events: tuple[NotifyEvent, ...] = NOTIFY_EVENTS
+
+
+class SupervisorsNotifyConfig(_Section):
+    """Where the control centre's supervisors are told about deadlines at risk and overdue."""
+
+    email: tuple[Email, ...] = ()
+    webhook: HttpUrl | None = Field(default=None, repr=False)
+    events: tuple[NotifyEvent, ...] = ("at_risk", "overdue")
+
+
+class SmtpConfig(_Section):
+    """The mail server notifications are sent through."""
+
+    host: Text | None = None
+    port: Int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Text | None = None
+    password: Secret = None
+    from_address: Email = "cur@localhost.localdomain"
+    timeout: Float = Field(default=30, gt=0, le=600)
+
+
+class NotificationsConfig(_Section):
+    """Notifications of executors and supervisors: channels, the outbox and its retries."""
+
+    enabled: Bool = True
+    interval: Int = Field(default=60, gt=0)
+    smtp: SmtpConfig = SmtpConfig()
+    webhook_timeout: Float = Field(default=10, gt=0, le=600)
+    supervisors: SupervisorsNotifyConfig = SupervisorsNotifyConfig()
+    deliver_outside_hours: Bool = False
+    max_attempts: Int = Field(default=12, ge=1, le=1000)
+    retry_base_seconds: Int = Field(default=60, gt=0)
+    retry_max_seconds: Int = Field(default=3600, gt=0)
+
+
+class FollowupConfig(_Section):
+    """Watching a published answer's thread for the citizen's "не решено" or thanks."""
+
+    enabled: Bool = True
+    watch_days: Int = Field(default=7, ge=1, le=90)
+    interval: Int = Field(default=900, gt=0)
+    close_after_window: Bool = True
+    thanks_from_citizen_only: Bool = True
+
+
+class MetricsConfig(_Section):
+    """Prometheus metrics at /metrics."""
+
+    enabled: Bool = True
+
+
+class LoggingConfig(_Section):
+    """How the long-running commands log."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class RetrainConfig(_Section):
+    """The scheduled retraining on operators' labels and the re-classification after it."""
+
+    enabled: Bool = True
+    min_new_labels: Int = Field(default=20, ge=1)
+    reclassify_interval: Int = Field(default=300, gt=0)
+    reclassify_batch: Int = Field(default=500, ge=1, le=100_000)
+
+
+class RetentionConfig(_Section):
+    """Anonymising personal data (authors, texts) of messages past a configured age."""
+
+    personal_data_days: Int | None = Field(default=None, ge=1)
+    interval: Int = Field(default=86400, gt=0)
+    batch: Int = Field(default=1000, ge=1, le=100_000)
 
 
 class ExecutorConfig(_Section):
@@ -818,6 +910,12 @@ class Config(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     calendar: Annotated[Path | None, PlainValidator(_existing_file)] = None
     classifier: ClassifierConfig = ClassifierConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    followup: FollowupConfig = FollowupConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     def executor(self, code: str) -> ExecutorConfig | None:
         """Return the executor with this code, if defined."""

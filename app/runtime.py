@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import hashlib
 import logging
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,8 @@ from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
+from app.jobs import housekeeping_jobs
+from app.metrics import DatabaseCollector, Metrics, VkClientCounters
 from app.notify import LoggingNotifier, Notifier
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
@@ -167,13 +171,20 @@ def deadlines_job(
     return run
 
 
-def collect_job(config: Config, service: CollectService | None) -> Callable[[], Awaitable[None]]:
+def collect_job(
+    config: Config,
+    service: CollectService | None,
+    *,
+    metrics: Metrics | None = None,
+) -> Callable[[], Awaitable[None]]:
     """Return the job that polls the VK sources due now (quietly nothing when VK is off)."""
 
     async def run() -> None:
         if service is None or not config.networks.vk.enabled:
             return
         outcomes = await service.collect(due_only=True)
+        if metrics is not None:
+            metrics.observe_collect(outcomes)
         if outcomes:
             failed = any(not o.ok for o in outcomes)
             log.log(
@@ -196,6 +207,11 @@ class PipelineSlot:
         self._retry = retry_seconds
         self._last_try: float | None = None
         self.pipeline: Pipeline | None = None
+
+    def reset(self) -> None:
+        """Forget the pipeline, so that the next ``get`` builds it again (a new model)."""
+        self.pipeline = None
+        self._last_try = None
 
     def get(self) -> Pipeline | None:
         """Return the pipeline, building it if needed (None while it cannot be built)."""
@@ -239,7 +255,10 @@ def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
 
 
 def process_job(
-    pipeline: Pipeline | PipelineSlot, *, limit: int | None = None
+    pipeline: Pipeline | PipelineSlot,
+    *,
+    limit: int | None = None,
+    metrics: Metrics | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """Return the job that runs the pipeline over the messages stored since its last run."""
     slot = pipeline if isinstance(pipeline, PipelineSlot) else PipelineSlot(lambda: pipeline)
@@ -249,12 +268,28 @@ def process_job(
         if current is None:
             return
         report = await asyncio.to_thread(current.run_once, limit)
+        if metrics is not None:
+            metrics.observe_pipeline(report)
         if report.errors:
             log.warning("process: %s", "; ".join(report.lines()))
         elif report.classified or report.triage:
             log.info("process: %s", "; ".join(report.lines()))
 
     return run
+
+
+def _classifier_of(
+    pipeline: Pipeline | PipelineSlot | None,
+) -> Callable[[], TextClassifier | None] | None:
+    """Return how to get the pipeline's classifier now (None without a pipeline)."""
+    if pipeline is None:
+        return None
+
+    def current() -> TextClassifier | None:
+        built = pipeline.get() if isinstance(pipeline, PipelineSlot) else pipeline
+        return None if built is None else built.classifier
+
+    return current
 
 
 def registered_jobs(
@@ -264,12 +299,21 @@ def registered_jobs(
     notifier: Notifier,
     collector: CollectService | None = None,
     pipeline: Pipeline | PipelineSlot | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    http: aiohttp.ClientSession | None = None,
+    metrics: Metrics | None = None,
+    lemma: Callable[[str], str] | None = None,
 ) -> list[JobSpec]:
-    """Collect the periodic jobs of every package: collect, process, deadlines."""
+    """Collect the periodic jobs of every package: collect, process, deadlines, publish.
+
+    With ``sessions``, also the housekeeping jobs of app/jobs.py (follow-up and the rest);
+    with ``metrics``, every job's runs are timed.
+    """
     jobs = [
         JobSpec(
             name="collect",
-            func=collect_job(config, collector),
+            func=collect_job(config, collector, metrics=metrics),
             interval_seconds=config.scheduler.collect_interval,
         ),
     ]
@@ -277,7 +321,7 @@ def registered_jobs(
         jobs.append(
             JobSpec(
                 name="process",
-                func=process_job(pipeline),
+                func=process_job(pipeline, metrics=metrics),
                 interval_seconds=config.scheduler.classify_interval,
             )
         )
@@ -294,7 +338,19 @@ def registered_jobs(
         )
     )
     jobs += publish_jobs(config, workflow=workflow, collector=collector)
-    return jobs
+    if sessions is not None:
+        jobs += housekeeping_jobs(
+            config,
+            sessions=sessions,
+            workflow=workflow,
+            clock=clock or utc_clock,
+            collector=collector,
+            http=http,
+            lemma=lemma,
+            classifier=_classifier_of(pipeline),
+            reload_model=pipeline.reset if isinstance(pipeline, PipelineSlot) else None,
+        )
+    return jobs if metrics is None else metrics.instrument(jobs)
 
 
 def load_pipeline(
@@ -346,6 +402,23 @@ class Service:
     jobs: list[JobSpec]
 
 
+def build_metrics(
+    config: Config, *, sessions: sessionmaker[Session], clock: Callable[[], datetime]
+) -> tuple[CollectorRegistry | None, Metrics | None, dict[str, int] | None]:
+    """Build this process's metrics registry (None when ``metrics.enabled`` is off).
+
+    Returns the registry for ``/metrics``, the metrics the jobs update, and the mapping the VK
+    clients count their calls and errors in.
+    """
+    if not config.metrics.enabled:
+        return None, None, None
+    registry = CollectorRegistry()
+    vk_counters: dict[str, int] = collections.Counter()
+    registry.register(VkClientCounters(vk_counters))
+    registry.register(DatabaseCollector(sessions, clock))
+    return registry, Metrics(registry), vk_counters
+
+
 def utc_clock() -> datetime:
     """Return the current time, aware UTC (the one real clock, injected everywhere)."""
     return datetime.now(UTC)
@@ -389,9 +462,10 @@ async def serve(
     )
     await asyncio.to_thread(pipeline.get)  # load the model before serving, if it is there
     http = aiohttp.ClientSession()
+    registry, metrics, vk_counters = build_metrics(config, sessions=sessions, clock=clock)
     collector: CollectService | None = None
     if config.networks.vk.enabled:
-        pool = build_vk_pool(config.networks.vk, session=http)
+        pool = build_vk_pool(config.networks.vk, session=http, metrics=vk_counters)
         if pool is not None:
             collector = CollectService(sessions=sessions, api=pool)
     jobs = registered_jobs(
@@ -400,12 +474,18 @@ async def serve(
         notifier=LoggingNotifier(),
         collector=collector,
         pipeline=pipeline,
+        sessions=sessions,
+        clock=clock,
+        http=http,
+        metrics=metrics,
+        lemma=getattr(lemmatizer, "lemma", None),  # the given Lemmatizer's, else loaded lazily
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
         site_info=site_info(config),
         health_probe=make_health_probe(engine),
         overview=make_overview_provider(sessions),
+        metrics=registry,
     )
     runner = web.AppRunner(app, access_log=None)
     try:

@@ -62,6 +62,7 @@ from storage.repositories.grouping import GroupingRepository, IncidentCounters
 
 __all__ = [
     "ATTACH_EVENT",
+    "FOLLOWUP_LINK_VERSION",
     "PARENT_EVENT",
     "SPLITTABLE",
     "SPLITTERS",
@@ -96,6 +97,9 @@ SYSTEM = Actor(Role.SYSTEM)
 
 #: The event kind written when a message is attached to an incident.
 ATTACH_EVENT = "attach"
+
+#: The grouping version of a link made by a follow-up (the comment that reopened or closed).
+FOLLOWUP_LINK_VERSION = "followup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -772,9 +776,20 @@ class Workflow:
         return self._run(incident, Action.PUBLISH, actor, step)
 
     def close(
-        self, incident: IncidentRecord, actor: Actor, resolution: Resolution
+        self,
+        incident: IncidentRecord,
+        actor: Actor,
+        resolution: Resolution,
+        *,
+        message_id: int | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        also: Callable[[Session], None] | None = None,
     ) -> IncidentRecord:
-        """Close the incident, saying whether the problem was fixed or only answered."""
+        """Close the incident, saying whether the problem was fixed or only answered.
+
+        ``message_id`` names the message that closed it (the citizen's thanks), linked like
+        in :meth:`reopen`; ``also`` runs in the same transaction.
+        """
 
         def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
             active = unit.assignments.active(current.id)
@@ -785,6 +800,13 @@ class Workflow:
             change.resolution = resolution
             change.closed_at = now
             change.payload["resolution"] = resolution.value
+            if message_id is not None:
+                self._link_evidence(unit, current.id, message_id, evidence, now)
+                change.payload["message_id"] = message_id
+            if evidence:
+                change.payload["evidence"] = dict(evidence)
+            if also is not None:
+                also(unit.session)
 
         return self._run(incident, Action.CLOSE, actor, step)
 
@@ -1025,8 +1047,22 @@ class Workflow:
                 skipped.append((child, str(err)))
         return BulkAnswer(tuple(answered), tuple(skipped))
 
-    def reopen(self, incident: IncidentRecord, actor: Actor, reason: str) -> IncidentRecord:
-        """Reopen after publication (the citizen's "не решено"); it is then routed again."""
+    def reopen(
+        self,
+        incident: IncidentRecord,
+        actor: Actor,
+        reason: str,
+        *,
+        message_id: int | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        also: Callable[[Session], None] | None = None,
+    ) -> IncidentRecord:
+        """Reopen after publication (the citizen's "не решено"); it is then routed again.
+
+        ``message_id`` names the message that reopened it (the follow-up comment): linked to
+        the incident unless it is linked already, and named in the event. ``also`` runs in
+        the same transaction (the follow-up job records its verdict there).
+        """
         why = _text(reason, "the reason")
 
         def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
@@ -1036,8 +1072,36 @@ class Workflow:
                     unit, change, active, self._clock_of(unit, active), AssignmentStatus.CLOSED
                 )
             change.payload["reason"] = why
+            if message_id is not None:
+                self._link_evidence(unit, current.id, message_id, evidence, now)
+                change.payload["message_id"] = message_id
+            if evidence:
+                change.payload["evidence"] = dict(evidence)
+            if also is not None:
+                also(unit.session)
 
         return self._run(incident, Action.REOPEN, actor, step)
+
+    def _link_evidence(
+        self,
+        unit: _Unit,
+        incident_id: int,
+        message_id: int,
+        evidence: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        """Link a message to the incident (unless it is linked somewhere) and recount it."""
+        grouping = GroupingRepository(unit.session)
+        if message_id in grouping.linked([message_id]):
+            return
+        grouping.link(
+            incident_id=incident_id,
+            message_id=message_id,
+            grouping_version=FOLLOWUP_LINK_VERSION,
+            evidence=dict(evidence or {}),
+            now=now,
+        )
+        self._recount(unit, incident_id)
 
     # ------------------------------------------------------------------ deadlines
 

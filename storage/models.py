@@ -45,11 +45,14 @@ __all__ = [
     "Classification",
     "Event",
     "Executor",
+    "FollowupVerdict",
     "Incident",
     "IncidentFingerprint",
     "IncidentMessage",
+    "JobState",
     "Message",
     "MessageVersion",
+    "NotificationOutbox",
     "Source",
     "Tombstone",
     "TrainingLabel",
@@ -186,6 +189,8 @@ class Message(Base):
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     collected_at: Mapped[utc_now]
+    # Set when retention removed the author and the text (the row and its links stay).
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class MessageVersion(Base):
@@ -491,6 +496,67 @@ class TrainingLabel(Base):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[utc_now]
     used_in_model_version: Mapped[str | None] = mapped_column(_VERSION)
+
+
+class FollowupVerdict(Base):
+    """What the follow-up job made of one comment under a published answer's thread."""
+
+    __tablename__ = "followup_verdicts"
+
+    id: Mapped[big_id_pk]
+    message_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    verdict: Mapped[str] = mapped_column(sa.String(16))
+    score: Mapped[float] = mapped_column(sa.Float)
+    classifier_version: Mapped[str] = mapped_column(_VERSION)
+    # The workflow action it led to (reopen, close), or NULL when it changed nothing.
+    action: Mapped[str | None] = mapped_column(sa.String(16))
+    created_at: Mapped[utc_now]
+
+
+class NotificationOutbox(Base):
+    """A notification to deliver: written once per key, sent by the notify job, kept as sent."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (sa.Index("ix_notification_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[big_id_pk]
+    # Idempotency key: "event:<event id>:<recipient>:<channel>"; one row per delivery.
+    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    # "executor:<code>" or "supervisors"; the address is looked up in the configuration.
+    recipient: Mapped[str] = mapped_column(sa.String(128))
+    incident_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[json_dict]
+    # pending, sending (claimed), sent, failed (gave up), dropped (no address any more).
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", server_default="pending")
+    attempts: Mapped[int_zero]
+    # Not before the recipient's working hours open; then each retry waits next_attempt_at.
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(128))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[utc_now]
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobState(Base):
+    """Where a scheduled job stands between runs: a cursor and a small JSON document."""
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    cursor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    value: Mapped[json_dict]
+    updated_at: Mapped[utc_now]
 
 
 # --- The event log is append-only, enforced by the database. ---------------------------------

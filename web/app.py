@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from web import views
 from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, HealthProbe, OverviewProvider, SiteInfo
+from web.metrics import add_metrics_route
 
 
 def create_app(
@@ -13,6 +15,7 @@ def create_app(
     site_info: SiteInfo,
     health_probe: HealthProbe,
     overview: OverviewProvider | None = None,
+    metrics: CollectorRegistry | None = None,
 ) -> web.Application:
     """Build the aiohttp application from collaborators the composition root provides."""
     app = web.Application()
@@ -21,4 +24,6 @@ def create_app(
     app[OVERVIEW] = overview
     app.router.add_get("/", views.index, name="index")
     app.router.add_get("/health", views.health, name="health")
+    if metrics is not None:
+        add_metrics_route(app, metrics)
     return app

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     config = load_config_or_fail(args)
-    configure_service_logging()
+    configure_service_logging(config.logging.level, config.logging.format)
     host = args.host or config.web.host
     port = config.web.port if args.port is None else args.port
     if not 0 <= port <= 65535:
