@@ -235,3 +235,28 @@ async def test_import_sources_from_the_config(
     assert "no_such_group_here: not added" in captured.err
     assert await cli(config, "sources", "import") == 1
     assert "0 sources added, 1 already present, 1 failed" in capsys.readouterr().out
+
+
+async def test_add_retries_transient_vk_failures(
+    config: Path, emu: VkEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group_id, screen = small_group(emu)
+    # "Internal server error", then a 502 page, then a cut body: each is retried.
+    emu.inject("error", error_code=10, method="groups.getById")
+    emu.inject("http", status=502, method="groups.getById")
+    emu.inject("truncate", method="groups.getById")
+    assert await cli(config, "sources", "add", f"https://vk.com/{screen}") == 0
+    assert f"-{group_id}" in capsys.readouterr().out
+    assert emu.faults.pending() == []
+    # A failure that keeps on is reported in one line after the last attempt.
+    other = next(
+        g.screen_name
+        for g in emu.world.groups.values()
+        if g.state == "open" and g.id not in (group_id, emu.world.official_group_id)
+    )
+    emu.inject("error", error_code=10, count=10, method="groups.getById")
+    assert await cli(config, "sources", "add", other) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("VK error 10: Internal server error")
+    assert len(err.splitlines()) == 1
+    assert emu.faults.pending()[0].count == 6  # four attempts, then it gave up
