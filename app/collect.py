@@ -60,6 +60,7 @@ __all__ = [
     "build_vk_pool",
     "collect_job",
     "plan_sources",
+    "poller_options",
     "process_owner_id",
     "summary_line",
     "vk_collect_service",
@@ -147,6 +148,14 @@ def _owner_ids(sources: Sequence[SourceRecord]) -> frozenset[int]:
         with contextlib.suppress(ValueError):
             out.add(int(source.external_id))
     return frozenset(out)
+
+
+def poller_options(config: Config) -> dict[str, Any]:
+    """Return the wall pollers' options from the configuration (the first poll's backfill)."""
+    return {
+        "backfill_days": config.collector.backfill_days,
+        "backfill_max_posts": config.collector.backfill_max_posts,
+    }
 
 
 def process_owner_id() -> str:
@@ -913,6 +922,7 @@ async def vk_collect_service(
     options = {
         "search_keywords": vk.search_keywords,
         "search_interval": float(vk.search_interval),
+        "poller_options": poller_options(config),
         **options,
     }
     async with aiohttp.ClientSession() as http:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.bootstrap import bootstrap
-from app.collect import CollectService, build_vk_pool, summary_line
+from app.collect import CollectService, build_vk_pool, poller_options, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
@@ -393,7 +393,9 @@ async def serve(
     if config.networks.vk.enabled:
         pool = build_vk_pool(config.networks.vk, session=http)
         if pool is not None:
-            collector = CollectService(sessions=sessions, api=pool)
+            collector = CollectService(
+                sessions=sessions, api=pool, poller_options=poller_options(config)
+            )
     jobs = registered_jobs(
         config,
         workflow=workflow,
