@@ -255,3 +255,40 @@ async def test_harsh_faults_leave_posts_to_read_again_and_still_lose_nothing(
     assert figures.extra == set()
     assert figures.duplicates == 0
     assert figures.failed[2] == 0
+
+
+async def test_a_comment_hidden_by_a_deletion_during_failed_runs_is_still_stored(
+    sqlite_url: str, aiohttp_server: AiohttpServer, clock: FakeClock
+) -> None:
+    emu = VkEmulator(seed=7, groups=12, clock=clock)
+    server = await aiohttp_server(emu.create_app())
+    group = max(readable(emu), key=lambda g: len(emu.world.groups[g].comments))
+    post = next(
+        p
+        for p in sorted(emu.visible_posts(group), key=lambda p: -p.post_id)
+        if p.comments_count >= 2 and not emu.world.groups[group].posts[p.post_id].comments_closed
+    )
+    for sessions in migrated_sessions(sqlite_url):
+        with sessions.begin() as s:
+            SourceRepository(s).add(Network.VK, str(-group), screen_name="busy")
+        async with aiohttp.ClientSession() as http:
+            service = emulated_service(
+                http=http,
+                api_url=str(server.make_url("/method")),
+                clock=clock,
+                sessions=sessions,
+                tokens=[(TOKENS[0], "service")],
+            )
+            assert all(o.ok for o in await service.collect(due_only=False))
+            clock.advance(600)
+            late = emu.publish_comment(group, post.post_id, "А у нас опять прорвало трубу!")
+            emu.inject("error", error_code=10, count=50, method="wall.get")  # VK is down
+            assert not any(o.ok for o in await service.collect(due_only=False))
+            emu.clear_faults()
+            first = min(emu.visible_comments(group, post.post_id), key=lambda c: c.comment_id)
+            emu.delete_comment(group, first.comment_id)  # the count is what it was
+            clock.advance(600)
+            assert all(o.ok for o in await service.collect(due_only=False))
+            records = {r.external_id: r for r in stored(sessions)}
+    assert f"{-group}_{post.post_id}_{late.id}" in records
+    assert records[f"{-group}_{post.post_id}_{first.comment_id}"].deleted
