@@ -60,6 +60,7 @@ __all__ = [
     "build_vk_pool",
     "collect_job",
     "plan_sources",
+    "poller_options",
     "process_owner_id",
     "summary_line",
     "vk_collect_service",
@@ -82,6 +83,9 @@ SEARCH_SOURCE_NAME = "Поиск по ключевым словам"
 #: ``CollectOutcome.source_id`` of the keyword search's outcome.
 SEARCH_SOURCE_ID = -1
 DAY = 86_400.0
+#: A source with posts whose comments are pending is polled again within ``min_interval`` for
+#: this many tries of each; then at its planned interval (a post that keeps failing waits).
+PENDING_HURRY = 3
 
 
 def source_key(source: SourceRecord) -> str:
@@ -144,6 +148,14 @@ def _owner_ids(sources: Sequence[SourceRecord]) -> frozenset[int]:
         with contextlib.suppress(ValueError):
             out.add(int(source.external_id))
     return frozenset(out)
+
+
+def poller_options(config: Config) -> dict[str, Any]:
+    """Return the wall pollers' options from the configuration (the first poll's backfill)."""
+    return {
+        "backfill_days": config.collector.backfill_days,
+        "backfill_max_posts": config.collector.backfill_max_posts,
+    }
 
 
 def process_owner_id() -> str:
@@ -393,10 +405,18 @@ class CollectService:
         poller = VkGroupPoller(
             self.api, int(source.external_id), clock=self.clock, **dict(self.poller_options)
         )
+        if isinstance(prefetched, VkError) and prefetched.retryable:
+            prefetched = None  # a transient failure in the batch: the poller reads it itself
         try:
             if isinstance(prefetched, VkError):
                 raise prefetched
-            poll = await poller.poll(WallCursor.from_json(source.cursor), first_page=prefetched)
+            # After failed polls the gap is long: re-read the watched posts' comments, since a
+            # deleted comment and a new one keep a post's comment count.
+            poll = await poller.poll(
+                WallCursor.from_json(source.cursor),
+                first_page=prefetched,
+                recheck=before.consecutive_failures > 0,
+            )
         except asyncio.CancelledError:
             await asyncio.shield(self._write(self._release, source))
             raise
@@ -418,6 +438,15 @@ class CollectService:
             )
         after = before.succeeded(self.clock(), poll.lag_seconds)
         interval = self.interval_for(source, poll)
+        if any(tries <= PENDING_HURRY for tries in poll.cursor.pending.values()):
+            # Comments left unread by a failure: read them again soon, not in an hour.
+            interval = min(interval, self.min_interval)
+        if poll.unread:
+            log.warning(
+                "source %s: comments of %d posts not read in full; read again next poll",
+                source.name,
+                len(poll.unread),
+            )
         try:
             stats = await self._write(self._store_success, source, poll, after, interval)
         except LeaseLost as err:
@@ -578,7 +607,7 @@ class CollectService:
         self,
         result: FeedResult,
         polls: Sequence[tuple[SourceRecord, PollResult]],
-        failed: Sequence[SourceRecord],
+        failed: Sequence[tuple[SourceRecord, WallCursor]],
     ) -> StoreStats:
         """Store every source's messages and cursor and the feed cursor in one transaction."""
         now = self.clock()
@@ -602,8 +631,14 @@ class CollectService:
                 total.inserted += stats.inserted
                 total.updated += stats.updated
                 total.deleted += stats.deleted
-            for source in failed:  # read its wall soon: only the wall poll can settle it now
-                repo.finish(source.id, self.owner, health=source.health, next_due=now)
+            for source, cursor in failed:  # read its wall soon: only the wall poll settles it
+                repo.finish(
+                    source.id,
+                    self.owner,
+                    health=source.health,
+                    next_due=now,
+                    cursor=cursor.to_json(),
+                )
             repo.save_state(FEED_STATE_KEY, self.owner, {"cursor": result.cursor.to_json()})
         return total
 
@@ -654,7 +689,7 @@ class CollectService:
             ids = [sources[o].id for o in sorted(by_owner) if o in sources]
             claimed = await self._write(self._claim_for_feed, ids, now) if ids else []
             polls: list[tuple[SourceRecord, PollResult]] = []
-            failed: list[SourceRecord] = []
+            failed: list[tuple[SourceRecord, WallCursor]] = []
             requests = result.requests
             for source in claimed:
                 owner_id = int(source.external_id)
@@ -674,7 +709,11 @@ class CollectService:
                     log.warning(
                         "feed: comments of %s not read (%s); its wall is next", source.name, err
                     )
-                    failed.append(source)
+                    # The feed cursor moves on: the wall cursor keeps these posts to re-read.
+                    cursor = WallCursor.from_json(source.cursor).with_pending(
+                        p.id for p in by_owner[owner_id]
+                    )
+                    failed.append((source, cursor))
                 requests += poller.requests
             stats = await self._write(self._store_feed, result, polls, failed)
         except asyncio.CancelledError:
@@ -883,6 +922,7 @@ async def vk_collect_service(
     options = {
         "search_keywords": vk.search_keywords,
         "search_interval": float(vk.search_interval),
+        "poller_options": poller_options(config),
         **options,
     }
     async with aiohttp.ClientSession() as http:

@@ -51,6 +51,7 @@ __all__ = [
     "MUNICIPAL_EXECUTOR",
     "NOTIFY_EVENTS",
     "TRIAGE",
+    "CollectorConfig",
     "Config",
     "ConfigError",
     "DatabaseConfig",
@@ -848,6 +849,13 @@ class SchedulerConfig(_Section):
     retrain_interval: Int = Field(default=86400, gt=0)
 
 
+class CollectorConfig(_Section):
+    """How collection behaves: how far back the first poll of a new source reads."""
+
+    backfill_days: Annotated[Float, Field(gt=0, le=3650)] | None = 7.0
+    backfill_max_posts: Int = Field(default=1000, ge=1, le=100_000)
+
+
 def _existing_file(value: object, info: ValidationInfo) -> Path | None:
     if value is None:
         return None
@@ -908,6 +916,7 @@ class Config(_Section):
     sla: SlaConfig = SlaConfig()
     users: tuple[UserConfig, ...] = ()
     scheduler: SchedulerConfig = SchedulerConfig()
+    collector: CollectorConfig = CollectorConfig()
     calendar: Annotated[Path | None, PlainValidator(_existing_file)] = None
     classifier: ClassifierConfig = ClassifierConfig()
     notifications: NotificationsConfig = NotificationsConfig()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.bootstrap import bootstrap
-from app.collect import CollectService, build_vk_pool, summary_line
+from app.collect import CollectService, build_vk_pool, poller_options, summary_line
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.jobs import housekeeping_jobs
@@ -467,7 +467,9 @@ async def serve(
     if config.networks.vk.enabled:
         pool = build_vk_pool(config.networks.vk, session=http, metrics=vk_counters)
         if pool is not None:
-            collector = CollectService(sessions=sessions, api=pool)
+            collector = CollectService(
+                sessions=sessions, api=pool, poller_options=poller_options(config)
+            )
     jobs = registered_jobs(
         config,
         workflow=workflow,

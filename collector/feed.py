@@ -17,6 +17,7 @@ from collector.types import (
     VkCommentsPage,
     VkPost,
     parse_comments_page,
+    unix_to_utc,
 )
 from collector.vk_client import EXECUTE_MAX_CALLS
 
@@ -113,22 +114,24 @@ class SearchApi(Protocol):
 
 async def read_comments(
     api: CommentsApi, posts: Sequence[VkPost]
-) -> tuple[dict[str, list[VkComment]], list[str], int]:
+) -> tuple[dict[str, list[VkComment]], list[str], int, list[str]]:
     """Read every comment (thread replies included) of ``posts``, first pages batched.
+
+    A post whose read fails (after the client's retries) costs only itself: it is named in
+    the failed list and left out of the comments, and the others are returned.
 
     Args:
         api: a client or pool that may call ``wall.getComments`` and ``execute``.
         posts: the posts to read.
 
     Returns:
-        Comments by post external id, notes on posts whose comments are closed (212 and other
-        access errors), and the number of requests made.
-
-    Raises:
-        VkError: a failure other than an access error on one post.
+        Comments by post external id (posts read in full only), notes on posts whose comments
+        are closed (212 and other access errors) or failed, the number of requests made, and
+        the external ids of the posts that failed (to read again later).
     """
     out: dict[str, list[VkComment]] = {}
     notes: list[str] = []
+    failed: list[str] = []
     requests = 0
     firsts: list[tuple[VkPost, VkCommentsPage | VkError]] = []
     if len(posts) == 1:
@@ -136,7 +139,7 @@ async def read_comments(
         requests += 1
         try:
             firsts.append((post, await api.wall_get_comments(post.owner_id, post.id, count=PAGE)))
-        except VkAccessDenied as err:
+        except VkError as err:
             firsts.append((post, err))
     else:
         for start in range(0, len(posts), EXECUTE_MAX_CALLS):
@@ -157,28 +160,41 @@ async def read_comments(
                 for p in chunk
             ]
             requests += 1
-            results = await api.execute(calls)
+            try:
+                results = await api.execute(calls)
+            except VkError as err:
+                firsts.extend((post, err) for post in chunk)
+                continue
             for post, result in zip(chunk, results, strict=True):
-                failed = result.error
-                if failed is not None:
+                error = result.error
+                if error is not None:
                     firsts.append(
-                        (post, failed if isinstance(failed, VkError) else VkError(str(failed)))
+                        (post, error if isinstance(error, VkError) else VkError(str(error)))
                     )
-                else:
+                elif isinstance(result.response, Mapping):
                     page = parse_comments_page(
                         result.response, owner_id=post.owner_id, post_id=post.id
                     )
                     firsts.append((post, page))
+                else:
+                    firsts.append((post, VkError("wall.getComments: unexpected response")))
     for post, first in firsts:
         if isinstance(first, VkAccessDenied):
             notes.append(f"comments of {post.external_id} unavailable: {first.error_msg}")
             continue
         if isinstance(first, VkError):
-            raise first
-        got, made = await _all_pages(api, post, first)
+            notes.append(f"comments of {post.external_id} not read ({first}); read again next")
+            failed.append(post.external_id)
+            continue
+        try:
+            got, made = await _all_pages(api, post, first)
+        except VkError as err:
+            notes.append(f"comments of {post.external_id} read in part ({err}); read again next")
+            failed.append(post.external_id)
+            continue
         requests += made
         out[post.external_id] = got
-    return out, notes, requests
+    return out, notes, requests, failed
 
 
 async def _all_pages(
@@ -212,6 +228,14 @@ async def _all_pages(
         page = await api.wall_get_comments(post.owner_id, post.id, offset=offset, count=PAGE)
 
 
+def _stub(external_id: str) -> VkPost:
+    """Return a stand-in for a post known only by its id, to read its comments again."""
+    owner, _, post_id = external_id.rpartition("_")
+    return VkPost(
+        owner_id=int(owner), id=int(post_id), from_id=int(owner), date=unix_to_utc(0), text=""
+    )
+
+
 # ---------------------------------------------------------------------- the feed
 
 
@@ -240,7 +264,9 @@ class FeedCursor:
     within the overlap before it to their dates (they are read again, so dropped by id).
     ``comments_since`` is the newest comment date seen; ``marks`` the comment state of recent
     posts (the newest ``keep_marks`` posts are kept). ``gaps`` are feed reads cut at
-    ``max_pages``, each resumed from its ``next_from`` by the following polls.
+    ``max_pages``, each resumed from its ``next_from`` by the following polls. ``unread``
+    maps the posts whose full comment read failed to the number of polls that tried: each
+    poll reads them again until it succeeds (their marks stay where they were).
     """
 
     posts_since: int | None = None
@@ -248,6 +274,7 @@ class FeedCursor:
     comments_since: int | None = None
     marks: Mapping[str, CommentMark] = field(default_factory=dict)
     gaps: tuple[FeedGap, ...] = ()
+    unread: Mapping[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-safe form for storage."""
@@ -258,6 +285,7 @@ class FeedCursor:
             "recent": dict(sorted(self.recent.items())),
             "comments_since": self.comments_since,
             "marks": {k: [m.count, m.last_id] for k, m in sorted(self.marks.items())},
+            "unread": dict(sorted(self.unread.items())),
         }
 
     @classmethod
@@ -276,6 +304,7 @@ class FeedCursor:
                 str(k): CommentMark(int(v[0]), int(v[1]))
                 for k, v in (data.get("marks") or {}).items()
             },
+            unread={str(k): int(v) for k, v in (data.get("unread") or {}).items()},
         )
 
 
@@ -438,6 +467,7 @@ class FeedReader:
         notes: list[str] = []
         full_reads = 0
         comments_since = cursor.comments_since
+        unread = dict(cursor.unread)
         if comments:
             start = now - self.lookback if comments_since is None else comments_since - self.overlap
             start = max(0, start)
@@ -468,24 +498,35 @@ class FeedReader:
                     found.extend(fresh)
                     last = max([c.id for c in inline] + [mark.last_id if mark else post.id])
                     marks[post.external_id] = CommentMark(total, last)
+            wanted = {p.external_id for p in to_read}
+            # Posts whose full read failed before are read again (their marks did not move).
+            to_read += [_stub(ref) for ref in unread if ref not in wanted]
             if to_read:
                 if self.comments_api is None:
                     raise VkError("comments must be read in full, but no comments api is set")
-                by_post, read_notes, made = await read_comments(self.comments_api, to_read)
+                by_post, read_notes, made, failed = await read_comments(self.comments_api, to_read)
                 requests += made
                 full_reads = len(to_read)
                 notes.extend(read_notes)
+                for ref in failed:
+                    unread[ref] = unread.get(ref, 0) + 1
                 for post in to_read:
                     got = by_post.get(post.external_id)
                     if got is None:
                         continue
+                    unread.pop(post.external_id, None)
                     mark = marks.get(post.external_id)
                     if mark is not None:
                         found.extend(c for c in got if c.id > mark.last_id)
-                    else:
+                    elif post.external_id in wanted:
                         found.extend(c for c in got if c.date.timestamp() >= start)
+                    else:
+                        found.extend(got)
                     last = max([c.id for c in got] + [mark.last_id if mark else post.id])
-                    marks[post.external_id] = CommentMark(post.comments_count or len(got), last)
+                    count = post.comments_count
+                    marks[post.external_id] = CommentMark(
+                        count if count is not None else len(got), last
+                    )
             dates = [int(c.date.timestamp()) for c in found]
             # With nothing new the window still moves, so it never grows: comments dated up
             # to ``overlap`` before this poll are read again next time.
@@ -507,6 +548,7 @@ class FeedReader:
                 comments_since=comments_since,
                 marks=marks,
                 gaps=tuple(gaps) if posts else cursor.gaps,
+                unread=unread,
             ),
             requests=requests,
             full_reads=full_reads,

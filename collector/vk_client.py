@@ -18,6 +18,7 @@ from collector.errors import (
     VkConnectionError,
     VkError,
     VkRateLimited,
+    VkServerError,
     error_for_code,
 )
 from collector.quotas import QuotaTracker
@@ -532,11 +533,15 @@ class VkClient:
             ) from err
 
     async def execute(self, calls: Sequence[ExecuteCall]) -> list[ExecuteResult]:
-        """Make up to 25 calls in one request; a failed call fails alone.
+        """Make up to 25 calls in one request; a failed call fails alone and is retried alone.
 
         A failing inner call comes back as ``false`` with an entry in ``execute_errors``; the
-        entries are matched to the ``false`` results in order, as VK appends them. Each inner
-        call counts against its own method's daily quota.
+        entries of inner calls are matched to the ``false`` results in call order, as VK appends
+        them (its trailing entry for ``execute`` itself is skipped). An inner call that failed
+        transiently (errors 1 and 10) is made again, with the other such calls of the batch, in
+        a smaller ``execute`` after a jittered exponential backoff, up to the client's attempts;
+        the calls that succeeded keep their results. Each inner call counts against its own
+        method's daily quota.
 
         Args:
             calls: at most 25 calls.
@@ -545,8 +550,38 @@ class VkClient:
             One result per call, in order, each with its payload or its ``VkError``.
 
         Raises:
-            VkError: when the whole request fails (network, auth, script error).
+            VkError: when the whole request fails (network, auth, script error) after retries.
         """
+        results = await self._execute_once(calls)
+        attempt = 0
+        while True:
+            again = [i for i, r in enumerate(results) if _transient(r.error)]
+            if not again or attempt + 1 >= self._backoff.attempts:
+                return results
+            delay = self._backoff.delay(attempt)
+            attempt += 1
+            self.retries += 1
+            self._bump("collector.vk.retry.execute_call")
+            log.info(
+                "VK execute: %d of %d calls failed (%s); retry %d in %.1f s",
+                len(again),
+                len(calls),
+                results[again[0]].error,
+                attempt,
+                delay,
+            )
+            await self._sleep(delay)
+            try:
+                retried = await self._execute_once([calls[i] for i in again])
+            except VkError as err:
+                if not err.retryable:
+                    raise
+                continue  # the retry request itself failed: the calls keep their errors
+            for i, result in zip(again, retried, strict=True):
+                results[i] = result
+
+    async def _execute_once(self, calls: Sequence[ExecuteCall]) -> list[ExecuteResult]:
+        """Make one ``execute`` request (with the transport's retries) and map its results."""
         counts: dict[str, int] = {}
         for call in calls:
             counts[call.method] = counts.get(call.method, 0) + 1
@@ -556,16 +591,27 @@ class VkClient:
         response = payload["response"]
         if not isinstance(response, list) or len(response) != len(calls):
             raise VkConnectionError("execute: unexpected response", method="execute")
-        errors = iter(e for e in payload.get("execute_errors") or () if isinstance(e, Mapping))
+        errors = iter(
+            e
+            for e in payload.get("execute_errors") or ()
+            if isinstance(e, Mapping) and not str(e.get("method") or "").startswith("execute")
+        )
         results: list[ExecuteResult] = []
         for call, value in zip(calls, response, strict=True):
             if value is False:
-                raw = next(errors, {"error_code": 0, "error_msg": "failed inside execute"})
+                # No entry to explain it: VK failed the call without saying why (transient).
+                raw = next(errors, {"error_code": 1, "error_msg": "failed inside execute"})
                 err = self._api_error(call.method, raw)
+                self._bump(f"collector.vk.error.{err.code}")
                 results.append(ExecuteResult(call=call, error=err))
             else:
                 results.append(ExecuteResult(call=call, response=value))
         return results
+
+
+def _transient(err: Exception | None) -> bool:
+    """Return True for an inner call's failure worth making again: errors 1 and 10."""
+    return isinstance(err, VkServerError)
 
 
 def _retry_cause(err: VkError) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from collector.errors import VkAccessDenied, VkError
@@ -79,8 +79,11 @@ class WallCursor:
 
     ``last_post_id`` is the newest non-pinned post id stored; every post above it is new.
     ``watched`` holds recent posts (and the pinned one) whose comment counts and edit times are
-    compared on each poll. ``activity`` is the smoothed number of new posts and comments an
-    hour, which sets the polling interval.
+    compared on each poll; a count there is one whose comments were all stored. ``activity`` is
+    the smoothed number of new posts and comments an hour, which sets the polling interval.
+    ``pending`` maps the posts whose comments could not be read in full (a failure during the
+    read) to the number of polls that tried: the next poll reads them again, whether or not
+    they are still watched, until they are read or gone.
     """
 
     last_post_id: int | None = None
@@ -88,6 +91,14 @@ class WallCursor:
     activity: float = 0.0
     polled_at: dt.datetime | None = None
     pinned: int | None = None
+    pending: Mapping[int, int] = field(default_factory=dict)
+
+    def with_pending(self, post_ids: Iterable[int]) -> WallCursor:
+        """Return this cursor with ``post_ids`` to be read again by the next poll."""
+        pending = dict(self.pending)
+        for pid in post_ids:
+            pending[pid] = pending.get(pid, 0) + 1
+        return replace(self, pending=pending)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-safe form for the source's ``cursor`` column."""
@@ -98,6 +109,7 @@ class WallCursor:
             "activity": round(self.activity, 4),
             "polled_at": self.polled_at.isoformat() if self.polled_at else None,
             "pinned": self.pinned,
+            "pending": {str(k): v for k, v in sorted(self.pending.items())},
         }
 
     @classmethod
@@ -115,6 +127,7 @@ class WallCursor:
             activity=float(data.get("activity") or 0.0),
             polled_at=dt.datetime.fromisoformat(polled) if polled else None,
             pinned=int(pinned) if pinned is not None else None,
+            pending={int(k): int(v) for k, v in (data.get("pending") or {}).items()},
         )
 
 
@@ -125,8 +138,10 @@ class PollResult:
     ``posts`` are new posts and known posts that changed (edited, new comment count);
     ``comments`` every comment (thread replies included) of the posts whose comments were read;
     ``comment_sets`` the complete set of comment external ids now visible under each such post,
-    so storage can mark the others deleted; ``deleted_posts`` the external ids of posts that
-    vanished from the wall.
+    so storage can mark the others deleted (only for posts read in full: a partial read marks
+    nothing); ``deleted_posts`` the external ids of posts that vanished from the wall.
+    ``unread`` names the posts whose comments were not read in full this time (their comments
+    read so far are in ``comments``); the cursor keeps them pending for the next poll.
     """
 
     owner_id: int
@@ -139,6 +154,7 @@ class PollResult:
     requests: int
     lag_seconds: int | None
     notes: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
 
 def next_interval(
@@ -166,23 +182,37 @@ class VkGroupPoller:
         owner_id: int,
         *,
         page_size: int = PAGE,
-        initial_posts: int = 100,
+        backfill_max_posts: int = 100,
+        backfill_days: float | None = None,
+        initial_posts: int | None = None,
         watch_posts: int = 50,
         max_pages: int = 200,
         batch_comments: bool = True,
         clock: WallClock = utcnow,
         smoothing: float = 0.3,
     ) -> None:
+        """Set up the poller.
+
+        ``backfill_max_posts`` and ``backfill_days`` bound the first poll of a new source (no
+        watermark yet): at most that many posts, none older than that many days (None: any
+        age). ``initial_posts`` is the former name of ``backfill_max_posts``.
+        """
         self.api = api
         self.owner_id = owner_id
         self.page_size = page_size
-        self.initial_posts = initial_posts
+        self.backfill_max_posts = initial_posts if initial_posts is not None else backfill_max_posts
+        self.backfill_days = backfill_days
         self.watch_posts = watch_posts
         self.max_pages = max_pages
         self.batch_comments = batch_comments
         self.clock = clock
         self.smoothing = smoothing
         self.requests = 0
+
+    @property
+    def initial_posts(self) -> int:
+        """Return the first poll's post cap (the former name of ``backfill_max_posts``)."""
+        return self.backfill_max_posts
 
     # ------------------------------------------------------------------ posts
 
@@ -222,18 +252,39 @@ class VkGroupPoller:
             if len(page.items) < self.page_size or offset >= page.count:
                 break
             if watermark is None:
-                if sum(1 for p in seen.values() if not p.is_pinned) >= self.initial_posts:
+                if sum(1 for p in seen.values() if not p.is_pinned) >= self.backfill_max_posts:
                     break
+                horizon = self._backfill_horizon()
+                if horizon is not None and any(
+                    p.date < horizon for p in page.items if not p.is_pinned
+                ):
+                    break  # newest first: every later page is older still
             elif oldest is not None and oldest <= watermark and (floor is None or oldest <= floor):
                 break
         else:
             log.warning("wall %s: stopped after %d pages", self.owner_id, self.max_pages)
         return seen, oldest
 
+    def _backfill_horizon(self) -> dt.datetime | None:
+        if self.backfill_days is None:
+            return None
+        return self.clock() - dt.timedelta(days=self.backfill_days)
+
+    def _backfill(self, seen: Mapping[int, VkPost]) -> dict[int, VkPost]:
+        """Return the posts a first poll keeps: the newest ``backfill_max_posts`` within
+        ``backfill_days``, and the pinned post whatever its age (it is watched like the others
+        and would be taken as new by the next poll anyway)."""
+        horizon = self._backfill_horizon()
+        kept = {
+            pid: p for pid, p in seen.items() if p.is_pinned or horizon is None or p.date >= horizon
+        }
+        newest = sorted((pid for pid, p in kept.items() if not p.is_pinned), reverse=True)
+        cap = set(newest[: self.backfill_max_posts])
+        return {pid: p for pid, p in kept.items() if p.is_pinned or pid in cap}
+
     # ------------------------------------------------------------------ comments
 
-    async def _thread(self, parent: VkComment) -> list[VkComment]:
-        out: list[VkComment] = []
+    async def _thread(self, parent: VkComment, out: list[VkComment]) -> None:
         offset = 0
         while True:
             self.requests += 1
@@ -243,20 +294,24 @@ class VkGroupPoller:
             out.extend(page.items)
             offset += len(page.items)
             if len(page.items) < PAGE:
-                return out
+                return
 
-    async def _expand(self, page: VkCommentsPage) -> list[VkComment]:
-        out: list[VkComment] = []
+    async def _expand(self, page: VkCommentsPage, out: list[VkComment]) -> None:
         for comment in page.items:
             out.append(comment)
             if comment.thread_count > len(comment.thread):
-                out.extend(await self._thread(comment))
+                await self._thread(comment, out)
             else:
                 out.extend(comment.thread)
-        return out
 
-    async def _comments_from(self, post: VkPost, first: VkCommentsPage) -> list[VkComment]:
-        out = await self._expand(first)
+    async def _comments_into(
+        self, post: VkPost, first: VkCommentsPage, out: list[VkComment]
+    ) -> None:
+        """Read every comment of ``post`` after its first page into ``out`` (threads included).
+
+        ``out`` keeps what was read when a call fails on the way.
+        """
+        await self._expand(first, out)
         offset = len(first.items)
         page = first
         while len(page.items) >= PAGE:
@@ -264,68 +319,147 @@ class VkGroupPoller:
             page = await self.api.wall_get_comments(
                 post.owner_id, post.id, offset=offset, count=PAGE
             )
-            out.extend(await self._expand(page))
+            await self._expand(page, out)
             offset += len(page.items)
-        return out
+
+    def _batch(self, chunk: Sequence[VkPost]) -> list[ExecuteCall]:
+        return [
+            ExecuteCall(
+                "wall.getComments",
+                {
+                    "owner_id": p.owner_id,
+                    "post_id": p.id,
+                    "count": PAGE,
+                    "sort": "asc",
+                    "thread_items_count": 10,
+                    "need_likes": 1,
+                    "preview_length": 0,
+                },
+            )
+            for p in chunk
+        ]
 
     async def _first_pages(
         self, posts: Sequence[VkPost]
     ) -> list[tuple[VkPost, VkCommentsPage | VkError]]:
-        """Read the first comment page of each post, batched through ``execute``."""
+        """Read the first comment page of each post, batched through ``execute``.
+
+        Each post gets its page or the error its read failed with (a whole batch failing gives
+        each of its posts that error). After an error that is not transient (the token is
+        refused, every token rests) the remaining posts are not asked for: they get that error.
+        """
         out: list[tuple[VkPost, VkCommentsPage | VkError]] = []
+        stop: VkError | None = None
         if self.batch_comments and len(posts) > 1:
             for start in range(0, len(posts), EXECUTE_MAX_CALLS):
                 chunk = posts[start : start + EXECUTE_MAX_CALLS]
-                calls = [
-                    ExecuteCall(
-                        "wall.getComments",
-                        {
-                            "owner_id": p.owner_id,
-                            "post_id": p.id,
-                            "count": PAGE,
-                            "sort": "asc",
-                            "thread_items_count": 10,
-                            "need_likes": 1,
-                            "preview_length": 0,
-                        },
-                    )
-                    for p in chunk
-                ]
+                if stop is not None:
+                    out.extend((post, stop) for post in chunk)
+                    continue
                 self.requests += 1
-                results = await self.api.execute(calls)
+                try:
+                    results = await self.api.execute(self._batch(chunk))
+                except VkError as batch_err:
+                    out.extend((post, batch_err) for post in chunk)
+                    stop = None if batch_err.retryable else batch_err
+                    continue
                 for post, result in zip(chunk, results, strict=True):
                     if result.error is not None:
                         err = result.error
                         out.append((post, err if isinstance(err, VkError) else VkError(str(err))))
-                    else:
+                    elif isinstance(result.response, Mapping):
                         page = parse_comments_page(
                             result.response, owner_id=post.owner_id, post_id=post.id
                         )
                         out.append((post, page))
+                    else:
+                        out.append((post, VkError("wall.getComments: unexpected response")))
             return out
         for post in posts:
+            if stop is not None:
+                out.append((post, stop))
+                continue
             self.requests += 1
             try:
                 page = await self.api.wall_get_comments(post.owner_id, post.id, count=PAGE)
-            except VkAccessDenied as err:
+            except VkError as err:
                 out.append((post, err))
+                if not err.retryable and not isinstance(err, VkAccessDenied):
+                    stop = err
                 continue
             out.append((post, page))
         return out
 
+    async def _read_comments(
+        self, posts: Sequence[VkPost]
+    ) -> tuple[list[VkComment], dict[str, frozenset[str]], set[int], list[str]]:
+        """Read the comments of ``posts``; return them, the complete sets, the posts not read
+        in full, and notes. A failure costs only its post (whose comments read so far are
+        kept), never the poll."""
+        comments: list[VkComment] = []
+        sets: dict[str, frozenset[str]] = {}
+        unread: set[int] = set()
+        notes: list[str] = []
+        stop: VkError | None = None
+        for post, first in await self._first_pages(posts):
+            if isinstance(first, VkAccessDenied):
+                notes.append(f"comments of {post.external_id} unavailable: {first.error_msg}")
+                continue
+            if isinstance(first, VkError):
+                unread.add(post.id)
+                notes.append(f"comments of {post.external_id} not read ({first}); read again next")
+                continue
+            got: list[VkComment] = []
+            if stop is None:
+                try:
+                    await self._comments_into(post, first, got)
+                except VkError as err:
+                    unread.add(post.id)
+                    notes.append(
+                        f"comments of {post.external_id} read in part ({err}); read again next"
+                    )
+                    if not err.retryable and not isinstance(err, VkAccessDenied):
+                        stop = err
+                else:
+                    sets[post.external_id] = frozenset(c.external_id for c in got)
+            else:
+                await self._expand_inline(first, got)
+                unread.add(post.id)
+            comments.extend(got)
+        return comments, sets, unread, notes
+
+    @staticmethod
+    async def _expand_inline(page: VkCommentsPage, out: list[VkComment]) -> None:
+        for comment in page.items:
+            out.append(comment)
+            out.extend(comment.thread)
+
     # ------------------------------------------------------------------ poll
 
-    async def poll(self, cursor: WallCursor, *, first_page: VkWallPage | None = None) -> PollResult:
+    async def poll(
+        self,
+        cursor: WallCursor,
+        *,
+        first_page: VkWallPage | None = None,
+        recheck: bool = False,
+    ) -> PollResult:
         """Read what changed on the wall since ``cursor``.
+
+        A failure while reading comments costs only that post: its comments read so far are
+        returned, and the cursor keeps it pending, so the next poll reads it again.
 
         Args:
             cursor: the state after the previous successful poll (a fresh one for a new source).
             first_page: the wall's page at offset 0 when it was read already (in an ``execute``
                 batch over many walls, see :func:`collector.batching.first_pages`).
+            recheck: read the comments of every watched post that has any, changed count or
+                not. New comments are noticed by a changed count, and a deletion plus an
+                addition keep it; the longer since the last poll (after failed polls), the
+                likelier that is, so the caller asks for a recheck then.
 
         Returns:
-            New and changed posts, comments of posts whose comment count changed, deletions,
-            and the cursor to store with them.
+            New and changed posts, comments of posts whose comment count changed (or whose
+            comments are pending), deletions, and the cursor to store with them.
 
         Raises:
             VkError: the wall could not be read; nothing of this poll should be stored.
@@ -333,7 +467,12 @@ class VkGroupPoller:
         self.requests = 0
         now = self.clock()
         seen, oldest = await self._read_wall(cursor, first_page)
-        return await self._evaluate(cursor, seen, oldest, now, from_wall=True)
+        read = seen
+        if cursor.last_post_id is None:
+            seen = self._backfill(seen)
+        return await self._evaluate(
+            cursor, seen, oldest, now, from_wall=True, read=read, recheck=recheck
+        )
 
     async def poll_posts(self, cursor: WallCursor, posts: Sequence[VkPost]) -> PollResult:
         """Take posts of this wall learned elsewhere (the news feed) without reading the wall.
@@ -347,15 +486,38 @@ class VkGroupPoller:
             posts: posts from ``newsfeed.get`` / ``newsfeed.getComments`` (others' are ignored).
 
         Returns:
-            The same kind of result as :meth:`poll`.
-
-        Raises:
-            VkError: comments could not be read; nothing of this poll should be stored.
+            The same kind of result as :meth:`poll`; posts whose comments failed to read are
+            pending in its cursor.
         """
         self.requests = 0
         now = self.clock()
         seen = {p.id: p for p in posts if p.owner_id == self.owner_id}
-        return await self._evaluate(cursor, seen, None, now, from_wall=False)
+        return await self._evaluate(cursor, seen, None, now, from_wall=False, read=seen)
+
+    async def _pending_posts(
+        self, cursor: WallCursor, seen: Mapping[int, VkPost]
+    ) -> tuple[list[VkPost], list[int], list[str]]:
+        """Look up the pending posts this poll did not see: (alive, gone, notes).
+
+        A post is gone only when ``wall.getById`` answered without it; when the lookup fails the
+        posts stay pending.
+        """
+        wanted = sorted(pid for pid in cursor.pending if pid not in seen)
+        alive: list[VkPost] = []
+        gone: list[int] = []
+        notes: list[str] = []
+        for start in range(0, len(wanted), PAGE):
+            chunk = wanted[start : start + PAGE]
+            self.requests += 1
+            try:
+                found = await self.api.wall_get_by_id([f"{self.owner_id}_{pid}" for pid in chunk])
+            except VkError as err:
+                notes.append(f"{len(chunk)} pending posts not looked up ({err}); tried again next")
+                continue
+            by_id = {p.id: p for p in found if not p.is_deleted and p.owner_id == self.owner_id}
+            alive.extend(by_id[pid] for pid in chunk if pid in by_id)
+            gone.extend(pid for pid in chunk if pid not in by_id)
+        return alive, gone, notes
 
     async def _evaluate(
         self,
@@ -365,6 +527,8 @@ class VkGroupPoller:
         now: dt.datetime,
         *,
         from_wall: bool,
+        read: Mapping[int, VkPost],
+        recheck: bool = False,
     ) -> PollResult:
         watermark = cursor.last_post_id
         new: list[VkPost] = []
@@ -375,16 +539,17 @@ class VkGroupPoller:
             state = cursor.watched.get(post.id)
             edited = int(post.edited_at.timestamp()) if post.edited_at else None
             fresh = watermark is None or post.id > watermark or post.is_pinned
+            pending = post.id in cursor.pending
             if state is None and fresh:
                 new.append(post)
                 activity += 1 + (post.comments_count or 0)
                 if post.comments_count:
                     need_comments.append(post)
             elif state is None:
-                if from_wall:  # an old post beyond the watched window
+                if from_wall and not pending:  # an old post beyond the watched window
                     continue
                 changed.append(post)  # an older post the feed says has new comments
-                if post.comments_count:
+                if post.comments_count or pending:
                     need_comments.append(post)
             else:
                 comments_changed = post.comments_count != state.comments
@@ -392,33 +557,42 @@ class VkGroupPoller:
                     changed.append(post)
                 if comments_changed:
                     activity += max(0, (post.comments_count or 0) - (state.comments or 0))
+                if comments_changed or pending or (recheck and post.comments_count):
                     need_comments.append(post)
+        notes: list[str] = []
+        # Pending posts beyond what this poll saw are looked up by id and read again.
+        extra, gone_pending, lookup_notes = await self._pending_posts(cursor, read)
+        notes.extend(lookup_notes)
+        need_comments.extend(extra)
         # Watched posts missing from the range read were deleted (verified by id).
         missing = [
             pid
             for pid in cursor.watched
-            if from_wall and pid not in seen and oldest is not None and pid >= oldest
+            if from_wall and pid not in read and oldest is not None and pid >= oldest
         ]
-        deleted: list[str] = []
+        deleted: list[str] = [f"{self.owner_id}_{pid}" for pid in gone_pending]
         if missing:
             refs = [f"{self.owner_id}_{pid}" for pid in missing]
             self.requests += 1
-            alive = {p.id for p in await self.api.wall_get_by_id(refs) if not p.is_deleted}
-            deleted = [f"{self.owner_id}_{pid}" for pid in missing if pid not in alive]
-        comments: list[VkComment] = []
-        sets: dict[str, frozenset[str]] = {}
-        notes: list[str] = []
-        for post, first in await self._first_pages(need_comments):
-            if isinstance(first, VkAccessDenied):
-                notes.append(f"comments of {post.external_id} unavailable: {first.error_msg}")
-                continue
-            if isinstance(first, VkError):
-                raise first
-            got = await self._comments_from(post, first)
-            comments.extend(got)
-            sets[post.external_id] = frozenset(c.external_id for c in got)
+            try:
+                alive = {p.id for p in await self.api.wall_get_by_id(refs) if not p.is_deleted}
+            except VkError as err:  # not verified this time: they stay watched, checked next
+                notes.append(f"{len(missing)} missing posts not verified ({err})")
+            else:
+                deleted += [f"{self.owner_id}_{pid}" for pid in missing if pid not in alive]
+        comments, sets, unread, read_notes = await self._read_comments(need_comments)
+        notes.extend(read_notes)
         cursor_next = self._next_cursor(
-            cursor, seen, oldest, deleted, activity, now, move_watermark=from_wall
+            cursor,
+            seen,
+            read,
+            oldest,
+            deleted,
+            activity,
+            now,
+            unread=unread,
+            looked_up={p.id for p in extra} | set(gone_pending),
+            move_watermark=from_wall,
         )
         lag = None
         if new:
@@ -428,26 +602,31 @@ class VkGroupPoller:
             posts=tuple(new + changed),
             comments=tuple(comments),
             comment_sets=sets,
-            deleted_posts=tuple(deleted),
+            deleted_posts=tuple(dict.fromkeys(deleted)),
             cursor=cursor_next,
             new_posts=len(new),
             requests=self.requests,
             lag_seconds=lag,
             notes=tuple(notes),
+            unread=tuple(f"{self.owner_id}_{pid}" for pid in sorted(unread)),
         )
 
     def _next_cursor(
         self,
         cursor: WallCursor,
         seen: Mapping[int, VkPost],
+        read: Mapping[int, VkPost],
         oldest: int | None,
         deleted: Sequence[str],
         activity: int,
         now: dt.datetime,
         *,
+        unread: set[int],
+        looked_up: set[int],
         move_watermark: bool = True,
     ) -> WallCursor:
-        ids = [p.id for p in seen.values() if not p.is_pinned] if move_watermark else []
+        # The watermark covers every post the wall read showed, kept by the backfill or not.
+        ids = [p.id for p in read.values() if not p.is_pinned] if move_watermark else []
         last = max([cursor.last_post_id or 0, *ids]) or None
         gone = {int(ref.rsplit("_", 1)[1]) for ref in deleted}
         watched: dict[int, PostState] = {}
@@ -456,17 +635,34 @@ class VkGroupPoller:
                 watched[pid] = state  # not re-read this time (e.g. beyond a short wall)
         for post in seen.values():
             edited = int(post.edited_at.timestamp()) if post.edited_at else None
-            watched[post.id] = PostState(post.comments_count, edited)
+            count = post.comments_count
+            if post.id in unread:  # only a count whose comments were all stored is taken
+                before = cursor.watched.get(post.id)
+                count = before.comments if before is not None else None
+            watched[post.id] = PostState(count, edited)
         if move_watermark:  # a wall read shows the pinned post (if any) at offset 0
-            pinned = next((p.id for p in seen.values() if p.is_pinned), None)
+            pinned = next((p.id for p in read.values() if p.is_pinned), None)
         else:
             pinned = cursor.pinned
         keep = sorted((k for k in watched if k != pinned), reverse=True)[: self.watch_posts]
         watched = {k: v for k, v in watched.items() if k == pinned or k in keep}
+        # Pending: the posts not read in full now, plus those neither read nor looked up.
+        pending: dict[int, int] = {}
+        for pid, tries in cursor.pending.items():
+            if pid in gone or pid in seen or pid in looked_up:
+                continue
+            pending[pid] = tries + 1 if pid not in read else tries
+        for pid in unread:
+            pending[pid] = cursor.pending.get(pid, 0) + 1
         rate = cursor.activity
         if cursor.polled_at is not None:
             hours = max((now - cursor.polled_at).total_seconds() / 3600.0, 1 / 60)
             rate = (1 - self.smoothing) * cursor.activity + self.smoothing * (activity / hours)
         return WallCursor(
-            last_post_id=last, watched=watched, activity=rate, polled_at=now, pinned=pinned
+            last_post_id=last,
+            watched=watched,
+            activity=rate,
+            polled_at=now,
+            pinned=pinned,
+            pending=pending,
         )

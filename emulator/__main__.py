@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emulator.vk import VkEmulator
+    from emulator.vk import FaultRates, VkEmulator
 
 DEFAULT_PORT = 8081
 
@@ -30,7 +30,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="new posts and comments arrive this many times faster than the communities' "
         "real daily rates (default 60; 0 disables live activity)",
     )
+    faults = parser.add_argument_group(
+        "random faults", "a share of calls failing, reproducibly from --fault-seed (default: none)"
+    )
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of API calls answered with error 10, also single calls inside execute",
+    )
+    faults.add_argument(
+        "--http-error-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of HTTP requests answered 502",
+    )
+    faults.add_argument(
+        "--truncate-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of HTTP requests whose JSON body is cut in half",
+    )
+    faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
     return parser
+
+
+def fault_rates(args: argparse.Namespace) -> FaultRates:
+    """Return the random fault shares the command line asks for.
+
+    Raises:
+        ValueError: a share outside 0-1, or shares of HTTP faults adding up to more than 1.
+    """
+    from emulator.vk import FaultRates
+
+    return FaultRates(
+        error=args.error_rate,
+        http=args.http_error_rate,
+        truncate=args.truncate_rate,
+        seed=args.fault_seed,
+    )
 
 
 def describe(emulator: VkEmulator, host: str, port: int) -> str:
@@ -66,12 +107,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.groups < 1:
         print("--groups must be at least 1", file=sys.stderr)
         return 2
+    try:
+        rates = fault_rates(args)
+    except ValueError as err:
+        print(f"random faults: {err}", file=sys.stderr)
+        return 2
     emulator = VkEmulator(
         seed=args.seed, groups=args.groups, activity_multiplier=max(args.activity_speed, 0.0)
     )
+    emulator.set_fault_rates(rates)
     interval = 2.0 if args.activity_speed > 0 else None
     app = emulator.create_app(activity_interval=interval)
     print(describe(emulator, args.host, args.port), flush=True)
+    if rates.active:
+        print(
+            f"random faults: {rates.error:.0%} error {rates.error_code}, {rates.http:.0%} HTTP "
+            f"{rates.status}, {rates.truncate:.0%} truncated (seed {rates.seed})",
+            flush=True,
+        )
     web.run_app(app, host=args.host, port=args.port, print=None)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emulator.vk.activity import ActivityModel, Published
 from emulator.vk.clock import FakeClock
 from emulator.vk.errors import ERROR_MESSAGES, VkApiError
-from emulator.vk.faults import Fault
+from emulator.vk.faults import Fault, FaultRates
 from emulator.vk.limits import DEFAULT_QUOTAS, RATE_LIMITS, QuotaPolicy, TokenSpec, TokenStats
 from emulator.vk.server import EMULATOR_KEY, VkEmulator, default_tokens
 from emulator.vk.world import RegionSpec, TruthComment, TruthPost, World
@@ -18,6 +18,7 @@ __all__ = [
     "ActivityModel",
     "FakeClock",
     "Fault",
+    "FaultRates",
     "Published",
     "QuotaPolicy",
     "RegionSpec",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from emulator.vk.faults import Fault
+from emulator.vk.faults import Fault, FaultRates
 from emulator.vk.world import GROUP_STATES, NotFound
 
 if TYPE_CHECKING:
@@ -175,11 +175,23 @@ def add_admin_routes(app: web.Application, emu: VkEmulator) -> None:
         emu.clear_faults()
         return _ok({"ok": True})
 
+    async def rates_get(request: web.Request) -> web.StreamResponse:
+        return _ok({"rates": emu.fault_rates.as_json(), "fired": dict(emu.random_faults.fired)})
+
+    async def rates_put(request: web.Request) -> web.StreamResponse:
+        rates = emu.set_fault_rates(FaultRates.from_json(await _body(request)))
+        return _ok(rates.as_json())
+
+    async def rates_delete(request: web.Request) -> web.StreamResponse:
+        emu.set_fault_rates()
+        return _ok({"ok": True})
+
     async def stats(request: web.Request) -> web.StreamResponse:
         return _ok(
             {
                 "tokens": {token: s.as_json() for token, s in emu.stats.items()},
                 "transport_faults": dict(emu.transport_faults),
+                "random_faults": dict(emu.random_faults.fired),
             }
         )
 
@@ -211,6 +223,9 @@ def add_admin_routes(app: web.Application, emu: VkEmulator) -> None:
         ("GET", "/_emulator/faults", faults_get),
         ("POST", "/_emulator/faults", faults_post),
         ("DELETE", "/_emulator/faults", faults_delete),
+        ("GET", "/_emulator/fault_rates", rates_get),
+        ("PUT", "/_emulator/fault_rates", rates_put),
+        ("DELETE", "/_emulator/fault_rates", rates_delete),
         ("GET", "/_emulator/stats", stats),
         ("GET", "/_emulator/truth", truth),
         ("POST", "/_emulator/activity", activity),

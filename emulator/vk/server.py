@@ -18,7 +18,7 @@ from aiohttp import web
 from emulator.vk.activity import ActivityModel, Published
 from emulator.vk.admin import add_admin_routes
 from emulator.vk.errors import VkApiError, bad_param, captcha_error, message_for
-from emulator.vk.faults import Fault, FaultBook, FaultKind
+from emulator.vk.faults import Fault, FaultBook, FaultKind, FaultRates, RandomFaults
 from emulator.vk.limits import (
     METHOD_ACCESS,
     RATE_LIMITS,
@@ -106,6 +106,7 @@ class VkEmulator:
         self.limiter = SlidingWindowLimiter()
         self.quotas = QuotaBook(quota or QuotaPolicy())
         self.faults = FaultBook()
+        self.random_faults = RandomFaults()
         self.stats: dict[str, TokenStats] = {}
         self.transport_faults: Counter[str] = Counter()
         self._activity: ActivityModel | None = None
@@ -131,6 +132,24 @@ class VkEmulator:
     def clear_faults(self) -> None:
         """Drop every pending fault."""
         self.faults.clear()
+
+    @property
+    def fault_rates(self) -> FaultRates:
+        """Return the shares of calls failing at random (none by default)."""
+        return self.random_faults.rates
+
+    def set_fault_rates(self, rates: FaultRates | None = None, **shares: Any) -> FaultRates:
+        """Make a share of calls fail at random, reproducibly from ``seed``.
+
+        ``set_fault_rates(error=0.15, http=0.03, truncate=0.03, seed=4)``; with no argument the
+        random faults stop. See :class:`emulator.vk.faults.FaultRates`.
+        """
+        if rates is None:
+            rates = FaultRates(**shares)
+        elif shares:
+            raise TypeError("pass either rates or shares, not both")
+        self.random_faults.set(rates)
+        return rates
 
     def publish_post(self, group_id: int, text: str, **options: Any) -> Post:
         """Publish a post now (see :meth:`World.publish_post` for the options)."""
@@ -275,6 +294,9 @@ class VkEmulator:
                 fault = self.faults.take(method, caller.token.token, inner=True)
                 if fault is not None:
                     raise fault_error(fault)
+                random_code = self.random_faults.error(method, inner=True)
+                if random_code is not None:
+                    raise VkApiError(random_code)
                 result = self._invoke(method, inner, caller, now)
             except VkApiError as err:
                 errors.append({"method": method, "error_code": err.code, "error_msg": err.message})
@@ -307,6 +329,9 @@ class VkEmulator:
             spec, version = self._authorise(params)
             if not self.limiter.try_acquire(token, RATE_LIMITS[spec.kind], now):
                 raise VkApiError(6)
+            random_code = self.random_faults.error(method, inner=False)
+            if random_code is not None:
+                raise VkApiError(random_code)
             caller = self._caller(spec, version, now)
             if method == "execute":
                 self._check_kind(method, spec)
@@ -350,25 +375,28 @@ class VkEmulator:
             self.transport_faults["delay"] += 1
             await self.sleep(fault.delay)
             fault = None
-        if fault is not None:
-            if fault.kind == "error":
-                return web.json_response(self.fault_envelope(fault, method, params), dumps=_dumps)
-            self.transport_faults[fault.kind] += 1
-            if fault.kind == "http":
-                return web.Response(
-                    status=fault.status,
-                    text=f"<html><body><h1>{fault.status}</h1>nginx</body></html>",
-                    content_type="text/html",
-                )
-            if fault.kind == "drop":
-                if request.transport is not None:
-                    request.transport.abort()
-                raise asyncio.CancelledError  # nothing goes back: the client sees a disconnect
-            body = _dumps(self.call(method, params)).encode()
+        if fault is not None and fault.kind == "error":
+            return web.json_response(self.fault_envelope(fault, method, params), dumps=_dumps)
+        kind: FaultKind | None = fault.kind if fault is not None else None
+        status = fault.status if fault is not None else self.random_faults.rates.status
+        if kind is None:
+            kind = self.random_faults.transport(method)
+        if kind is None:
+            return web.json_response(self.call(method, params), dumps=_dumps)
+        self.transport_faults[kind] += 1
+        if kind == "http":
             return web.Response(
-                body=body[: max(1, len(body) // 2)], content_type="application/json"
+                status=status,
+                text=f"<html><body><h1>{status}</h1>nginx</body></html>",
+                content_type="text/html",
             )
-        return web.json_response(self.call(method, params), dumps=_dumps)
+        if kind == "drop":
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError  # nothing goes back: the client sees a disconnect
+        # A truncated body: the call ran (its effects and counters stay), the answer is cut.
+        body = _dumps(self.call(method, params)).encode()
+        return web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
 
     def create_app(self, *, activity_interval: float | None = None) -> web.Application:
         """Return the aiohttp app: ``/method/<name>`` plus the ``/_emulator/`` admin endpoints.

@@ -235,3 +235,55 @@ async def test_import_sources_from_the_config(
     assert "no_such_group_here: not added" in captured.err
     assert await cli(config, "sources", "import") == 1
     assert "0 sources added, 1 already present, 1 failed" in capsys.readouterr().out
+
+
+async def test_add_retries_transient_vk_failures(
+    config: Path, emu: VkEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group_id, screen = small_group(emu)
+    # "Internal server error", then a 502 page, then a cut body: each is retried.
+    emu.inject("error", error_code=10, method="groups.getById")
+    emu.inject("http", status=502, method="groups.getById")
+    emu.inject("truncate", method="groups.getById")
+    assert await cli(config, "sources", "add", f"https://vk.com/{screen}") == 0
+    assert f"-{group_id}" in capsys.readouterr().out
+    assert emu.faults.pending() == []
+    # A failure that keeps on is reported in one line after the last attempt.
+    other = next(
+        g.screen_name
+        for g in emu.world.groups.values()
+        if g.state == "open" and g.id not in (group_id, emu.world.official_group_id)
+    )
+    emu.inject("error", error_code=10, count=10, method="groups.getById")
+    assert await cli(config, "sources", "add", other) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("VK error 10: Internal server error")
+    assert len(err.splitlines()) == 1
+    assert emu.faults.pending()[0].count == 6  # four attempts, then it gave up
+
+
+async def test_collect_honours_the_backfill_settings(
+    config: Path, emu: VkEmulator, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.db import create_engine_for, make_sessionmaker
+    from storage.repositories.messages import MessageRepository
+
+    busiest = max(
+        (g for g in emu.world.groups.values() if g.state == "open" and g.fixed_post is None),
+        key=lambda g: len(g.posts),
+    )
+    append(config, "collector: {backfill_days: 2, backfill_max_posts: 7}\n")
+    assert await cli(config, "sources", "add", str(busiest.id)) == 0
+    assert await cli(config, "collect", "--once") == 0
+    capsys.readouterr()
+    engine = create_engine_for(db_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            posts = [r for r in MessageRepository(s).iter_records() if r.parent is None]
+    finally:
+        engine.dispose()
+    visible = sorted(emu.visible_posts(busiest.id), key=lambda p: -p.post_id)
+    horizon = emu.clock() - 2 * 86_400
+    wanted = [f"{p.owner_id}_{p.post_id}" for p in visible if p.date >= horizon][:7]
+    assert 0 < len(wanted) <= 7
+    assert sorted(r.external_id for r in posts) == sorted(wanted)

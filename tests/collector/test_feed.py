@@ -192,6 +192,37 @@ async def test_new_comments_inline_and_read_in_full(
     assert last.full_reads == 0
 
 
+async def test_a_full_read_failing_is_read_again_by_the_next_poll(
+    emu: VkEmulator, clock: FakeClock, clocks: Clocks, make_client: MakeClient
+) -> None:
+    groups = open_groups(emu)
+    service = make_client(SERVICE, "service", backoff=Backoff(attempts=2, jitter=lambda: 0.5))
+    reader = FeedReader(
+        make_client(), comments=service, followed={-g for g in groups}, clock=clocks.now
+    )
+    clock.advance(10)
+    busy = emu.publish_post(groups[1], "Отключили воду во всём микрорайоне")
+    calm = emu.publish_post(groups[2], "Когда включат фонари?")
+    start = await reader.poll(FeedCursor())
+    clock.advance(20)
+    many = [emu.publish_comment(groups[1], busy.id, f"Тоже нет воды, дом {i}") for i in range(14)]
+    more = [emu.publish_comment(groups[2], calm.id, f"Темно, подъезд {i}") for i in range(12)]
+    clock.advance(20)
+    emu.set_fault_rates(error=1.0, methods=frozenset({"execute"}))  # every batch fails
+    failed = await reader.poll(start.cursor, posts=False)
+    assert failed.cursor.unread == {f"{-groups[1]}_{busy.id}": 1, f"{-groups[2]}_{calm.id}": 1}
+    assert not any(c.id in {m.id for m in many} for c in failed.comments)
+    clock.advance(600)
+    again = await reader.poll(failed.cursor, posts=False)  # listed again, failing again
+    assert again.cursor.unread == {k: 2 for k in failed.cursor.unread}
+    emu.set_fault_rates()
+    clock.advance(600)  # nothing new: newsfeed.getComments does not list these posts now
+    healed = await reader.poll(again.cursor, posts=False)
+    got = {c.id for c in healed.comments}
+    assert {c.id for c in many} | {c.id for c in more} <= got
+    assert healed.cursor.unread == {}
+
+
 class FeedOnly:
     """A feed api that cannot read comments (not a CommentsApi)."""
 
@@ -271,18 +302,19 @@ async def test_read_comments_expands_long_threads_pages_and_skips_closed_ones(
     post = next(p for p in page.items if p.id == long_post.id)
     others = await service.wall_get(-groups[4], count=5)
     shut = next(p for p in others.items if p.id == closed.id)
-    got, notes, requests = await read_comments(service, [post, shut])
+    got, notes, requests, failed = await read_comments(service, [post, shut])
     truth = {c.comment_id for c in emu.visible_comments(groups[3], long_post.id)}
     assert {c.id for c in got[post.external_id]} == truth
     assert len(truth) == 117
     assert shut.external_id not in got
     assert len(notes) == 1
     assert "unavailable" in notes[0]
+    assert failed == []  # closed comments are not a failure to retry
     assert requests >= 3  # the batch, the thread beyond ten replies, the second page
 
     alone = await service.wall_get(-groups[5], count=5)
     one = next(p for p in alone.items if p.id == single.id)
-    got_one, _, made = await read_comments(service, [one])
+    got_one, _, made, _ = await read_comments(service, [one])
     assert [c.text for c in got_one[one.external_id]] == ["Первый"]
     assert made == 1
 

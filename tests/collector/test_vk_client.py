@@ -283,6 +283,80 @@ async def test_execute_reports_failed_calls_one_by_one(
     assert quotas.used("t1", "execute") == 1
 
 
+async def test_execute_retries_only_the_call_that_failed_with_error_10(
+    fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock, quotas: QuotaTracker
+) -> None:
+    wall(fake_vk, -1)
+    wall(fake_vk, -2)
+    fake_vk.comments[(-1, 5)] = [
+        {"id": 6, "from_id": 7, "date": 1_700_000_100, "text": "Во дворе темно, фонарь не горит"}
+    ]
+    # VK fails wall.getComments inside the batch twice ("Internal server error"), then not.
+    fake_vk.fault("error", code=10, message="Internal server error", method="wall.getComments")
+    fake_vk.fault("error", code=10, message="Internal server error", method="wall.getComments")
+    calls = [
+        ExecuteCall("wall.get", {"owner_id": -1, "count": 2}),
+        ExecuteCall("wall.getComments", {"owner_id": -1, "post_id": 5, "count": 100}),
+        ExecuteCall("wall.get", {"owner_id": -2, "count": 1}),
+    ]
+    results = await make_client().execute(calls)
+    assert [r.ok for r in results] == [True, True, True]
+    assert results[1].response["items"][0]["text"] == "Во дворе темно, фонарь не горит"
+    assert [p["id"] for p in results[0].response["items"]] == [5, 4]
+    codes = [form["code"] for method, form in fake_vk.requests if method == "execute"]
+    assert len(codes) == 3
+    assert codes[0].count("API.") == 3
+    # The retries carry the failed call alone, not the whole batch again.
+    assert codes[1] == codes[2] == build_execute_code([calls[1]])
+    assert len(clock.sleeps) == 2
+    assert clock.sleeps[1] > clock.sleeps[0]  # exponential backoff
+    assert quotas.used("t1", "wall.get") == 2
+
+
+async def test_execute_gives_up_on_a_call_after_the_attempts_and_keeps_the_rest(
+    fake_vk: FakeVk, make_client: MakeClient
+) -> None:
+    wall(fake_vk, -1)
+    fake_vk.comments[(-1, 5)] = []
+    for _ in range(10):
+        fake_vk.fault("error", code=10, message="Internal server error", method="wall.getComments")
+    calls = [
+        ExecuteCall("wall.get", {"owner_id": -1, "count": 2}),
+        ExecuteCall("wall.getComments", {"owner_id": -1, "post_id": 5}),
+        ExecuteCall("wall.get", {"owner_id": -3, "count": 1}),  # no such wall: 15, not retried
+    ]
+    results = await make_client(backoff=Backoff(attempts=3, jitter=lambda: 0.5)).execute(calls)
+    assert results[0].ok
+    assert isinstance(results[1].error, VkServerError)
+    assert results[1].error.code == 10
+    assert isinstance(results[2].error, VkAccessDenied)  # matched past the trailing entry
+    assert sum(1 for method, _ in fake_vk.requests if method == "execute") == 3
+
+
+async def test_execute_retries_when_the_retry_request_itself_fails(
+    fake_vk: FakeVk, make_client: MakeClient
+) -> None:
+    wall(fake_vk, -1)
+    fake_vk.comments[(-1, 5)] = []
+    fake_vk.fault("error", code=10, message="Internal server error", method="wall.getComments")
+
+    def then_break_the_transport(method: str, form: dict[str, str]) -> None:
+        if method == "execute" and fake_vk.before_response is not None:
+            fake_vk.before_response = None
+            fake_vk.fault("status", code=502, method="execute")  # the retry gets a 502
+            fake_vk.fault("truncated", method="execute")  # and then a cut body
+
+    fake_vk.before_response = then_break_the_transport
+    calls = [
+        ExecuteCall("wall.get", {"owner_id": -1, "count": 2}),
+        ExecuteCall("wall.getComments", {"owner_id": -1, "post_id": 5}),
+    ]
+    results = await make_client().execute(calls)
+    assert [r.ok for r in results] == [True, True]
+    assert [m for m, _ in fake_vk.requests] == ["execute"] * 4
+    assert fake_vk.faults == []
+
+
 def test_execute_code_is_vkscript_and_capped() -> None:
     code = build_execute_code([ExecuteCall("wall.get", {"owner_id": -1, "q": "ё"})])
     assert code == 'return [API.wall.get({"owner_id":-1,"q":"ё"})];'

@@ -87,3 +87,15 @@ def test_standalone_process_prints_url_and_tokens_and_serves() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_random_faults_from_the_command_line() -> None:
+    from emulator.__main__ import fault_rates, main
+
+    args = build_parser().parse_args(
+        ["--error-rate", "0.15", "--http-error-rate", "0.03", "--truncate-rate", "0.03"]
+    )
+    rates = fault_rates(args)
+    assert (rates.error, rates.http, rates.truncate, rates.error_code) == (0.15, 0.03, 0.03, 10)
+    assert not fault_rates(build_parser().parse_args([])).active
+    assert main(["--error-rate", "1.5"]) == 2  # refused before anything is served

@@ -134,3 +134,93 @@ async def test_faults_over_the_admin_endpoint(
     assert bad.status == 400
     bad = await client.post("/_emulator/faults", json={"kind": "error", "colour": "red"})
     assert bad.status == 400
+
+
+async def _false_slots(api: Api, gid: int) -> tuple[list[int], list[dict[str, Any]]]:
+    code = "return [" + ",".join(f"API.wall.get({{owner_id:{-gid},count:1}})" for _ in range(25))
+    body = await api.raw("execute", code=code + "];")
+    slots = [i for i, value in enumerate(body["response"]) if value is False]
+    return slots, body.get("execute_errors", [])
+
+
+async def test_a_share_of_calls_inside_execute_fail_alone_like_vk(
+    api: Api, emu: VkEmulator
+) -> None:
+    gid = open_group_ids(emu)[0]
+    emu.set_fault_rates(error=0.3, seed=5)
+    slots, errors = await _false_slots(api, gid)
+    assert 0 < len(slots) < 25  # some calls failed, the others answered
+    # One entry per failed call, in call order, then the trailing entry for execute itself.
+    assert [e["method"] for e in errors] == ["wall.get"] * len(slots) + ["execute"]
+    assert {e["error_code"] for e in errors} == {10}
+    assert errors[0]["error_msg"] == "Internal server error"
+    assert emu.random_faults.fired["inner_error"] == len(slots)
+
+
+async def test_random_faults_repeat_for_the_same_seed(
+    clock: FakeClock, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> None:
+    patterns = []
+    for seed in (5, 5, 6):
+        emu = VkEmulator(seed=7, groups=12, clock=clock)
+        api = Api(await aiohttp_client(emu.create_app()), clock)
+        emu.set_fault_rates(error=0.3, seed=seed)
+        patterns.append((await _false_slots(api, open_group_ids(emu)[0]))[0])
+    assert patterns[0] == patterns[1]
+    assert patterns[0] != patterns[2]
+
+
+async def test_shares_of_plain_errors_502_and_cut_bodies(
+    client: TestClient[Any, Any], emu: VkEmulator, clock: FakeClock
+) -> None:
+    gid = open_group_ids(emu)[0]
+    emu.set_fault_rates(error=0.2, http=0.2, truncate=0.2, seed=3)
+    seen: dict[str, int] = {"ok": 0, "error": 0, "http": 0, "truncate": 0}
+    for _ in range(60):
+        clock.advance(0.34)
+        resp = await client.post(
+            "/method/wall.get",
+            data={"owner_id": str(-gid), "count": "1", "access_token": SERVICE, "v": "5.199"},
+        )
+        if resp.status == 502:
+            assert "nginx" in await resp.text()
+            seen["http"] += 1
+            continue
+        try:
+            body = json.loads(await resp.text())
+        except json.JSONDecodeError:
+            seen["truncate"] += 1
+            continue
+        if "error" in body:
+            assert body["error"]["error_code"] == 10
+            seen["error"] += 1
+        else:
+            seen["ok"] += 1
+    assert all(n > 0 for n in seen.values()), seen
+    fired = emu.random_faults.fired
+    assert (fired["http"], fired["truncate"]) == (seen["http"], seen["truncate"])
+    assert fired["error"] >= seen["error"]  # a cut body may hide an error envelope
+    emu.set_fault_rates()  # off again
+    assert "response" in await Api(client, clock).raw("wall.get", owner_id=-gid, count=1)
+
+
+async def test_writes_are_left_alone_by_default(api: Api, emu: VkEmulator) -> None:
+    emu.set_fault_rates(error=1.0)
+    assert await api.error("wall.get", owner_id=-open_group_ids(emu)[0]) == 10
+    assert "wall.createComment" not in emu.fault_rates.methods
+
+
+async def test_fault_rates_over_the_admin_endpoint(
+    client: TestClient[Any, Any], emu: VkEmulator
+) -> None:
+    resp = await client.put("/_emulator/fault_rates", json={"error": 0.1, "http": 0.05, "seed": 9})
+    assert resp.status == 200
+    assert emu.fault_rates.error == 0.1
+    assert emu.fault_rates.seed == 9
+    listed = await (await client.get("/_emulator/fault_rates")).json()
+    assert listed["rates"]["http"] == 0.05
+    assert "wall.get" in listed["rates"]["methods"]
+    assert (await client.delete("/_emulator/fault_rates")).status == 200
+    assert not emu.fault_rates.active
+    for bad in ({"error": 1.5}, {"errror": 0.1}, {"http": 0.7, "truncate": 0.7}, {"status": 200}):
+        assert (await client.put("/_emulator/fault_rates", json=bad)).status == 400

@@ -39,6 +39,9 @@ class FakeVk:
     guids: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # token -> kind; empty: any token
     before_response: Callable[[str, dict[str, str]], None] | None = None
+    #: ``wall.getComments`` of these (owner, post, thread comment id or 0) fail with the code
+    #: (10: "Internal server error"), inside ``execute`` too, until removed.
+    broken: dict[tuple[int, int, int], int] = field(default_factory=dict)
     next_id: int = 10_000
 
     # ------------------------------------------------------------------ app
@@ -156,6 +159,9 @@ class FakeVk:
             return {"items": out}
         if method == "wall.getComments":
             key = (int(p["owner_id"]), int(p["post_id"]))
+            broken = self.broken.get((*key, int(p.get("comment_id") or 0)))
+            if broken is not None:
+                raise _ApiError(broken, "Internal server error")
             if key not in self.comments:
                 raise _ApiError(212, "Access to post comments denied")
             level = self.comments[key]
