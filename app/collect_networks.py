@@ -45,6 +45,7 @@ __all__ = [
     "PollerFactory",
     "build_pollers",
     "network_collect_service",
+    "network_intervals",
     "ok_credentials",
 ]
 
@@ -282,14 +283,20 @@ def build_pollers(
     return out
 
 
+def network_intervals(config: Config) -> dict[Network, float]:
+    """Return the least rest between two polls of a source, per network."""
+    return {Network.TELEGRAM: float(config.networks.telegram.page_interval)}
+
+
 @contextlib.asynccontextmanager
 async def network_collect_service(
     config: Config, sessions: sessionmaker[Session], **options: Any
 ) -> AsyncIterator[NetworkCollectService]:
     """Build the OK/Telegram/file collection service with its HTTP session; close it after."""
     async with aiohttp.ClientSession() as http:
-        pollers = build_pollers(config, http=http)
-        intervals = {Network.TELEGRAM: float(config.networks.telegram.page_interval)}
         yield NetworkCollectService(
-            sessions=sessions, pollers=pollers, intervals=intervals, **options
+            sessions=sessions,
+            pollers=build_pollers(config, http=http),
+            intervals=network_intervals(config),
+            **options,
         )

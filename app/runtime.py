@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import __version__
 from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, summary_line
+from app.collect_networks import NetworkCollectService, build_pollers, network_intervals
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.notify import LoggingNotifier, Notifier
@@ -167,13 +168,20 @@ def deadlines_job(
     return run
 
 
-def collect_job(config: Config, service: CollectService | None) -> Callable[[], Awaitable[None]]:
-    """Return the job that polls the VK sources due now (quietly nothing when VK is off)."""
+def collect_job(
+    config: Config,
+    service: CollectService | None,
+    networks: NetworkCollectService | None = None,
+) -> Callable[[], Awaitable[None]]:
+    """Return the job that polls the sources due now: VK (quietly nothing when VK is off), then
+    the OK, Telegram and file sources of ``networks``."""
 
     async def run() -> None:
-        if service is None or not config.networks.vk.enabled:
-            return
-        outcomes = await service.collect(due_only=True)
+        outcomes = []
+        if service is not None and config.networks.vk.enabled:
+            outcomes += await service.collect(due_only=True)
+        if networks is not None:
+            outcomes += await networks.collect(due_only=True)
         if outcomes:
             failed = any(not o.ok for o in outcomes)
             log.log(
@@ -264,12 +272,13 @@ def registered_jobs(
     notifier: Notifier,
     collector: CollectService | None = None,
     pipeline: Pipeline | PipelineSlot | None = None,
+    networks: NetworkCollectService | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines."""
     jobs = [
         JobSpec(
             name="collect",
-            func=collect_job(config, collector),
+            func=collect_job(config, collector, networks),
             interval_seconds=config.scheduler.collect_interval,
         ),
     ]
@@ -344,6 +353,7 @@ class Service:
     pipeline: PipelineSlot
     collector: CollectService | None
     jobs: list[JobSpec]
+    networks: NetworkCollectService | None = None
 
 
 def utc_clock() -> datetime:
@@ -394,12 +404,18 @@ async def serve(
         pool = build_vk_pool(config.networks.vk, session=http)
         if pool is not None:
             collector = CollectService(sessions=sessions, api=pool)
+    networks = NetworkCollectService(
+        sessions=sessions,
+        pollers=build_pollers(config, http=http, clock=clock),
+        intervals=network_intervals(config),
+    )
     jobs = registered_jobs(
         config,
         workflow=workflow,
         notifier=LoggingNotifier(),
         collector=collector,
         pipeline=pipeline,
+        networks=networks,
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
@@ -415,7 +431,7 @@ async def serve(
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
-            on_started(Service(sessions, workflow, pipeline, collector, jobs))
+            on_started(Service(sessions, workflow, pipeline, collector, jobs, networks))
         scheduler.start()
         try:
             await stop.wait()
