@@ -143,7 +143,8 @@ async def test_add_list_collect_export(
 async def test_ok_without_credentials_is_one_line(
     config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config.write_text(
+    await asyncio.to_thread(
+        config.write_text,
         "region: {code: kirov}\nnetworks:\n  vk: {enabled: false}\n  ok: {enabled: false}\n",
         encoding="utf-8",
     )
