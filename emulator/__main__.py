@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="new posts and comments arrive this many times faster than the communities' "
         "real daily rates (default 60; 0 disables live activity)",
     )
-    parser.add_argument("--ok-groups", type=int, default=4, help="OK groups (default 4)")
+    parser.add_argument("--ok-groups", type=int, default=3, help="OK groups (default 3)")
     parser.add_argument(
         "--telegram-channels", type=int, default=3, help="Telegram channels (default 3)"
     )
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     interval = 2.0 if args.activity_speed > 0 else None
     app = emulator.create_app(activity_interval=interval)
-    ok = OkEmulator(seed=args.seed, groups=max(0, args.ok_groups))
+    ok = OkEmulator(seed=args.seed, groups=max(0, args.ok_groups), posts=20)
     telegram = TelegramEmulator(seed=args.seed, channels=max(0, args.telegram_channels))
     ok.add_routes(app)
     telegram.add_routes(app)  # last: its /<channel> route would shadow the others
