@@ -161,19 +161,24 @@ class OkClient:
         except aiohttp.ClientError as err:
             text = self._redact(f"{method}: {type(err).__name__}")
             raise OkConnectionError(text, method=method) from err
-        if status != 200:
-            raise OkConnectionError(f"{method}: HTTP {status}", method=method)
         try:
             payload = json.loads(body)
         except ValueError as err:
+            if status != 200:
+                raise OkConnectionError(f"{method}: HTTP {status}", method=method) from err
             raise OkConnectionError(
                 f"{method}: malformed JSON ({len(body)} bytes)", method=method
             ) from err
         if isinstance(payload, Mapping) and payload.get("error_code") is not None:
-            code = int(payload["error_code"])
+            try:
+                code = int(payload["error_code"])
+            except (TypeError, ValueError):
+                code = 1
             message = self._redact(str(payload.get("error_msg") or ""))
             self._bump(f"collector.ok.error.{code}")
             raise ok_error_for_code(code, message, method=method)
+        if status != 200:
+            raise OkConnectionError(f"{method}: HTTP {status}", method=method)
         return payload
 
     async def call(self, method: str, params: Params | None = None) -> Any:
@@ -242,12 +247,11 @@ class OkClient:
         self, group_id: str, *, anchor: str | None = None, count: int = 50
     ) -> OkTopicsPage:
         """Read a page of the group's feed, newest first (``anchor`` from the previous page)."""
+        # The anchor alone pages on in the first request's (default) direction.
         params: dict[str, str | int | None] = {"gid": group_id, "count": count, "anchor": anchor}
-        if anchor:
-            params["direction"] = "FORWARD"
         raw = await self.call("mediatopic.getTopics", params)
         try:
-            return parse_topics_page(raw, group_id=group_id)
+            return parse_topics_page(raw, group_id=group_id, zone=self.date_zone)
         except (ValueError, KeyError, TypeError) as err:
             raise OkConnectionError(
                 f"mediatopic.getTopics: {err}", method="mediatopic.getTopics"
@@ -263,8 +267,6 @@ class OkClient:
             "count": count,
             "anchor": anchor,
         }
-        if anchor:
-            params["direction"] = "FORWARD"
         raw = await self.call("discussions.getComments", params)
         try:
             return parse_comments_page(

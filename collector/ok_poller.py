@@ -125,8 +125,9 @@ class OkGroupPoller:
     Posts are read newest first with ``anchor`` paging until the newest post already stored
     and the oldest watched post are reached. A watched post whose text digest or comment
     count changed is returned again; comments are read in full (``anchor``/``has_more``) for
-    new posts with comments and for posts whose comment count changed, so that comments no
-    longer listed are marked deleted. A watched post missing from the range read was deleted.
+    new posts with comments and for posts whose comment count changed (and for the newest
+    ``refresh_unknown`` posts when the answer gives no count), so that comments no longer
+    listed are marked deleted. A watched post missing from the range read was deleted.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class OkGroupPoller:
         watch_posts: int = 50,
         max_pages: int = 50,
         comment_page_size: int = 100,
+        refresh_unknown: int = 20,
         clock: WallClock = utcnow,
     ) -> None:
         self.api = api
@@ -148,6 +150,7 @@ class OkGroupPoller:
         self.watch_posts = watch_posts
         self.max_pages = max_pages
         self.comment_page_size = comment_page_size
+        self.refresh_unknown = refresh_unknown
         self.clock = clock
         self.requests = 0
 
@@ -205,6 +208,12 @@ class OkGroupPoller:
         need_comments: list[OkTopic] = []
         new = 0
         newest_new: dt.datetime | None = None
+        # Without a comment count (an answer that omits discussion_summary) nothing tells a
+        # thread changed: the newest such posts have their comments read on every poll.
+        unknown = sorted(
+            (t for t in seen.values() if t.comments_count is None), key=_ms, reverse=True
+        )
+        refresh = {t.id for t in unknown[: self.refresh_unknown]}
         for topic in sorted(seen.values(), key=_ms):
             state = cursor.watched.get(topic.id)
             if state is None:
@@ -219,7 +228,7 @@ class OkGroupPoller:
             changed_comments = topic.comments_count != state.comments
             if changed_comments or _digest(topic.text) != state.digest:
                 posts.append(_post_message(topic))
-            if changed_comments:
+            if changed_comments or topic.id in refresh:
                 need_comments.append(topic)
         oldest_read = min((_ms(t) for t in seen.values()), default=None)
         deleted = [

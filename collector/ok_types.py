@@ -142,14 +142,24 @@ def _topic_text(media: object) -> str:
     return "\n\n".join(parts)
 
 
-def _topic(raw: Mapping[str, Any], group_id: str) -> OkTopic:
+def _created(raw: Mapping[str, Any], zone: dt.tzinfo) -> dt.datetime:
+    """Return a topic's creation time: ``created_ms``, else a ``created`` date or epoch ms."""
     created_ms = _int(raw.get("created_ms"))
     if created_ms is None:
+        created = raw.get("created")
+        if isinstance(created, str) and not created.isdigit():
+            return ok_local_time(created, zone)
+        created_ms = _int(created)
+    if created_ms is None:
         raise ValueError(f"topic {raw.get('id')!r} has no created_ms")
+    return dt.datetime.fromtimestamp(created_ms / 1000, tz=dt.UTC)
+
+
+def _topic(raw: Mapping[str, Any], group_id: str, zone: dt.tzinfo = MOSCOW) -> OkTopic:
     return OkTopic(
         group_id=group_id,
         id=str(raw["id"]),
-        created=dt.datetime.fromtimestamp(created_ms / 1000, tz=dt.UTC),
+        created=_created(raw, zone),
         text=_topic_text(raw.get("media")),
         author_ref=str(raw["author_ref"]) if raw.get("author_ref") else None,
         comments_count=_count(raw.get("discussion_summary"), "comments_count"),
@@ -167,12 +177,12 @@ class OkTopicsPage:
     has_more: bool
 
 
-def parse_topics_page(raw: object, *, group_id: str) -> OkTopicsPage:
+def parse_topics_page(raw: object, *, group_id: str, zone: dt.tzinfo = MOSCOW) -> OkTopicsPage:
     """Parse ``{"media_topics": [...], "anchor": "...", "has_more": bool}``."""
     if not isinstance(raw, Mapping):
         raise ValueError("mediatopic.getTopics: not an object")
     items = raw.get("media_topics") or ()
-    topics = tuple(_topic(t, group_id) for t in items if isinstance(t, Mapping) and "id" in t)
+    topics = tuple(_topic(t, group_id, zone) for t in items if isinstance(t, Mapping) and "id" in t)
     anchor = raw.get("anchor")
     return OkTopicsPage(topics, str(anchor) if anchor else None, bool(raw.get("has_more")))
 
@@ -226,12 +236,18 @@ def parse_comments_page(
         if not isinstance(item, Mapping) or item.get("id") is None:
             continue
         reply = item.get("reply_to_comment_id")
+        date_ms = _int(item.get("date_ms"))
+        when = (
+            dt.datetime.fromtimestamp(date_ms / 1000, tz=dt.UTC)
+            if date_ms is not None and item.get("date") is None
+            else ok_local_time(item.get("date"), zone)
+        )
         out.append(
             OkComment(
                 group_id=group_id,
                 topic_id=topic_id,
                 id=str(item["id"]),
-                date=ok_local_time(item.get("date"), zone),
+                date=when,
                 text=str(item.get("text") or ""),
                 author_id=str(item["author_id"]) if item.get("author_id") else None,
                 reply_to_comment_id=str(reply) if reply else None,
