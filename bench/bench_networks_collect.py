@@ -102,7 +102,7 @@ async def bench_collect() -> None:
                 access_token=DEMO_ACCESS_TOKEN,
                 api_url=f"{base}/fb.do",
             )
-            uid, group = next(iter(ok_emu.world.groups.items()))
+            uid = next(iter(ok_emu.world.groups))
             poller = OkGroupPoller(ok, str(uid))
             start = time.perf_counter()
             first = await poller.poll({})
