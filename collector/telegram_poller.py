@@ -38,6 +38,9 @@ class ChannelCursor:
     last_id: int | None = None
     watched: Mapping[int, str] = field(default_factory=dict)
     polled_at: dt.datetime | None = None
+    #: Ranges not read yet, ``(before, floor)``: messages with ``floor < id < before`` arrived
+    #: while more pages than one poll may read were needed; later polls page through them.
+    gaps: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form for the source's ``cursor`` column."""
@@ -46,7 +49,12 @@ class ChannelCursor:
             "last_id": self.last_id,
             "watched": {str(k): v for k, v in sorted(self.watched.items())},
             "polled_at": self.polled_at.isoformat() if self.polled_at else None,
+            "gaps": [list(g) for g in self.gaps],
         }
+
+    def in_gap(self, message_id: int) -> bool:
+        """Tell whether an id lies in a range not read yet."""
+        return any(floor < message_id < before for before, floor in self.gaps)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ChannelCursor:
@@ -59,6 +67,7 @@ class ChannelCursor:
             last_id=int(last) if last is not None else None,
             watched={int(k): str(v) for k, v in (data.get("watched") or {}).items()},
             polled_at=dt.datetime.fromisoformat(polled) if polled else None,
+            gaps=tuple((int(g[0]), int(g[1])) for g in data.get("gaps") or ()),
         )
 
 
@@ -81,8 +90,11 @@ class TelegramChannelPoller:
 
     The newest page (about 20 messages) shows what is new since the stored ``last_id``; when
     more than a page arrived since, ``?before=`` pages back until ``last_id`` is reached, so
-    the channel is never read whole again. The messages of the pages read are compared with
-    their digests (text and edited mark) to notice edits; a watched message missing from the
+    the channel is never read whole again. A poll reads at most ``max_pages`` pages (each
+    paced by the client, so a poll stays well within its lease); a range still unread is kept
+    in the cursor as a gap, and the next polls page through it after the newest page. The
+    messages of the newest pages are compared with their digests (text and edited mark) to
+    notice edits; a watched message missing from the
     id range the pages showed was deleted (one newer than every message shown is noticed
     once a newer message is shown). Comments cannot be read from the preview.
     """
@@ -93,7 +105,7 @@ class TelegramChannelPoller:
         channel: str,
         *,
         initial_pages: int = 1,
-        max_pages: int = 10,
+        max_pages: int = 5,
         watch_posts: int = 100,
         clock: WallClock = utcnow,
     ) -> None:
@@ -105,8 +117,9 @@ class TelegramChannelPoller:
         self.clock = clock
         self.requests = 0
 
-    async def _read(self, cursor: ChannelCursor) -> tuple[dict[int, TgPost], int | None, str]:
-        """Return the messages read, the lowest id the read covers, and the channel's name.
+    async def _read(self, cursor: ChannelCursor) -> tuple[dict[int, TgPost], int | None, str, int]:
+        """Return the messages read, the lowest id the read covers, the channel's name, and
+        the pages read.
 
         Raises:
             TelegramConnectionError: the newest page is empty although messages were stored
@@ -128,16 +141,37 @@ class TelegramChannelPoller:
                 seen.setdefault(post.id, post)
             ids = [p.id for p in page.posts]
             if page.before is None or not ids:
-                return seen, 0, name  # the start of the channel: everything is covered
+                return seen, 0, name, pages  # the start of the channel: everything is covered
             low = min(ids) if low is None else min(low, *ids)
             if cursor.last_id is None:
                 if pages >= self.initial_pages:
-                    return seen, low, name
+                    return seen, low, name, pages
             elif low <= cursor.last_id + 1:
-                return seen, low, name
+                return seen, low, name, pages
             if pages >= self.max_pages:
-                return seen, low, name
+                return seen, low, name, pages
             before = page.before
+
+    async def _fill_gaps(
+        self, gaps: list[tuple[int, int]], seen: dict[int, TgPost], budget: int
+    ) -> list[tuple[int, int]]:
+        """Page through unread ranges (newest first) with what is left of the page budget."""
+        left: list[tuple[int, int]] = []
+        for before, floor in sorted(gaps, reverse=True):
+            while budget > 0:
+                self.requests += 1
+                budget -= 1
+                page = await self.api.fetch(self.channel, before=before)
+                ids = [p.id for p in page.posts if p.id < before]
+                for post in page.posts:
+                    if floor < post.id < before:
+                        seen.setdefault(post.id, post)
+                if page.before is None or not ids or min(ids) <= floor + 1:
+                    break  # closed
+                before = min(ids)
+            else:
+                left.append((before, floor))
+        return left
 
     async def poll(self, cursor: ChannelCursor | Mapping[str, Any] | None) -> Harvest:
         """Read what changed in the channel since ``cursor``.
@@ -149,13 +183,20 @@ class TelegramChannelPoller:
             cursor = ChannelCursor.from_json(cursor)
         self.requests = 0
         now = self.clock()
-        seen, low, name = await self._read(cursor)
+        seen, low, name, pages = await self._read(cursor)
+        gaps = list(cursor.gaps)
+        if cursor.last_id is not None and low is not None and low > cursor.last_id + 1:
+            gaps.append((low, cursor.last_id))  # more arrived than this poll may read
+        # The deletion range is the newest pages' only; gap pages show older, unwatched ids.
+        high = max(seen, default=0)
+        gaps = await self._fill_gaps(gaps, seen, self.max_pages - pages)
         out: list[CollectedMessage] = []
         new: list[TgPost] = []
         for post in sorted(seen.values(), key=lambda p: p.id):
             known = cursor.watched.get(post.id)
             if known is None:
-                if cursor.last_id is not None and post.id <= cursor.last_id:
+                fresh = cursor.last_id is None or post.id > cursor.last_id
+                if not fresh and not cursor.in_gap(post.id):
                     continue  # older than the watched window
                 new.append(post)
                 out.append(_message(post))
@@ -163,7 +204,6 @@ class TelegramChannelPoller:
                 out.append(_message(post))
         # Deleted: watched ids inside the range the pages showed. Ids above the newest one
         # shown are kept watched: a page cut short loses its newest messages, not its oldest.
-        high = max(seen, default=0)
         deleted = [
             f"{name}/{pid}"
             for pid in cursor.watched
@@ -175,7 +215,8 @@ class TelegramChannelPoller:
             if pid not in seen and (low is None or pid < low or pid > high)
         }
         for post in seen.values():
-            if post.id in cursor.watched or cursor.last_id is None or post.id > cursor.last_id:
+            recent = post.id in cursor.watched or cursor.last_id is None or post.id > cursor.last_id
+            if recent and (low is None or post.id >= low):  # gap pages are not watched
                 watched[post.id] = _digest(post)
         keep = sorted(watched, reverse=True)[: self.watch_posts]
         last = max([cursor.last_id or 0, *seen]) or None
@@ -186,7 +227,10 @@ class TelegramChannelPoller:
             network="telegram",
             messages=tuple(out),
             cursor=ChannelCursor(
-                last_id=last, watched={k: watched[k] for k in keep}, polled_at=now
+                last_id=last,
+                watched={k: watched[k] for k in keep},
+                polled_at=now,
+                gaps=tuple(gaps),
             ).to_json(),
             deleted=tuple(deleted),
             new_posts=len(new),

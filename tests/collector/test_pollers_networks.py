@@ -185,3 +185,23 @@ async def test_telegram_poller_refuses_an_empty_newest_page() -> None:
     api.empty = True
     with pytest.raises(TelegramConnectionError, match="lists nothing"):
         await poller.poll(first.cursor)
+
+
+async def test_telegram_poller_keeps_an_unread_range_for_the_next_polls() -> None:
+    api = ScriptedChannel(5)
+    poller = TelegramChannelPoller(api, "chan", max_pages=2)
+    first = await poller.poll({})
+    api.alive += list(range(6, 31))  # 25 new: five pages, two a poll
+    second = await poller.poll(first.cursor)
+    assert [m.external_id for m in second.messages] == [f"Chan/{i}" for i in range(21, 31)]
+    assert second.cursor["gaps"] == [[21, 5]]
+    api.alive.append(31)
+    third = await poller.poll(second.cursor)
+    assert ids(third.messages) == ["Chan/16", "Chan/17", "Chan/18", "Chan/19", "Chan/20", "Chan/31"]
+    got = {m for h in (second, third) for m in ids(h.messages)}
+    fourth = await poller.poll(third.cursor)
+    fifth = await poller.poll(fourth.cursor)
+    got |= {m for h in (fourth, fifth) for m in ids(h.messages)}
+    assert got == {f"Chan/{i}" for i in range(6, 32)}
+    assert fifth.cursor["gaps"] == []
+    assert (await poller.poll(fifth.cursor)).messages == ()
