@@ -86,6 +86,13 @@ async def collect_once(
                 exit_code=1,
             )
         outcomes += await others.collect(due_only=False)
+    for network, count in sorted(waiting.items()):
+        if network is not Network.VK and network not in others.networks:
+            print(
+                f"{count} {network.value} sources not polled: networks.{network.value} is off"
+                + (" or its credentials are missing" if network is Network.OK else ""),
+                file=sys.stderr,
+            )
     polled = sum(1 for o in outcomes if o.source_id not in (FEED_SOURCE_ID, SEARCH_SOURCE_ID))
     expected = sum(
         count

@@ -39,7 +39,9 @@ def register(subparsers: Subparsers) -> None:
     )
     add.set_defaults(handler=add_source)
     imported = add_command(
-        actions, "import", help="add the VK communities listed under sources: in the config file"
+        actions,
+        "import",
+        help="add the VK, OK and Telegram sources listed under sources: in the config file",
     )
     imported.set_defaults(handler=import_sources)
     listing = add_command(actions, "list", help="list sources with interval, quota use and health")
@@ -182,7 +184,7 @@ def add_source(args: argparse.Namespace) -> int:
 
 
 def import_sources(args: argparse.Namespace) -> int:
-    """Resolve and add every enabled VK source of the configuration that is not stored yet."""
+    """Resolve and add every enabled source of the configuration that is not stored yet."""
     from collector.errors import VkError
     from collector.resolve import resolve_group
     from storage.enums import Network
@@ -219,6 +221,10 @@ def import_sources(args: argparse.Namespace) -> int:
                 poll_interval_seconds=source.poll_interval or 300,
             )
             added += 1
+    from app.commands.sources_networks import import_other_sources
+
+    more = import_other_sources(config, sessions)  # the OK and Telegram entries
+    added, present, failed = added + more[0], present + more[1], failed + more[2]
     print(f"{added} sources added, {present} already present, {failed} failed")
     return 1 if failed else 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -11,9 +12,18 @@ from urllib.parse import urlsplit
 from app.errors import CliError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from app.config import Config
 
-__all__ = ["Resolved", "network_of", "resolve_file", "resolve_ok", "resolve_telegram"]
+__all__ = [
+    "Resolved",
+    "import_other_sources",
+    "network_of",
+    "resolve_file",
+    "resolve_ok",
+    "resolve_telegram",
+]
 
 OK_HOSTS = frozenset({"ok.ru", "www.ok.ru", "m.ok.ru", "odnoklassniki.ru", "www.odnoklassniki.ru"})
 TELEGRAM_HOSTS = frozenset({"t.me", "www.t.me", "telegram.me", "www.telegram.me"})
@@ -143,3 +153,52 @@ def resolve_ok(ref: str, config: Config) -> Resolved:
         return asyncio.run(resolve())
     except VkError as err:
         raise CliError(f"OK could not resolve {ref!r}: {err}", exit_code=1) from err
+
+
+def import_other_sources(config: Config, sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    """Add the enabled OK and Telegram entries of ``sources:`` not stored yet.
+
+    Returns:
+        How many were added, already present, and could not be resolved (each named on
+        stderr).
+    """
+    from storage.enums import Network
+    from storage.repositories.sources import SourceRepository
+
+    added = present = failed = 0
+    for source in config.sources:
+        if source.network not in ("ok", "telegram") or not source.enabled:
+            continue
+        network = Network(source.network)
+        if network is Network.OK:
+            ref = f"https://ok.ru/group/{source.group}"
+        else:
+            ref = f"https://t.me/{source.group}"
+        try:
+            resolved = (
+                resolve_ok(ref, config) if network is Network.OK else resolve_telegram(ref, config)
+            )
+        except CliError as err:
+            print(f"{source.group}: not added: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        interval = source.poll_interval or 300
+        if network is Network.TELEGRAM:
+            interval = max(interval, config.networks.telegram.page_interval)
+        with sessions.begin() as s:
+            repo = SourceRepository(s)
+            if repo.find(network, resolved.external_id) is not None:
+                present += 1
+                continue
+            municipality = source.municipality
+            repo.add(
+                network,
+                resolved.external_id,
+                screen_name=resolved.screen_name,
+                title=source.name or resolved.title,
+                municipality=municipality.name if municipality else None,
+                municipality_oktmo=municipality.oktmo if municipality else None,
+                poll_interval_seconds=interval,
+            )
+            added += 1
+    return added, present, failed

@@ -152,3 +152,31 @@ async def test_ok_without_credentials_is_one_line(
     assert "credentials are missing" in capsys.readouterr().err
     assert await cli(config, "collect", "--once") == 1
     assert "VK is switched off" in capsys.readouterr().err
+
+
+async def test_import_ok_and_telegram_sources_from_the_config(
+    config: Path,
+    ok_emu: OkEmulator,
+    tg_emu: TelegramEmulator,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    group = next(iter(ok_emu.world.groups.values()))
+    channel = next(iter(tg_emu.channels.values()))
+    text = await asyncio.to_thread(config.read_text, encoding="utf-8")
+    text += (
+        "sources:\n"
+        f"  - {{network: ok, group: https://ok.ru/group/{group.uid}, municipality: Уржумский}}\n"
+        f"  - {{network: telegram, group: https://t.me/s/{channel.username}, name: Вести}}\n"
+        "  - {network: telegram, group: t.me/hidden_channel}\n"
+    )
+    await asyncio.to_thread(config.write_text, text, encoding="utf-8")
+    assert await cli(config, "sources", "import") == 1
+    captured = capsys.readouterr()
+    assert "2 sources added, 0 already present, 1 failed" in captured.out
+    assert "hidden_channel: not added" in captured.err
+    assert await cli(config, "sources", "import") == 1
+    assert "0 sources added, 2 already present, 1 failed" in capsys.readouterr().out
+    assert await cli(config, "sources", "list", "--json") == 0
+    rows = {r["network"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["ok"]["municipality"] == "Уржумский муниципальный район"
+    assert rows["telegram"]["title"] == "Вести"
