@@ -48,6 +48,8 @@ _KEYS = frozenset(
         "deleted",
     }
 )
+#: The longest external id, author id and address storage keeps.
+MAX_ID, MAX_AUTHOR, MAX_URL = 128, 64, 1024
 #: Keys ``export messages`` writes that carry nothing to import.
 _EXPORT_ONLY = frozenset({"source", "edited_at", "versions"})
 
@@ -114,6 +116,16 @@ def parse_line(line: str) -> CollectedMessage:
     for flag in ("edited", "deleted"):
         if not isinstance(data.get(flag, False), bool):
             raise ValueError(f"{flag} must be true or false")
+    author = _text_or_none(data, "author", "author_id")
+    url = _text_or_none(data, "url")
+    for key, value, limit in (
+        ("external_id", external_id, MAX_ID),
+        ("parent", parent, MAX_ID),
+        ("author", author, MAX_AUTHOR),
+        ("url", url, MAX_URL),
+    ):
+        if value is not None and len(value) > limit:
+            raise ValueError(f"{key} is longer than {limit} characters")
     return CollectedMessage(
         network=str(network),
         external_id=external_id,
@@ -121,8 +133,8 @@ def parse_line(line: str) -> CollectedMessage:
         text=text,
         posted_at=posted.astimezone(dt.UTC),
         parent=parent if kind == "comment" else None,
-        author_id=_text_or_none(data, "author", "author_id"),
-        url=_text_or_none(data, "url"),
+        author_id=author,
+        url=url,
         edited=bool(data.get("edited", False)),
         deleted=bool(data.get("deleted", False)),
     )

@@ -25,6 +25,8 @@ __all__ = [
     "resolve_telegram",
 ]
 
+#: The longest replay path a source can keep (its external id).
+MAX_PATH = 128
 OK_HOSTS = frozenset({"ok.ru", "www.ok.ru", "m.ok.ru", "odnoklassniki.ru", "www.odnoklassniki.ru"})
 TELEGRAM_HOSTS = frozenset({"t.me", "www.t.me", "telegram.me", "www.telegram.me"})
 
@@ -69,6 +71,8 @@ def resolve_file(ref: str) -> Resolved:
     except OSError as err:
         raise CliError(f"{ref}: cannot be read ({err.strerror})") from err
     absolute = path.resolve()
+    if len(str(absolute)) > MAX_PATH:
+        raise CliError(f"{ref}: the path is longer than {MAX_PATH} characters; use a shorter one")
     return Resolved(str(absolute), absolute.name, f"Файл {absolute.name}", f"file:{absolute}")
 
 

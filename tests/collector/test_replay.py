@@ -66,6 +66,8 @@ def test_the_export_form_is_accepted() -> None:
         ({"text": 5}, "text must be a string"),
         ({"deleted": "yes"}, "deleted must be true or false"),
         ({"colour": "red"}, "unknown keys"),
+        ({"external_id": "x" * 129}, "external_id is longer than 128"),
+        ({"author": "a" * 65}, "author is longer than 64"),
     ],
 )
 def test_bad_lines_say_why(change: dict[str, object], error: str) -> None:
