@@ -78,7 +78,7 @@ def _message(post: TgPost) -> CollectedMessage:
         kind="post",
         text=post.text,
         posted_at=post.date,
-        author_id=post.author or post.channel,
+        author_id=post.channel,  # a signature is a display name, not an id
         url=post.url,
         edited=post.edited,
         views=post.views,
