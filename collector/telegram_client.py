@@ -15,6 +15,7 @@ from collections.abc import Callable, MutableMapping
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from collector.errors import VkAccessDenied, VkConnectionError, VkError, VkRateLimited
 from collector.rate_limit import Sleep
@@ -128,7 +129,8 @@ class TelegramClient:
             The parsed page.
 
         Raises:
-            TelegramUnavailable: the preview redirects away from ``/s/`` or is gone (404).
+            TelegramUnavailable: the preview redirects away from ``/s/`` (such a redirect is
+                never followed, nor one to another host) or is gone (404).
             TelegramRateLimited: HTTP 429 now or during an earlier rest.
             TelegramConnectionError: network error, timeout, 5xx or a cut-off page.
         """
@@ -140,6 +142,32 @@ class TelegramClient:
         async with lock:
             await self._pace(key)
             return await self._get(channel, before=before, after=after)
+
+    async def _request(
+        self, channel: str, url: str, params: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, str | None, str | None, bytes]:
+        """Make one request without following redirects (they may point off the preview host).
+
+        Returns:
+            The status, the ``Location`` and ``Retry-After`` headers, and the body (of a 200).
+        """
+        self.requests += 1
+        self._bump("collector.telegram.requests")
+        try:
+            async with self._session.get(
+                url, params=params, headers=headers, timeout=self._timeout, allow_redirects=False
+            ) as resp:
+                body = await resp.read() if resp.status == 200 else b""
+                return (
+                    resp.status,
+                    resp.headers.get("Location"),
+                    resp.headers.get("Retry-After"),
+                    body,
+                )
+        except TimeoutError as err:
+            raise TelegramConnectionError(f"{channel}: timed out") from err
+        except aiohttp.ClientError as err:
+            raise TelegramConnectionError(f"{channel}: {type(err).__name__}: {err}") from err
 
     async def _get(self, channel: str, *, before: int | None, after: int | None) -> TgPage:
         url = f"{self.base_url}/s/{quote(channel, safe='')}"
@@ -153,20 +181,22 @@ class TelegramClient:
             "Accept": "text/html,application/xhtml+xml",
             "Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8",
         }
-        self.requests += 1
-        self._bump("collector.telegram.requests")
-        try:
-            async with self._session.get(
-                url, params=params, headers=headers, timeout=self._timeout, allow_redirects=True
-            ) as resp:
-                status = resp.status
-                final = resp.url
-                retry_after = resp.headers.get("Retry-After")
-                body = await resp.read() if status == 200 else b""
-        except TimeoutError as err:
-            raise TelegramConnectionError(f"{channel}: timed out") from err
-        except aiohttp.ClientError as err:
-            raise TelegramConnectionError(f"{channel}: {type(err).__name__}: {err}") from err
+        status, location, retry_after, body = await self._request(channel, url, params, headers)
+        hops = 0
+        while status in (301, 302, 303, 307, 308):
+            target = URL(url).join(URL(location or ""))
+            if target.host != URL(url).host or not target.path.startswith("/s/") or hops >= 3:
+                raise TelegramUnavailable(
+                    channel,
+                    f"the preview redirects to {target.path or location} (no public preview: the "
+                    "channel is private, missing, or has its web preview switched off)",
+                )
+            hops += 1  # a redirect within /s/ (the channel's canonical spelling): follow it
+            url = str(target.with_query(None))
+            params = dict(target.query) or params
+            status, location, retry_after, body = await self._request(
+                channel, url, params, headers
+            )
         if status == 429:
             wait = _retry_after(retry_after)
             self.resting_until = self._monotonic() + wait
@@ -176,12 +206,6 @@ class TelegramClient:
             raise TelegramUnavailable(channel, "no such channel (HTTP 404)")
         if status != 200:
             raise TelegramConnectionError(f"{channel}: HTTP {status}")
-        if not final.path.startswith("/s/"):
-            raise TelegramUnavailable(
-                channel,
-                f"the preview redirects to {final.path} (no public preview: the channel is "
-                "private, missing, or has its web preview switched off)",
-            )
         try:
             page = parse_channel_page(body)
         except ValueError as err:

@@ -86,6 +86,11 @@ async def collect_once(
                 exit_code=1,
             )
         outcomes += await others.collect(due_only=False)
+    if service is None and waiting.get(Network.VK):
+        print(
+            f"{waiting[Network.VK]} vk sources not polled: VK is off or has no token",
+            file=sys.stderr,
+        )
     for network, count in sorted(waiting.items()):
         if network is not Network.VK and network not in others.networks:
             print(

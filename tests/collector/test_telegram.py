@@ -203,3 +203,25 @@ async def test_404_is_unavailable(
     client = make_client(http, str(server.make_url("")).rstrip("/"), clock)
     with pytest.raises(TelegramUnavailable, match="404"):
         await client.fetch("gone")
+
+
+async def test_redirects_are_never_followed_off_the_preview(
+    aiohttp_server: AiohttpServer, http: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    page = PAGE
+
+    async def preview(request: web.Request) -> web.Response:
+        name = request.match_info["channel"]
+        if name == "vestikirov":  # the canonical spelling, as t.me redirects to it
+            raise web.HTTPFound("/s/VestiKirov")
+        if name == "elsewhere":  # the real site: must not be fetched from a test
+            raise web.HTTPFound("https://t.me/elsewhere")
+        return web.Response(text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/s/{channel}", preview)
+    server = await aiohttp_server(app)
+    client = make_client(http, str(server.make_url("")).rstrip("/"), clock, min_interval=0)
+    assert (await client.fetch("vestikirov")).channel == "VestiKirov"
+    with pytest.raises(TelegramUnavailable, match="redirects to /elsewhere"):
+        await client.fetch("elsewhere")
