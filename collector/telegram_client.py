@@ -194,9 +194,7 @@ class TelegramClient:
             hops += 1  # a redirect within /s/ (the channel's canonical spelling): follow it
             url = str(target.with_query(None))
             params = dict(target.query) or params
-            status, location, retry_after, body = await self._request(
-                channel, url, params, headers
-            )
+            status, location, retry_after, body = await self._request(channel, url, params, headers)
         if status == 429:
             wait = _retry_after(retry_after)
             self.resting_until = self._monotonic() + wait

@@ -36,7 +36,7 @@ def parse_views(text: str | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class TgPost:
-    """One channel message: ``channel/id`` from ``data-post``, its time (UTC), text and marks.
+    """One channel message: channel and id from ``data-post``, its time (UTC), text and marks.
 
     An album is one message under the first id of the group; ``media`` lists what it carries
     (``photo``, ``video``, ``document``, ``album``).
@@ -54,8 +54,9 @@ class TgPost:
 
     @property
     def external_id(self) -> str:
-        """Return ``"<channel>/<id>"`` (the canonical ``data-post``)."""
-        return f"{self.channel}/{self.id}"
+        """Return ``"<channel>_<id>"``: storage's ``owner_post`` form, with the canonical
+        username of ``data-post`` (``<channel>/<id>``) as the owner."""
+        return f"{self.channel}_{self.id}"
 
 
 @dataclass(frozen=True, slots=True)

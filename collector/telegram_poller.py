@@ -205,7 +205,7 @@ class TelegramChannelPoller:
         # Deleted: watched ids inside the range the pages showed. Ids above the newest one
         # shown are kept watched: a page cut short loses its newest messages, not its oldest.
         deleted = [
-            f"{name}/{pid}"
+            f"{name}_{pid}"
             for pid in cursor.watched
             if pid not in seen and low is not None and low <= pid <= high
         ]

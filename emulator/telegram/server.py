@@ -179,7 +179,7 @@ class TelegramEmulator:
         """Return ``external id -> text`` of the visible messages of a channel."""
         channel = self.channel(name)
         return {
-            f"{channel.username}/{m.id}": m.text
+            f"{channel.username}_{m.id}": m.text
             for m in channel.messages.values()
             if not m.deleted and not m.service
         }

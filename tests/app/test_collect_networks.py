@@ -238,17 +238,17 @@ async def test_telegram_matches_the_ground_truth(
     assert all(o.ok for o in outcomes), outcomes
     now_stored = visible(sessions, Network.TELEGRAM)
     truth = tg_truth(tg_emu)
-    mine = {k: v for k, v in truth.items() if k.startswith(channel.username + "/")}
-    expected = {k: v for k, v in mine.items() if int(k.rsplit("/", 1)[1]) >= min(recent)}
+    mine = {k: v for k, v in truth.items() if k.startswith(channel.username + "_")}
+    expected = {k: v for k, v in mine.items() if int(k.rsplit("_", 1)[1]) >= min(recent)}
     assert {k: v for k, v in now_stored.items() if k in expected} == expected
-    assert f"{channel.username}/{recent[1]}" not in now_stored
-    assert now_stored[f"{channel.username}/{recent[0]}"] == "Обновлено: воду дадут к 20:00"
+    assert f"{channel.username}_{recent[1]}" not in now_stored
+    assert now_stored[f"{channel.username}_{recent[0]}"] == "Обновлено: воду дадут к 20:00"
     with sessions() as s:
         records = {
             r.external_id: r for r in MessageRepository(s, network=Network.TELEGRAM).iter_records()
         }
-    assert records[f"{channel.username}/{recent[0]}"].edited
-    assert records[f"{channel.username}/{recent[1]}"].deleted
+    assert records[f"{channel.username}_{recent[0]}"].edited
+    assert records[f"{channel.username}_{recent[1]}"].deleted
     # Nothing re-read whole: the gap of 30 took two pages, not the channel's history.
     pages = [q for name, q, _ in tg_emu.requests if name == channel.username]
     assert len(pages) <= 6
@@ -294,7 +294,7 @@ async def test_a_file_imported_twice_stores_nothing_twice(
         "это не JSON",
         {
             "network": "telegram",
-            "external_id": "chan/9",
+            "external_id": "chan_9",
             "kind": "post",
             "time": "2026-11-01T07:00:00Z",
             "text": "",
@@ -316,7 +316,7 @@ async def test_a_file_imported_twice_stores_nothing_twice(
         "-5_1": "Прорвало трубу на ул. Гагарина",
         "-5_1_2": "Уже третий раз за месяц!",
     }
-    assert visible(sessions, Network.TELEGRAM) == {"chan/9": ""}
+    assert visible(sessions, Network.TELEGRAM) == {"chan_9": ""}
     with sessions() as s:
         comment = next(
             r for r in MessageRepository(s, network=Network.VK).iter_records() if r.parent

@@ -148,19 +148,19 @@ async def test_telegram_poller_closes_a_gap_with_before_and_notices_changes() ->
     api = ScriptedChannel(8)
     poller = TelegramChannelPoller(api, "chan")
     first = await poller.poll({})
-    assert ids(first.messages) == [f"Chan/{i}" for i in range(4, 9)]  # the newest page only
+    assert ids(first.messages) == [f"Chan_{i}" for i in range(4, 9)]  # the newest page only
     api.alive += list(range(9, 21))  # 12 new: more than a page
     api.edited.add(7)
     api.alive.remove(6)
     api.asked.clear()
     second = await poller.poll(first.cursor)
     assert api.asked == [None, 16, 11]  # paged back to the stored last id, no further
-    assert [m.external_id for m in second.messages if m.external_id != "Chan/7"] == [
-        f"Chan/{i}" for i in range(9, 21)
+    assert [m.external_id for m in second.messages if m.external_id != "Chan_7"] == [
+        f"Chan_{i}" for i in range(9, 21)
     ]
-    assert "Chan/7" in ids(second.messages)
+    assert "Chan_7" in ids(second.messages)
     # 6 vanished inside the range read: deleted.
-    assert second.deleted == ("Chan/6",)
+    assert second.deleted == ("Chan_6",)
 
 
 async def test_telegram_poller_keeps_messages_a_short_page_did_not_show() -> None:
@@ -174,8 +174,8 @@ async def test_telegram_poller_keeps_messages_a_short_page_did_not_show() -> Non
     api.alive.remove(10)
     api.alive.append(11)
     third = await poller.poll(second.cursor)
-    assert ids(third.messages) == ["Chan/11"]
-    assert third.deleted == ("Chan/10",)
+    assert ids(third.messages) == ["Chan_11"]
+    assert third.deleted == ("Chan_10",)
 
 
 async def test_telegram_poller_refuses_an_empty_newest_page() -> None:
@@ -193,15 +193,15 @@ async def test_telegram_poller_keeps_an_unread_range_for_the_next_polls() -> Non
     first = await poller.poll({})
     api.alive += list(range(6, 31))  # 25 new: five pages, two a poll
     second = await poller.poll(first.cursor)
-    assert [m.external_id for m in second.messages] == [f"Chan/{i}" for i in range(21, 31)]
+    assert [m.external_id for m in second.messages] == [f"Chan_{i}" for i in range(21, 31)]
     assert second.cursor["gaps"] == [[21, 5]]
     api.alive.append(31)
     third = await poller.poll(second.cursor)
-    assert ids(third.messages) == ["Chan/16", "Chan/17", "Chan/18", "Chan/19", "Chan/20", "Chan/31"]
+    assert ids(third.messages) == ["Chan_16", "Chan_17", "Chan_18", "Chan_19", "Chan_20", "Chan_31"]
     got = {m for h in (second, third) for m in ids(h.messages)}
     fourth = await poller.poll(third.cursor)
     fifth = await poller.poll(fourth.cursor)
     got |= {m for h in (fourth, fifth) for m in ids(h.messages)}
-    assert got == {f"Chan/{i}" for i in range(6, 32)}
+    assert got == {f"Chan_{i}" for i in range(6, 32)}
     assert fifth.cursor["gaps"] == []
     assert (await poller.poll(fifth.cursor)).messages == ()

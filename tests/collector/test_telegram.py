@@ -39,7 +39,7 @@ def test_page_markup() -> None:
     assert page.before == 101
     assert [p.id for p in page.posts] == [114, 117]  # the service message is skipped
     album, plain = page.posts
-    assert album.external_id == "VestiKirov/114"
+    assert album.external_id == "VestiKirov_114"
     assert album.date == dt.datetime(2026, 9, 30, 7, 37, tzinfo=dt.UTC)
     assert album.text == (
         "Отключение воды на ул. Ленина, 5 — до 18:00\n"
