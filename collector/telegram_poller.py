@@ -90,9 +90,10 @@ class TelegramChannelPoller:
 
     The newest page (about 20 messages) shows what is new since the stored ``last_id``; when
     more than a page arrived since, ``?before=`` pages back until ``last_id`` is reached, so
-    the channel is never read whole again. A poll reads at most ``max_pages`` pages (each
-    paced by the client, so a poll stays well within its lease); a range still unread is kept
-    in the cursor as a gap, and the next polls page through it after the newest page. The
+    the channel is never read whole again. A poll reads at most ``max_pages`` pages (2: the
+    client paces each channel, so a second page waits a minute inside the collect job; more
+    would hold the job, and every other source, for minutes); a range still unread is kept in
+    the cursor as a gap, and the next polls page through it after the newest page. The
     messages of the newest pages are compared with their digests (text and edited mark) to
     notice edits; a watched message missing from the
     id range the pages showed was deleted (one newer than every message shown is noticed
@@ -105,7 +106,7 @@ class TelegramChannelPoller:
         channel: str,
         *,
         initial_pages: int = 1,
-        max_pages: int = 5,
+        max_pages: int = 2,
         watch_posts: int = 100,
         clock: WallClock = utcnow,
     ) -> None:

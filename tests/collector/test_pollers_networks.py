@@ -146,7 +146,7 @@ class ScriptedChannel:
 
 async def test_telegram_poller_closes_a_gap_with_before_and_notices_changes() -> None:
     api = ScriptedChannel(8)
-    poller = TelegramChannelPoller(api, "chan")
+    poller = TelegramChannelPoller(api, "chan", max_pages=5)
     first = await poller.poll({})
     assert ids(first.messages) == [f"Chan_{i}" for i in range(4, 9)]  # the newest page only
     api.alive += list(range(9, 21))  # 12 new: more than a page
