@@ -586,13 +586,17 @@ class VkConfig(_Section):
 
 
 class OkConfig(_Section):
-    """OK (Odnoklassniki): the API endpoint and the application's credentials."""
+    """OK (Odnoklassniki): the API endpoint, the application's credentials and pacing."""
 
     enabled: Bool = True
     api_url: HttpUrl = "https://api.ok.ru/fb.do"
     application_key: Secret = None
     application_secret: Secret = None
     access_token: Secret = None
+    #: Requests per second for the token (OK publishes no limit; about 1 is polite).
+    requests_per_second: Annotated[Float, Field(gt=0, le=5)] = 1.0
+    #: The zone OK's zone-less comment dates are read in.
+    date_zone: Timezone = "Europe/Moscow"
 
 
 class TelegramConfig(_Section):
@@ -602,6 +606,13 @@ class TelegramConfig(_Section):
     api_url: HttpUrl = "https://t.me"
     bot_api_url: HttpUrl = "https://api.telegram.org"
     bot_token: Secret = None
+    #: Seconds between two preview pages of one channel (and its polling interval).
+    page_interval: Annotated[Int, Field(ge=1)] = 60
+    #: The User-Agent the preview pages are fetched with (a browser's).
+    user_agent: Text = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    )
 
 
 class NetworksConfig(_Section):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import __version__
 from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, poller_options, summary_line
+from app.collect_networks import NetworkCollectService, build_pollers, network_intervals
 from app.config import Config
 from app.daemon import JobSpec, build_scheduler
 from app.jobs import housekeeping_jobs
@@ -174,17 +175,25 @@ def deadlines_job(
 def collect_job(
     config: Config,
     service: CollectService | None,
+    networks: NetworkCollectService | None = None,
     *,
     metrics: Metrics | None = None,
 ) -> Callable[[], Awaitable[None]]:
-    """Return the job that polls the VK sources due now (quietly nothing when VK is off)."""
+    """Return the job that polls the sources due now: VK (quietly nothing when VK is off), then
+    the OK, Telegram and file sources of ``networks``."""
 
     async def run() -> None:
-        if service is None or not config.networks.vk.enabled:
-            return
-        outcomes = await service.collect(due_only=True)
-        if metrics is not None:
-            metrics.observe_collect(outcomes)
+        outcomes = []
+        if service is not None and config.networks.vk.enabled:
+            vk_outcomes = await service.collect(due_only=True)
+            if metrics is not None:
+                metrics.observe_collect(vk_outcomes)
+            outcomes += vk_outcomes
+        if networks is not None:
+            other = await networks.collect(due_only=True)
+            if metrics is not None:
+                metrics.observe_collect(other, network="other")
+            outcomes += other
         if outcomes:
             failed = any(not o.ok for o in outcomes)
             log.log(
@@ -304,6 +313,7 @@ def registered_jobs(
     http: aiohttp.ClientSession | None = None,
     metrics: Metrics | None = None,
     lemma: Callable[[str], str] | None = None,
+    networks: NetworkCollectService | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines, publish.
 
@@ -313,7 +323,7 @@ def registered_jobs(
     jobs = [
         JobSpec(
             name="collect",
-            func=collect_job(config, collector, metrics=metrics),
+            func=collect_job(config, collector, networks, metrics=metrics),
             interval_seconds=config.scheduler.collect_interval,
         ),
     ]
@@ -400,6 +410,7 @@ class Service:
     pipeline: PipelineSlot
     collector: CollectService | None
     jobs: list[JobSpec]
+    networks: NetworkCollectService | None = None
 
 
 def build_metrics(
@@ -470,6 +481,11 @@ async def serve(
             collector = CollectService(
                 sessions=sessions, api=pool, poller_options=poller_options(config)
             )
+    networks = NetworkCollectService(
+        sessions=sessions,
+        pollers=build_pollers(config, http=http, clock=clock),
+        intervals=network_intervals(config),
+    )
     jobs = registered_jobs(
         config,
         workflow=workflow,
@@ -481,6 +497,7 @@ async def serve(
         http=http,
         metrics=metrics,
         lemma=getattr(lemmatizer, "lemma", None),  # the given Lemmatizer's, else loaded lazily
+        networks=networks,
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
@@ -497,7 +514,7 @@ async def serve(
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
-            on_started(Service(sessions, workflow, pipeline, collector, jobs))
+            on_started(Service(sessions, workflow, pipeline, collector, jobs, networks))
         scheduler.start()
         try:
             await stop.wait()

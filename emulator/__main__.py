@@ -1,13 +1,21 @@
-"""Run the VK emulator standalone: ``python -m emulator --port 8081``."""
+"""Run the emulator standalone: ``python -m emulator --port 8081``.
+
+One server answers for the three networks: VK at ``/method/``, OK at ``/fb.do`` and
+``/api/<group>/<name>``, Telegram previews at ``/s/<channel>``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from emulator.vk import FaultRates, VkEmulator
 
 DEFAULT_PORT = 8081
@@ -17,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the standalone emulator's argument parser."""
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
-        description="Serve the VK API emulator over a synthetic Kirov-like region.",
+        description="Serve the VK, OK and Telegram emulators over a synthetic Kirov-like region.",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default 8081)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -55,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of HTTP requests whose JSON body is cut in half",
     )
     faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+    parser.add_argument("--ok-groups", type=int, default=3, help="OK groups (default 3)")
+    parser.add_argument(
+        "--telegram-channels", type=int, default=3, help="Telegram channels (default 3)"
+    )
     return parser
 
 
@@ -76,6 +88,7 @@ def fault_rates(args: argparse.Namespace) -> FaultRates:
 
 def describe(emulator: VkEmulator, host: str, port: int) -> str:
     """Return the banner: the base URL, the admin URL and the demo tokens."""
+    from emulator.ok import DEMO_ACCESS_TOKEN, DEMO_APP_KEY, DEMO_APP_SECRET
     from emulator.vk import RATE_LIMITS
 
     world = emulator.world
@@ -94,13 +107,41 @@ def describe(emulator: VkEmulator, host: str, port: int) -> str:
         if spec.kind == "community":
             detail += f", community {spec.group_id}"
         lines.append(f"  {spec.token:<22} {spec.kind:<9} {detail}")
+    lines += [
+        f"OK API emulator: http://{host}:{port}/fb.do (application key {DEMO_APP_KEY}, "
+        f"secret {DEMO_APP_SECRET}, access token {DEMO_ACCESS_TOKEN}; demo values)",
+        f"Telegram previews: http://{host}:{port}/s/<channel>",
+    ]
     return "\n".join(lines)
+
+
+def _stepping(
+    steps: Sequence[Callable[[], None]], interval: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Return a cleanup context running ``steps`` every ``interval`` seconds (live activity)."""
+
+    async def run(_app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                for step in steps:
+                    step()
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the emulator, print where it listens and its tokens, and serve until stopped."""
     from aiohttp import web
 
+    from emulator.ok import OkEmulator
+    from emulator.telegram import TelegramEmulator
     from emulator.vk import VkEmulator
 
     args = build_parser().parse_args(argv)
@@ -118,6 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator.set_fault_rates(rates)
     interval = 2.0 if args.activity_speed > 0 else None
     app = emulator.create_app(activity_interval=interval)
+    ok = OkEmulator(seed=args.seed, groups=max(0, args.ok_groups), posts=20)
+    telegram = TelegramEmulator(seed=args.seed, channels=max(0, args.telegram_channels))
+    ok.add_routes(app)
+    telegram.add_routes(app)  # last: its /<channel> route would shadow the others
+    if interval is not None:
+        app.cleanup_ctx.append(_stepping([ok.world.step, telegram.step], 30.0))
     print(describe(emulator, args.host, args.port), flush=True)
     if rates.active:
         print(

@@ -49,33 +49,62 @@ async def collect_once(
     concurrency: int,
     lease_seconds: float = 600.0,
 ) -> tuple[list[CollectOutcome], int]:
-    """Poll every enabled VK source this process can lease (and read the feed when a user token
-    is configured); return the outcomes and how many sources were leased by others."""
-    from app.collect import FEED_SOURCE_ID, vk_collect_service
+    """Poll every enabled source this process can lease: VK (and its feed when a user token is
+    configured), OK groups, Telegram channels and replay files; return the outcomes and how
+    many sources were leased by others."""
+    from app.collect import FEED_SOURCE_ID, SEARCH_SOURCE_ID, vk_collect_service
+    from app.collect_networks import network_collect_service
     from storage.enums import Network
     from storage.repositories.sources import SourceRepository
 
+    def enabled() -> dict[Network, int]:
+        counts: dict[Network, int] = {}
+        with sessions() as s:
+            for r in SourceRepository(s).all():
+                if r.enabled and not r.health.disabled_reason:
+                    counts[r.network] = counts.get(r.network, 0) + 1
+        return counts
+
+    waiting = await asyncio.to_thread(enabled)
+    outcomes: list[CollectOutcome] = []
+    vk_on = config.networks.vk.enabled
     async with vk_collect_service(
         config, sessions, concurrency=max(1, concurrency), lease_seconds=lease_seconds
     ) as service:
-        if service is None:
+        if service is not None:
+            outcomes += await service.collect(due_only=False)
+    async with network_collect_service(
+        config, sessions, concurrency=max(1, concurrency), lease_seconds=lease_seconds
+    ) as others:
+        pollable = [n for n in others.networks if waiting.get(n)]
+        if service is None and not pollable:
+            if not vk_on:
+                raise CliError("VK is switched off (networks.vk.enabled: false)", exit_code=1)
             raise CliError(
-                "no VK token is configured (networks.vk.tokens): nothing can be polled",
+                "no VK token is configured (networks.vk.tokens) and no OK, Telegram or file "
+                "source can be polled: nothing can be polled",
                 exit_code=1,
             )
-        outcomes = await service.collect(due_only=False)
-
-    def enabled() -> int:
-        with sessions() as s:
-            return sum(
-                1
-                for r in SourceRepository(s).all(network=Network.VK)
-                if r.enabled and not r.health.disabled_reason
+        outcomes += await others.collect(due_only=False)
+    if service is None and waiting.get(Network.VK):
+        print(
+            f"{waiting[Network.VK]} vk sources not polled: VK is off or has no token",
+            file=sys.stderr,
+        )
+    for network, count in sorted(waiting.items()):
+        if network is not Network.VK and network not in others.networks:
+            print(
+                f"{count} {network.value} sources not polled: networks.{network.value} is off"
+                + (" or its credentials are missing" if network is Network.OK else ""),
+                file=sys.stderr,
             )
-
-    waiting = await asyncio.to_thread(enabled)
-    walls = sum(1 for o in outcomes if o.source_id != FEED_SOURCE_ID)
-    return outcomes, max(0, waiting - walls)
+    polled = sum(1 for o in outcomes if o.source_id not in (FEED_SOURCE_ID, SEARCH_SOURCE_ID))
+    expected = sum(
+        count
+        for network, count in waiting.items()
+        if (network is Network.VK and service is not None) or network in others.networks
+    )
+    return outcomes, max(0, expected - polled)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.sources_cmd import open_database
 
     config = load_config_or_fail(args)
-    if not config.networks.vk.enabled:
-        raise CliError("VK is switched off (networks.vk.enabled: false)", exit_code=1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sessions = open_database(config)
     if args.lease_seconds <= 0:

@@ -1,4 +1,5 @@
-"""``demo``: the embedded service against the VK emulator's synthetic region, without any token."""
+"""``demo``: the embedded service against the emulator's synthetic region (VK, OK, Telegram),
+without any token."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ DEMO_TOKENS: tuple[tuple[str, Literal["service", "community"], str], ...] = (
     ("demo-service-3", "service", "vk-demo-service-3"),
     ("demo-community", "community", "vk-demo-community"),
 )
+#: The emulator's fixed OK application and token (docs/emulator.md): not secrets.
+DEMO_OK_APP_KEY = "CBADEMOAPPKEY"
+DEMO_OK_APP_SECRET = "ok-demo-application-secret"  # noqa: S105 - a demo value
+DEMO_OK_ACCESS_TOKEN = "ok-demo-access-token"  # noqa: S105 - a demo value
+#: The emulator's OK answers as fast as allowed (the real default is 1 a second).
+DEMO_OK_REQUESTS_PER_SECOND = 5.0
+#: Seconds between two preview pages of a demo channel (the real default is 60).
+DEMO_TELEGRAM_PAGE_INTERVAL = 10
 DEFAULT_DATA_DIR = Path("var/demo")
 
 
@@ -93,9 +102,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def emulator_command(
-    *, port: int, seed: int, groups: int, activity_speed: float, host: str = "127.0.0.1"
+    *,
+    port: int,
+    seed: int,
+    groups: int,
+    activity_speed: float,
+    host: str = "127.0.0.1",
+    ok_groups: int | None = None,
+    telegram_channels: int | None = None,
 ) -> list[str]:
     """Return the ``python -m emulator`` command line (app never imports the emulator)."""
+    extra = []
+    if ok_groups is not None:
+        extra += ["--ok-groups", str(ok_groups)]
+    if telegram_channels is not None:
+        extra += ["--telegram-channels", str(telegram_channels)]
     return [
         sys.executable,
         "-m",
@@ -110,6 +131,7 @@ def emulator_command(
         str(groups),
         "--activity-speed",
         str(activity_speed),
+        *extra,
     ]
 
 
@@ -124,6 +146,11 @@ class EmulatorProcess:
     def api_url(self) -> str:
         """Return the VK API base URL the collector uses."""
         return f"{self.base_url}/method"
+
+    @property
+    def ok_api_url(self) -> str:
+        """Return the OK ``fb.do`` address the collector uses."""
+        return f"{self.base_url}/fb.do"
 
     def admin(self, path: str = "") -> Any:
         """GET an admin endpoint and return its JSON."""
@@ -151,11 +178,20 @@ def running_emulator(
     activity_speed: float = 120.0,
     log_file: IO[bytes] | None = None,
     timeout: float = 30.0,
+    ok_groups: int | None = None,
+    telegram_channels: int | None = None,
 ) -> Iterator[EmulatorProcess]:
     """Start ``python -m emulator`` on a free port, wait until it answers, stop it on exit."""
     port = port or free_port()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        emulator_command(port=port, seed=seed, groups=groups, activity_speed=activity_speed),
+        emulator_command(
+            port=port,
+            seed=seed,
+            groups=groups,
+            activity_speed=activity_speed,
+            ok_groups=ok_groups,
+            telegram_channels=telegram_channels,
+        ),
         stdout=log_file if log_file is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
@@ -188,9 +224,13 @@ def demo_config(
     database_url: str,
     interval: int = 5,
     auto_route_min_confidence: float | None = None,
+    ok_api_url: str | None = None,
+    telegram_url: str | None = None,
 ) -> Config:
     """Return ``base`` with VK on, pointed at the emulator with its demo tokens, short intervals.
 
+    With ``ok_api_url`` (``telegram_url``) OK (Telegram) is on too, against the emulator with
+    its demo application (5 requests a second; a page every 10 s per channel); without, it is off.
     ``auto_route_min_confidence`` replaces the jurisdiction's threshold when given.
     """
     from pydantic import SecretStr
@@ -203,7 +243,26 @@ def demo_config(
     )
     vk = base.networks.vk.model_copy(update={"enabled": True, "api_url": api_url, "tokens": tokens})
     ok = base.networks.ok.model_copy(update={"enabled": False})
+    if ok_api_url is not None:
+        ok = base.networks.ok.model_copy(
+            update={
+                "enabled": True,
+                "api_url": ok_api_url,
+                "application_key": SecretStr(DEMO_OK_APP_KEY),
+                "application_secret": SecretStr(DEMO_OK_APP_SECRET),
+                "access_token": SecretStr(DEMO_OK_ACCESS_TOKEN),
+                "requests_per_second": DEMO_OK_REQUESTS_PER_SECOND,
+            }
+        )
     telegram = base.networks.telegram.model_copy(update={"enabled": False})
+    if telegram_url is not None:
+        telegram = base.networks.telegram.model_copy(
+            update={
+                "enabled": True,
+                "api_url": telegram_url,
+                "page_interval": DEMO_TELEGRAM_PAGE_INTERVAL,
+            }
+        )
     networks = base.networks.model_copy(update={"vk": vk, "ok": ok, "telegram": telegram})
     scheduler = base.scheduler.model_copy(
         update={"collect_interval": interval, "classify_interval": interval}
@@ -284,15 +343,69 @@ def add_emulator_sources(
     return added
 
 
-def prepare_database(config: Config, admin: Mapping[str, Any]) -> sessionmaker[Session]:
-    """Migrate the demo database and add the emulator's communities; return its sessions."""
+def add_emulator_network_sources(
+    sessions: sessionmaker[Session],
+    ok_admin: Mapping[str, Any],
+    telegram_admin: Mapping[str, Any],
+    region: Region | None = None,
+    *,
+    telegram_interval: int = DEMO_TELEGRAM_PAGE_INTERVAL,
+) -> int:
+    """Add the emulator's open OK groups and previewable Telegram channels as sources."""
+    from storage.enums import Network
+    from storage.repositories.sources import SourceRepository
+
+    def place_of(name: str) -> Municipality | None:
+        return community_municipality(name, region) if region is not None else None
+
+    wanted: list[tuple[Network, str, str, str, int]] = [
+        (Network.OK, str(g["uid"]), g.get("shortname") or str(g["uid"]), g.get("name", ""), 30)
+        for g in ok_admin.get("groups", [])
+        if g.get("state", "open") == "open"
+    ]
+    wanted += [
+        (Network.TELEGRAM, c["username"], c["username"], c.get("title", ""), telegram_interval)
+        for c in telegram_admin.get("channels", [])
+        if c.get("preview", True)
+    ]
+    added = 0
+    with sessions.begin() as session:
+        repo = SourceRepository(session)
+        for network, external_id, screen_name, title, interval in wanted:
+            if repo.find(network, external_id) is not None:
+                continue
+            place = place_of(title)
+            repo.add(
+                network,
+                external_id,
+                screen_name=screen_name,
+                title=title,
+                municipality=place.name if place is not None else None,
+                municipality_oktmo=place.oktmo if place is not None else None,
+                poll_interval_seconds=interval,
+            )
+            added += 1
+    return added
+
+
+def prepare_database(
+    config: Config,
+    admin: Mapping[str, Any],
+    ok_admin: Mapping[str, Any] | None = None,
+    telegram_admin: Mapping[str, Any] | None = None,
+) -> sessionmaker[Session]:
+    """Migrate the demo database and add the emulator's communities (and, when given, its OK
+    groups and Telegram channels); return its sessions."""
     from classifier.regions import load_region
     from storage.db import create_engine_for, make_sessionmaker
     from storage.migrate import upgrade
 
     upgrade(config.database.url)
     sessions = make_sessionmaker(create_engine_for(config.database.url, sqlite_begin="IMMEDIATE"))
-    add_emulator_sources(sessions, admin, load_region(config.region.code))
+    region = load_region(config.region.code)
+    add_emulator_sources(sessions, admin, region)
+    if ok_admin is not None or telegram_admin is not None:
+        add_emulator_network_sources(sessions, ok_admin or {}, telegram_admin or {}, region)
     return sessions
 
 
@@ -301,7 +414,7 @@ def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
     env = dict(environ)
     env.setdefault("VK_SERVICE_TOKEN", "vk-demo-service-1")
     env.setdefault("VK_COMMUNITY_TOKEN", "vk-demo-community")
-    for name in ("IM_DATABASE_URL", "IM_VK_API_URL"):
+    for name in ("IM_DATABASE_URL", "IM_VK_API_URL", "IM_OK_API_URL", "IM_TELEGRAM_URL"):
         env.pop(name, None)
     return env
 
@@ -351,12 +464,17 @@ def run(args: argparse.Namespace) -> int:
             database_url=database_url,
             interval=args.interval,
             auto_route_min_confidence=args.auto_route_min_confidence,
+            ok_api_url=emulator.ok_api_url,
+            telegram_url=emulator.base_url,
         )
         admin = emulator.admin()
-        prepare_database(config, admin)
+        ok_admin, telegram_admin = emulator.admin("ok"), emulator.admin("telegram")
+        prepare_database(config, admin, ok_admin, telegram_admin)
         print(
             f"VK emulator at {emulator.api_url} with {len(admin.get('groups', [])) - 1} "
-            f"communities; demo database {database_url}",
+            f"communities, {len(ok_admin.get('groups', []))} OK groups and "
+            f"{len(telegram_admin.get('channels', []))} Telegram channels; "
+            f"demo database {database_url}",
             flush=True,
         )
 

@@ -1,4 +1,4 @@
-"""``emulator``: run the VK emulator standalone (a synthetic region for the demo and tests)."""
+"""``emulator``: run the VK, OK and Telegram emulators standalone (a synthetic region)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "emulator",
-        help="serve the VK API emulator over a synthetic region (demo tokens, no real network)",
+        help="serve the VK, OK and Telegram emulators over a synthetic region (demo tokens, no "
+        "real network)",
     )
     parser.add_argument("--port", type=int, default=8081, help="TCP port (default 8081)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -24,16 +24,24 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "sources", help="add and list the groups collected from")
     actions = parser.add_subparsers(dest="sources_action", metavar="ACTION", required=True)
     add = add_command(
-        actions, "add", help="add a VK community by link, screen name or id (resolved via VK)"
+        actions,
+        "add",
+        help="add a VK community, an OK group, a Telegram channel or a replay file",
     )
-    add.add_argument("ref", help="https://vk.com/<name>, <name>, club<id>, <id> or -<id>")
+    add.add_argument(
+        "ref",
+        help="https://vk.com/<name>, <name>, club<id>, <id> or -<id>; https://ok.ru/group/<id>; "
+        "https://t.me/<channel> (or t.me/s/<channel>); file:PATH (JSON Lines)",
+    )
     add.add_argument("--municipality", metavar="NAME", help="the municipality it covers")
     add.add_argument(
         "--interval", type=int, default=300, metavar="SECONDS", help="first polling interval"
     )
     add.set_defaults(handler=add_source)
     imported = add_command(
-        actions, "import", help="add the VK communities listed under sources: in the config file"
+        actions,
+        "import",
+        help="add the VK, OK and Telegram sources listed under sources: in the config file",
     )
     imported.set_defaults(handler=import_sources)
     listing = add_command(actions, "list", help="list sources with interval, quota use and health")
@@ -71,8 +79,56 @@ def read_token(config: Config) -> str:
     raise CliError("no VK service or user token is configured (networks.vk.tokens)", exit_code=1)
 
 
+def add_other_source(args: argparse.Namespace, config: Config, network_name: str) -> int:
+    """Resolve an OK group, a Telegram channel or a replay file and store it as a source."""
+    from app.commands.sources_networks import resolve_file, resolve_ok, resolve_telegram
+    from storage.enums import Network
+    from storage.repositories.sources import SourceExists, SourceRepository
+
+    municipality = None
+    if args.municipality:
+        region = config.region.reference
+        try:
+            municipality = region.find_municipality(args.municipality)
+        except LookupError as err:
+            raise CliError(str(err)) from err
+        if municipality is None:
+            raise CliError(f"no municipality {args.municipality!r} in {region.name}")
+    sessions = open_database(config)
+    network = Network(network_name)
+    if network is Network.FILE:
+        resolved = resolve_file(args.ref)
+    elif network is Network.OK:
+        resolved = resolve_ok(args.ref, config)
+    else:
+        resolved = resolve_telegram(args.ref, config)
+    interval = args.interval
+    if network is Network.TELEGRAM:  # at most one page per channel per page_interval
+        interval = max(interval, config.networks.telegram.page_interval)
+    try:
+        with sessions.begin() as s:
+            record = SourceRepository(s).add(
+                network,
+                resolved.external_id,
+                screen_name=resolved.screen_name,
+                title=resolved.title,
+                municipality=municipality.name if municipality else None,
+                municipality_oktmo=municipality.oktmo if municipality else None,
+                poll_interval_seconds=interval,
+            )
+    except SourceExists as err:
+        raise CliError(str(err), exit_code=1) from err
+    where = f", {municipality.name}" if municipality else ""
+    print(
+        f"added source {record.id}: {network.value} {resolved.url} «{resolved.title}» "
+        f"({record.external_id}{where}){resolved.note}"
+    )
+    return 0
+
+
 def add_source(args: argparse.Namespace) -> int:
-    """Resolve the community and store it as a source."""
+    """Resolve the community (or group, channel, file) and store it as a source."""
+    from app.commands.sources_networks import network_of
     from collector.errors import VkError
     from collector.resolve import resolve_group
     from storage.enums import Network
@@ -81,6 +137,9 @@ def add_source(args: argparse.Namespace) -> int:
     config = load_config_or_fail(args)
     if args.interval <= 0:
         raise CliError("--interval must be a positive number of seconds")
+    network_name = network_of(args.ref)
+    if network_name != "vk":
+        return add_other_source(args, config, network_name)
     municipality = None
     if args.municipality:
         region = config.region.reference
@@ -125,7 +184,7 @@ def add_source(args: argparse.Namespace) -> int:
 
 
 def import_sources(args: argparse.Namespace) -> int:
-    """Resolve and add every enabled VK source of the configuration that is not stored yet."""
+    """Resolve and add every enabled source of the configuration that is not stored yet."""
     from collector.errors import VkError
     from collector.resolve import resolve_group
     from storage.enums import Network
@@ -162,6 +221,10 @@ def import_sources(args: argparse.Namespace) -> int:
                 poll_interval_seconds=source.poll_interval or 300,
             )
             added += 1
+    from app.commands.sources_networks import import_other_sources
+
+    more = import_other_sources(config, sessions)  # the OK and Telegram entries
+    added, present, failed = added + more[0], present + more[1], failed + more[2]
     print(f"{added} sources added, {present} already present, {failed} failed")
     return 1 if failed else 0
 
@@ -201,7 +264,7 @@ def list_sources(args: argparse.Namespace) -> int:
     collect service plans them, from each source's remembered activity); ``every`` is the
     interval the last poll set.
     """
-    from app.collect import plan_sources
+    from app.collect import plan_sources, pollable
     from collector.planner import QuotaPlanner
     from storage.enums import Network
     from storage.repositories.sources import SourceRepository
@@ -230,6 +293,8 @@ def list_sources(args: argparse.Namespace) -> int:
         key = str(r.id)
         planned = plan.sources.get(key)
         described = plan.describe(key) if planned else "not polled"
+        if r.network is not Network.VK and pollable(r):
+            described = f"polled every {r.poll_interval_seconds} s"
         row = {
             "id": r.id,
             "network": r.network.value,

@@ -15,9 +15,11 @@ from app.commands.demo_cmd import (
 from app.config import load_config
 from app.runtime import Listening, Service, serve
 from storage.db import create_engine_for, make_sessionmaker
-from storage.enums import IncidentStatus
+from storage.enums import IncidentStatus, Network
 from storage.repositories import IncidentRepository
 from storage.repositories.classifications import ClassificationRepository
+from storage.repositories.messages import MessageRepository
+from storage.repositories.sources import SourceRepository
 from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,11 +53,21 @@ def test_the_demo_config_turns_vk_on_against_the_emulator(tmp_path: Path) -> Non
 async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Path) -> None:
     base = load_config(ROOT / "config.yaml", demo_environment({}))
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    with running_emulator(seed=1, groups=8, activity_speed=0.0) as emulator:
+    with running_emulator(
+        seed=1, groups=8, activity_speed=0.0, ok_groups=1, telegram_channels=1
+    ) as emulator:
         # Long intervals: the test fires the jobs itself, once each.
-        config = demo_config(base, api_url=emulator.api_url, database_url=url, interval=3600)
+        config = demo_config(
+            base,
+            api_url=emulator.api_url,
+            database_url=url,
+            interval=3600,
+            ok_api_url=emulator.ok_api_url,
+            telegram_url=emulator.base_url,
+        )
         admin = emulator.admin()
-        await asyncio.to_thread(prepare_database, config, admin)
+        ok_admin, telegram_admin = emulator.admin("ok"), emulator.admin("telegram")
+        await asyncio.to_thread(prepare_database, config, admin, ok_admin, telegram_admin)
         started: list[Service] = []
         ready = asyncio.Event()
         stop = asyncio.Event()
@@ -91,6 +103,15 @@ async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Pa
     with sessions() as s:
         incidents = IncidentRepository(s).by_status(list(IncidentStatus))
         verdicts = ClassificationRepository(s).by_version()
+        # The demo region also has OK groups and Telegram channels, collected by the same job.
+        networks = {
+            network: sum(1 for _ in MessageRepository(s, network=network).iter_records())
+            for network in (Network.OK, Network.TELEGRAM)
+        }
+        sources = {r.network for r in SourceRepository(s).all()}
+    assert sources == {Network.VK, Network.OK, Network.TELEGRAM}
+    assert networks[Network.OK] > 10
+    assert networks[Network.TELEGRAM] > 10
     assert verdicts["keywords:2026-11-23"] > 50
     assert incidents
     routed = [i for i in incidents if i.executor_code is not None]

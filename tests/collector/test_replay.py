@@ -1,0 +1,109 @@
+"""Replay files: the line schema, bad lines with their numbers, appended lines only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from collector.replay import ReplayError, ReplayPoller, parse_line
+
+GOOD = {
+    "network": "vk",
+    "external_id": "-1_10",
+    "kind": "post",
+    "author": "123",
+    "time": "2026-11-30T09:15:00+03:00",
+    "text": "Во дворе на ул. Ленина 5 не вывозят мусор 🗑️",
+    "url": "https://vk.com/wall-1_10",
+}
+
+
+def test_a_good_line() -> None:
+    msg = parse_line(json.dumps(GOOD, ensure_ascii=False))
+    assert msg.posted_at == dt.datetime(2026, 11, 30, 6, 15, tzinfo=dt.UTC)
+    assert (msg.network, msg.external_id, msg.kind, msg.author_id) == ("vk", "-1_10", "post", "123")
+    assert msg.parent is None
+
+
+def test_the_export_form_is_accepted() -> None:
+    exported = {
+        "network": "ok",
+        "source": "Жалобы Киров",
+        "external_id": "5_6_7",
+        "kind": "comment",
+        "parent": "5_6",
+        "author_id": "42",
+        "text": "",
+        "posted_at": "2026-11-30T06:15:00+00:00",
+        "url": None,
+        "edited": True,
+        "edited_at": None,
+        "deleted": False,
+        "versions": 1,
+    }
+    msg = parse_line(json.dumps(exported))
+    assert (msg.kind, msg.parent, msg.author_id, msg.edited, msg.text) == (
+        "comment",
+        "5_6",
+        "42",
+        True,
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"network": "myspace"}, "network must be one of"),
+        ({"kind": "story"}, "kind must be post or comment"),
+        ({"kind": "comment"}, "needs the external id of its post"),
+        ({"time": "2026-11-30 09:15"}, "has no zone offset"),
+        ({"time": "вчера"}, "not ISO 8601"),
+        ({"external_id": ""}, "external_id is missing"),
+        ({"text": 5}, "text must be a string"),
+        ({"deleted": "yes"}, "deleted must be true or false"),
+        ({"colour": "red"}, "unknown keys"),
+        ({"external_id": "x" * 129}, "external_id is longer than 128"),
+        ({"author": "a" * 65}, "author is longer than 64"),
+    ],
+)
+def test_bad_lines_say_why(change: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_line(json.dumps({**GOOD, **change}))
+
+
+async def test_bad_lines_are_reported_with_numbers_and_the_rest_read(tmp_path: Path) -> None:
+    path = tmp_path / "archive.jsonl"
+    lines = [
+        json.dumps(GOOD, ensure_ascii=False),
+        "{not json",
+        "",
+        json.dumps({**GOOD, "external_id": "-1_11", "time": "нет"}, ensure_ascii=False),
+        json.dumps({**GOOD, "external_id": "-1_12"}, ensure_ascii=False),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    poller = ReplayPoller(path)
+    first = await poller.poll({})
+    assert [m.external_id for m in first.messages] == ["-1_10", "-1_12"]
+    assert [n.split(":")[0] for n in first.notes] == [
+        "archive.jsonl line 2",
+        "archive.jsonl line 4",
+    ]
+    # Appended lines only on the next poll, numbered on from the file's start.
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({**GOOD, "external_id": "-1_13"}) + "\n{oops}\n")
+    second = await poller.poll(first.cursor)
+    assert [m.external_id for m in second.messages] == ["-1_13"]
+    assert second.notes[0].startswith("archive.jsonl line 7:")
+    assert (await poller.poll(second.cursor)).messages == ()
+    # A file replaced by a shorter one is read again from its start.
+    path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    assert [m.external_id for m in (await poller.poll(second.cursor)).messages] == ["-1_10"]
+
+
+async def test_a_missing_file_is_an_unavailable_source(tmp_path: Path) -> None:
+    with pytest.raises(ReplayError, match="replay file"):
+        await ReplayPoller(tmp_path / "nope.jsonl").poll({})
