@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,8 +23,10 @@ from app import __version__
 from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
-from app.daemon import JobSpec, build_scheduler
+from app.daemon import JobRunner, JobSpec, build_scheduler
+from app.leases import JobLeases, process_owner_id
 from app.notify import LoggingNotifier, Notifier
+from app.outage import DatabaseOutage, DatabaseStatus, database_unreachable
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
 from app.publish import publish_jobs
@@ -33,6 +36,8 @@ from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
 from storage.migrate import current_revision, head
+from storage.repositories.jobs import JobLeaseRepository
+from storage.repositories.sources import SourceRepository
 from web import create_app
 from web.keys import HealthReport, SiteInfo
 
@@ -72,12 +77,13 @@ def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthRepor
         try:
             revision = current_revision(engine)
         except StorageError as err:
+            reason = database_unreachable(err)
             return HealthReport(
                 ok=False,
                 database_ok=False,
                 schema_revision=None,
                 schema_head=expected,
-                detail=str(err),
+                detail=f"database unreachable: {reason}" if reason is not None else str(err),
             )
         if revision != expected:
             return HealthReport(
@@ -248,11 +254,19 @@ def process_job(
         current = await asyncio.to_thread(slot.get)
         if current is None:
             return
-        report = await asyncio.to_thread(current.run_once, limit)
-        if report.errors:
-            log.warning("process: %s", "; ".join(report.lines()))
-        elif report.classified or report.triage:
-            log.info("process: %s", "; ".join(report.lines()))
+        # One batch per worker-thread call: a shutdown (which cancels this task) waits for
+        # one batch to commit, not for the whole backlog.
+        chunk = current.batch_size if limit is None else min(limit, current.batch_size)
+        done = 0
+        while True:
+            report = await asyncio.to_thread(current.run_once, chunk)
+            if report.errors:
+                log.warning("process: %s", "; ".join(report.lines()))
+            elif report.classified or report.triage:
+                log.info("process: %s", "; ".join(report.lines()))
+            done += report.classified
+            if report.errors or report.classified < chunk or (limit is not None and done >= limit):
+                return
 
     return run
 
@@ -271,6 +285,7 @@ def registered_jobs(
             name="collect",
             func=collect_job(config, collector),
             interval_seconds=config.scheduler.collect_interval,
+            exclusive=False,  # sources are leased one by one: processes share the polling
         ),
     ]
     if pipeline is not None:
@@ -344,6 +359,20 @@ class Service:
     pipeline: PipelineSlot
     collector: CollectService | None
     jobs: list[JobSpec]
+    runner: JobRunner | None = None
+
+
+#: Seconds a stopping service waits for the job runs in flight before cancelling them; the
+#: whole shutdown stays under 10 s (the usual stop timeout of service managers).
+SHUTDOWN_GRACE = 6.0
+
+
+def give_back_leases(sessions: sessionmaker[Session], owner: str) -> int:
+    """Release every source, collector-state and job lease ``owner`` holds; return how many."""
+    with sessions.begin() as session:
+        freed = SourceRepository(session).release_owned([owner])
+        freed += JobLeaseRepository(session).release_owned([owner])
+    return freed
 
 
 def utc_clock() -> datetime:
@@ -389,11 +418,19 @@ async def serve(
     )
     await asyncio.to_thread(pipeline.get)  # load the model before serving, if it is there
     http = aiohttp.ClientSession()
+    owner = process_owner_id()
+    lease_seconds = float(config.scheduler.lease_seconds)
     collector: CollectService | None = None
     if config.networks.vk.enabled:
         pool = build_vk_pool(config.networks.vk, session=http)
         if pool is not None:
-            collector = CollectService(sessions=sessions, api=pool)
+            collector = CollectService(
+                sessions=sessions, api=pool, owner=owner, lease_seconds=lease_seconds
+            )
+    job_runner = JobRunner(
+        leases=JobLeases(sessions, owner=owner, clock=clock, lease_seconds=lease_seconds),
+        outage=DatabaseOutage(),
+    )
     jobs = registered_jobs(
         config,
         workflow=workflow,
@@ -401,11 +438,12 @@ async def serve(
         collector=collector,
         pipeline=pipeline,
     )
-    scheduler = build_scheduler(jobs)
+    scheduler = build_scheduler(jobs, job_runner)
     app = create_app(
         site_info=site_info(config),
         health_probe=make_health_probe(engine),
         overview=make_overview_provider(sessions),
+        availability=DatabaseStatus(engine),
     )
     runner = web.AppRunner(app, access_log=None)
     try:
@@ -415,16 +453,30 @@ async def serve(
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
-            on_started(Service(sessions, workflow, pipeline, collector, jobs))
+            on_started(Service(sessions, workflow, pipeline, collector, jobs, job_runner))
         scheduler.start()
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            await shut_down(scheduler, job_runner, sessions, owner)
     finally:
         await runner.cleanup()
         await http.close()
         engine.dispose()
+
+
+async def shut_down(
+    scheduler: AsyncIOScheduler, runner: JobRunner, sessions: sessionmaker[Session], owner: str
+) -> None:
+    """Stop the jobs: no new runs, wait for those in flight, give every lease back."""
+    scheduler.shutdown(wait=False)
+    cancelled = await runner.drain(SHUTDOWN_GRACE)
+    try:
+        freed = await asyncio.to_thread(give_back_leases, sessions, owner)
+    except Exception as err:  # the database is gone: the leases run out on their own
+        log.warning("stopping: leases not given back (%s); they run out by themselves", err)
+        freed = 0
+    log.info("stopped: %d job run(s) cancelled, %d lease(s) given back", cancelled, freed)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
