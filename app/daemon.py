@@ -47,6 +47,8 @@ class JobRunner:
     #: How many runs were skipped because another process held the job (by job name).
     skipped: dict[str, int] = field(default_factory=dict)
     stopping: bool = False
+    #: The names of the jobs running now in this process.
+    active: set[str] = field(default_factory=set)
 
     @contextlib.asynccontextmanager
     async def _lease(self, job: JobSpec) -> AsyncIterator[bool]:
@@ -58,8 +60,11 @@ class JobRunner:
 
     async def run(self, job: JobSpec) -> None:
         """Run ``job`` once, unless shutting down, the database is down, or another holds it."""
-        if self.stopping or not self.outage.may_try():
+        if self.stopping or job.name in self.active:
+            return  # a run longer than the interval: the next one starts after it, quietly
+        if not self.outage.may_try():
             return
+        self.active.add(job.name)
         task = asyncio.current_task()
         if task is not None:
             self.running.add(task)
@@ -82,6 +87,7 @@ class JobRunner:
         else:
             self.outage.succeeded()
         finally:
+            self.active.discard(job.name)
             if task is not None:
                 self.running.discard(task)
 
@@ -124,7 +130,9 @@ def build_scheduler(jobs: Iterable[JobSpec], runner: JobRunner | None = None) ->
             seconds=job.interval_seconds,
             id=job.name,
             name=job.name,
-            max_instances=1,
+            # A second instance returns at once while the first runs (JobRunner.active), so
+            # a run longer than the interval is not reported as "skipped" every tick.
+            max_instances=2,
             coalesce=True,
         )
     return scheduler

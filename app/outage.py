@@ -77,7 +77,7 @@ class DatabaseOutage:
         *,
         clock: Callable[[], float] = time.monotonic,
         first_pause: float = 1.0,
-        max_pause: float = 30.0,
+        max_pause: float = 10.0,
     ) -> None:
         """Back off from ``first_pause`` seconds, doubling up to ``max_pause``."""
         self._clock = clock
