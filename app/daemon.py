@@ -37,6 +37,10 @@ class JobSpec:
     exclusive: bool = True
 
 
+class _Abandoned(Exception):
+    """A job run whose body the shutdown cancelled: it ends quietly."""
+
+
 @dataclass
 class JobRunner:
     """Runs the jobs' single runs: outage pacing, job leases, in-flight tracking."""
@@ -47,6 +51,8 @@ class JobRunner:
     #: How many runs were skipped because another process held the job (by job name).
     skipped: dict[str, int] = field(default_factory=dict)
     stopping: bool = False
+    #: The job coroutines running now (what :meth:`drain` cancels).
+    bodies: set[asyncio.Future[None]] = field(default_factory=set)
     #: The names of the jobs running now in this process.
     active: set[str] = field(default_factory=set)
 
@@ -74,7 +80,10 @@ class JobRunner:
                     self.skipped[job.name] = self.skipped.get(job.name, 0) + 1
                     log.debug("job %s: another process runs it now; skipped", job.name)
                 else:
-                    await job.func()
+                    await self._body(job)
+        except _Abandoned:
+            log.info("job %s: abandoned at shutdown", job.name)
+            return
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -91,6 +100,25 @@ class JobRunner:
             if task is not None:
                 self.running.discard(task)
 
+    async def _body(self, job: JobSpec) -> None:
+        """Run the job's coroutine as a task of its own, which :meth:`drain` may cancel.
+
+        Cancelling the body, not the scheduler's task, lets a run abandoned at shutdown end
+        quietly (the scheduler would log a cancelled task as a failure, with a traceback),
+        while a cancellation of the run itself still propagates.
+        """
+        body = asyncio.ensure_future(job.func())
+        self.bodies.add(body)
+        try:
+            await body
+        except asyncio.CancelledError:
+            outer = asyncio.current_task()
+            if body.cancelled() and self.stopping and (outer is None or not outer.cancelling()):
+                raise _Abandoned from None
+            raise
+        finally:
+            self.bodies.discard(body)
+
     async def drain(self, grace: float) -> int:
         """Stop starting runs; wait up to ``grace`` s for those in flight, then cancel them.
 
@@ -103,10 +131,13 @@ class JobRunner:
         if not pending:
             return 0
         _, late = await asyncio.wait(pending, timeout=grace)
-        for task in late:
+        if not late:
+            return 0
+        for body in list(self.bodies):
+            body.cancel()
+        _, stuck = await asyncio.wait(late, timeout=max(1.0, grace / 2))
+        for task in stuck:  # e.g. still taking its lease: cancel the run itself
             task.cancel()
-        if late:
-            await asyncio.wait(late, timeout=max(1.0, grace / 2))
         return len(late)
 
 

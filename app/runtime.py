@@ -244,6 +244,10 @@ def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
     return lemmatize
 
 
+#: Messages the ``process`` job handles per worker-thread call (see :func:`process_job`).
+PROCESS_CHUNK = 50
+
+
 def process_job(
     pipeline: Pipeline | PipelineSlot, *, limit: int | None = None
 ) -> Callable[[], Awaitable[None]]:
@@ -254,12 +258,20 @@ def process_job(
         current = await asyncio.to_thread(slot.get)
         if current is None:
             return
-        # One batch per worker-thread call: a shutdown (which cancels this task) waits for
-        # one batch to commit, not for the whole backlog.
-        chunk = current.batch_size if limit is None else min(limit, current.batch_size)
+        # A short batch per worker-thread call: a shutdown (which cancels this task) waits
+        # for that batch to commit, not for the whole backlog, and gives the job's lease back
+        # only then, so no other process starts on the same messages meanwhile.
+        chunk = min(PROCESS_CHUNK, current.batch_size)
+        if limit is not None:
+            chunk = min(chunk, limit)
         done = 0
         while True:
-            report = await asyncio.to_thread(current.run_once, chunk)
+            batch = asyncio.ensure_future(asyncio.to_thread(current.run_once, chunk))
+            try:
+                report = await asyncio.shield(batch)
+            except asyncio.CancelledError:
+                await batch
+                raise
             if report.errors:
                 log.warning("process: %s", "; ".join(report.lines()))
             elif report.classified or report.triage:
@@ -468,9 +480,14 @@ async def serve(
 async def shut_down(
     scheduler: AsyncIOScheduler, runner: JobRunner, sessions: sessionmaker[Session], owner: str
 ) -> None:
-    """Stop the jobs: no new runs, wait for those in flight, give every lease back."""
-    scheduler.shutdown(wait=False)
+    """Stop the jobs: no new runs, wait for those in flight, give every lease back.
+
+    The scheduler is shut down only after the drain: shutting it down cancels the runs in
+    flight at once.
+    """
+    scheduler.pause()
     cancelled = await runner.drain(SHUTDOWN_GRACE)
+    scheduler.shutdown(wait=False)
     try:
         freed = await asyncio.to_thread(give_back_leases, sessions, owner)
     except Exception as err:  # the database is gone: the leases run out on their own
