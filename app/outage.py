@@ -62,7 +62,8 @@ def database_unreachable(err: BaseException) -> str | None:
         if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
             return _first_line(current.orig if current.orig is not None else current)
         if isinstance(current, StorageError | sa.exc.OperationalError | sa.exc.InterfaceError):
-            line = _first_line(current)
+            orig = getattr(current, "orig", None)
+            line = _first_line(orig if isinstance(orig, BaseException) else current)
             if any(word in line.lower() for word in _CONNECTION_WORDS):
                 return line
         current = current.__cause__ or current.__context__
