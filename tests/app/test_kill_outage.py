@@ -23,7 +23,7 @@ from storage.migrate import upgrade
 from storage.repositories.sources import SourceRepository
 from tests.app.daemon_proc import daemon_config, daemon_env, scalar, start_daemon, until
 from tests.app.tcp_proxy import TcpProxy
-from tests.app.test_kill_daemon import pick_groups
+from tests.app.test_kill_daemon import pick_groups, trim
 
 OUTAGE_SECONDS = 10.0
 
@@ -44,6 +44,7 @@ async def test_database_outage_is_logged_once_answered_503_and_survived(
     emu = VkEmulator(seed=11, groups=10)
     server = await aiohttp_server(emu.create_app())
     (group,) = pick_groups(emu, 1)
+    trim(emu, [group], 40)
     upgrade(postgres_url)
     real = make_url(postgres_url)
     proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
