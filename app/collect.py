@@ -6,10 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import random
-import socket
-import uuid
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -25,6 +22,7 @@ import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Config, VkConfig
+from app.leases import owner_is_dead, process_owner_id
 from collector.batching import first_pages
 from collector.errors import VkError
 from collector.feed import (
@@ -158,11 +156,6 @@ def poller_options(config: Config) -> dict[str, Any]:
     }
 
 
-def process_owner_id() -> str:
-    """Return a lease owner id unique to this process: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def build_vk_pool(
     config: VkConfig,
     *,
@@ -230,7 +223,12 @@ class CollectService:
     api: WallApi
     owner: str = field(default_factory=process_owner_id)
     clock: Clock = utcnow
-    lease_seconds: float = 600.0
+    #: How long a lease lasts without renewal; a running collection renews its leases every
+    #: third of it (the heartbeat), so a process that died frees its sources this soon.
+    lease_seconds: float = 60.0
+    #: Tells whether another owner is gone (same host, pid no longer there): its leases are
+    #: given back at the start of a collection instead of running out.
+    is_dead: Callable[[str, str], bool] = owner_is_dead
     min_interval: float = 60.0
     max_interval: float = 3600.0
     concurrency: int = 4
@@ -319,6 +317,32 @@ class CollectService:
         return self._plan
 
     # ------------------------------------------------------------------ database steps
+
+    def _recover(self) -> int:
+        """Give back this process's leftover leases and those of owners known to be dead."""
+        with self.sessions.begin() as s:
+            repo = SourceRepository(s)
+            gone = [
+                o for o in repo.lease_owners() if o == self.owner or self.is_dead(o, self.owner)
+            ]
+            freed = repo.release_owned(gone)
+        dead = [o for o in gone if o != self.owner]
+        if dead:
+            log.info("collect: gave back the leases of %s (process gone)", ", ".join(dead))
+        return freed
+
+    def _renew(self) -> None:
+        with self.sessions.begin() as s:
+            SourceRepository(s).renew(self.owner, self.clock(), lease_seconds=self.lease_seconds)
+
+    async def _heartbeat(self) -> None:
+        """Renew this process's leases every third of ``lease_seconds`` until cancelled."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self._write(self._renew)
+            except Exception as err:  # the collection itself reports a database outage
+                log.debug("collect: lease heartbeat failed: %s", err)
 
     def _claim(self, *, due_only: bool, limit: int) -> list[SourceRecord]:
         with self.sessions.begin() as s:
@@ -476,6 +500,18 @@ class CollectService:
         every ``search_interval``, ``due_only=False`` included); its outcome, when it ran,
         comes last with ``source_id == SEARCH_SOURCE_ID``.
         """
+        # Nothing of this service is in flight between two collections: whatever it still
+        # holds was left by a run that could not give it back (e.g. the database went away).
+        await self._write(self._recover)
+        beat = asyncio.create_task(self._heartbeat())
+        try:
+            return await self._collect(due_only=due_only, limit=limit)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _collect(self, *, due_only: bool, limit: int) -> list[CollectOutcome]:
         await self.replan_if_stale()
         # Walls first: a community whose wall the service tokens cannot read (closed) is then
         # disabled before the feed runs, and so left out of ``followed``.
@@ -514,7 +550,12 @@ class CollectService:
             async with gate:
                 return await self.poll_source(source, prefetched.get(int(source.external_id)))
 
-        return list(await asyncio.gather(*(bounded(s) for s in claimed)))
+        # Every poll ends (and stores or gives back its lease) before a failure goes up.
+        results = await asyncio.gather(*(bounded(s) for s in claimed), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [r for r in results if isinstance(r, CollectOutcome)]
 
     # ------------------------------------------------------------------ the plan
 

@@ -858,6 +858,9 @@ class SchedulerConfig(_Section):
     classify_interval: Int = Field(default=30, gt=0)
     deadlines_interval: Int = Field(default=60, gt=0)
     retrain_interval: Int = Field(default=86400, gt=0)
+    #: How long a process's lease on a source or a job lasts without renewal (renewed every
+    #: third of it while the work runs).
+    lease_seconds: Int = Field(default=60, ge=3)
 
 
 class CollectorConfig(_Section):

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.outage import database_unreachable
 from app.workflow import SYSTEM, MessageLink, Workflow, WorkflowError
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
@@ -752,7 +753,9 @@ class Pipeline:
                 for item in todo:
                     assert item.classification is not None  # noqa: S101 - filtered above
                     repo.add(item.message.id, item.classification, now=now)
-        except Exception:
+        except Exception as err:
+            if database_unreachable(err) is not None:
+                raise
             log.exception("pipeline: storing %d verdicts failed", len(todo))
             self.counters["pipeline.error.store"] += len(todo)
             return
@@ -781,7 +784,9 @@ class Pipeline:
                 )
                 self.counters["pipeline.routed.triage"] += 1
                 self.counters["pipeline.recovered"] += 1
-            except Exception:
+            except Exception as err:
+                if database_unreachable(err) is not None:
+                    raise
                 log.exception("incident %s: could not send to triage", incident.public_number)
                 self.counters["pipeline.error.route"] += 1
 
@@ -808,7 +813,9 @@ class Pipeline:
                     item = stage.process(item)
             except Drop as drop:
                 self.counters[f"pipeline.drop.{drop.reason}"] += 1
-            except Exception:
+            except Exception as err:
+                if database_unreachable(err) is not None:
+                    raise  # not this message's fault: the job reports the outage once
                 log.exception(
                     "pipeline: message %s failed in stage %s", item.message.key, current.name
                 )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,10 +26,12 @@ from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, poller_options, summary_line
 from app.collect_networks import NetworkCollectService, build_pollers, network_intervals
 from app.config import Config
-from app.daemon import JobSpec, build_scheduler
+from app.daemon import JobRunner, JobSpec, build_scheduler
 from app.jobs import housekeeping_jobs
+from app.leases import JobLeases, process_owner_id
 from app.metrics import DatabaseCollector, Metrics, VkClientCounters
 from app.notify import LoggingNotifier, Notifier
+from app.outage import DatabaseOutage, DatabaseStatus, database_unreachable
 from app.overview import make_overview_provider
 from app.pipeline import Pipeline, TextClassifier
 from app.publish import publish_jobs
@@ -38,6 +41,8 @@ from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
 from storage.migrate import current_revision, head
+from storage.repositories.jobs import JobLeaseRepository
+from storage.repositories.sources import SourceRepository
 from web import create_app
 from web.keys import HealthReport, SiteInfo
 
@@ -77,12 +82,13 @@ def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthRepor
         try:
             revision = current_revision(engine)
         except StorageError as err:
+            reason = database_unreachable(err)
             return HealthReport(
                 ok=False,
                 database_ok=False,
                 schema_revision=None,
                 schema_head=expected,
-                detail=str(err),
+                detail=f"database unreachable: {reason}" if reason is not None else str(err),
             )
         if revision != expected:
             return HealthReport(
@@ -263,6 +269,10 @@ def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
     return lemmatize
 
 
+#: Messages the ``process`` job handles per worker-thread call (see :func:`process_job`).
+PROCESS_CHUNK = 50
+
+
 def process_job(
     pipeline: Pipeline | PipelineSlot,
     *,
@@ -276,13 +286,29 @@ def process_job(
         current = await asyncio.to_thread(slot.get)
         if current is None:
             return
-        report = await asyncio.to_thread(current.run_once, limit)
-        if metrics is not None:
-            metrics.observe_pipeline(report)
-        if report.errors:
-            log.warning("process: %s", "; ".join(report.lines()))
-        elif report.classified or report.triage:
-            log.info("process: %s", "; ".join(report.lines()))
+        # A short batch per worker-thread call: a shutdown (which cancels this task) waits
+        # for that batch to commit, not for the whole backlog, and gives the job's lease back
+        # only then, so no other process starts on the same messages meanwhile.
+        chunk = min(PROCESS_CHUNK, current.batch_size)
+        if limit is not None:
+            chunk = min(chunk, limit)
+        done = 0
+        while True:
+            batch = asyncio.ensure_future(asyncio.to_thread(current.run_once, chunk))
+            try:
+                report = await asyncio.shield(batch)
+            except asyncio.CancelledError:
+                await batch
+                raise
+            if metrics is not None:
+                metrics.observe_pipeline(report)
+            if report.errors:
+                log.warning("process: %s", "; ".join(report.lines()))
+            elif report.classified or report.triage:
+                log.info("process: %s", "; ".join(report.lines()))
+            done += report.classified
+            if report.errors or report.classified < chunk or (limit is not None and done >= limit):
+                return
 
     return run
 
@@ -325,6 +351,7 @@ def registered_jobs(
             name="collect",
             func=collect_job(config, collector, networks, metrics=metrics),
             interval_seconds=config.scheduler.collect_interval,
+            exclusive=False,  # sources are leased one by one: processes share the polling
         ),
     ]
     if pipeline is not None:
@@ -411,6 +438,7 @@ class Service:
     collector: CollectService | None
     jobs: list[JobSpec]
     networks: NetworkCollectService | None = None
+    runner: JobRunner | None = None
 
 
 def build_metrics(
@@ -428,6 +456,19 @@ def build_metrics(
     registry.register(VkClientCounters(vk_counters))
     registry.register(DatabaseCollector(sessions, clock))
     return registry, Metrics(registry), vk_counters
+
+
+#: Seconds a stopping service waits for the job runs in flight before cancelling them; the
+#: whole shutdown stays under 10 s (the usual stop timeout of service managers).
+SHUTDOWN_GRACE = 6.0
+
+
+def give_back_leases(sessions: sessionmaker[Session], owner: str) -> int:
+    """Release every source, collector-state and job lease ``owner`` holds; return how many."""
+    with sessions.begin() as session:
+        freed = SourceRepository(session).release_owned([owner])
+        freed += JobLeaseRepository(session).release_owned([owner])
+    return freed
 
 
 def utc_clock() -> datetime:
@@ -474,17 +515,30 @@ async def serve(
     await asyncio.to_thread(pipeline.get)  # load the model before serving, if it is there
     http = aiohttp.ClientSession()
     registry, metrics, vk_counters = build_metrics(config, sessions=sessions, clock=clock)
+    owner = process_owner_id()
+    lease_seconds = float(config.scheduler.lease_seconds)
     collector: CollectService | None = None
     if config.networks.vk.enabled:
         pool = build_vk_pool(config.networks.vk, session=http, metrics=vk_counters)
         if pool is not None:
             collector = CollectService(
-                sessions=sessions, api=pool, poller_options=poller_options(config)
+                sessions=sessions,
+                api=pool,
+                owner=owner,
+                lease_seconds=lease_seconds,
+                poller_options=poller_options(config),
             )
+    # OK polls are paced (about a second a request), so their sources keep the longer default
+    # lease; the owner is shared, so a restart frees them like the VK ones.
     networks = NetworkCollectService(
         sessions=sessions,
         pollers=build_pollers(config, http=http, clock=clock),
         intervals=network_intervals(config),
+        owner=owner,
+    )
+    job_runner = JobRunner(
+        leases=JobLeases(sessions, owner=owner, clock=clock, lease_seconds=lease_seconds),
+        outage=DatabaseOutage(),
     )
     jobs = registered_jobs(
         config,
@@ -499,12 +553,13 @@ async def serve(
         lemma=getattr(lemmatizer, "lemma", None),  # the given Lemmatizer's, else loaded lazily
         networks=networks,
     )
-    scheduler = build_scheduler(jobs)
+    scheduler = build_scheduler(jobs, job_runner)
     app = create_app(
         site_info=site_info(config),
         health_probe=make_health_probe(engine),
         overview=make_overview_provider(sessions),
         metrics=registry,
+        availability=DatabaseStatus(engine),
     )
     runner = web.AppRunner(app, access_log=None)
     try:
@@ -514,16 +569,35 @@ async def serve(
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
-            on_started(Service(sessions, workflow, pipeline, collector, jobs, networks))
+            on_started(Service(sessions, workflow, pipeline, collector, jobs, networks, job_runner))
         scheduler.start()
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            await shut_down(scheduler, job_runner, sessions, owner)
     finally:
         await runner.cleanup()
         await http.close()
         engine.dispose()
+
+
+async def shut_down(
+    scheduler: AsyncIOScheduler, runner: JobRunner, sessions: sessionmaker[Session], owner: str
+) -> None:
+    """Stop the jobs: no new runs, wait for those in flight, give every lease back.
+
+    The scheduler is shut down only after the drain: shutting it down cancels the runs in
+    flight at once.
+    """
+    scheduler.pause()
+    cancelled = await runner.drain(SHUTDOWN_GRACE)
+    scheduler.shutdown(wait=False)
+    try:
+        freed = await asyncio.to_thread(give_back_leases, sessions, owner)
+    except Exception as err:  # the database is gone: the leases run out on their own
+        log.warning("stopping: leases not given back (%s); they run out by themselves", err)
+        freed = 0
+    log.info("stopped: %d job run(s) cancelled, %d lease(s) given back", cancelled, freed)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

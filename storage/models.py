@@ -49,6 +49,7 @@ __all__ = [
     "Incident",
     "IncidentFingerprint",
     "IncidentMessage",
+    "JobLease",
     "JobState",
     "Message",
     "MessageVersion",
@@ -557,6 +558,22 @@ class JobState(Base):
     cursor: Mapped[int | None] = mapped_column(sa.BigInteger)
     value: Mapped[json_dict]
     updated_at: Mapped[utc_now]
+
+
+class JobLease(Base):
+    """Which process runs a scheduled job now: at most one at a time across all processes.
+
+    The owner renews ``expires_at`` while the job runs (a heartbeat) and clears the owner when
+    it ends; a process that died leaves a lease that runs out, or that a process on the same
+    host gives back at once when it sees the owner's pid is gone.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(sa.String(128))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 # --- The event log is append-only, enforced by the database. ---------------------------------

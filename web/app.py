@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from web import views
 from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, HealthProbe, OverviewProvider, SiteInfo
 from web.metrics import add_metrics_route
+from web.outage import Availability, outage_middleware
 
 
 def create_app(
@@ -16,9 +17,15 @@ def create_app(
     health_probe: HealthProbe,
     overview: OverviewProvider | None = None,
     metrics: CollectorRegistry | None = None,
+    availability: Availability | None = None,
 ) -> web.Application:
-    """Build the aiohttp application from collaborators the composition root provides."""
+    """Build the aiohttp application from collaborators the composition root provides.
+
+    With ``availability``, pages answer 503 while the database is unreachable (web/outage.py).
+    """
     app = web.Application()
+    if availability is not None:
+        app.middlewares.append(outage_middleware(availability))
     app[SITE_INFO] = site_info
     app[HEALTH_PROBE] = health_probe
     app[OVERVIEW] = overview

@@ -36,9 +36,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--lease-seconds",
         type=float,
-        default=600.0,
+        default=None,
         metavar="S",
-        help="how long a source stays leased to this process if it dies mid-poll (default 600)",
+        help="how long a source stays leased without renewal if this process dies mid-poll "
+        "(default: scheduler.lease_seconds)",
     )
     parser.set_defaults(handler=run)
 
@@ -47,7 +48,7 @@ async def collect_once(
     config: Config,
     sessions: sessionmaker[Session],
     concurrency: int,
-    lease_seconds: float = 600.0,
+    lease_seconds: float = 60.0,
 ) -> tuple[list[CollectOutcome], int]:
     """Poll every enabled source this process can lease: VK (and its feed when a user token is
     configured), OK groups, Telegram channels and replay files; return the outcomes and how
@@ -115,11 +116,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_config_or_fail(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sessions = open_database(config)
-    if args.lease_seconds <= 0:
-        raise CliError("--lease-seconds must be positive")
-    outcomes, skipped = asyncio.run(
-        collect_once(config, sessions, args.concurrency, args.lease_seconds)
+    lease = float(
+        config.scheduler.lease_seconds if args.lease_seconds is None else args.lease_seconds
     )
+    if lease <= 0:
+        raise CliError("--lease-seconds must be positive")
+    outcomes, skipped = asyncio.run(collect_once(config, sessions, args.concurrency, lease))
     line = summary_line(outcomes, skipped)
     failed = any(not o.ok for o in outcomes)
     print(line, file=sys.stderr if failed else sys.stdout)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.commands._common import add_command, load_config_or_fail
@@ -14,6 +16,7 @@ from app.logs import configure_service_logging
 
 if TYPE_CHECKING:
     from app.commands._common import Subparsers
+    from app.config import Config
 
 
 def register(subparsers: Subparsers) -> None:
@@ -21,7 +24,8 @@ def register(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "run",
-        help="run the service: apply migrations, then serve the web app and the scheduler",
+        help="run the service: apply migrations, then serve the web app and the scheduler "
+        "(SIGTERM/SIGINT stop it, SIGHUP reloads the configuration)",
     )
     parser.add_argument("--host", help="address to listen on (default: web.host)")
     parser.add_argument(
@@ -37,6 +41,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the service and block until interrupted."""
+    from app.config import load_config
+    from app.reload import install_reload_signal, serve_with_reload
     from app.runtime import Listening, install_stop_signals, serve
     from storage.errors import StorageError
     from storage.migrate import upgrade
@@ -61,10 +67,29 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    def load() -> Config:
+        return load_config(Path(args.config), os.environ)
+
+    def prepare(new: Config) -> None:
+        if not args.no_migrate:
+            upgrade(new.database.url)
+
     async def main() -> None:
         stop = asyncio.Event()
+        reload = asyncio.Event()
         install_stop_signals(stop)
-        await serve(config, host=host, port=port, stop=stop, on_listening=announce)
+        install_reload_signal(reload)
+        await serve_with_reload(
+            config,
+            load=load,
+            serve=serve,
+            host=host,
+            port=port,
+            stop=stop,
+            reload=reload,
+            on_listening=announce,
+            prepare=prepare,
+        )
 
     try:
         asyncio.run(main())

@@ -280,6 +280,43 @@ class SourceRepository:
         )
         self._session.expire_all()
 
+    def renew(self, owner: str, now: dt.datetime, *, lease_seconds: float) -> int:
+        """Extend every lease ``owner`` holds (sources and state rows) to ``now + lease_seconds``.
+
+        The collector's heartbeat: a poll that runs longer than one lease keeps its sources,
+        while a process that died stops renewing and its leases run out soon.
+        """
+        result = self._session.execute(
+            sa.update(Source)
+            .where(Source.lease_owner == owner)
+            .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def lease_owners(self) -> list[str]:
+        """Return the distinct owners holding a lease now (expired or not)."""
+        query = sa.select(Source.lease_owner).where(Source.lease_owner.is_not(None)).distinct()
+        return sorted(o for o in self._session.scalars(query) if o is not None)
+
+    def release_owned(self, owners: list[str]) -> int:
+        """Give up every lease of these owners: their sources are due at once; return how many.
+
+        For leases of this process left by a run that could not release them (the database
+        went away mid-poll), and of processes known to be dead.
+        """
+        if not owners:
+            return 0
+        result = self._session.execute(
+            sa.update(Source)
+            .where(Source.lease_owner.in_(owners))
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        self._session.expire_all()
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def set_enabled(self, source_id: int, enabled: bool) -> None:
         """Switch polling of a source on or off; switching on clears the disabled reason."""
         values: dict[str, Any] = {"enabled": enabled}
