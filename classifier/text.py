@@ -5,14 +5,18 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "PreparedText",
     "Token",
     "clean",
     "fold",
     "normalize",
+    "prepare",
     "tokenize",
+    "word_matches",
     "word_spans",
 ]
 
@@ -115,6 +119,9 @@ def _collapse_repeats(match: re.Match[str]) -> str:
 
 
 def _collapse_word_repeats(text: str) -> str:
+    if _REPEATS.search(text) is None:
+        return text  # the common case: no letter thrice in a row anywhere
+
     def one(match: re.Match[str]) -> str:
         word = match.group(0)
         if _TRIPLE_WORD.match(word):
@@ -168,6 +175,8 @@ def clean(text: str, *, placeholders: bool = False) -> str:
     text = _EMOJI.sub(" ", text)
     text = _INVISIBLE.sub("", text)
     text = _WORD_DASH.sub("-", text)
+    if _LATIN_LETTER.search(text) is None:
+        return _SPACES.sub(" ", _collapse_word_repeats(text)).strip()
     text = _MIXED_WORD.sub(_fix_lookalikes, text)
     if _SHORT_LATIN_WORD.search(text) and len(_CYRILLIC_LETTER.findall(text)) > 2 * len(
         _LATIN_LETTER.findall(text)
@@ -192,6 +201,36 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def word_matches(text: str) -> Iterator[re.Match[str]]:
+    """Return the word tokens of a text as regular-expression matches (the cheapest form)."""
+    return _WORD.finditer(text)
+
+
 def word_spans(text: str) -> list[Token]:
     """Split a text into word tokens with their character spans."""
     return [Token(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedText:
+    """A message cleaned and split once, for every stage that reads it.
+
+    ``lines`` is what the gazetteer reads (each line cleaned, empty ones left out: a line break
+    is a boundary between place names); ``words`` is what the lemmatiser reads (the word tokens
+    of the whole message normalised, exactly ``tokenize(normalize(text))``).
+    """
+
+    text: str
+    lines: tuple[str, ...]
+    words: tuple[str, ...]
+
+
+def prepare(text: str) -> PreparedText:
+    """Clean and tokenise a message once (see :class:`PreparedText`)."""
+    raw_lines = text.splitlines()
+    lines = tuple(cleaned for cleaned in map(clean, raw_lines) if cleaned)
+    # One line (a trailing line break at most, which cleaning drops): its cleaned form is the
+    # cleaned message, so it is not cleaned twice.
+    single = len(raw_lines) == 1
+    whole = (lines[0] if lines else "") if single else clean(text)
+    return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))
