@@ -113,11 +113,58 @@ class Featurizer:
 
     def transform(self, docs: Sequence[LemmaDoc]) -> sp.csr_matrix:
         """Return the feature matrix of ``docs``: word columns first, then char columns."""
-        words = self.words.transform(docs)
+        return self.transform_parts(docs)[0]
+
+    def transform_parts(self, docs: Sequence[LemmaDoc]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Return the feature matrix of ``docs`` and, apart, its word columns (for evidence)."""
+        words = self._word_tfidf(docs)
         if self.chars is None:
-            return sp.csr_matrix(words)
+            return words, words
         chars = self._char_tfidf(docs) * self.spec.char_weight
-        return sp.csr_matrix(sp.hstack([words, chars], format="csr"))
+        return sp.csr_matrix(sp.hstack([words, chars], format="csr")), words
+
+    def _word_tfidf(self, docs: Sequence[LemmaDoc]) -> sp.csr_matrix:
+        """Word n-gram TF-IDF, equal to ``self.words.transform`` without its per-call overhead.
+
+        The same steps as scikit-learn's: count the n-grams found in the vocabulary, sort
+        each row's columns, then sublinear tf, IDF and l2 norm in place on the same dtype.
+        """
+        vectorizer = self.words
+        lookup = vectorizer.vocabulary_.get
+        lo, hi = vectorizer.ngram_range
+        indptr = [0]
+        indices: list[int] = []
+        values: list[int] = []
+        for doc in docs:
+            tokens = doc.split()
+            counts: dict[int, int] = {}
+            for n in range(lo, hi + 1):
+                shifted = (tokens[k:] for k in range(n))
+                grams = tokens if n == 1 else map(" ".join, zip(*shifted, strict=False))
+                for gram in grams:
+                    column = lookup(gram)
+                    if column is not None:
+                        counts[column] = counts.get(column, 0) + 1
+            indices.extend(counts)
+            values.extend(counts.values())
+            indptr.append(len(indices))
+        matrix = sp.csr_matrix(
+            (
+                np.asarray(values, dtype=vectorizer.dtype),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(docs), len(vectorizer.vocabulary_)),
+        )
+        matrix.sort_indices()
+        if vectorizer.sublinear_tf:
+            np.log(matrix.data, matrix.data)
+            matrix.data += 1.0
+        if vectorizer.use_idf:
+            matrix.data *= vectorizer.idf_[matrix.indices]
+        if vectorizer.norm is not None:
+            matrix = normalize(matrix, norm=vectorizer.norm, copy=False)
+        return sp.csr_matrix(matrix)
 
     def _fitted_chars(self) -> TfidfVectorizer:
         if self.chars is None:

@@ -203,12 +203,12 @@ class TextModels:
         """Predict complaint, group and topic for each document (one batch)."""
         if not docs:
             return []
-        x = self.featurizer.transform(docs)
+        x, x_words = self.featurizer.transform_parts(docs)
         p_complaint = self.complaint.proba(x)[:, self._yes]
         p_group = self.group.proba(x)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         best = np.argmax(p_group, axis=1)
-        evidences = self._evidence(x, best, p_complaint) if evidence else None
+        evidences = self._evidence(x_words, best, p_complaint) if evidence else None
         out: list[TextPrediction] = []
         for row in range(len(docs)):
             g = int(best[row])
@@ -252,7 +252,7 @@ class TextModels:
         groups: np.ndarray[Any, Any],
         p_complaint: np.ndarray[Any, Any],
     ) -> list[tuple[Evidence, ...]]:
-        """Return each row's evidence: its top word features by tf-idf x weight, per decision.
+        """Return each row's evidence (``x``: its word columns): top words by tf-idf x weight.
 
         For the complaint decision the weights of the side decided (complaint or not); for
         the topic, the weights of the group chosen. Computed for the whole batch at once.

@@ -45,6 +45,9 @@ _URL = re.compile(
     r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
     re.IGNORECASE,
 )
+# Every address _URL finds holds "://" or a word character, a dot and no space after it
+# ("www.x", "kirov.ru", "киров.рф"): a text without either is spared the long pattern.
+_URL_HINT = re.compile(r"://|[\w-]\.\S")
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 # Russian phone numbers: +7 / 8, then ten digits with the usual separators.
 # Any grouping of the ten digits: "+7 (912) 345-67-89", "8(8332)64-00-00", "89123456789".
@@ -75,6 +78,7 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200e\u200f\u2060\ufeff]")
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # Hyphen look-alikes between letters ("Кирово‑Чепецк" with U+2011) become an ASCII hyphen.
 _WORD_DASH = re.compile(r"(?<=\w)[\u2010\u2011\u2012\u2013\u2212](?=\w)")
+_DASH_HINT = re.compile(r"[\u2010\u2011\u2012\u2013\u2212]")
 
 _CYRILLIC = "а-яёА-ЯЁ"
 # Latin letters that look like Cyrillic ones, as typed (on purpose or by a mixed keyboard).
@@ -170,11 +174,13 @@ def clean(text: str, *, placeholders: bool = False) -> str:
     phone_sub = " phone " if placeholders else " "
     if "@" in text:
         text = _EMAIL.sub(email_sub, text)
-    text = _URL.sub(" ", text)
+    if _URL_HINT.search(text):
+        text = _URL.sub(" ", text)
     text = _PHONE.sub(phone_sub, text)
     text = _EMOJI.sub(" ", text)
     text = _INVISIBLE.sub("", text)
-    text = _WORD_DASH.sub("-", text)
+    if _DASH_HINT.search(text):
+        text = _WORD_DASH.sub("-", text)
     if _LATIN_LETTER.search(text) is None:
         return _SPACES.sub(" ", _collapse_word_repeats(text)).strip()
     text = _MIXED_WORD.sub(_fix_lookalikes, text)

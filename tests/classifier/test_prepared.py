@@ -25,6 +25,7 @@ TEXTS = [
     "Напишите на admin@kirov.ru или позвоните +7 (912) 345-67-89\nwww.kirov.ru/news",
     "[id123|Иван Петров], в д. Балезинщина снова нет света\u2028уже неделю",
     "Котельнич\n",
+    "Кирово\u2011Чепецк, школа №3 — 5-й день без отопления; сайт киров.рф/жкх молчит",
     "мусор " * 400,
 ]
 
@@ -94,3 +95,17 @@ def test_the_batch_path_hands_back_the_lemmas_the_models_read(
     assert [result for result, _lemmas in results] == one_by_one
     kotelnich = classifier.classify(ClassificationInput("Котельнич\nнет воды второй день"))
     assert kotelnich.municipality == "город Котельнич"
+
+
+def test_word_features_equal_scikit_learns_transform(lemmatizer: Lemmatizer) -> None:
+    featurizer = load_artifact().models.featurizer
+    docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS]
+    docs += ["не работать не работать фонарь", "вода вода вода нет"]
+    ours = featurizer._word_tfidf(docs)
+    theirs = featurizer.words.transform(docs)
+    assert ours.shape == theirs.shape
+    assert ours.dtype == theirs.dtype
+    assert (ours.indptr == theirs.indptr).all()
+    assert (ours.indices == theirs.indices).all()
+    assert (ours.data == theirs.data).all()
+    assert ours.nnz > 20
