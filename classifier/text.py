@@ -231,12 +231,28 @@ class PreparedText:
     words: tuple[str, ...]
 
 
+# What makes a message clean differently as a whole than line by line: markup and mentions
+# (their patterns may span a line break), a short Latin word (read as Cyrillic or not by the
+# whole text's alphabet) and digits on both sides of a line break (a phone number split).
+_ACROSS_LINES_CHARS = frozenset("<&[@*")
+_DIGITS_ACROSS_LINES = re.compile(r"\d[\s()-]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029][\s()-]*\d")
+
+
+def _cleans_line_by_line(text: str) -> bool:
+    """Tell whether ``clean(text)`` is its cleaned lines joined by spaces."""
+    return (
+        _ACROSS_LINES_CHARS.isdisjoint(text)
+        and _SHORT_LATIN_WORD.search(text) is None
+        and _DIGITS_ACROSS_LINES.search(text) is None
+    )
+
+
 def prepare(text: str) -> PreparedText:
     """Clean and tokenise a message once (see :class:`PreparedText`)."""
     raw_lines = text.splitlines()
     lines = tuple(cleaned for cleaned in map(clean, raw_lines) if cleaned)
-    # One line (a trailing line break at most, which cleaning drops): its cleaned form is the
-    # cleaned message, so it is not cleaned twice.
-    single = len(raw_lines) == 1
-    whole = (lines[0] if lines else "") if single else clean(text)
+    # One line (a trailing line break at most, which cleaning drops), or lines that nothing
+    # joins across: the cleaned lines make the cleaned message, so it is not cleaned twice.
+    joinable = len(raw_lines) <= 1 or _cleans_line_by_line(text)
+    whole = " ".join(lines) if joinable else clean(text)
     return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))
