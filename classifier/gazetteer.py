@@ -776,7 +776,11 @@ class Gazetteer:
         lows = toks.lows
         while i < n:
             low = lows[i]
-            if low not in adjectives and low not in index and self._correct(low) is None:
+            if (
+                low not in adjectives
+                and low not in index
+                and (len(low) < _FUZZY_MIN_LENGTH or self._correct(low) is None)
+            ):
                 i += 1  # no name starts here (nor a typo of one): most words of a message
                 continue
             found = self._district_at(toks, i) or self._settlement_at(toks, i)
