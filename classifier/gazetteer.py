@@ -476,6 +476,7 @@ def _within_one_edit(a: str, b: str) -> bool:
     return short[k:] == long_[k + 1 :]
 
 
+@cache
 def _cases(code: str) -> frozenset[str]:
     return frozenset(_CASE_NAMES[c] for c in code if c in _CASE_NAMES)
 
@@ -501,6 +502,19 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def _tokens(text: str) -> _Tokens:
     """Clean each line of a message and split it into tokens with their case and context."""
     return _Tokens(clean(line) for line in text.splitlines())
+
+
+# A name form as the builder writes most of them: lower-case Cyrillic words, single spaces,
+# inner hyphens. Cleaning leaves such a form as it is unless a letter repeats thrice.
+_PLAIN_FORM = re.compile(r"[а-яё]+(?:-[а-яё]+)*(?: [а-яё]+(?:-[а-яё]+)*)*")
+_TRIPLE_LETTER = re.compile(r"(.)\1\1")
+
+
+def _form_tokens(form: str) -> tuple[str, ...]:
+    """Return a name form's folded tokens, as ``_tokens`` would, skipping cleaning when plain."""
+    if _PLAIN_FORM.fullmatch(form) and _TRIPLE_LETTER.search(form) is None:
+        return tuple(fold(form).split(" "))
+    return tuple(_tokens(form).lows)
 
 
 class _Tokens(Sequence[_Tok]):
@@ -641,7 +655,7 @@ class Gazetteer:
                             fuzzy_sources.add(variant)
             self._index: dict[str, list[_Form]] = defaultdict(list)
             for form, places in forms.items():
-                tokens = tuple(_tokens(form).lows)
+                tokens = _form_tokens(form)
                 if not tokens:
                     continue
                 entry = _Form(tokens, tuple(sorted(places.items())), *flags[form])
