@@ -100,7 +100,12 @@ def test_the_batch_path_hands_back_the_lemmas_the_models_read(
 
 
 def test_word_features_equal_scikit_learns_transform(lemmatizer: Lemmatizer) -> None:
-    featurizer = load_artifact().models.featurizer
+    import joblib  # type: ignore[import-untyped]
+
+    from classifier.artifact import MODEL_FILE, default_artifact_dir
+
+    # The fitted models (load_artifact reads the frozen copy, which has no vectorizers).
+    featurizer = joblib.load(default_artifact_dir() / MODEL_FILE).featurizer
     docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS]
     docs += ["не работать не работать фонарь", "вода вода вода нет"]
     ours = featurizer._word_tfidf(docs)
