@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -10,7 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
+from app.backlog import Backlog, BacklogMonitor, SkippedRunFilter
 from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, summary_line
 from app.config import Config
@@ -64,11 +66,23 @@ def site_info(config: Config) -> SiteInfo:
     )
 
 
-def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthReport]]:
-    """Return a coroutine factory that checks the database and its schema revision."""
+def make_health_probe(
+    engine: Engine, *, backlog: Callable[[], Backlog | None] | None = None
+) -> Callable[[], asyncio.Future[HealthReport]]:
+    """Return a coroutine factory that checks the database and its schema revision.
+
+    ``backlog`` gives the process job's latest backlog figures, reported beside the health.
+    """
     expected = head()
 
     def probe_sync() -> HealthReport:
+        report = _probe_database()
+        last = backlog() if backlog is not None else None
+        if last is None:
+            return report
+        return dataclasses.replace(report, backlog=last.to_json())
+
+    def _probe_database() -> HealthReport:
         try:
             revision = current_revision(engine)
         except StorageError as err:
@@ -239,22 +253,59 @@ def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
 
 
 def process_job(
-    pipeline: Pipeline | PipelineSlot, *, limit: int | None = None
+    pipeline: Pipeline | PipelineSlot,
+    *,
+    limit: int | None = None,
+    backlog: BacklogHolder | None = None,
 ) -> Callable[[], Awaitable[None]]:
-    """Return the job that runs the pipeline over the messages stored since its last run."""
+    """Return the job that runs the pipeline over the messages stored since its last run.
+
+    With ``backlog``, the backlog is measured before and after each run (``app.backlog``):
+    one line when the stage falls behind, one when it catches up, the figures for /health.
+    """
     slot = pipeline if isinstance(pipeline, PipelineSlot) else PipelineSlot(lambda: pipeline)
 
     async def run() -> None:
         current = await asyncio.to_thread(slot.get)
         if current is None:
             return
+        monitor = backlog.monitor_for(current) if backlog is not None else None
+        version = current.classifier.version
+        if monitor is not None:
+            await asyncio.to_thread(monitor.check, version)
         report = await asyncio.to_thread(current.run_once, limit)
+        if monitor is not None:
+            await asyncio.to_thread(monitor.check, version)
         if report.errors:
             log.warning("process: %s", "; ".join(report.lines()))
         elif report.classified or report.triage:
             log.info("process: %s", "; ".join(report.lines()))
 
     return run
+
+
+class BacklogHolder:
+    """The process job's backlog monitor, made for the pipeline once it is loaded."""
+
+    def __init__(self, *, max_age: timedelta) -> None:
+        """Call the stage behind when its oldest waiting message is older than ``max_age``."""
+        self.max_age = max_age
+        self.monitor: BacklogMonitor | None = None
+
+    def monitor_for(self, pipeline: Pipeline) -> BacklogMonitor:
+        """Return the monitor (behind beyond one batch waiting, or ``max_age``)."""
+        if self.monitor is None or self.monitor.sessions is not pipeline.sessions:
+            self.monitor = BacklogMonitor(
+                sessions=pipeline.sessions,
+                clock=pipeline.now,
+                max_messages=pipeline.batch_size,
+                max_age=self.max_age,
+            )
+        return self.monitor
+
+    def last(self) -> Backlog | None:
+        """Return the latest figures (None before the first run)."""
+        return self.monitor.last if self.monitor is not None else None
 
 
 def registered_jobs(
@@ -264,6 +315,7 @@ def registered_jobs(
     notifier: Notifier,
     collector: CollectService | None = None,
     pipeline: Pipeline | PipelineSlot | None = None,
+    backlog: BacklogHolder | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines."""
     jobs = [
@@ -277,7 +329,7 @@ def registered_jobs(
         jobs.append(
             JobSpec(
                 name="process",
-                func=process_job(pipeline),
+                func=process_job(pipeline, backlog=backlog),
                 interval_seconds=config.scheduler.classify_interval,
             )
         )
@@ -394,17 +446,19 @@ async def serve(
         pool = build_vk_pool(config.networks.vk, session=http)
         if pool is not None:
             collector = CollectService(sessions=sessions, api=pool)
+    backlog = BacklogHolder(max_age=timedelta(seconds=2 * config.scheduler.classify_interval))
     jobs = registered_jobs(
         config,
         workflow=workflow,
         notifier=LoggingNotifier(),
         collector=collector,
         pipeline=pipeline,
+        backlog=backlog,
     )
     scheduler = build_scheduler(jobs)
     app = create_app(
         site_info=site_info(config),
-        health_probe=make_health_probe(engine),
+        health_probe=make_health_probe(engine, backlog=backlog.last),
         overview=make_overview_provider(sessions),
     )
     runner = web.AppRunner(app, access_log=None)
@@ -416,11 +470,17 @@ async def serve(
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
             on_started(Service(sessions, workflow, pipeline, collector, jobs))
+        # The backlog monitor reports a stage that is behind; the scheduler's "skipped" line
+        # at every interval would only repeat it.
+        skipped = SkippedRunFilter(("process",))
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        scheduler_log.addFilter(skipped)
         scheduler.start()
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            scheduler_log.removeFilter(skipped)
     finally:
         await runner.cleanup()
         await http.close()
