@@ -113,8 +113,12 @@ class Ours:
     def cold(self) -> None:
         """Forget every lemma, typo check and char n-gram seen so far."""
         self.lemmatizer.clear_cache()
-        self.gazetteer._corrections.clear()
-        self.classifier.models.featurizer._char_cache.clear()
+        for cache in (
+            getattr(self.gazetteer, "_corrections", None),
+            getattr(self.classifier.models.featurizer, "_char_cache", None),
+        ):
+            if cache is not None:
+                cache.clear()
 
     def run(self, texts: Sequence[str]) -> object:
         """Classify a batch."""
