@@ -145,6 +145,7 @@ class _Head:
     intercept: np.ndarray[Any, Any] | None = None
 
     _dense: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
+    _dense_t: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
 
     def dense(self) -> np.ndarray[Any, Any]:
         """Return the (classes x features) weights as a dense array (built once)."""
@@ -152,8 +153,18 @@ class _Head:
             self._dense = np.asarray(self.coef.toarray(), dtype=np.float32)
         return self._dense
 
+    def dense_t(self) -> np.ndarray[Any, Any]:
+        """Return the (features x classes) weights, dense and row-major (built once).
+
+        ``x @ dense_t()`` adds, for each row, the same products in the same order as
+        scikit-learn's sparse product does (the zeros add nothing), in float32 alike.
+        """
+        if self._dense_t is None:
+            self._dense_t = np.ascontiguousarray(self.dense().T)
+        return self._dense_t
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the dense copy of the weights (rebuilt on first use)."""
+        """Pickle without the dense copies of the weights (rebuilt on first use)."""
         return {
             "model": self.model,
             "classes": self.classes,
@@ -166,6 +177,7 @@ class _Head:
         """Restore from :meth:`__getstate__` (or from an artefact saved before frozen heads)."""
         self.intercept = None
         self._dense = None
+        self._dense_t = None
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -188,7 +200,7 @@ class _Head:
             return np.asarray(self.model.predict_proba(x))
         # scikit-learn's LogisticRegression.predict_proba, step by step.
         assert self.intercept is not None  # noqa: S101 - set by frozen()
-        scores = np.asarray((x @ self.coef.T).toarray()) + self.intercept
+        scores = np.asarray(x @ self.dense_t()) + self.intercept
         if len(self.classes) <= 2:
             p = _expit(scores.reshape(-1))
             return np.stack([1 - p, p], axis=1)
