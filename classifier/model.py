@@ -159,8 +159,9 @@ class _Head:
         ``x @ dense_t()`` adds, for each row, the same products in the same order as
         scikit-learn's sparse product does (the zeros add nothing), in float32 alike.
         """
-        if self._dense_t is None:
-            self._dense_t = np.ascontiguousarray(self.dense().T)
+        if self._dense_t is None:  # not through dense(): the topic head needs only this one
+            weights = self._dense if self._dense is not None else self.coef.toarray()
+            self._dense_t = np.ascontiguousarray(np.asarray(weights, dtype=np.float32).T)
         return self._dense_t
 
     def __getstate__(self) -> dict[str, Any]:
