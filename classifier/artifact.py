@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
 import pickle
 import tempfile
@@ -28,6 +29,8 @@ __all__ = [
     "load_artifact",
     "save_artifact",
 ]
+
+log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.joblib"
@@ -127,7 +130,7 @@ def save_artifact(
     frozen = models.freeze()
     inference_digest = ""
     if frozen is not None:
-        inference_digest = write_inference_file(frozen, directory)
+        inference_digest = write_inference_file(frozen, directory, model_sha256=digest)
     else:
         (directory / INFERENCE_FILE).unlink(missing_ok=True)
     info = ArtifactInfo(
@@ -160,12 +163,17 @@ def _write(target: Path, dump: Callable[[Path], object]) -> str:
     return digest
 
 
-def write_inference_file(frozen: TextModels, directory: Path) -> str:
-    """Write frozen models (``TextModels.freeze``) as the artefact's inference file."""
+def write_inference_file(frozen: TextModels, directory: Path, *, model_sha256: str) -> str:
+    """Write frozen models (``TextModels.freeze``) as the artefact's inference file.
+
+    The file names the model file it was frozen from (``model_sha256``): a frozen copy left
+    beside another model (a manifest merged by hand, a model file replaced) is never used.
+    """
+    payload = {"model_sha256": model_sha256, "models": frozen}
 
     def dump(path: Path) -> None:
         with gzip.open(path, "wb", compresslevel=6) as handle:
-            pickle.dump(frozen, handle, protocol=5)
+            pickle.dump(payload, handle, protocol=5)
 
     return _write(directory / INFERENCE_FILE, dump)
 
@@ -222,7 +230,9 @@ def load_artifact(directory: Path | None = None) -> ModelArtifact:
     _check(model_path, info.sha256)  # the artefact's identity, even when the frozen copy loads
     inference = directory / INFERENCE_FILE
     if info.inference_sha256 and inference.is_file():
-        return ModelArtifact(models=_load_inference(inference, info), info=info, path=directory)
+        frozen = _load_inference(inference, info)
+        if frozen is not None:
+            return ModelArtifact(models=frozen, info=info, path=directory)
     import joblib
     import sklearn
 
@@ -248,17 +258,30 @@ def _check(path: Path, expected: str) -> None:
         )
 
 
-def _load_inference(path: Path, info: ArtifactInfo) -> TextModels:
-    """Unpickle the frozen models, once their checksum is the manifest's."""
+def _load_inference(path: Path, info: ArtifactInfo) -> TextModels | None:
+    """Unpickle the frozen models, once their checksum is the manifest's.
+
+    Returns None (the full model file is read instead) when they were frozen from another
+    model file than the manifest's.
+    """
     _check(path, info.inference_sha256)
     try:
         with gzip.open(path, "rb") as handle:
-            models = pickle.load(handle)  # noqa: S301 - our own file, checksum verified above
+            payload = pickle.load(handle)  # noqa: S301 - our own file, checksum verified above
     except Exception as err:  # a bad or foreign file raises many kinds
         raise ModelArtifactError(
             f"model file {path} cannot be loaded ({type(err).__name__}: {err}): "
             "retrain with `incident-management train`"
         ) from err
-    if not isinstance(models, TextModels):
+    if not isinstance(payload, dict) or not isinstance(payload.get("models"), TextModels):
         raise ModelArtifactError(f"model file {path} does not hold text models")
+    if payload.get("model_sha256") != info.sha256:
+        log.warning(
+            "%s was frozen from another model than %s; loading the full model instead "
+            "(run `incident-management train`, or save the artefact again, to refresh it)",
+            path,
+            MODEL_FILE,
+        )
+        return None
+    models: TextModels = payload["models"]
     return models

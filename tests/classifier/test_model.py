@@ -392,3 +392,37 @@ def test_the_shipped_model_loads_without_scikit_learn() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == ["ЖКХ", "False"]
+
+
+def test_a_frozen_copy_of_another_model_is_not_used(
+    models: TextModels, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from classifier.artifact import INFERENCE_FILE, write_inference_file
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    save_artifact(models, first)
+    other = train(
+        load_seed_corpus()[1::4],
+        lemmatize=Lemmatizer().lemmatize_text,
+        rubricator=load_rubricator(),
+        spec=SMALL,
+    ).models
+    info = save_artifact(other, second)
+    # A manifest merged by hand: the second model, the first model's frozen copy.
+    stale = first / INFERENCE_FILE
+    (second / INFERENCE_FILE).write_bytes(stale.read_bytes())
+    manifest = json.loads((second / MANIFEST_FILE).read_text("utf-8"))
+    manifest["inference_sha256"] = json.loads((first / MANIFEST_FILE).read_text("utf-8"))[
+        "inference_sha256"
+    ]
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = load_artifact(second)
+    assert loaded.models.complaint.model is not None  # the full model file, not the stale copy
+    assert "frozen from another model" in caplog.text
+    assert loaded.version == info.version
+    # Written for the right model, the frozen copy is read again.
+    frozen = other.freeze()
+    assert frozen is not None
+    manifest["inference_sha256"] = write_inference_file(frozen, second, model_sha256=info.sha256)
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_artifact(second).models.complaint.model is None
