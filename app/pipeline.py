@@ -101,6 +101,7 @@ class Item:
     message: PendingMessage
     classification: Classification | None = None
     lemmas: tuple[str, ...] = ()
+    lemmatized: bool = False  # ``lemmas`` set (by the classify stage's batch call)
     grouping: GroupingMessage | None = None
     decision: Decision | None = None
     incident: IncidentRecord | None = None
@@ -176,7 +177,7 @@ class ClassifyStage:
         self.lemmatizer = lemmatizer
 
     def prepare(self, items: Sequence[Item]) -> None:
-        """Classify every item of the batch in one call."""
+        """Classify every item of the batch in one call (keeping the lemmas the models read)."""
         todo = [i for i in items if i.classification is None]
         inputs = [
             ClassificationInput(
@@ -188,6 +189,15 @@ class ClassifyStage:
             )
             for i in todo
         ]
+        with_lemmas = getattr(self.classifier, "classify_with_lemmas", None)
+        if with_lemmas is not None and getattr(self.classifier, "lemmatizer", None) is (
+            self.lemmatizer
+        ):
+            # The classifier's lemmas are grouping's: each text is lemmatised once, not twice.
+            for item, (result, lemmas) in zip(todo, with_lemmas(inputs), strict=True):
+                item.classification, item.lemmas = result, tuple(lemmas)
+                item.lemmatized = True
+            return
         for item, result in zip(todo, self.classifier.classify_many(inputs), strict=True):
             item.classification = result
 
@@ -195,7 +205,9 @@ class ClassifyStage:
         """Pass the classified item on with its lemmas."""
         if item.classification is None:
             raise Drop("unclassified")
-        item.lemmas = tuple(self.lemmatizer.lemmatize_text(item.message.text))
+        if not item.lemmatized:
+            item.lemmas = tuple(self.lemmatizer.lemmatize_text(item.message.text))
+            item.lemmatized = True
         return item
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -11,7 +12,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
+from app.backlog import Backlog, BacklogMonitor, SkippedRunFilter
 from app.bootstrap import bootstrap
 from app.collect import CollectService, build_vk_pool, poller_options, summary_line
 from app.collect_networks import NetworkCollectService, build_pollers, network_intervals
@@ -74,11 +76,23 @@ def site_info(config: Config) -> SiteInfo:
     )
 
 
-def make_health_probe(engine: Engine) -> Callable[[], asyncio.Future[HealthReport]]:
-    """Return a coroutine factory that checks the database and its schema revision."""
+def make_health_probe(
+    engine: Engine, *, backlog: Callable[[], Backlog | None] | None = None
+) -> Callable[[], asyncio.Future[HealthReport]]:
+    """Return a coroutine factory that checks the database and its schema revision.
+
+    ``backlog`` gives the process job's latest backlog figures, reported beside the health.
+    """
     expected = head()
 
     def probe_sync() -> HealthReport:
+        report = _probe_database()
+        last = backlog() if backlog is not None else None
+        if last is None:
+            return report
+        return dataclasses.replace(report, backlog=last.to_json())
+
+    def _probe_database() -> HealthReport:
         try:
             revision = current_revision(engine)
         except StorageError as err:
@@ -278,14 +292,23 @@ def process_job(
     *,
     limit: int | None = None,
     metrics: Metrics | None = None,
+    backlog: BacklogHolder | None = None,
 ) -> Callable[[], Awaitable[None]]:
-    """Return the job that runs the pipeline over the messages stored since its last run."""
+    """Return the job that runs the pipeline over the messages stored since its last run.
+
+    With ``backlog``, the backlog is measured before and after each run (``app.backlog``):
+    one line when the stage falls behind, one when it catches up, the figures for /health.
+    """
     slot = pipeline if isinstance(pipeline, PipelineSlot) else PipelineSlot(lambda: pipeline)
 
     async def run() -> None:
         current = await asyncio.to_thread(slot.get)
         if current is None:
             return
+        monitor = backlog.monitor_for(current) if backlog is not None else None
+        version = current.classifier.version
+        if monitor is not None:
+            await asyncio.to_thread(monitor.check, version)
         # A short batch per worker-thread call: a shutdown (which cancels this task) waits
         # for that batch to commit, not for the whole backlog, and gives the job's lease back
         # only then, so no other process starts on the same messages meanwhile.
@@ -308,7 +331,9 @@ def process_job(
                 log.info("process: %s", "; ".join(report.lines()))
             done += report.classified
             if report.errors or report.classified < chunk or (limit is not None and done >= limit):
-                return
+                break
+        if monitor is not None:
+            await asyncio.to_thread(monitor.check, version)
 
     return run
 
@@ -327,6 +352,30 @@ def _classifier_of(
     return current
 
 
+class BacklogHolder:
+    """The process job's backlog monitor, made for the pipeline once it is loaded."""
+
+    def __init__(self, *, max_age: timedelta) -> None:
+        """Call the stage behind when its oldest waiting message is older than ``max_age``."""
+        self.max_age = max_age
+        self.monitor: BacklogMonitor | None = None
+
+    def monitor_for(self, pipeline: Pipeline) -> BacklogMonitor:
+        """Return the monitor (behind beyond one batch waiting, or ``max_age``)."""
+        if self.monitor is None or self.monitor.sessions is not pipeline.sessions:
+            self.monitor = BacklogMonitor(
+                sessions=pipeline.sessions,
+                clock=pipeline.now,
+                max_messages=pipeline.batch_size,
+                max_age=self.max_age,
+            )
+        return self.monitor
+
+    def last(self) -> Backlog | None:
+        """Return the latest figures (None before the first run)."""
+        return self.monitor.last if self.monitor is not None else None
+
+
 def registered_jobs(
     config: Config,
     *,
@@ -340,6 +389,7 @@ def registered_jobs(
     metrics: Metrics | None = None,
     lemma: Callable[[str], str] | None = None,
     networks: NetworkCollectService | None = None,
+    backlog: BacklogHolder | None = None,
 ) -> list[JobSpec]:
     """Collect the periodic jobs of every package: collect, process, deadlines, publish.
 
@@ -358,7 +408,7 @@ def registered_jobs(
         jobs.append(
             JobSpec(
                 name="process",
-                func=process_job(pipeline, metrics=metrics),
+                func=process_job(pipeline, metrics=metrics, backlog=backlog),
                 interval_seconds=config.scheduler.classify_interval,
             )
         )
@@ -540,6 +590,7 @@ async def serve(
         leases=JobLeases(sessions, owner=owner, clock=clock, lease_seconds=lease_seconds),
         outage=DatabaseOutage(),
     )
+    backlog = BacklogHolder(max_age=timedelta(seconds=2 * config.scheduler.classify_interval))
     jobs = registered_jobs(
         config,
         workflow=workflow,
@@ -552,11 +603,12 @@ async def serve(
         metrics=metrics,
         lemma=getattr(lemmatizer, "lemma", None),  # the given Lemmatizer's, else loaded lazily
         networks=networks,
+        backlog=backlog,
     )
     scheduler = build_scheduler(jobs, job_runner)
     app = create_app(
         site_info=site_info(config),
-        health_probe=make_health_probe(engine),
+        health_probe=make_health_probe(engine, backlog=backlog.last),
         overview=make_overview_provider(sessions),
         metrics=registry,
         availability=DatabaseStatus(engine),
@@ -570,11 +622,17 @@ async def serve(
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
             on_started(Service(sessions, workflow, pipeline, collector, jobs, networks, job_runner))
+        # The backlog monitor reports a stage that is behind; the scheduler's "skipped" line
+        # at every interval would only repeat it.
+        skipped = SkippedRunFilter(("process",))
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        scheduler_log.addFilter(skipped)
         scheduler.start()
         try:
             await stop.wait()
         finally:
             await shut_down(scheduler, job_runner, sessions, owner)
+            scheduler_log.removeFilter(skipped)
     finally:
         await runner.cleanup()
         await http.close()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pymorphy3
 
@@ -21,7 +22,7 @@ from classifier.regions import (
     Region,
     RegionError,
 )
-from classifier.text import clean, fold, word_spans
+from classifier.text import PreparedText, clean, fold, word_matches
 from classifier.types import Evidence, MunicipalityCandidate
 
 __all__ = [
@@ -59,6 +60,7 @@ DIRECTION_FACTOR = 0.6  # a destination ("автобус на Киров", "до
 GEO_AROUND_KM = 20.0  # beyond a town's radius, how far its district still counts
 TIE_RATIO = 0.75  # a second municipality this close to the first makes the answer ambiguous
 MIN_ANSWER = 0.4  # less support than this answers "unknown" (with the candidates)
+CORRECTION_CACHE_SIZE = 100_000  # words whose typo check (``_correct``) is remembered
 
 # Settlement markers (folded tokens) and the OKTMO settlement types they allow.
 _TOWN = frozenset({"г"})
@@ -474,6 +476,7 @@ def _within_one_edit(a: str, b: str) -> bool:
     return short[k:] == long_[k + 1 :]
 
 
+@cache
 def _cases(code: str) -> frozenset[str]:
     return frozenset(_CASE_NAMES[c] for c in code if c in _CASE_NAMES)
 
@@ -496,39 +499,100 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
-def _tokens(text: str) -> list[_Tok]:
+def _tokens(text: str) -> _Tokens:
     """Clean each line of a message and split it into tokens with their case and context."""
-    result: list[_Tok] = []
-    for line in text.splitlines():
-        cleaned = clean(line)
-        if not cleaned:
-            continue
-        previous_end: int | None = None
-        for span in word_spans(cleaned):
-            raw = span.text
-            # punctuation, or a line start, between this word and the one before
-            gap = cleaned[previous_end : span.start].strip() if previous_end is not None else "."
-            punct = bool(gap)
-            k = span.start - 1
-            while k >= 0 and cleaned[k] == " ":
-                k -= 1
-            before_char = cleaned[k] if k >= 0 else ""
-            previous_end = span.end
-            shout = len(raw) > 1 and raw.isupper()
-            result.append(
-                _Tok(
-                    low=fold(raw),
-                    raw=raw,
-                    initial=not before_char or before_char in _SENTENCE_END,
-                    capital=raw[0].isupper() and not shout,
-                    dot_after=cleaned[span.end : span.end + 1] == ".",
-                    quote_before=before_char in _OPEN_QUOTES if before_char else False,
-                    punct_before=punct,
-                    dash_before=gap in _ROUTE_DASHES,
-                    shout=shout,
-                )
-            )
-    return result
+    return _Tokens(clean(line) for line in text.splitlines())
+
+
+# A name form as the builder writes most of them: lower-case Cyrillic words, single spaces,
+# inner hyphens. Cleaning leaves such a form as it is unless a letter repeats thrice.
+_PLAIN_FORM = re.compile(r"[а-яё]+(?:-[а-яё]+)*(?: [а-яё]+(?:-[а-яё]+)*)*")
+_TRIPLE_LETTER = re.compile(r"(.)\1\1")
+
+
+def _form_tokens(form: str) -> tuple[str, ...]:
+    """Return a name form's folded tokens, as ``_tokens`` would, skipping cleaning when plain."""
+    if _PLAIN_FORM.fullmatch(form) and _TRIPLE_LETTER.search(form) is None:
+        return tuple(fold(form).split(" "))
+    return tuple(_tokens(form).lows)
+
+
+class _Tokens(Sequence[_Tok]):
+    """The tokens of cleaned lines, each built with its context on first use.
+
+    ``lows`` holds every token's folded form at once: most words of a message start no place
+    name, and only the few that may are looked at closely (their ``_Tok`` built).
+    """
+
+    __slots__ = ("_built", "_lines", "_matches", "_starts", "lows")
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        """Split each cleaned line into words."""
+        self._lines: list[str] = []
+        self._matches: list[re.Match[str]] = []
+        self._starts: list[bool] = []  # the first word of its line
+        for cleaned in lines:
+            if not cleaned:
+                continue
+            matches = list(word_matches(cleaned))
+            if not matches:
+                continue
+            self._lines.extend([cleaned] * len(matches))
+            self._starts.append(True)
+            self._starts.extend([False] * (len(matches) - 1))
+            self._matches.extend(matches)
+        self.lows: list[str] = [fold(m.group(0)) for m in self._matches]
+        self._built: dict[int, _Tok] = {}
+
+    def __len__(self) -> int:
+        """Return the number of tokens."""
+        return len(self._matches)
+
+    def __iter__(self) -> Iterator[_Tok]:
+        """Yield the tokens in order."""
+        for k in range(len(self._matches)):
+            yield self[k]
+
+    @overload
+    def __getitem__(self, index: int) -> _Tok: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_Tok]: ...
+
+    def __getitem__(self, index: int | slice) -> _Tok | list[_Tok]:
+        """Return one token (built once) or a list of them."""
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self._matches)))]
+        if index < 0:
+            index += len(self._matches)
+        tok = self._built.get(index)
+        if tok is None:
+            tok = self._build(index)
+            self._built[index] = tok
+        return tok
+
+    def _build(self, index: int) -> _Tok:
+        cleaned, span = self._lines[index], self._matches[index]
+        raw, start, end = span.group(0), span.start(), span.end()
+        # punctuation, or a line start, between this word and the one before
+        previous_end = None if self._starts[index] else self._matches[index - 1].end()
+        gap = "." if previous_end is None else cleaned[previous_end:start].strip()
+        k = start - 1
+        while k >= 0 and cleaned[k] == " ":
+            k -= 1
+        before_char = cleaned[k] if k >= 0 else ""
+        shout = len(raw) > 1 and raw.isupper()
+        return _Tok(
+            low=self.lows[index],
+            raw=raw,
+            initial=not before_char or before_char in _SENTENCE_END,
+            capital=raw[0].isupper() and not shout,
+            dot_after=cleaned[end : end + 1] == ".",
+            quote_before=before_char in _OPEN_QUOTES if before_char else False,
+            punct_before=bool(gap),
+            dash_before=gap in _ROUTE_DASHES,
+            shout=shout,
+        )
 
 
 class Gazetteer:
@@ -541,6 +605,7 @@ class Gazetteer:
         word before a town's name is corrected; one is created on first need if not given.
         """
         self._morph = morph
+        self._corrections: dict[str, str | None] = {}
         if data.get("format") != _FORMAT_VERSION:
             raise CorruptGazetteerError(f"unsupported gazetteer format {data.get('format')!r}")
         try:
@@ -590,7 +655,7 @@ class Gazetteer:
                             fuzzy_sources.add(variant)
             self._index: dict[str, list[_Form]] = defaultdict(list)
             for form, places in forms.items():
-                tokens = tuple(t.low for t in _tokens(form))
+                tokens = _form_tokens(form)
                 if not tokens:
                     continue
                 entry = _Form(tokens, tuple(sorted(places.items())), *flags[form])
@@ -701,7 +766,7 @@ class Gazetteer:
 
     def settlements_named(self, name: str) -> tuple[Settlement, ...]:
         """Return the settlements whose name (in any case form) is ``name``."""
-        tokens = tuple(t.low for t in _tokens(name))
+        tokens = tuple(_tokens(name).lows)
         if not tokens:
             return ()
         found: dict[int, None] = {}
@@ -712,12 +777,26 @@ class Gazetteer:
 
     # --- finding places ---
 
-    def find_places(self, text: str) -> tuple[PlaceMention, ...]:
-        """Return the places named in a text, each with the municipalities it may mean."""
-        toks = _tokens(text)
+    def find_places(self, text: str | PreparedText) -> tuple[PlaceMention, ...]:
+        """Return the places named in a text, each with the municipalities it may mean.
+
+        ``text`` may come prepared (``classifier.text.prepare``), so that a message is cleaned
+        once for every stage that reads it.
+        """
+        toks = _Tokens(text.lines) if isinstance(text, PreparedText) else _tokens(text)
         spans: list[tuple[PlaceMention, int, int]] = []
         i, n = 0, len(toks)
+        adjectives, index = self._adjectives, self._index
+        lows = toks.lows
         while i < n:
+            low = lows[i]
+            if (
+                low not in adjectives
+                and low not in index
+                and (len(low) < _FUZZY_MIN_LENGTH or self._correct(low) is None)
+            ):
+                i += 1  # no name starts here (nor a typo of one): most words of a message
+                continue
             found = self._district_at(toks, i) or self._settlement_at(toks, i)
             if found is None:
                 found = self._adjective_at(toks, i)
@@ -730,7 +809,7 @@ class Gazetteer:
         return tuple(self._routes(spans, toks))
 
     @staticmethod
-    def _routes(spans: list[tuple[PlaceMention, int, int]], toks: list[_Tok]) -> list[PlaceMention]:
+    def _routes(spans: list[tuple[PlaceMention, int, int]], toks: _Tokens) -> list[PlaceMention]:
         """Join "Киров — Малмыж" into one route; a route to an unknown place counts less."""
         result: list[PlaceMention] = []
         k = 0
@@ -770,7 +849,7 @@ class Gazetteer:
             k += 1
         return result
 
-    def _district_at(self, toks: list[_Tok], i: int) -> tuple[PlaceMention, int] | None:
+    def _district_at(self, toks: _Tokens, i: int) -> tuple[PlaceMention, int] | None:
         adjective = self._adjectives.get(toks[i].low)
         if adjective is None and toks[i].low not in self._index:
             corrected = self._correct(toks[i].low)
@@ -803,7 +882,7 @@ class Gazetteer:
         text = " ".join(t.raw for t in toks[i : j + 1])
         return PlaceMention(text, "district", oktmos, weight), j + 1 - i
 
-    def _adjective_at(self, toks: list[_Tok], i: int) -> tuple[PlaceMention, int] | None:
+    def _adjective_at(self, toks: _Tokens, i: int) -> tuple[PlaceMention, int] | None:
         tok = toks[i]
         adjective = self._adjectives.get(tok.low)
         if adjective is None or adjective.common or not tok.capital or tok.quote_before:
@@ -816,7 +895,7 @@ class Gazetteer:
         oktmos += [self._twin_town[o] for o in adjective.municipalities if o in self._twin_town]
         return PlaceMention(tok.raw, "adjective", tuple(dict.fromkeys(oktmos)), W_ADJECTIVE), 1
 
-    def _settlement_at(self, toks: list[_Tok], i: int) -> tuple[PlaceMention, int] | None:
+    def _settlement_at(self, toks: _Tokens, i: int) -> tuple[PlaceMention, int] | None:
         low = toks[i].low
         entries = self._index.get(low)
         factor = 1.0
@@ -841,6 +920,17 @@ class Gazetteer:
         """Return the one town or district name a token is a typo of (one edit away), if any."""
         if not _FUZZY_MIN_LENGTH <= len(low) <= _FUZZY_MAX_LENGTH or low in self._adjectives:
             return None
+        try:
+            return self._corrections[low]
+        except KeyError:
+            pass
+        if len(self._corrections) >= CORRECTION_CACHE_SIZE:
+            self._corrections.clear()  # bounded: a region's vocabulary fits many times over
+        corrected = self._correct_uncached(low)
+        self._corrections[low] = corrected
+        return corrected
+
+    def _correct_uncached(self, low: str) -> str | None:
         if self._morph is None:
             self._morph = _shared_morph()
         if self._morph.word_is_known(low):
@@ -851,7 +941,7 @@ class Gazetteer:
         close = {f for f in found if f[0] == low[0] and _within_one_edit(f, low)}
         return close.pop() if len(close) == 1 else None
 
-    def _judge(self, toks: list[_Tok], i: int, length: int, entry: _Form) -> PlaceMention | None:
+    def _judge(self, toks: _Tokens, i: int, length: int, entry: _Form) -> PlaceMention | None:
         """Decide whether a matched name is a place here, and how sure that is."""
         first = toks[i]
         prev = toks[i - 1] if i > 0 else None
@@ -1000,7 +1090,7 @@ class Gazetteer:
         if found is not None:
             return found
         # Today's name of a 2016 district ("Чайковский городской округ"): find it by its stem.
-        words = [t.low for t in _tokens(source)]
+        words = _tokens(source).lows
         if not words:
             return None
         adjective = self._adjectives.get(words[0])
@@ -1035,13 +1125,16 @@ class Gazetteer:
 
     def match(
         self,
-        text: str,
+        text: str | PreparedText,
         *,
         source_municipality: str | None = None,
         lat: float | None = None,
         lon: float | None = None,
     ) -> MunicipalityResult:
-        """Find the municipality a message is about, using the source and geotag as priors."""
+        """Find the municipality a message is about, using the source and geotag as priors.
+
+        ``text`` may come prepared (``classifier.text.prepare``).
+        """
         mentions = self.find_places(text or "")
         evidence: list[Evidence] = []
         priors: dict[str, float] = {}
@@ -1119,6 +1212,17 @@ class Gazetteer:
                 None, 0.0, self._candidates(candidate_scores), tuple(evidence), mentions
             )
         return self._from_priors(priors, evidence, mentions)
+
+    def match_prepared(
+        self,
+        text: PreparedText,
+        *,
+        source_municipality: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+    ) -> MunicipalityResult:
+        """Find the municipality of a prepared message (see :meth:`match`)."""
+        return self.match(text, source_municipality=source_municipality, lat=lat, lon=lon)
 
     def _disambiguate(
         self, mention: PlaceMention, settled: set[str], priors: Mapping[str, float]

@@ -114,8 +114,11 @@ class Lemmatizer:
 
     def lemmas(self, tokens: Iterable[str]) -> list[str]:
         """Return the lemmas of word tokens, without stop words if the lemmatizer drops them."""
-        lookup = self.lemma
-        result = [lookup(token) for token in tokens]
+        lookup = self._lookup  # ``lemma`` inlined: this is the hot loop
+        result = [
+            token if not token or token.isdigit() else lookup(token.lower().replace("ё", "е"))
+            for token in tokens
+        ]
         if self.drop_stop_words:
             stop = self.stop_words
             return [lemma for lemma in result if lemma not in stop]

@@ -8,9 +8,6 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
 from classifier.features import FeatureSpec, Featurizer, LemmaDoc
 from classifier.lemmatizer import RUSSIAN_STOP_WORDS
@@ -92,6 +89,10 @@ class TextPrediction:
 
 
 def _estimator(spec: ModelSpec, n_samples: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
     if spec.kind == "lr":
         # newton-cg reaches the same optimum as lbfgs in a few iterations, and does not slow
         # down 5x when BLAS threads compete for the cores (measured on the seed corpus).
@@ -111,6 +112,8 @@ def _estimator(spec: ModelSpec, n_samples: int) -> Any:
 
 def _coef(model: Any) -> sp.csr_matrix:
     """Return a (classes x features) weight matrix of a fitted linear model, for evidence."""
+    from sklearn.calibration import CalibratedClassifierCV
+
     if isinstance(model, CalibratedClassifierCV):
         coefs = [c.estimator.coef_ for c in model.calibrated_classifiers_]
         return sp.csr_matrix(np.mean(coefs, axis=0))
@@ -119,6 +122,8 @@ def _coef(model: Any) -> sp.csr_matrix:
 
 def _prune(model: Any, keep: float) -> None:
     """Zero all but the ``keep`` share of largest weights of a linear model; store them sparse."""
+    from sklearn.linear_model import LogisticRegression
+
     if keep >= 1.0 or not isinstance(model, LogisticRegression):
         return
     coef = np.asarray(model.coef_)
@@ -128,13 +133,19 @@ def _prune(model: Any, keep: float) -> None:
 
 @dataclass(slots=True)
 class _Head:
-    """One fitted classifier over the shared features, with its class labels."""
+    """One fitted classifier over the shared features, with its class labels.
+
+    A frozen head (:meth:`frozen`) keeps no scikit-learn model, only the weights and the
+    intercepts of a logistic regression, and computes the same probabilities from them.
+    """
 
     model: Any
     classes: tuple[str, ...]
     coef: sp.csr_matrix
+    intercept: np.ndarray[Any, Any] | None = None
 
     _dense: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
+    _dense_t: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
 
     def dense(self) -> np.ndarray[Any, Any]:
         """Return the (classes x features) weights as a dense array (built once)."""
@@ -142,17 +153,69 @@ class _Head:
             self._dense = np.asarray(self.coef.toarray(), dtype=np.float32)
         return self._dense
 
+    def dense_t(self) -> np.ndarray[Any, Any]:
+        """Return the (features x classes) weights, dense and row-major (built once).
+
+        ``x @ dense_t()`` adds, for each row, the same products in the same order as
+        scikit-learn's sparse product does (the zeros add nothing), in float32 alike.
+        """
+        if self._dense_t is None:  # not through dense(): the topic head needs only this one
+            weights = self._dense if self._dense is not None else self.coef.toarray()
+            self._dense_t = np.ascontiguousarray(np.asarray(weights, dtype=np.float32).T)
+        return self._dense_t
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the dense copy of the weights (rebuilt on first use)."""
-        return {"model": self.model, "classes": self.classes, "coef": self.coef, "_dense": None}
+        """Pickle without the dense copies of the weights (rebuilt on first use)."""
+        return {
+            "model": self.model,
+            "classes": self.classes,
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "_dense": None,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`__getstate__`."""
+        """Restore from :meth:`__getstate__` (or from an artefact saved before frozen heads)."""
+        self.intercept = None
+        self._dense = None
+        self._dense_t = None
         for key, value in state.items():
             setattr(self, key, value)
 
+    def frozen(self) -> _Head | None:
+        """Return this head without its scikit-learn model, or None if it is no plain LR."""
+        if self.model is None:
+            return self
+        if type(self.model).__name__ != "LogisticRegression":
+            return None
+        weights = sp.csr_matrix(self.model.coef_)
+        return _Head(
+            model=None,
+            classes=self.classes,
+            coef=weights,
+            intercept=np.asarray(self.model.intercept_),
+        )
+
     def proba(self, x: sp.csr_matrix) -> np.ndarray[Any, Any]:
-        return np.asarray(self.model.predict_proba(x))
+        if self.model is not None:
+            return np.asarray(self.model.predict_proba(x))
+        # scikit-learn's LogisticRegression.predict_proba, step by step.
+        assert self.intercept is not None  # noqa: S101 - set by frozen()
+        scores = np.asarray(x @ self.dense_t()) + self.intercept
+        if len(self.classes) <= 2:
+            p = _expit(scores.reshape(-1))
+            return np.stack([1 - p, p], axis=1)
+        scores -= scores.max(axis=1).reshape(-1, 1)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1).reshape(-1, 1)
+        return np.asarray(scores)
+
+
+def _expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Return the logistic sigmoid (``scipy.special.expit``, imported when first needed)."""
+    from scipy.special import expit  # type: ignore[import-untyped]
+
+    return np.asarray(expit(x))
 
 
 def _fit_head(
@@ -203,12 +266,12 @@ class TextModels:
         """Predict complaint, group and topic for each document (one batch)."""
         if not docs:
             return []
-        x = self.featurizer.transform(docs)
+        x, x_words = self.featurizer.transform_parts(docs)
         p_complaint = self.complaint.proba(x)[:, self._yes]
         p_group = self.group.proba(x)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         best = np.argmax(p_group, axis=1)
-        evidences = self._evidence(x, best, p_complaint) if evidence else None
+        evidences = self._evidence(x_words, best, p_complaint) if evidence else None
         out: list[TextPrediction] = []
         for row in range(len(docs)):
             g = int(best[row])
@@ -252,7 +315,7 @@ class TextModels:
         groups: np.ndarray[Any, Any],
         p_complaint: np.ndarray[Any, Any],
     ) -> list[tuple[Evidence, ...]]:
-        """Return each row's evidence: its top word features by tf-idf x weight, per decision.
+        """Return each row's evidence (``x``: its word columns): top words by tf-idf x weight.
 
         For the complaint decision the weights of the side decided (complaint or not); for
         the topic, the weights of the group chosen. Computed for the whole batch at once.
@@ -285,7 +348,7 @@ class TextModels:
         """Return, per word column, whether it may be shown as evidence (computed once)."""
         mask: np.ndarray[Any, Any] | None = getattr(self, "_explainable_mask", None)
         if mask is None:
-            names = self.featurizer.words.get_feature_names_out()
+            names = self.featurizer.word_names()
             mask = np.fromiter((_explains(str(n)) for n in names), dtype=bool, count=len(names))
             self._explainable_mask = mask
         return mask
@@ -295,6 +358,25 @@ class TextModels:
         state = dict(self.__dict__)
         state.pop("_explainable_mask", None)
         return state
+
+    def freeze(self) -> TextModels | None:
+        """Return the same models without scikit-learn objects, or None if a head is no LR.
+
+        They predict what these predict, and load without importing scikit-learn.
+        """
+        heads = [h.frozen() if h is not None else None for h in (self.complaint, self.group)]
+        topic = self.topic.frozen() if self.topic is not None else None
+        complaint, group = heads
+        if complaint is None or group is None or (self.topic is not None and topic is None):
+            return None
+        return TextModels(
+            spec=self.spec,
+            featurizer=self.featurizer.freeze(),
+            complaint=complaint,
+            group=group,
+            topic=topic,
+            topic_groups=self.topic_groups,
+        )
 
 
 def fit_text_models(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from classifier.regions import AmbiguousMunicipalityError, Municipality, Region
+from classifier.text import PreparedText, prepare
 from classifier.types import Classification, ClassificationInput, Evidence, MunicipalityCandidate
 
 if TYPE_CHECKING:
@@ -21,8 +22,10 @@ __all__ = [
     "MunicipalityMatch",
     "MunicipalityMatcher",
     "NullMatcher",
+    "PreparedMatcher",
     "RegionMatch",
     "RegionMatcher",
+    "WordLemmatizer",
     "load_classifier",
 ]
 
@@ -68,6 +71,29 @@ class MunicipalityMatcher(Protocol):
         lon: float | None = None,
     ) -> MunicipalityMatch:
         """Return the municipality a message is about, with candidates and evidence."""
+
+
+@runtime_checkable
+class PreparedMatcher(Protocol):
+    """A matcher that reads a prepared text, cleaned once (``Gazetteer`` is one)."""
+
+    def match_prepared(
+        self,
+        text: PreparedText,
+        *,
+        source_municipality: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+    ) -> MunicipalityMatch:
+        """Return the municipality a prepared message is about."""
+
+
+@runtime_checkable
+class WordLemmatizer(Protocol):
+    """A lemmatiser that takes word tokens already split (``Lemmatizer`` is one)."""
+
+    def lemmas(self, tokens: Iterable[str]) -> list[str]:
+        """Return the lemmas of word tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,17 +281,46 @@ class Classifier:
 
     def classify_many(self, items: Sequence[ClassificationInput]) -> list[Classification]:
         """Classify a batch of messages, in order."""
+        return [result for result, _lemmas in self.classify_with_lemmas(items)]
+
+    def classify_with_lemmas(
+        self, items: Sequence[ClassificationInput]
+    ) -> list[tuple[Classification, tuple[str, ...]]]:
+        """Classify a batch of messages, in order, each with the lemmas the models read.
+
+        Each text is cleaned and tokenised once (``classifier.text.prepare``); the lemmatiser,
+        the models (one call for the batch) and the gazetteer all read that one form.
+        """
         if not items:
             return []
-        lemmatize = self.lemmatizer.lemmatize_text
-        docs = [" ".join(lemmatize(item.text)) for item in items]
+        prepared = [prepare(item.text) for item in items]
+        lemmatizer = self.lemmatizer
+        if isinstance(lemmatizer, WordLemmatizer):
+            lemmas = [tuple(lemmatizer.lemmas(p.words)) for p in prepared]
+        else:
+            lemmas = [tuple(lemmatizer.lemmatize_text(item.text)) for item in items]
+        docs = [" ".join(words) for words in lemmas]
         predictions = self.models.predict(docs, evidence=self.evidence)
-        return [self._combine(item, pred) for item, pred in zip(items, predictions, strict=True)]
+        by_prepared = isinstance(self.matcher, PreparedMatcher)
+        return [
+            (self._combine(item, pred, p if by_prepared else None), words)
+            for item, pred, p, words in zip(items, predictions, prepared, lemmas, strict=True)
+        ]
 
-    def _combine(self, item: ClassificationInput, pred: TextPrediction) -> Classification:
-        place = self.matcher.match(
-            item.text, source_municipality=item.source_municipality, lat=item.lat, lon=item.lon
-        )
+    def _combine(
+        self, item: ClassificationInput, pred: TextPrediction, prepared: PreparedText | None
+    ) -> Classification:
+        if prepared is not None:
+            place = cast("PreparedMatcher", self.matcher).match_prepared(
+                prepared,
+                source_municipality=item.source_municipality,
+                lat=item.lat,
+                lon=item.lon,
+            )
+        else:
+            place = self.matcher.match(
+                item.text, source_municipality=item.source_municipality, lat=item.lat, lon=item.lon
+            )
         municipality = place.municipality
         return Classification(
             is_complaint=pred.complaint_confidence >= self.complaint_threshold,

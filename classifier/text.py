@@ -5,14 +5,18 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "PreparedText",
     "Token",
     "clean",
     "fold",
     "normalize",
+    "prepare",
     "tokenize",
+    "word_matches",
     "word_spans",
 ]
 
@@ -41,6 +45,9 @@ _URL = re.compile(
     r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
     re.IGNORECASE,
 )
+# Every address _URL finds holds "://" or a word character, a dot and no space after it
+# ("www.x", "kirov.ru", "киров.рф"): a text without either is spared the long pattern.
+_URL_HINT = re.compile(r"://|[\w-]\.\S")
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 # Russian phone numbers: +7 / 8, then ten digits with the usual separators.
 # Any grouping of the ten digits: "+7 (912) 345-67-89", "8(8332)64-00-00", "89123456789".
@@ -71,6 +78,7 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200e\u200f\u2060\ufeff]")
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # Hyphen look-alikes between letters ("Кирово‑Чепецк" with U+2011) become an ASCII hyphen.
 _WORD_DASH = re.compile(r"(?<=\w)[\u2010\u2011\u2012\u2013\u2212](?=\w)")
+_DASH_HINT = re.compile(r"[\u2010\u2011\u2012\u2013\u2212]")
 
 _CYRILLIC = "а-яёА-ЯЁ"
 # Latin letters that look like Cyrillic ones, as typed (on purpose or by a mixed keyboard).
@@ -115,6 +123,9 @@ def _collapse_repeats(match: re.Match[str]) -> str:
 
 
 def _collapse_word_repeats(text: str) -> str:
+    if _REPEATS.search(text) is None:
+        return text  # the common case: no letter thrice in a row anywhere
+
     def one(match: re.Match[str]) -> str:
         word = match.group(0)
         if _TRIPLE_WORD.match(word):
@@ -163,11 +174,15 @@ def clean(text: str, *, placeholders: bool = False) -> str:
     phone_sub = " phone " if placeholders else " "
     if "@" in text:
         text = _EMAIL.sub(email_sub, text)
-    text = _URL.sub(" ", text)
+    if _URL_HINT.search(text):
+        text = _URL.sub(" ", text)
     text = _PHONE.sub(phone_sub, text)
     text = _EMOJI.sub(" ", text)
     text = _INVISIBLE.sub("", text)
-    text = _WORD_DASH.sub("-", text)
+    if _DASH_HINT.search(text):
+        text = _WORD_DASH.sub("-", text)
+    if _LATIN_LETTER.search(text) is None:
+        return _SPACES.sub(" ", _collapse_word_repeats(text)).strip()
     text = _MIXED_WORD.sub(_fix_lookalikes, text)
     if _SHORT_LATIN_WORD.search(text) and len(_CYRILLIC_LETTER.findall(text)) > 2 * len(
         _LATIN_LETTER.findall(text)
@@ -192,6 +207,52 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def word_matches(text: str) -> Iterator[re.Match[str]]:
+    """Return the word tokens of a text as regular-expression matches (the cheapest form)."""
+    return _WORD.finditer(text)
+
+
 def word_spans(text: str) -> list[Token]:
     """Split a text into word tokens with their character spans."""
     return [Token(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedText:
+    """A message cleaned and split once, for every stage that reads it.
+
+    ``lines`` is what the gazetteer reads (each line cleaned, empty ones left out: a line break
+    is a boundary between place names); ``words`` is what the lemmatiser reads (the word tokens
+    of the whole message normalised, exactly ``tokenize(normalize(text))``).
+    """
+
+    text: str
+    lines: tuple[str, ...]
+    words: tuple[str, ...]
+
+
+# What makes a message clean differently as a whole than line by line: markup and mentions
+# (their patterns may span a line break), a short Latin word (read as Cyrillic or not by the
+# whole text's alphabet) and digits on both sides of a line break (a phone number split).
+_ACROSS_LINES_CHARS = frozenset("<&[@*")
+_DIGITS_ACROSS_LINES = re.compile(r"\d[\s()-]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029][\s()-]*\d")
+
+
+def _cleans_line_by_line(text: str) -> bool:
+    """Tell whether ``clean(text)`` is its cleaned lines joined by spaces."""
+    return (
+        _ACROSS_LINES_CHARS.isdisjoint(text)
+        and _SHORT_LATIN_WORD.search(text) is None
+        and _DIGITS_ACROSS_LINES.search(text) is None
+    )
+
+
+def prepare(text: str) -> PreparedText:
+    """Clean and tokenise a message once (see :class:`PreparedText`)."""
+    raw_lines = text.splitlines()
+    lines = tuple(cleaned for cleaned in map(clean, raw_lines) if cleaned)
+    # One line (a trailing line break at most, which cleaning drops), or lines that nothing
+    # joins across: the cleaned lines make the cleaned message, so it is not cleaned twice.
+    joinable = len(raw_lines) <= 1 or _cleans_line_by_line(text)
+    whole = " ".join(lines) if joinable else clean(text)
+    return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))

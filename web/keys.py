@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +30,8 @@ class HealthReport:
     schema_revision: str | None
     schema_head: str
     detail: str = ""
+    # The process stage's latest backlog (messages waiting, the oldest one's age), if measured.
+    backlog: Mapping[str, object] | None = None
 
 
 HealthProbe = Callable[[], Awaitable[HealthReport]]

@@ -122,7 +122,7 @@ async def health(request: web.Request) -> web.Response:
     """Report liveness and database readiness as JSON: 200 when healthy, 503 otherwise."""
     info = request.app[SITE_INFO]
     report = await request.app[HEALTH_PROBE]()
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if report.ok else "unavailable",
         "version": info.version,
         "database": {
@@ -133,4 +133,6 @@ async def health(request: web.Request) -> web.Response:
     }
     if report.detail:
         body["detail"] = report.detail
+    if report.backlog is not None:
+        body["backlog"] = dict(report.backlog)
     return web.json_response(body, status=200 if report.ok else 503)

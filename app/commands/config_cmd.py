@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from app.commands._common import add_command, load_config_or_fail
 
 if TYPE_CHECKING:
@@ -28,6 +26,8 @@ def register(subparsers: Subparsers) -> None:
 
 def check_config(args: argparse.Namespace) -> int:
     """Load and validate the configuration; exit 0 when it is valid."""
+    from sqlalchemy.engine import make_url  # here, not at import: `--help` stays light
+
     config = load_config_or_fail(args)
     database = make_url(config.database.url).render_as_string(hide_password=True)
     print(

@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from app.commands._common import add_command, load_config_or_fail
 from app.errors import CliError
 
@@ -29,6 +27,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url  # here, not at import: `--help` stays light
+
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from app.commands._common import Subparsers
     from app.config import Config
+    from storage.repositories.classifications import SourceBacklog
     from storage.repositories.sources import SourceRecord
 
 
@@ -257,6 +258,34 @@ def _state(record: SourceRecord) -> str:
     return "ok"
 
 
+def _waiting(config: Config, sessions: sessionmaker[Session]) -> dict[int, SourceBacklog] | None:
+    """Return each source's messages waiting for the current model (None: no model to ask)."""
+    from app.commands.classify_cmd import resolve_model_dir
+    from classifier.artifact import ModelArtifactError, default_artifact_dir, read_manifest
+    from storage.repositories.classifications import ClassificationRepository
+
+    directory = resolve_model_dir(None, config.classifier.model_dir) or default_artifact_dir()
+    try:
+        version = read_manifest(directory).version
+    except ModelArtifactError:
+        return None
+    with sessions() as s:
+        return ClassificationRepository(s).backlog(version)
+
+
+def _waiting_fields(
+    waiting: dict[int, SourceBacklog] | None, source_id: int, now: dt.datetime
+) -> dict[str, int | None]:
+    if waiting is None:
+        return {}
+    found = waiting.get(source_id)
+    oldest = found.oldest_collected_at if found is not None else None
+    return {
+        "backlog_messages": found.messages if found is not None else 0,
+        "backlog_oldest_age_seconds": round((now - oldest).total_seconds()) if oldest else None,
+    }
+
+
 def list_sources(args: argparse.Namespace) -> int:
     """Print every source with its interval, expected calls a day against the quota, lag, health.
 
@@ -274,6 +303,7 @@ def list_sources(args: argparse.Namespace) -> int:
     with sessions() as s:
         records = SourceRepository(s).all()
     now = dt.datetime.now(dt.UTC)
+    waiting = _waiting(config, sessions)
     tokens = [t for t in config.networks.vk.tokens if t.token and t.token.get_secret_value()]
     kinds = {t.kind for t in tokens}
     # As the collect service does: walls on service tokens (user tokens when there are none),
@@ -311,6 +341,7 @@ def list_sources(args: argparse.Namespace) -> int:
             if r.health.last_success_at
             else None,
             "state": _state(r),
+            **_waiting_fields(waiting, r.id, now),
         }
         rows.append(row)
         if args.json:
@@ -329,6 +360,13 @@ def list_sources(args: argparse.Namespace) -> int:
             f"{share}the quota {quota} ({readers} reading tokens x {WALL_GET_QUOTA})",
             file=sys.stdout,
         )
+        if waiting is not None:
+            total = sum(b.messages for b in waiting.values())
+            oldest = [b.oldest_collected_at for b in waiting.values() if b.oldest_collected_at]
+            from app.backlog import Backlog
+
+            backlog = Backlog(total, min(oldest) if oldest else None, now)
+            print(f"waiting to be processed: {backlog.describe()}")
         if plan.feed is not None:
             per_day = plan.feed.calls_per_day
             print(

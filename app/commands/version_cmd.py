@@ -21,8 +21,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print ``incident-management X.Y.Z`` and the migration head this release expects."""
-    from storage.migrate import head
+    from storage.revisions import shipped_head  # the files read, not Alembic imported
 
     print(f"incident-management {__version__}", file=sys.stdout)
-    print(f"database schema head: {head()}", file=sys.stdout)
+    print(f"database schema head: {shipped_head()}", file=sys.stdout)
     return 0

@@ -13,7 +13,25 @@ from classifier.types import Classification as ClassificationResult
 from storage.enums import MessageKind, Network
 from storage.models import Classification, Message, Source
 
-__all__ = ["ClassificationRepository", "PendingMessage", "StoredClassification"]
+__all__ = ["ClassificationRepository", "PendingMessage", "SourceBacklog", "StoredClassification"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceBacklog:
+    """Messages of one source still waiting for the pipeline, and when the oldest was stored."""
+
+    source_id: int
+    messages: int
+    oldest_collected_at: dt.datetime | None
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    """Return an aggregate's time as aware UTC, whatever form the driver gives it in."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +135,28 @@ class ClassificationRepository:
         )
         self._session.flush()
         return True
+
+    def backlog(self, model_version: str) -> dict[int, SourceBacklog]:
+        """Return, per source, how many messages wait for a verdict of ``model_version``.
+
+        One grouped query; sources with nothing waiting are left out.
+        """
+        done = (
+            sa.select(Classification.id)
+            .where(
+                Classification.message_id == Message.id,
+                Classification.model_version == model_version,
+            )
+            .exists()
+        )
+        count, oldest = sa.func.count(Message.id), sa.func.min(Message.collected_at)
+        rows = self._session.execute(
+            sa.select(Message.source_id, count, oldest).where(~done).group_by(Message.source_id)
+        ).all()
+        return {
+            source_id: SourceBacklog(source_id, count, _aware(oldest))
+            for source_id, count, oldest in rows
+        }
 
     def pending(
         self, model_version: str, *, limit: int = 500, after_id: int = 0

@@ -94,6 +94,7 @@ async def test_add_list_collect_export(
     assert "/day, " in out
     assert "% of 5000 a day" in out
     assert "feed + " not in out
+    assert "waiting to be processed: no message waiting" in out
 
     assert await cli(config, "collect", "--once") == 0
     summary = capsys.readouterr().out.strip()
@@ -133,6 +134,9 @@ async def test_add_list_collect_export(
     assert 60 <= row["planned_interval_seconds"] <= 6 * 3600
     assert row["wall_get_per_day"] > 0
     assert row["plan"].startswith("wall.get every ")
+    # Everything collected waits for the pipeline (nothing has run `process`).
+    assert row["backlog_messages"] == len(posts | comments)
+    assert row["backlog_oldest_age_seconds"] is not None
 
 
 async def test_with_a_user_token_the_feed_covers_sources(

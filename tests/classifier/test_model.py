@@ -319,3 +319,110 @@ def test_cached_char_features_equal_the_vectorizers(
     for _ in range(2):  # cold, then from the per-word cache
         got = featurizer._char_tfidf(probe).toarray()
         assert abs(got - expected).max() < 1e-6
+
+
+def test_frozen_models_predict_exactly_as_the_fitted_ones(
+    models: TextModels, lemmatizer: Lemmatizer, tmp_path: Path
+) -> None:
+    frozen = models.freeze()
+    assert frozen is not None
+    assert frozen.complaint.model is None
+    assert frozen.group.model is None
+    texts = [t for t, _g in CASES] + NOISE + ["", "Нет воды!!! 😡 ул. Ленина, д. 5, Киров"]
+    docs = _docs(lemmatizer, texts)
+    assert frozen.predict(docs) == models.predict(docs)
+    x = models.featurizer.transform(docs)
+    assert (frozen.featurizer.transform(docs) != x).nnz == 0
+    for mine, theirs in ((frozen.complaint, models.complaint), (frozen.group, models.group)):
+        assert (mine.proba(x) == theirs.proba(x)).all()
+    with pytest.raises(ValueError, match="frozen"):
+        frozen.featurizer.fit(docs)
+
+
+def test_frozen_char_features_equal_scikit_learns(lemmatizer: Lemmatizer) -> None:
+    shipped = load_artifact().models
+    fitted = shipped.featurizer
+    if fitted.chars is None or type(fitted.chars).__name__ == "FrozenVectorizer":
+        import joblib
+
+        from classifier.artifact import default_artifact_dir
+
+        fitted = joblib.load(default_artifact_dir() / MODEL_FILE).featurizer
+    frozen = fitted.freeze()
+    docs = _docs(lemmatizer, [t for t, _g in CASES] + NOISE + ["Кирово-Чепецк ул. Мира 5а"])
+    analyze, ours = fitted.chars.build_analyzer(), frozen.chars.build_analyzer()
+    for doc in docs:
+        assert ours(doc) == analyze(doc)
+    assert (frozen.transform(docs) != fitted.transform(docs)).nnz == 0
+
+
+def test_save_writes_the_frozen_copy_and_loading_reads_it(
+    models: TextModels, tmp_path: Path
+) -> None:
+    from classifier.artifact import INFERENCE_FILE
+
+    info = save_artifact(models, tmp_path)
+    assert info.inference_sha256
+    assert json.loads((tmp_path / MANIFEST_FILE).read_text("utf-8"))["inference_file"] == (
+        INFERENCE_FILE
+    )
+    loaded = load_artifact(tmp_path)
+    assert loaded.models.complaint.model is None  # the frozen copy, not the fitted models
+    with (tmp_path / INFERENCE_FILE).open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelArtifactError, match="checksum"):
+        load_artifact(tmp_path)
+    (tmp_path / INFERENCE_FILE).unlink()
+    assert load_artifact(tmp_path).models.complaint.model is not None  # the full file
+
+
+def test_the_shipped_model_loads_without_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from classifier.artifact import load_artifact\n"
+        "from classifier.lemmatizer import Lemmatizer\n"
+        "m = load_artifact().models\n"
+        "p = m.predict([' '.join(Lemmatizer().lemmatize_text('Третий день нет воды'))])[0]\n"
+        "print(p.group, 'sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["ЖКХ", "False"]
+
+
+def test_a_frozen_copy_of_another_model_is_not_used(
+    models: TextModels, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from classifier.artifact import INFERENCE_FILE, write_inference_file
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    save_artifact(models, first)
+    other = train(
+        load_seed_corpus()[1::4],
+        lemmatize=Lemmatizer().lemmatize_text,
+        rubricator=load_rubricator(),
+        spec=SMALL,
+    ).models
+    info = save_artifact(other, second)
+    # A manifest merged by hand: the second model, the first model's frozen copy.
+    stale = first / INFERENCE_FILE
+    (second / INFERENCE_FILE).write_bytes(stale.read_bytes())
+    manifest = json.loads((second / MANIFEST_FILE).read_text("utf-8"))
+    manifest["inference_sha256"] = json.loads((first / MANIFEST_FILE).read_text("utf-8"))[
+        "inference_sha256"
+    ]
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = load_artifact(second)
+    assert loaded.models.complaint.model is not None  # the full model file, not the stale copy
+    assert "frozen from another model" in caplog.text
+    assert loaded.version == info.version
+    # Written for the right model, the frozen copy is read again.
+    frozen = other.freeze()
+    assert frozen is not None
+    manifest["inference_sha256"] = write_inference_file(frozen, second, model_sha256=info.sha256)
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_artifact(second).models.complaint.model is None

@@ -127,3 +127,22 @@ async def test_index_skips_incidents_when_unhealthy(aiohttp_client: ClientFactor
     page = await (await client.get("/")).text()
     assert "неисправность" in page
     assert "Последние инциденты" not in page
+
+
+async def test_health_shows_the_process_backlog(aiohttp_client: ClientFactory) -> None:
+    behind = HealthReport(
+        ok=True,
+        database_ok=True,
+        schema_revision="0001",
+        schema_head="0001",
+        backlog={"messages": 1250, "oldest_age_seconds": 720, "measured_at": "2026-12-03T06:12"},
+    )
+    client = await aiohttp_client(create_app(site_info=INFO, health_probe=probe_returning(behind)))
+    response = await client.get("/health")
+    assert response.status == 200
+    body = await response.json()
+    assert body["backlog"] == {
+        "messages": 1250,
+        "oldest_age_seconds": 720,
+        "measured_at": "2026-12-03T06:12",
+    }

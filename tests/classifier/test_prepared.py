@@ -1,0 +1,118 @@
+"""One cleaning per message: the prepared text gives every stage what it read before."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.artifact import load_artifact
+from classifier.gazetteer import CORRECTION_CACHE_SIZE, Gazetteer
+from classifier.lemmatizer import Lemmatizer
+from classifier.pipeline import Classifier, PreparedMatcher, WordLemmatizer
+from classifier.text import clean, normalize, prepare, tokenize
+from classifier.types import ClassificationInput
+
+# Real-looking messages, among them the cases where a line and the whole text clean apart:
+# markup over a line break, Latin look-alikes decided by the whole text's alphabet, trailing
+# and Windows line breaks, empty lines, emoji, very long and empty texts.
+TEXTS = [
+    "",
+    "   \n\n  ",
+    "Во дворе дома 5 по ул. Ленина третий день нет воды!!! 😡😡",
+    "В Слободском районе\nдорогу не чистят\n\nс. Бобино тоже отрезано",
+    "КИРОВО-ЧЕПЕЦК: свет отключили в 6 утра\r\nкогда дадут???",
+    "<b>Кир</b>ов, <p>ул. Московская</p> яма на дороге\n<a href='x'>ссылка\nдальше</a>",
+    "B Кирове\nC днём рождения, ужжжжасно оооочень плохо",
+    "Напишите на admin@kirov.ru или позвоните +7 (912) 345-67-89\nwww.kirov.ru/news",
+    "[id123|Иван Петров], в д. Балезинщина снова нет света\u2028уже неделю",
+    "Котельнич\n",
+    "Кирово\u2011Чепецк, школа №3 — 5-й день без отопления; сайт киров.рф/жкх молчит",
+    "Аварийка не отвечает, звоните сами: 8 912\n345-67-89, спросите мастера",
+    "Подъезд 2\n\n\nлифт стоит\r\nс понедельника 😡\n",
+    "мусор " * 400,
+]
+
+
+@pytest.fixture(scope="module")
+def lemmatizer() -> Lemmatizer:
+    return Lemmatizer()
+
+
+@pytest.fixture(scope="module")
+def kirov(lemmatizer: Lemmatizer) -> Gazetteer:
+    return Gazetteer.load("kirov", morph=lemmatizer.morph)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_prepared_words_are_the_normalised_tokens(text: str) -> None:
+    assert list(prepare(text).words) == tokenize(normalize(text))
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_prepared_lines_are_the_cleaned_lines(text: str) -> None:
+    expected = [c for c in (clean(line) for line in text.splitlines()) if c]
+    assert list(prepare(text).lines) == expected
+
+
+def test_a_two_line_text_is_cleaned_as_a_whole_for_the_lemmas() -> None:
+    # Line by line, "B" and "C" would each be read in a line of their own alphabet.
+    text = "B Кирове нет света\nC утра"
+    assert prepare(text).words == tuple(tokenize(normalize(text)))
+    assert prepare(text).words[0] == "в"
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_gazetteer_reads_a_prepared_text_as_the_raw_one(kirov: Gazetteer, text: str) -> None:
+    assert kirov.find_places(prepare(text)) == kirov.find_places(text)
+    assert kirov.match_prepared(prepare(text), source_municipality="Оричевский район") == (
+        kirov.match(text, source_municipality="Оричевский район")
+    )
+
+
+def test_typo_checks_are_remembered_within_a_bound(kirov: Gazetteer) -> None:
+    fresh = Gazetteer.load("kirov", morph=kirov._morph)
+    assert fresh.find_places("Авария в Котельниче")  # a known form: no typo check needed
+    found = fresh.find_places("Авария в Котельнче")  # one letter lost
+    assert [m.settlements[0].name for m in found] == ["Котельнич"]
+    assert "котельнче" in fresh._corrections
+    fresh._corrections.clear()
+    fresh._corrections.update({f"слово{k}": None for k in range(CORRECTION_CACHE_SIZE)})
+    again = fresh.find_places("Авария в Котелниче")  # another slip, once the memory is full
+    assert [m.settlements[0].name for m in again] == ["Котельнич"]
+    assert len(fresh._corrections) <= CORRECTION_CACHE_SIZE
+
+
+def test_the_batch_path_hands_back_the_lemmas_the_models_read(
+    lemmatizer: Lemmatizer, kirov: Gazetteer
+) -> None:
+    assert isinstance(lemmatizer, WordLemmatizer)
+    assert isinstance(kirov, PreparedMatcher)
+    classifier = Classifier.from_artifact(load_artifact(), lemmatizer=lemmatizer, matcher=kirov)
+    items = [ClassificationInput(t, source_municipality="Слободской район") for t in TEXTS]
+    results = classifier.classify_with_lemmas(items)
+    assert [lemmas for _result, lemmas in results] == [
+        tuple(lemmatizer.lemmatize_text(t)) for t in TEXTS
+    ]
+    assert [result for result, _lemmas in results] == classifier.classify_many(items)
+    one_by_one = [classifier.classify(item) for item in items]
+    assert [result for result, _lemmas in results] == one_by_one
+    kotelnich = classifier.classify(ClassificationInput("Котельнич\nнет воды второй день"))
+    assert kotelnich.municipality == "город Котельнич"
+
+
+def test_word_features_equal_scikit_learns_transform(lemmatizer: Lemmatizer) -> None:
+    import joblib  # type: ignore[import-untyped]
+
+    from classifier.artifact import MODEL_FILE, default_artifact_dir
+
+    # The fitted models (load_artifact reads the frozen copy, which has no vectorizers).
+    featurizer = joblib.load(default_artifact_dir() / MODEL_FILE).featurizer
+    docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS]
+    docs += ["не работать не работать фонарь", "вода вода вода нет"]
+    ours = featurizer._word_tfidf(docs)
+    theirs = featurizer.words.transform(docs)
+    assert ours.shape == theirs.shape
+    assert ours.dtype == theirs.dtype
+    assert (ours.indptr == theirs.indptr).all()
+    assert (ours.indices == theirs.indices).all()
+    assert (ours.data == theirs.data).all()
+    assert ours.nnz > 20
