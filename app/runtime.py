@@ -29,6 +29,7 @@ from app.pipeline import Pipeline, TextClassifier
 from app.publish import publish_jobs
 from app.routing import Routing, build_jurisdiction, build_routing
 from app.workflow import Workflow
+from app.workspace import build_workspace
 from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
@@ -406,6 +407,7 @@ async def serve(
         site_info=site_info(config),
         health_probe=make_health_probe(engine),
         overview=make_overview_provider(sessions),
+        workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=clock),
     )
     runner = web.AppRunner(app, access_log=None)
     try:

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from pathlib import Path
 
-from web import views
-from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, HealthProbe, OverviewProvider, SiteInfo
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from web import views, workspace_views
+from web.auth import LoginThrottle, SessionCodec, auth_middleware
+from web.contracts import Workspace
+from web.filters import install_filters
+from web.keys import (
+    HEALTH_PROBE,
+    LOGIN_THROTTLE,
+    OVERVIEW,
+    SITE_INFO,
+    WORKSPACE,
+    HealthProbe,
+    OverviewProvider,
+    SiteInfo,
+)
+from web.middleware import error_middleware, security_headers
+
+_HERE = Path(__file__).resolve().parent
+
+#: The largest request body accepted (forms, JSON): 1 MiB.
+MAX_BODY = 1024 * 1024
 
 
 def create_app(
@@ -13,12 +36,32 @@ def create_app(
     site_info: SiteInfo,
     health_probe: HealthProbe,
     overview: OverviewProvider | None = None,
+    workspace: Workspace | None = None,
 ) -> web.Application:
-    """Build the aiohttp application from collaborators the composition root provides."""
-    app = web.Application()
+    """Build the aiohttp application from collaborators the composition root provides.
+
+    Without a ``workspace`` the application serves only the start screen and ``/health``.
+    """
+    middlewares: list[Middleware] = [security_headers, error_middleware]
+    if workspace is not None:
+        codec = SessionCodec(workspace.session_secret, max_age=workspace.session_max_age)
+        middlewares.append(auth_middleware(workspace, codec))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
+    environment = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    install_filters(environment, site_info.timezone)
     app[SITE_INFO] = site_info
     app[HEALTH_PROBE] = health_probe
     app[OVERVIEW] = overview
+    app[WORKSPACE] = workspace
     app.router.add_get("/", views.index, name="index")
     app.router.add_get("/health", views.health, name="health")
+    app.router.add_static("/static/", _HERE / "static", name="static")
+    if workspace is not None:
+        app[LOGIN_THROTTLE] = LoginThrottle(clock=workspace.clock)
+        workspace_views.add_routes(app)
     return app
