@@ -18,6 +18,7 @@ _INDEX = Template("""<!doctype html>
 <meta charset="utf-8">
 <meta http-equiv="refresh" content="30">
 <title>Инцидент-менеджмент — $region</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css">
 </head>
 <body>

@@ -59,6 +59,7 @@ class Desk:
     workspace: Workspace
     incidents: dict[str, IncidentRecord]
     make_client: Callable[[], Awaitable[TestClient]]  # type: ignore[type-arg]
+    server: TestServer | None = None
 
     def incident(self, name: str) -> IncidentRecord:
         """Return an incident as it is now."""
@@ -158,12 +159,11 @@ def populate(w: World) -> dict[str, IncidentRecord]:
     }
 
 
-@pytest.fixture
-async def desk(
-    db_url: str, aiohttp_client: ClientFactory, aiohttp_server: Callable[..., Awaitable[TestServer]]
+async def make_desk(
+    url: str, aiohttp_client: ClientFactory, aiohttp_server: Callable[..., Awaitable[TestServer]]
 ) -> Desk:
     """A world with passwords for every user, three incidents and the web app."""
-    w = world(db_url)
+    w = world(url)
     workspace = build_workspace(w)
     accounts = workspace.accounts
     assert isinstance(accounts, AccountService)
@@ -176,4 +176,24 @@ async def desk(
     async def make() -> TestClient:  # type: ignore[type-arg]
         return await aiohttp_client(server)  # each client has its own cookies
 
-    return Desk(w, workspace, incidents, make)
+    desk = Desk(w, workspace, incidents, make)
+    desk.server = server
+    return desk
+
+
+@pytest.fixture
+async def desk(
+    db_url: str, aiohttp_client: ClientFactory, aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> Desk:
+    """The workspace on each backend in turn."""
+    return await make_desk(db_url, aiohttp_client, aiohttp_server)
+
+
+@pytest.fixture
+async def sqlite_desk(
+    sqlite_url: str,
+    aiohttp_client: ClientFactory,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> Desk:
+    """The workspace on SQLite only (browser tests)."""
+    return await make_desk(sqlite_url, aiohttp_client, aiohttp_server)
