@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.deadline_text import explanation_lines
 from app.permissions import Actor, Role
 from app.routing import Routing
 from app.workflow import SPLITTABLE, SPLITTERS, Action, allowed_actions
@@ -259,7 +260,7 @@ class QueryService:
         sla = None
         if row.clock is not None:
             hours = routing.hours_of(row.executor_code)
-            explanation = tuple(explain_clock(row.clock, hours).lines())
+            explanation = tuple(explanation_lines(explain_clock(row.clock, hours)))
             state = status(row.clock, now, hours, routing.policy.at_risk_share).state
             sla = {
                 ClockState.OVERDUE: SlaState.OVERDUE,

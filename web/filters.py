@@ -93,7 +93,14 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
     def percent(value: float | None) -> str:
         return "—" if value is None else f"{round(value * 100)} %"
 
+    def web_link(value: str | None) -> str | None:
+        """Only http(s) links from the networks become hrefs (never javascript: or data:)."""
+        if value and value.strip().lower().startswith(("https://", "http://")):
+            return value.strip()
+        return None
+
     environment.filters.update(
+        web_link=web_link,
         local=local,
         status=status_label,
         priority=priority_label,

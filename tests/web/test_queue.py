@@ -160,6 +160,18 @@ async def test_network_text_is_escaped_everywhere(desk: Desk) -> None:
     assert "&lt;script&gt;" in title.group(1)
 
 
+async def test_only_web_links_become_hrefs(desk: Desk) -> None:
+    from storage.models import Message
+
+    with desk.w.sm.begin() as session:
+        for message in session.query(Message):
+            message.url = "javascript:alert(1)"
+    client = await desk.client("operator")
+    page = await (await client.get(f"/incidents/{desk.incidents['clinic'].id}")).text()
+    assert "javascript:" not in page
+    assert "оригинал" not in page
+
+
 async def test_incident_page_shows_the_read_model(desk: Desk) -> None:
     client = await desk.client("operator")
     clinic = desk.incidents["clinic"]
@@ -172,7 +184,9 @@ async def test_incident_page_shows_the_read_model(desk: Desk) -> None:
     assert "keywords:2026-11-23" in page
     assert "Почему в этом инциденте" in page
     assert "Как посчитан срок" in page
-    assert "Budget 8 working hours" in page
+    assert "Норматив: 8 ч рабочего времени" in page
+    assert "засчитано 10:00–13:00, 14:00–18:00 = 7 ч; осталось 1 ч" in page
+    assert "Срок ответа: 15.10.2025 10:00" in page
     assert "назначен исполнитель" in page  # the history
     assert "MINZDRAV" in page
 
