@@ -12,7 +12,7 @@ import jinja2
 from web.contracts import ACTION_LABELS, ROLE_LABELS
 from web.labels import priority_label, status_label
 
-__all__ = ["SLA_LABELS", "install_filters"]
+__all__ = ["SLA_LABELS", "evidence_groups", "install_filters"]
 
 SLA_LABELS: Mapping[str, str] = {
     "ok": "в срок",
@@ -73,6 +73,44 @@ _NETWORKS: Mapping[str, str] = {
 }
 
 
+_EVIDENCE_FIELDS: Mapping[str, str] = {
+    "complaint": "жалоба",
+    "topic": "тема",
+    "topic_group": "группа тем",
+    "municipality": "место",
+}
+
+
+def evidence_groups(evidence: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """Group a classification's evidence words by what they decided, strongest first.
+
+    The classifier stores ``evidence`` as a list of ``{field, text, weight}`` and
+    ``municipality_candidates`` as ``{name, oktmo, score}``; anything else is left out here
+    (the template shows the remaining keys as they are).
+    """
+    groups: dict[str, list[tuple[float, str]]] = {}
+    items = evidence.get("evidence")
+    if isinstance(items, list):
+        for item in items:
+            if not isinstance(item, Mapping) or "text" not in item:
+                continue
+            label = _EVIDENCE_FIELDS.get(str(item.get("field")), str(item.get("field", "")))
+            weight = item.get("weight")
+            score = float(weight) if isinstance(weight, int | float) else 0.0
+            groups.setdefault(label, []).append((score, str(item["text"])))
+    candidates = evidence.get("municipality_candidates")
+    if isinstance(candidates, list):
+        for item in candidates:
+            if isinstance(item, Mapping) and "name" in item:
+                raw = item.get("score")
+                value = float(raw) if isinstance(raw, int | float) else 0.0
+                groups.setdefault("кандидаты места", []).append((value, str(item["name"])))
+    return [
+        (label, [f"{text} ({score:.2f})" for score, text in sorted(found, reverse=True)])
+        for label, found in groups.items()
+    ]
+
+
 def install_filters(environment: jinja2.Environment, timezone: str) -> None:
     """Register the filters, with times shown in the region's zone."""
     zone = ZoneInfo(timezone)
@@ -101,6 +139,7 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
 
     environment.filters.update(
         web_link=web_link,
+        evidence_groups=evidence_groups,
         local=local,
         status=status_label,
         priority=priority_label,
