@@ -55,12 +55,15 @@ from web.contracts import (
 )
 from web.errors import BadRequest, NotFound
 
-__all__ = ["MAX_PAGE", "QueryService", "actor_of", "decode_cursor", "encode_cursor"]
+__all__ = ["MAX_PAGE", "OPEN_STATES", "QueryService", "actor_of", "decode_cursor", "encode_cursor"]
 
 #: The longest page a client may ask for.
 MAX_PAGE = 200
 
 _ENDED = frozenset({IncidentStatus.CLOSED, IncidentStatus.REJECTED, IncidentStatus.MERGED})
+
+#: The queue without a state filter: every incident not closed, rejected or merged.
+OPEN_STATES = tuple(s for s in IncidentStatus if s not in _ENDED)
 
 
 def actor_of(viewer: Viewer) -> Actor:
@@ -208,7 +211,7 @@ class QueryService:
 
     def _query(self, filters: QueueFilter, now: datetime) -> QueueQuery:
         try:
-            statuses = tuple(IncidentStatus(s) for s in filters.states)
+            statuses = tuple(IncidentStatus(s) for s in filters.states) or OPEN_STATES
             network = Network(filters.network) if filters.network else None
             priority = Priority(filters.priority) if filters.priority else None
             sort = StorageSort(filters.sort.value)

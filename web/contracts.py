@@ -126,7 +126,10 @@ class Viewer:
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    """The queue's filters, order and page (``cursor`` from the previous page)."""
+    """The queue's filters, order and page (``cursor`` from the previous page).
+
+    No ``states``: every open incident (not closed, rejected or merged).
+    """
 
     states: tuple[str, ...] = ()
     topic_group: str | None = None

@@ -7,6 +7,7 @@ moves as the workflow says).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -271,3 +272,64 @@ async def test_reply_templates_belong_to_one_executor(desk: Desk) -> None:
     assert response.status == 403
     with desk.w.sm() as session:
         assert session.scalars(sa.select(ResponseTemplate.text)).one().endswith("звоните 122.")
+
+
+async def test_split_from_the_page_opens_a_new_routed_incident(desk: Desk) -> None:
+    from tests.app.test_pipeline_support import add_source, post
+    from tests.web.conftest import CLINIC
+
+    source = add_source(desk.w.sm, owner=170002)
+    post(
+        desk.w.sm,
+        source,
+        "Поликлиника Слободского: к терапевту не записаться уже месяц",
+        desk.w.clock(),
+        author=21,
+        owner=170002,
+    )
+    from app.pipeline import Pipeline
+    from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier
+
+    Pipeline(
+        sessionmaker=desk.w.sm,
+        workflow=desk.w.workflow,
+        classifier=KeywordClassifier(),
+        lemmatizer=LEMMATIZER,
+        clock=desk.w.clock,
+    ).run_once()
+    clinic = desk.incident("clinic")
+    client = await desk.client(OPERATOR)
+    page = await (await client.get(f"/incidents/{clinic.id}")).text()
+    assert "Сообщения (2)" in page
+    assert CLINIC[:30] in page
+    message_ids = [int(x) for x in re.findall(r'name="message_id" value="(\d+)"', page)]
+    assert len(message_ids) == 2
+    response = await post_action(
+        client,
+        clinic.id,
+        "split",
+        {"message_id": str(message_ids[-1]), "reason": "Другая жалоба про ту же поликлинику"},
+    )
+    assert response.status == 200, await response.text()
+    assert "Выполнено: Выделить сообщения" in await response.text()
+    assert f"/incidents/{clinic.id}" not in str(response.url)
+    page = await (await client.get(f"/incidents/{clinic.id}")).text()
+    assert "Сообщения (1)" in page
+
+
+async def test_secrets_never_reach_the_logs(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from tests.web.conftest import PASSWORD, SECRET, login_as
+
+    caplog.set_level(logging.DEBUG)
+    client = await desk.client()
+    assert (await login_as(client, "operator", PASSWORD + "x")).status == 401
+    assert (await login_as(client, "operator")).status == 200
+    clinic = desk.incident("clinic")
+    await post_action(client, clinic.id, "reject", {"reason": "спам"})
+    token = desk.workspace.accounts.new_token("operator")  # type: ignore[attr-defined]
+    await desk.workspace.accounts.by_token(token)
+    assert "signed in" in caplog.text
+    for secret in (PASSWORD, SECRET, token):
+        assert secret not in caplog.text

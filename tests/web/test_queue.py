@@ -53,6 +53,13 @@ async def test_operator_filters(desk: Desk, query: str, expected: set[str]) -> N
     assert await listed(desk, "operator", query) == expected
 
 
+async def test_ended_incidents_leave_the_default_queue(desk: Desk) -> None:
+    water = desk.incident("water")
+    desk.w.workflow.reject(water, desk.w.operator, "Реклама")
+    assert await listed(desk, "operator", "") == {"clinic", "pothole"}
+    assert await listed(desk, "operator", "state=rejected") == {"water"}
+
+
 async def test_source_filter_and_search_by_number(desk: Desk) -> None:
     clinic = desk.incidents["clinic"]
     assert await listed(desk, "operator", "source=1") == {"clinic", "pothole", "water"}
