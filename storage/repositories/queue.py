@@ -253,8 +253,11 @@ class QueueRepository:
     def _text_match(self, text: str) -> sa.ColumnElement[bool]:
         """Match messages whose text contains the words (Russian stemming on PostgreSQL)."""
         if self._dialect == "postgresql":
-            return sa.func.to_tsvector("russian", Message.text).bool_op("@@")(
-                sa.func.plainto_tsquery("russian", text)
+            # The configuration is a literal, as in the index's expression, so the GIN index
+            # ix_messages_text_fts_ru serves the search (a bound parameter would not match it).
+            russian = sa.literal_column("'russian'::regconfig")
+            return sa.func.to_tsvector(russian, Message.text).bool_op("@@")(
+                sa.func.plainto_tsquery(russian, text)
             )
         pattern = "%" + _fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         folded: sa.ColumnElement[str] = getattr(sa.func, SQLITE_CASEFOLD)(Message.text)

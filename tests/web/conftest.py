@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -18,6 +20,7 @@ from app.queries import QueryService
 from classifier.regions import load_region
 from classifier.rubricator import load_rubricator
 from storage.enums import IncidentStatus
+from storage.migrate import upgrade
 from storage.repositories import IncidentRecord, IncidentRepository
 from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier, add_source, post
 from tests.factories import World, world
@@ -181,19 +184,44 @@ async def make_desk(
     return desk
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgres"])
 async def desk(
-    db_url: str, aiohttp_client: ClientFactory, aiohttp_server: Callable[..., Awaitable[TestServer]]
+    request: pytest.FixtureRequest,
+    aiohttp_client: ClientFactory,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> Desk:
-    """The workspace on each backend in turn."""
-    return await make_desk(db_url, aiohttp_client, aiohttp_server)
+    """The workspace on each backend in turn (SQLite from the migrated template)."""
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        url = str(request.getfixturevalue("postgres_url"))
+        return await make_desk(url, aiohttp_client, aiohttp_server)
+    return await make_desk(
+        _copy_of(request.getfixturevalue("migrated_sqlite"), request.getfixturevalue("tmp_path")),
+        aiohttp_client,
+        aiohttp_server,
+    )
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database migrated to head once per session (copied for each test)."""
+    path = tmp_path_factory.mktemp("template") / "im.db"
+    upgrade(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture
 async def sqlite_desk(
-    sqlite_url: str,
+    migrated_sqlite: Path,
+    tmp_path: Path,
     aiohttp_client: ClientFactory,
     aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> Desk:
-    """The workspace on SQLite only (browser tests)."""
-    return await make_desk(sqlite_url, aiohttp_client, aiohttp_server)
+    """The workspace on SQLite only, from a copy of the migrated template."""
+    return await make_desk(_copy_of(migrated_sqlite, tmp_path), aiohttp_client, aiohttp_server)
+
+
+def _copy_of(template: Path, directory: Path) -> str:
+    target = directory / "desk.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"

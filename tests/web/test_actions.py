@@ -21,6 +21,14 @@ from storage.repositories import IncidentRecord
 from tests.factories import new_incident
 from tests.web.conftest import Desk, csrf_of, post_action
 
+
+@pytest.fixture
+async def desk(sqlite_desk: Desk) -> Desk:
+    """These tests exercise the web layer and the workflow, not SQL: SQLite suffices (the
+    queue's SQL runs on both backends in test_queue.py)."""
+    return sqlite_desk
+
+
 #: Logins of the test world: minzdrav's employee owns the clinic incident, trans does not.
 OPERATOR, SUPERVISOR, ADMIN, OWNER, STRANGER = "operator", "supervisor", "admin", "zdrav", "trans"
 

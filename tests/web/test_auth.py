@@ -15,6 +15,13 @@ from tests.web.conftest import PASSWORD, SECRET, Desk, csrf_of, login_as, post_a
 from web.auth import COOKIE
 
 
+@pytest.fixture
+async def desk(sqlite_desk: Desk) -> Desk:
+    """These tests exercise the web layer and the workflow, not SQL: SQLite suffices (the
+    queue's SQL runs on both backends in test_queue.py)."""
+    return sqlite_desk
+
+
 async def test_pages_need_a_signed_in_user(desk: Desk) -> None:
     client = await desk.client()
     response = await client.get("/queue?state=triage", allow_redirects=False)
