@@ -255,7 +255,7 @@ class QueueRepository:
         if self._dialect == "postgresql":
             # The configuration is a literal, as in the index's expression, so the GIN index
             # ix_messages_text_fts_ru serves the search (a bound parameter would not match it).
-            russian = sa.literal_column("'russian'::regconfig")
+            russian: sa.ColumnElement[str] = sa.literal_column("'russian'::regconfig")
             return sa.func.to_tsvector(russian, Message.text).bool_op("@@")(
                 sa.func.plainto_tsquery(russian, text)
             )
