@@ -34,7 +34,7 @@ async def test_operator_assigns_executor_answers_operator_approves(sqlite_desk: 
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--lang=ru-RU"]
         )
         try:
             viewport = {"width": 1440, "height": 900}
@@ -72,7 +72,9 @@ async def test_operator_assigns_executor_answers_operator_approves(sqlite_desk: 
             assert await operator.locator("#state").inner_text() == "назначен"
 
             # The executor sees only its own incident, accepts it and answers.
-            executor = await (await browser.new_context(viewport=viewport)).new_page()
+            executor = await (
+                await browser.new_context(viewport=viewport, locale="ru-RU")
+            ).new_page()
             await executor.goto(base + "/login")
             await executor.fill("input[name=login]", "trans")
             await executor.fill("input[name=password]", PASSWORD)
