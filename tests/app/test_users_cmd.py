@@ -179,3 +179,28 @@ def test_config_passwords_come_from_the_environment(
     assert "Из-окружения-123" not in digest
     supervisor = next(x for x in out.splitlines() if x.startswith("supervisor"))
     assert "no password" in supervisor
+
+
+def test_a_configured_password_reaches_an_account_made_without_one_but_never_overwrites(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(config, capsys, monkeypatch, "list")[0] == 0  # accounts made, no passwords
+    assert stored(config, "operator")[0] is None
+    monkeypatch.setenv("IM_OPERATOR_PASSWORD", "Из-окружения-123")
+    assert run(config, capsys, monkeypatch, "list")[0] == 0
+    first = stored(config, "operator")[0]
+    assert first is not None
+    code, _, _ = run(
+        config,
+        capsys,
+        monkeypatch,
+        "passwd",
+        "operator",
+        "--password-stdin",
+        stdin="Свой-пароль-99\n",
+    )
+    assert code == 0
+    changed = stored(config, "operator")[0]
+    monkeypatch.setenv("IM_OPERATOR_PASSWORD", "Другое-из-окружения")
+    assert run(config, capsys, monkeypatch, "list")[0] == 0
+    assert stored(config, "operator")[0] == changed != first
