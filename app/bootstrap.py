@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Config, ExecutorConfig
@@ -43,19 +45,39 @@ def executor_spec(executor: ExecutorConfig) -> ExecutorSpec:
     )
 
 
-def bootstrap(config: Config, sessions: sessionmaker[Session]) -> BootstrapResult:
-    """Sync executors (add, update, deactivate) and create missing users, in one transaction."""
+def bootstrap(
+    config: Config,
+    sessions: sessionmaker[Session],
+    *,
+    hash_password: Callable[[str], str] | None = None,
+) -> BootstrapResult:
+    """Sync executors (add, update, deactivate) and create missing users, in one transaction.
+
+    A configured password (from the environment variable config.yaml names) is hashed with
+    ``hash_password`` (Argon2id by default) and given to a user that has none yet; a password
+    set later with ``users passwd`` is never overwritten.
+    """
+    hasher = hash_password or PasswordHasher().hash
     with sessions.begin() as session:
         executors = ExecutorRepository(session).sync(
             [executor_spec(executor) for executor in config.executors]
         )
-        users = UserRepository(session).sync(
+        repo = UserRepository(session)
+        with_password = {
+            u.login for u in repo.all() if repo.credentials(u.login).password_hash is not None
+        }
+        users = repo.sync(
             [
                 UserSpec(
                     login=user.login,
                     display_name=user.name,
                     role=UserRole(user.role),
                     executor_code=user.executor,
+                    password_hash=(
+                        hasher(user.password.get_secret_value())
+                        if user.password is not None and user.login not in with_password
+                        else None
+                    ),
                 )
                 for user in config.users
             ]

@@ -39,6 +39,7 @@ from app.pipeline import Pipeline, TextClassifier
 from app.publish import publish_jobs
 from app.routing import Routing, build_jurisdiction, build_routing
 from app.workflow import Workflow
+from app.workspace import build_workspace
 from classifier.pipeline import LemmatizerLike
 from storage.db import create_engine_for, make_sessionmaker
 from storage.errors import StorageError
@@ -612,6 +613,7 @@ async def serve(
         overview=make_overview_provider(sessions),
         metrics=registry,
         availability=DatabaseStatus(engine),
+        workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=clock),
     )
     runner = web.AppRunner(app, access_log=None)
     try:

@@ -25,6 +25,7 @@ from router.priority import PriorityConfig, PrioritySignals, assess_priority, ur
 from router.sla import (
     ClockStatus,
     SlaClock,
+    at_risk_of,
     pause,
     recompute,
     remaining,
@@ -40,6 +41,7 @@ from storage.enums import (
     AnswerStatus,
     AssignmentStatus,
     IncidentStatus,
+    LabelField,
     Priority,
     Resolution,
 )
@@ -59,11 +61,13 @@ from storage.repositories import (
 )
 from storage.repositories.events import ESCALATION_EVENT
 from storage.repositories.grouping import GroupingRepository, IncidentCounters
+from storage.repositories.labels import LabelRepository
 
 __all__ = [
     "ATTACH_EVENT",
     "FOLLOWUP_LINK_VERSION",
     "PARENT_EVENT",
+    "RECLASSIFY_EVENT",
     "SPLITTABLE",
     "SPLITTERS",
     "SPLIT_EVENT",
@@ -212,6 +216,9 @@ TRANSITIONS: tuple[Transition, ...] = (
 #: The event kind written when an incident becomes a child of a parent incident (a surge).
 PARENT_EVENT = "set_parent"
 
+#: The event kind of a person's change of topic or municipality (not a state change).
+RECLASSIFY_EVENT = "reclassify"
+
 #: The event kind of a split (not a state change: the incident keeps its state).
 SPLIT_EVENT = "split"
 
@@ -350,6 +357,11 @@ class Workflow:
         self._lemmatize = lemmatize or _words
         self._priority = priority or PriorityConfig()
 
+    @property
+    def routing(self) -> Routing:
+        """Return the routing in force (replaced when the calendar or schedules change)."""
+        return self._routing
+
     # ------------------------------------------------------------------ plumbing
 
     def _now(self) -> datetime:
@@ -429,7 +441,11 @@ class Workflow:
         paused_at = clock.paused_at
         left = None if paused_at is None else remaining(clock, paused_at, hours)
         unit.assignments.update(
-            assignment.id, status=assignment_status, clock=clock, remaining=left
+            assignment.id,
+            status=assignment_status,
+            clock=clock,
+            remaining=left,
+            at_risk_at=at_risk_of(clock, hours, self._routing.policy.at_risk_share),
         )
         change.clocks[assignment.id] = clock
 
@@ -628,6 +644,7 @@ class Workflow:
                     status=AssignmentStatus.RECEIVED,
                     rule_id=rule_id,
                     now=now,
+                    at_risk_at=at_risk_of(clock, hours, self._routing.policy.at_risk_share),
                 )
                 change.clocks[record.id] = clock
                 assignment_id = record.id
@@ -1021,6 +1038,77 @@ class Workflow:
             )
             return unit.incidents.get(current.id)
 
+    def reclassify(
+        self,
+        incident: IncidentRecord,
+        actor: Actor,
+        *,
+        topic_group: str | None,
+        topic: str | None,
+        municipality: str | None,
+        municipality_oktmo: str | None,
+    ) -> IncidentRecord:
+        """Set the topic and municipality an operator chose; each change is a training label.
+
+        Not a state change, but the version moves (a page showing the old topic is stale). In
+        one transaction: the incident's fields, a training label per linked message for each
+        field that changed (``topic``: the topic's name; ``municipality``: its OKTMO code) and
+        a ``reclassify`` event with the old and new values.
+        """
+        if actor.role not in SPLITTERS:
+            raise PermissionDenied(f"a {actor.role.value} may not reclassify incidents")
+        now = self._now()
+        with self._sessionmaker.begin() as session:
+            unit = self._unit(session)
+            current = unit.incidents.get(incident.id)
+            if current.version != incident.version:
+                raise ConcurrentUpdate(incident.id, incident.version, current.version)
+            if current.status in _ENDED:
+                raise TransitionNotAllowed(
+                    f"incident {current.public_number}: cannot reclassify a "
+                    f"{current.status.value} incident"
+                )
+            old_municipality = unit.incidents.municipality(current.id)
+            labels = LabelRepository(session)
+            labelled = 0
+            if topic is not None and topic != current.topic:
+                labelled += labels.label_incident(
+                    current.id, LabelField.TOPIC, topic, user_id=actor.user_id, now=now
+                )
+            if municipality_oktmo is not None and municipality_oktmo != current.municipality_oktmo:
+                labelled += labels.label_incident(
+                    current.id,
+                    LabelField.MUNICIPALITY,
+                    municipality_oktmo,
+                    user_id=actor.user_id,
+                    now=now,
+                )
+            saved = unit.incidents.set_classification(
+                current.id,
+                expected_version=incident.version,
+                topic_group=topic_group,
+                topic=topic,
+                municipality=municipality,
+                municipality_oktmo=municipality_oktmo,
+                now=now,
+            )
+            unit.events.append(
+                incident_id=current.id,
+                actor_user_id=actor.user_id,
+                kind=RECLASSIFY_EVENT,
+                from_status=current.status.value,
+                to_status=current.status.value,
+                payload={
+                    "topic_group": [current.topic_group, topic_group],
+                    "topic": [current.topic, topic],
+                    "municipality": [old_municipality, municipality],
+                    "municipality_oktmo": [current.municipality_oktmo, municipality_oktmo],
+                    "labels": labelled,
+                },
+                occurred_at=now,
+            )
+            return saved
+
     def children(self, parent_id: int) -> list[IncidentRecord]:
         """Return a parent incident's children, oldest first."""
         with self._sessionmaker() as session:
@@ -1172,10 +1260,16 @@ class Workflow:
                 clock = found.get(assignment.id)
                 if clock is None:
                     continue
-                new = recompute(clock, routing.hours_of(assignment.executor_code))
+                hours = routing.hours_of(assignment.executor_code)
+                new = recompute(clock, hours)
                 if new.deadline == clock.deadline:
                     continue
-                unit.assignments.update(assignment.id, status=assignment.status, clock=new)
+                unit.assignments.update(
+                    assignment.id,
+                    status=assignment.status,
+                    clock=new,
+                    at_risk_at=at_risk_of(new, hours, routing.policy.at_risk_share),
+                )
                 unit.events.append(
                     incident_id=assignment.incident_id,
                     actor_user_id=None,

@@ -38,6 +38,7 @@ __all__ = [
     "SlaClock",
     "SlaPolicy",
     "WorkingHours",
+    "at_risk_of",
     "daily_hours",
     "deadline_of",
     "explain_clock",
@@ -313,6 +314,23 @@ def deadline_of(clock: SlaClock, hours: WorkingHours) -> datetime | None:
     if not clock.running:
         return None
     left = clock.budget - _closed_used(clock, hours)
+    start = clock.segments[-1].start
+    if left <= _ZERO:
+        return start
+    return hours.add(start, left)
+
+
+def at_risk_of(
+    clock: SlaClock, hours: WorkingHours, at_risk_share: float = DEFAULT_AT_RISK_SHARE
+) -> datetime | None:
+    """Return the instant a running clock reaches the at-risk share of its budget (else None).
+
+    The queue filters "at risk" on this instant, so it is computed when the clock changes, in
+    working time, like the deadline.
+    """
+    if not clock.running:
+        return None
+    left = clock.budget * at_risk_share - _closed_used(clock, hours)
     start = clock.segments[-1].start
     if left <= _ZERO:
         return start

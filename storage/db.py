@@ -14,6 +14,7 @@ from storage.errors import StorageError
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_CASEFOLD",
     "create_engine_for",
     "make_sessionmaker",
     "normalize_url",
@@ -60,6 +61,14 @@ def _is_memory(parsed: URL) -> bool:
     return database in ("", ":memory:") or database.startswith("file::memory:")
 
 
+#: The SQL function (SQLite only) that case-folds text the way Python does, Cyrillic included.
+SQLITE_CASEFOLD = "im_casefold"
+
+
+def _casefold(value: object) -> str | None:
+    return None if value is None else str(value).casefold().replace("ё", "е")
+
+
 def _setup_sqlite(engine: Engine, begin: SqliteBegin) -> None:
     """Install the per-connection pragmas and explicit transaction control on a SQLite engine."""
     memory = _is_memory(engine.url)
@@ -69,6 +78,8 @@ def _setup_sqlite(engine: Engine, begin: SqliteBegin) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin; this makes
         # SAVEPOINT and transactional DDL work and lets writers take the lock up front.
         dbapi_connection.isolation_level = None
+        # SQLite's lower() and LIKE fold ASCII only: the queue's search folds Cyrillic with this.
+        dbapi_connection.create_function(SQLITE_CASEFOLD, 1, _casefold, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")

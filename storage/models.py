@@ -39,7 +39,9 @@ from storage.types import (
 __all__ = [
     "EVENTS_APPEND_ONLY_DDL",
     "NAMING_CONVENTION",
+    "PRIORITY_RANK",
     "Answer",
+    "ApiToken",
     "Assignment",
     "Base",
     "Classification",
@@ -54,6 +56,7 @@ __all__ = [
     "Message",
     "MessageVersion",
     "NotificationOutbox",
+    "ResponseTemplate",
     "Source",
     "Tombstone",
     "TrainingLabel",
@@ -108,6 +111,15 @@ def message_external_id(
     if comment_id is None:
         return f"{owner_id}_{post_id}"
     return f"{owner_id}_{post_id}_{comment_id}"
+
+
+#: Priorities as sortable numbers (``incidents.priority_rank``): the queue's "by priority" order.
+PRIORITY_RANK: dict[Priority, int] = {
+    Priority.LOW: 0,
+    Priority.NORMAL: 1,
+    Priority.HIGH: 2,
+    Priority.URGENT: 3,
+}
 
 
 class Base(DeclarativeBase):
@@ -166,6 +178,13 @@ class Message(Base):
         sa.UniqueConstraint("network", "external_id"),
         sa.Index("ix_messages_source_id_posted_at", "source_id", "posted_at"),
         sa.Index("ix_messages_posted_at", "posted_at"),
+        # The queue's full-text search on PostgreSQL: Russian stemming over the text (GIN).
+        # SQLite has none; its search scans case-folded text (storage/repositories/queue.py).
+        sa.Index(
+            "ix_messages_text_fts_ru",
+            sa.text("to_tsvector('russian', text)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[big_id_pk]
@@ -246,6 +265,17 @@ class Incident(Base):
     __table_args__ = (
         sa.Index("ix_incidents_status_created_at", "status", "created_at"),
         sa.Index("ix_incidents_municipality_oktmo_topic", "municipality_oktmo", "topic"),
+        # The queue's keyset orders (see storage/repositories/queue.py).
+        sa.Index("ix_incidents_priority_rank_created_at_id", "priority_rank", "created_at", "id"),
+        sa.Index(
+            "ix_incidents_status_priority_rank_created_at",
+            "status",
+            "priority_rank",
+            "created_at",
+            "id",
+        ),
+        sa.Index("ix_incidents_created_at_id", "created_at", "id"),
+        sa.Index("ix_incidents_topic_group_topic", "topic_group", "topic"),
     )
 
     id: Mapped[big_id_pk]
@@ -284,6 +314,10 @@ class Incident(Base):
         UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=sa.func.now()
     )
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # PRIORITY_RANK[priority], written beside it by every writer of the priority.
+    priority_rank: Mapped[int] = mapped_column(
+        sa.SmallInteger, default=1, server_default=sa.text("1")
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -368,6 +402,7 @@ class Assignment(Base):
         sa.CheckConstraint("sla_budget_minutes > 0", name="sla_budget_positive"),
         sa.Index("ix_assignments_status_deadline_at", "status", "deadline_at"),
         sa.Index("ix_assignments_executor_id_status", "executor_id", "status"),
+        sa.Index("ix_assignments_status_at_risk_at", "status", "at_risk_at"),
     )
 
     id: Mapped[big_id_pk]
@@ -392,6 +427,8 @@ class Assignment(Base):
     interim: Mapped[bool_false]
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     rule_id: Mapped[str | None] = mapped_column(sa.String(128))
+    # When the running clock reaches the at-risk share of its budget (the queue's SLA filter).
+    at_risk_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Event(Base):
@@ -475,6 +512,36 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool_true]
     created_at: Mapped[utc_now]
+    # Bumped by a password change or a disable: session cookies carry it and stop working.
+    session_epoch: Mapped[int] = mapped_column(sa.Integer, default=1, server_default=sa.text("1"))
+
+
+class ApiToken(Base):
+    """An API token for integrations: only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[utc_now]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ResponseTemplate(Base):
+    """A reply template of one executor, kept and edited by its staff."""
+
+    __tablename__ = "response_templates"
+    __table_args__ = (sa.Index("ix_response_templates_executor_id_title", "executor_id", "title"),)
+
+    id: Mapped[int_pk]
+    executor_id: Mapped[int] = mapped_column(sa.ForeignKey("executors.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(_NAME)
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[utc_now]
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
 
 
 class TrainingLabel(Base):

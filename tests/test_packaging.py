@@ -48,5 +48,12 @@ def test_wheel_ships_data_files(wheel_names: set[str]) -> None:
     assert any(n.startswith("router/data/") and n.endswith(".yaml") for n in wheel_names)
 
 
+def test_wheel_ships_the_web_templates_and_static_files(wheel_names: set[str]) -> None:
+    for name in ("base.html", "queue.html", "incident.html", "login.html", "error.html"):
+        assert f"web/templates/{name}" in wheel_names
+    for name in ("app.css", "app.js", "favicon.svg"):
+        assert f"web/static/{name}" in wheel_names
+
+
 def test_wheel_does_not_ship_tests(wheel_names: set[str]) -> None:
     assert not any(n.startswith("tests/") for n in wheel_names)

@@ -8,6 +8,9 @@ from datetime import datetime
 
 from aiohttp import web
 
+from web.auth import LoginThrottle
+from web.contracts import Workspace
+
 
 @dataclass(frozen=True, slots=True)
 class SiteInfo:
@@ -68,3 +71,8 @@ OverviewProvider = Callable[[], Awaitable[Overview]]
 SITE_INFO = web.AppKey("site_info", SiteInfo)
 HEALTH_PROBE: web.AppKey[HealthProbe] = web.AppKey("health_probe")
 OVERVIEW: web.AppKey[OverviewProvider | None] = web.AppKey("overview")
+
+#: The operators' and executors' workspace (None: only the start screen and /health).
+WORKSPACE: web.AppKey[Workspace | None] = web.AppKey("workspace")
+#: Failed-login counters of this process.
+LOGIN_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")

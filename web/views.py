@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, Overview
+from web.keys import HEALTH_PROBE, OVERVIEW, SITE_INFO, WORKSPACE, Overview
 from web.labels import priority_label, status_label
 
 _INDEX = Template("""<!doctype html>
@@ -18,17 +18,11 @@ _INDEX = Template("""<!doctype html>
 <meta charset="utf-8">
 <meta http-equiv="refresh" content="30">
 <title>Инцидент-менеджмент — $region</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
-dt { font-weight: 600; } dd { margin: 0 0 .6rem 0; }
-.ok { color: #1a7f37; } .bad { color: #b42318; }
-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-th, td { border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left; }
-th { background: #f4f4f4; }
-.counts span { display: inline-block; margin: 0 1rem .4rem 0; }
-</style>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/app.css">
 </head>
 <body>
+<main>
 <h1>Инцидент-менеджмент</h1>
 <p>Центр управления регионом: <strong>$region</strong> (часовой пояс $timezone).</p>
 <dl>
@@ -41,6 +35,8 @@ th { background: #f4f4f4; }
 $overview
 <p>Версия $version. Проверка состояния для мониторинга: <a href="/health">/health</a>.
 Страница обновляется каждые 30 секунд.</p>
+$login
+</main>
 </body>
 </html>
 """)
@@ -114,6 +110,11 @@ async def index(request: web.Request) -> web.Response:
         revision=escape(report.schema_revision or "не создана"),
         overview=overview_html,
         version=escape(info.version),
+        login=(
+            '<p><a class="button" href="/login">Войти в рабочее место</a></p>'
+            if request.app[WORKSPACE] is not None
+            else ""
+        ),
     )
     return web.Response(text=page, content_type="text/html")
 

@@ -19,6 +19,7 @@ from app.commands import (
     run_cmd,
     sources_cmd,
     train_cmd,
+    users_cmd,
     version_cmd,
 )
 
@@ -28,3 +29,4 @@ COMMAND_MODULES += (emulator_cmd,)
 COMMAND_MODULES += (classify_cmd, evaluate_cmd, train_cmd)
 COMMAND_MODULES += (demo_cmd, process_cmd)
 COMMAND_MODULES += (publish_cmd,)
+COMMAND_MODULES += (users_cmd,)

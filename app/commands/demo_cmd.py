@@ -421,7 +421,29 @@ def demo_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _is_demo_file(name: str) -> bool:
     """Tell whether a file in the data folder is one the demo itself writes."""
-    return name.startswith("demo.db") or name == "emulator.log"
+    return name.startswith("demo.db") or name in ("emulator.log", "session-secret")
+
+
+def demo_logins(config: Config) -> tuple[Config, list[tuple[str, str, str]]]:
+    """Give every configured user a password: its environment variable's, else a new one.
+
+    Returns the configuration with the passwords and (login, role, password) to print, so a
+    newcomer can sign in as operator, supervisor and an executor at once.
+    """
+    import secrets
+
+    from pydantic import SecretStr
+
+    users = []
+    logins = []
+    for user in config.users:
+        password = user.password.get_secret_value() if user.password is not None else ""
+        if not password:
+            password = secrets.token_urlsafe(9)
+        users.append(user.model_copy(update={"password": SecretStr(password)}))
+        role = f"{user.role} {user.executor}" if user.executor else user.role
+        logins.append((user.login, role, password))
+    return config.model_copy(update={"users": tuple(users)}), logins
 
 
 def run(args: argparse.Namespace) -> int:
@@ -467,6 +489,7 @@ def run(args: argparse.Namespace) -> int:
             ok_api_url=emulator.ok_api_url,
             telegram_url=emulator.base_url,
         )
+        config, logins = demo_logins(config)
         admin = emulator.admin()
         ok_admin, telegram_admin = emulator.admin("ok"), emulator.admin("telegram")
         prepare_database(config, admin, ok_admin, telegram_admin)
@@ -484,6 +507,9 @@ def run(args: argparse.Namespace) -> int:
                 f"posts are collected and processed every {args.interval} s (Ctrl+C to stop)",
                 flush=True,
             )
+            print(f"Sign in at {where.url}login as (passwords made for this run):", flush=True)
+            for login, role, password in logins:
+                print(f"  {login:<12} {password:<16} {role}", flush=True)
 
         async def main() -> None:
             stop = asyncio.Event()

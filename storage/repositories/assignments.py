@@ -128,8 +128,14 @@ class AssignmentRepository:
         )
 
     @staticmethod
-    def _project(row: Assignment, clock: SlaClock, remaining: timedelta | None) -> None:
+    def _project(
+        row: Assignment,
+        clock: SlaClock,
+        remaining: timedelta | None,
+        at_risk_at: dt.datetime | None = None,
+    ) -> None:
         row.received_at = clock.received_at
+        row.at_risk_at = at_risk_at if clock.running else None
         row.sla_budget_minutes = max(1, round(clock.budget / timedelta(minutes=1)))
         row.deadline_at = clock.deadline
         row.paused_at = clock.paused_at
@@ -147,8 +153,9 @@ class AssignmentRepository:
         status: AssignmentStatus,
         rule_id: str | None,
         now: dt.datetime,
+        at_risk_at: dt.datetime | None = None,
     ) -> AssignmentRecord:
-        """Add an assignment with its started clock."""
+        """Add an assignment with its started clock (and when it will be at risk)."""
         row = Assignment(
             incident_id=incident_id,
             executor_id=executor_id,
@@ -157,7 +164,7 @@ class AssignmentRepository:
             rule_id=rule_id,
             sla_budget_minutes=1,
         )
-        self._project(row, clock, None)
+        self._project(row, clock, None, at_risk_at)
         self._session.add(row)
         self._session.flush()
         return self._record(row)
@@ -169,13 +176,14 @@ class AssignmentRepository:
         status: AssignmentStatus,
         clock: SlaClock,
         remaining: timedelta | None = None,
+        at_risk_at: dt.datetime | None = None,
     ) -> AssignmentRecord:
         """Set an assignment's status and its clock's projection (``remaining`` while paused)."""
         row = self._session.get(Assignment, assignment_id)
         if row is None:
             raise NotFound(f"no assignment with id {assignment_id}")
         row.status = status
-        self._project(row, clock, remaining)
+        self._project(row, clock, remaining, at_risk_at)
         self._session.flush()
         return self._record(row)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.enums import IncidentStatus, Network, Priority
 from storage.models import (
+    PRIORITY_RANK,
     Event,
     Incident,
     IncidentFingerprint,
@@ -176,6 +177,7 @@ class GroupingRepository:
                 author_count=counters.author_count,
                 reach=counters.reach,
                 priority=counters.priority,
+                priority_rank=PRIORITY_RANK[counters.priority],
             )
             .execution_options(synchronize_session=False)
         )

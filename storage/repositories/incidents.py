@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage.enums import AssignmentStatus, IncidentStatus, Priority, Resolution
-from storage.models import Assignment, Executor, Incident
+from storage.models import PRIORITY_RANK, Assignment, Executor, Incident
 from storage.repositories.errors import ConcurrentUpdate, NotFound
 
 __all__ = ["ACTIVE_ASSIGNMENT", "IncidentRecord", "IncidentRepository", "NewIncident"]
@@ -132,6 +132,7 @@ class IncidentRepository:
             municipality=new.municipality,
             municipality_oktmo=new.municipality_oktmo,
             priority=new.priority,
+            priority_rank=PRIORITY_RANK[new.priority],
             status=IncidentStatus.NEW,
             created_at=now,
             updated_at=now,
@@ -190,6 +191,38 @@ class IncidentRepository:
             .distinct()
         )
         return self._records(list(self._session.scalars(query)))
+
+    def set_classification(
+        self,
+        incident_id: int,
+        *,
+        expected_version: int,
+        topic_group: str | None,
+        topic: str | None,
+        municipality: str | None,
+        municipality_oktmo: str | None,
+        now: dt.datetime,
+    ) -> IncidentRecord:
+        """Set the topic and municipality a person chose; bumps the version like a state change.
+
+        Raises:
+            NotFound: the incident does not exist.
+            ConcurrentUpdate: the incident changed since the caller read it.
+        """
+        row = self._session.get(Incident, incident_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"no incident with id {incident_id}")
+        if row.version != expected_version:
+            raise ConcurrentUpdate(incident_id, expected_version, row.version)
+        row.topic_group, row.topic = topic_group, topic
+        row.municipality, row.municipality_oktmo = municipality, municipality_oktmo
+        row.updated_at = now
+        flag_modified(row, "updated_at")
+        try:
+            self._session.flush()
+        except StaleDataError as err:
+            raise ConcurrentUpdate(incident_id, expected_version) from err
+        return self._record(row, self._executor_code(row.id))
 
     def save_state(
         self, new: IncidentRecord, *, expected_version: int, now: dt.datetime

@@ -131,3 +131,34 @@ def test_a_community_named_after_a_town_gets_its_municipality() -> None:
     assert kotelnich is not None
     assert kotelnich.oktmo == "33710000"
     assert community_municipality("Жалобы онлайн", region) is None
+
+
+def test_demo_logins_use_the_environment_or_make_passwords(tmp_path: Path) -> None:
+    from app.bootstrap import bootstrap
+    from app.commands.demo_cmd import demo_logins
+    from tests.web.conftest import HASHER
+
+    env = demo_environment({"IM_SUPERVISOR_PASSWORD": "Из-окружения-2026"})
+    config, logins = demo_logins(load_config(ROOT / "config.yaml", env))
+    by_login = {login: (role, password) for login, role, password in logins}
+    assert {"operator", "supervisor", "minzdrav"} <= set(by_login)
+    assert by_login["supervisor"] == ("supervisor", "Из-окружения-2026")
+    assert by_login["minzdrav"][0] == "executor minzdrav"
+    assert len(by_login["operator"][1]) >= 12
+    second = dict(
+        (login, p) for login, _, p in demo_logins(load_config(ROOT / "config.yaml", env))[1]
+    )
+    assert second["operator"] != by_login["operator"][1]  # made afresh for each run
+    # The bootstrap gives the users these passwords (hashed), so they can sign in.
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    sessions = make_sessionmaker(create_engine_for(url))
+    bootstrap(config, sessions, hash_password=HASHER.hash)
+    from app.accounts import AccountService
+    from app.runtime import utc_clock
+
+    accounts = AccountService(sessionmaker=sessions, clock=utc_clock, hasher=HASHER)
+    viewer = accounts.authenticate_sync("minzdrav", by_login["minzdrav"][1])
+    assert viewer.executor_code == "minzdrav"
