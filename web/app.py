@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from web import views, workspace_views
+from web import api, views, workspace_views
 from web.auth import LoginThrottle, SessionCodec, auth_middleware
 from web.contracts import Workspace
 from web.filters import install_filters
@@ -40,12 +40,13 @@ def create_app(
 ) -> web.Application:
     """Build the aiohttp application from collaborators the composition root provides.
 
-    Without a ``workspace`` the application serves only the start screen and ``/health``.
+    Without a ``workspace`` the application serves only the start screen and ``/health``; with
+    one, also the workspace's pages and the JSON API under ``/api/v1/``.
     """
     middlewares: list[Middleware] = [security_headers, error_middleware]
     if workspace is not None:
         codec = SessionCodec(workspace.session_secret, max_age=workspace.session_max_age)
-        middlewares.append(auth_middleware(workspace, codec))
+        middlewares.append(auth_middleware(workspace, codec, csrf_exempt=api.csrf_exempt))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     environment = aiohttp_jinja2.setup(
         app,
@@ -64,4 +65,5 @@ def create_app(
     if workspace is not None:
         app[LOGIN_THROTTLE] = LoginThrottle(clock=workspace.clock)
         workspace_views.add_routes(app)
+        api.add_routes(app)
     return app
