@@ -18,9 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.permissions import Permission, Role, can
+from app.permissions import Permission, Role, can, can_act_on
 from app.queries import actor_of
 from app.workflow import (
+    SPLITTERS,
     InvalidRequest,
     PermissionDenied,
     ReturnKind,
@@ -148,15 +149,20 @@ class ActionService:
         created: int | None = None
         message = ""
         if action is ActionName.CONFIRM_ROUTE:
+            if actor.role not in SPLITTERS or not can_act_on(actor, record.executor_code):
+                raise PermissionDenied(f"a {actor.role.value} may not route incidents")
             subject = RoutingSubject(record.topic_group, record.topic, record.municipality_oktmo)
+            if self._workflow.routing.jurisdiction.route(subject, automatic=False).executor is None:
+                raise InvalidRequest(
+                    "ни одно правило маршрутизации не подходит: назначьте исполнителя вручную"
+                )
             saved, decision = wf.route(record, subject, actor)
-            if decision.executor is None:
-                message = "подходящего правила нет: инцидент на разборе, назначьте исполнителя"
-            else:
-                message = f"направлен исполнителю {decision.executor}"
+            message = f"направлен исполнителю {decision.executor}"
         elif action is ActionName.TRIAGE:
             saved = wf.triage(record, actor, reason=request.reason.strip())
         elif action is ActionName.RECLASSIFY:
+            if actor.role not in SPLITTERS:
+                raise PermissionDenied(f"a {actor.role.value} may not reclassify incidents")
             group, topic, name, oktmo = self._classification(request, record)
             saved = wf.reclassify(
                 record,
