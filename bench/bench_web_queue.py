@@ -103,6 +103,13 @@ FILTERS: dict[str, str] = {
 }
 
 
+def _h(expr: str, prime: int) -> str:
+    """A pseudo-random number 0..1000002 from a row number: each attribute uses its own prime,
+    so that attributes are independent (plain ``g % n`` patterns correlate, e.g. every urgent
+    incident coming from one network, which no real region looks like)."""
+    return f"((({expr})::bigint * {prime}) % 1000003)"
+
+
 def _sql_array(values: Sequence[str]) -> str:
     return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
@@ -119,6 +126,17 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
     streets_sql = _sql_array(STREETS)
     span = YEARS * 365 * 86400
     active_from = int(incidents * 0.98)
+    # independent pseudo-random draws per attribute (see _h)
+    h0 = _h("g", 611953)
+    h1 = _h("g", 7727)
+    h2 = _h("g", 7919)
+    h3 = _h("g", 104729)
+    h4 = _h("g", 15485863)
+    h5 = _h("g", 31337)
+    h6 = _h("p.inc", 49979687)
+    h7 = _h("p.inc", 611953)
+    h8 = _h("p.inc", 7727)
+    h9 = _h("i.id", 2654435761)
 
     def step(name: str, sql: str) -> None:
         start = time.perf_counter()
@@ -160,15 +178,15 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
         SELECT g,
                'B-' || lpad(g::text, 8, '0'),
                st,
-               left(replace(replace(({phrases_sql})[1 + g % {len(PHRASES)}], '{{street}}',
-                    ({streets_sql})[1 + g % {len(STREETS)}]), '{{n}}', (g % 97)::text), 120),
+               left(replace(replace(({phrases_sql})[1 + {h0} % {len(PHRASES)}], '{{street}}',
+                    ({streets_sql})[1 + {h1} % {len(STREETS)}]), '{{n}}', (g % 97)::text), 120),
                '',
-               ({groups_sql})[1 + g % {len(pairs)}],
-               ({topics_sql})[1 + g % {len(pairs)}],
-               ({towns_sql})[1 + (g / 7) % {len(TOWNS)}],
-               ({oktmo_sql})[1 + (g / 7) % {len(TOWNS)}],
-               (ARRAY['low','normal','normal','normal','high','urgent'])[1 + (g * 7) % 6],
-               (ARRAY[0,1,1,1,2,3])[1 + (g * 7) % 6],
+               ({groups_sql})[1 + {h2} % {len(pairs)}],
+               ({topics_sql})[1 + {h2} % {len(pairs)}],
+               ({towns_sql})[1 + {h3} % {len(TOWNS)}],
+               ({oktmo_sql})[1 + {h3} % {len(TOWNS)}],
+               (ARRAY['low','normal','normal','normal','high','urgent'])[1 + {h4} % 6],
+               (ARRAY[0,1,1,1,2,3])[1 + {h4} % 6],
                1 + (g % 5 = 0)::int, 1 + (g % 5 = 0)::int, 100 + g % 900, 3,
                created, created, CASE WHEN st = 'closed' THEN created + interval '2 days' END
         FROM (
@@ -177,11 +195,11 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
                        secs => ({incidents} - g)::float8 * {span} / {incidents}) AS created,
                    CASE WHEN g > {active_from} THEN
                         (ARRAY['triage','triage','new','assigned','assigned','in_progress',
-                               'in_progress','in_progress','answered','returned'])[1 + g % 10]
+                               'in_progress','in_progress','answered','returned'])[1 + {h5} % 10]
                    ELSE (ARRAY['closed','closed','closed','closed','closed','closed','closed',
                                'closed','closed','closed','closed','closed','closed','closed',
                                'closed','closed','rejected','rejected','merged','published'])
-                        [1 + g % 20]
+                        [1 + {h5} % 20]
                    END AS st
             FROM generate_series(1, {incidents}) g
         ) s;
@@ -193,12 +211,13 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
         f"""
         INSERT INTO messages (id, network, source_id, external_id, kind, author_id, text,
             posted_at, url, collected_at)
-        SELECT p.m, (ARRAY['vk','ok','telegram'])[1 + (1 + p.inc % {SOURCES}) % 3],
-               1 + p.inc % {SOURCES}, p.m::text,
+        SELECT p.m, (ARRAY['vk','ok','telegram'])[1 + (1 + {h6} % {SOURCES}) % 3],
+               1 + {h6} % {SOURCES}, p.m::text,
                CASE WHEN p.m > {incidents} THEN 'comment' ELSE 'post' END,
                (1000 + p.m % 50000)::text,
-               replace(replace(({phrases_sql})[1 + p.inc % {len(PHRASES)}], '{{street}}',
-                   ({streets_sql})[1 + p.inc % {len(STREETS)}]), '{{n}}', (p.inc % 97)::text)
+               replace(replace(({phrases_sql})[1 + {h7} % {len(PHRASES)}], '{{street}}',
+                   ({streets_sql})[1 + {h8} % {len(STREETS)}]), '{{n}}',
+                   (p.inc % 97)::text)
                    || CASE WHEN p.m > {incidents} THEN ' Та же беда, поддерживаю!' ELSE '' END,
                x.created_at, 'https://vk.com/wall-1_' || p.m, x.created_at
         FROM (
@@ -225,7 +244,7 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
         f"""
         INSERT INTO assignments (incident_id, executor_id, assigned_at, received_at, status,
             sla_budget_minutes, deadline_at, at_risk_at, closed_at)
-        SELECT i.id, 1 + i.id % {EXECUTORS}, i.created_at, i.created_at,
+        SELECT i.id, 1 + {h9} % {EXECUTORS}, i.created_at, i.created_at,
                CASE i.status WHEN 'assigned' THEN 'received' WHEN 'in_progress' THEN 'received'
                              WHEN 'answered' THEN 'answered' WHEN 'returned' THEN 'returned'
                              ELSE 'closed' END,
@@ -468,10 +487,10 @@ def main() -> None:
         print("\nplans (EXPLAIN ANALYZE of the repository's own SQL):", flush=True)
         for name, query, plan in _plans(url, "Europe/Kirov"):
             names = sorted(set(re.findall(r"(?:using|Index Scan on) (\w+)", "\n".join(plan))))
-            seq = [line.strip() for line in plan if "Seq Scan" in line]
+            seq = sorted(set(re.findall(r"Seq Scan on (\w+)", "\n".join(plan))))
             timing = next((line for line in plan if line.startswith("Execution Time")), "")
             print(f"\n### {name}  ({query or 'no filter'})  {timing}")
-            print(f"    indexes: {', '.join(names) or '-'}; seq scans: {len(seq)}")
+            print(f"    indexes: {', '.join(names) or '-'}; seq scans: {', '.join(seq) or 'none'}")
             for line in plan:
                 print("    " + line)
     finally:
