@@ -439,6 +439,9 @@ def main() -> None:
         ),
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--filters", help="comma-separated names of the filters to measure (default: all)"
+    )
     parser.add_argument("--reuse", action="store_true", help="use an existing bench database")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=18573)
@@ -446,6 +449,13 @@ def main() -> None:
     if args.serve:
         _serve(args.serve, args.port)
         return
+    if args.filters:
+        wanted = {name.strip() for name in args.filters.split(",")}
+        unknown = wanted - set(FILTERS)
+        if unknown:
+            parser.error(f"unknown filters {sorted(unknown)}; known: {sorted(FILTERS)}")
+        for name in set(FILTERS) - wanted:
+            del FILTERS[name]
     admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
     url = str(sa.make_url(args.admin_url).set(database=DB_NAME).render_as_string(False))
     if not args.reuse:
