@@ -308,7 +308,9 @@ def _plans(url: str, timezone: str) -> list[tuple[str, str, list[str]]]:
         filters: QueueFilter = parse_filter(params, timezone=timezone)
         captured.clear()
         service.queue_sync(operator, filters)
-        statement, bound = next((s, p) for s, p in captured if "FROM incidents" in s)
+        statement, bound = next(
+            (s, p) for s, p in captured if "FROM incidents" in s and "ORDER BY" in s
+        )
         with engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
