@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry
 
-from web import views, workspace_views
+from web import api, views, workspace_views
 from web.auth import LoginThrottle, SessionCodec, auth_middleware
 from web.contracts import Workspace
 from web.filters import install_filters
@@ -45,16 +45,17 @@ def create_app(
 ) -> web.Application:
     """Build the aiohttp application from collaborators the composition root provides.
 
-    Without a ``workspace`` the application serves only the start screen and ``/health``. With
-    ``availability``, pages answer 503 while the database is unreachable (web/outage.py), before
-    any middleware that needs the database runs.
+    Without a ``workspace`` the application serves only the start screen and ``/health``; with
+    one, also the workspace's pages and the JSON API under ``/api/v1/``. With ``availability``,
+    pages answer 503 while the database is unreachable (web/outage.py), before any middleware
+    that needs the database runs.
     """
     middlewares: list[Middleware] = [security_headers, error_middleware]
     if availability is not None:
         middlewares.append(outage_middleware(availability))
     if workspace is not None:
         codec = SessionCodec(workspace.session_secret, max_age=workspace.session_max_age)
-        middlewares.append(auth_middleware(workspace, codec))
+        middlewares.append(auth_middleware(workspace, codec, csrf_exempt=api.csrf_exempt))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     environment = aiohttp_jinja2.setup(
         app,
@@ -75,4 +76,5 @@ def create_app(
     if workspace is not None:
         app[LOGIN_THROTTLE] = LoginThrottle(clock=workspace.clock)
         workspace_views.add_routes(app)
+        api.add_routes(app)
     return app

@@ -209,8 +209,17 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
     return sent is not None and hmac.compare_digest(sent, expected)
 
 
-def auth_middleware(workspace: Workspace, codec: SessionCodec) -> Middleware:
-    """Return the middleware that reads the session or token, checks CSRF, writes the cookie."""
+def auth_middleware(
+    workspace: Workspace,
+    codec: SessionCodec,
+    *,
+    csrf_exempt: Callable[[web.Request], bool] | None = None,
+) -> Middleware:
+    """Return the middleware that reads the session or token, checks CSRF, writes the cookie.
+
+    ``csrf_exempt`` names unsafe requests that need no CSRF token because they are not
+    authenticated by the cookie (the JSON API's sign-in, which a cross-site page cannot send).
+    """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -234,7 +243,8 @@ def auth_middleware(workspace: Workspace, codec: SessionCodec) -> Middleware:
                 request[_DIRTY] = True
         request[_SESSION] = data
         request[_VIEWER] = viewer
-        if request.method not in _SAFE and not await _csrf_ok(request, data.csrf):
+        exempt = csrf_exempt is not None and csrf_exempt(request)
+        if request.method not in _SAFE and not exempt and not await _csrf_ok(request, data.csrf):
             log.warning("refused %s %s: missing or wrong CSRF token", request.method, request.path)
             raise Forbidden("форма устарела или пришла с чужого сайта: обновите страницу")
         try:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy, MultiMapping
 
-from web.auth import sign_in, sign_out, viewer_of
+from web.auth import sign_out, viewer_of
 from web.contracts import (
     ACTION_LABELS,
     ActionName,
@@ -20,9 +20,10 @@ from web.contracts import (
 from web.errors import AppError, BadRequest, Conflict, InvalidAction, Unauthorized
 from web.filters import SLA_LABELS
 from web.forms import FILTER_FIELDS, parse_action, parse_filter, parse_ids
-from web.keys import LOGIN_THROTTLE, SITE_INFO, WORKSPACE
+from web.keys import SITE_INFO, WORKSPACE
 from web.labels import PRIORITY_LABELS, STATUS_LABELS
 from web.render import render
+from web.signin import sign_in_with_password
 
 __all__ = ["add_routes", "require_viewer"]
 
@@ -56,10 +57,6 @@ def _safe_next(value: str | None) -> str:
     return "/queue"
 
 
-def _address(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
 # --------------------------------------------------------------------------- login
 
 
@@ -81,24 +78,15 @@ async def login(request: web.Request) -> web.StreamResponse:
     login_name = str(form.get("login", "")).strip()[:128]
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")) or None)
-    throttle = request.app[LOGIN_THROTTLE]
-    keys = (f"login:{login_name.casefold()}", f"addr:{_address(request)}")
-    throttle.check(keys)
     try:
-        viewer = await workspace.accounts.authenticate(login_name, password)
+        await sign_in_with_password(request, workspace, login_name, password)
     except (Unauthorized, BadRequest) as err:
-        if isinstance(err, Unauthorized):
-            throttle.failure(keys)
-        log.warning("failed login for %r from %s", login_name, _address(request))
         return render(
             "login.html",
             request,
             {"error": err.detail, "login": login_name, "next": target},
             status=err.status,
         )
-    throttle.success(keys)
-    sign_in(request, viewer, await workspace.accounts.session_epoch(viewer.user_id))
-    log.info("user %s signed in from %s", viewer.login, _address(request))
     raise web.HTTPSeeOther(target)
 
 

@@ -346,13 +346,22 @@ class QueueRepository:
             )
         if query.text:
             words = query.text.strip()
-            found = (
-                sa.select(IncidentMessage.id)
-                .join(Message, Message.id == IncidentMessage.message_id)
-                .where(IncidentMessage.incident_id == Incident.id, self._text_match(words))
-                .exists()
+            # An incident's number finds that incident; anything else searches the messages.
+            # Two separate conditions, not one OR: PostgreSQL cannot turn "EXISTS (...) OR
+            # number = ..." into a semi-join, and evaluated every message matching the words
+            # (28 s a page at 1 000 000 incidents, bench/bench_web_queue.py).
+            numbered = self._session.scalar(
+                sa.select(Incident.id).where(Incident.public_number == words)
             )
-            stmt = stmt.where(sa.or_(found, Incident.public_number == words))
+            if numbered is not None:
+                stmt = stmt.where(Incident.id == numbered)
+            else:
+                stmt = stmt.where(
+                    sa.select(IncidentMessage.id)
+                    .join(Message, Message.id == IncidentMessage.message_id)
+                    .where(IncidentMessage.incident_id == Incident.id, self._text_match(words))
+                    .exists()
+                )
         stmt = self._order(stmt, query, deadline_key)
         rows = self._session.execute(stmt.limit(query.limit + 1)).all()
         return [self._result(row, query.sort) for row in rows]

@@ -1,0 +1,543 @@
+"""The queue at scale: 1 000 000 incidents in PostgreSQL, 50 concurrent clients.
+
+What it does:
+
+1. Creates a dedicated PostgreSQL database (dropped at the end unless ``--keep``), migrates it,
+   and generates the incidents in bulk inside the database (multi-row ``INSERT ... SELECT`` over
+   ``generate_series``; the secondary indexes are dropped first and rebuilt after, as for any
+   bulk load): by default 1 000 000 incidents spread over three years, each with its post and
+   every fifth with a comment too (1.2 M messages), links, and assignments (closed ones for the
+   old incidents, running clocks for the newest 2 %), then ANALYZE.
+2. Starts the web application (the real workspace services from the shipped config.yaml,
+   pointed at that database) in a child process on 127.0.0.1, so server and clients do not
+   share one interpreter.
+3. For each typical filter, sends ``--requests`` requests from ``--concurrency`` aiohttp clients
+   to the queue page (``/queue``, signed in by session cookie) and to ``GET /api/v1/incidents``
+   (Bearer token), and prints p50 / p95 / p99 latency and the throughput. The baseline, in the
+   same run, is ``/health`` (the server's floor: one trivial query, no queue).
+4. Prints ``EXPLAIN (ANALYZE, BUFFERS)`` of each filter's queue query, captured from the
+   repository itself (the SQL the service really sends), with the indexes it uses.
+
+Run: ``.venv/bin/python bench/bench_web_queue.py`` (PostgreSQL on 127.0.0.1:5432, trust auth;
+``--admin-url`` to change). ``--incidents 200000`` for a quicker run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.accounts import AccountService  # noqa: E402
+from app.queries import QueryService  # noqa: E402
+from storage.db import create_engine_for, make_sessionmaker  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from web.contracts import QueueFilter, Viewer  # noqa: E402
+
+DB_NAME = "im_bench_web_queue"
+PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway user of a throwaway database
+EXECUTORS = 40
+SOURCES = 300
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+YEARS = 3
+
+GROUPS = {
+    "ЖКХ": ["Отсутствие ГВС", "Отсутствие ХВС", "Протечка кровли", "Вывоз мусора"],
+    "Дороги": ["Ямы на дорогах", "Уборка снега", "Освещение улиц", "Светофоры"],
+    "Здравоохранение": ["Запись к врачу", "Лекарственное обеспечение", "Скорая помощь"],
+    "Образование": ["Детские сады", "Школьное питание", "Ремонт школ"],
+    "Транспорт": ["Общественный транспорт", "Расписание автобусов", "Остановки"],
+    "Благоустройство": ["Детские площадки", "Парки и скверы", "Бездомные животные"],
+}
+TOWNS = [
+    ("Киров", "33701000"),
+    ("Слободской", "33713000"),
+    ("Котельнич", "33710000"),
+    ("Вятские Поляны", "33707000"),
+    ("Кирово-Чепецк", "33708000"),
+    ("Омутнинск", "33628101"),
+    ("Яранск", "33649101"),
+    ("Советск", "33637101"),
+]
+PHRASES = [
+    "Третий день нет горячей воды в доме на улице {street}, {n}. Когда дадут?",
+    "Огромная яма на улице {street} возле дома {n}, машины бьют колёса!",
+    "В поликлинике невозможно записаться к терапевту, на {street} очередь с утра 😡",
+    "Не вывозят мусор во дворе дома {n} по улице {street}, контейнеры переполнены",
+    "Не горят фонари на улице {street}, вечером страшно ходить детям",
+    "Автобус №{n} не пришёл, на остановке {street} стоим уже час на морозе",
+    "Течёт крыша в подъезде дома {n} на {street}, управляющая компания молчит",
+    "Не убран снег на тротуаре по улице {street}, пешеходы идут по дороге",
+]
+STREETS = ["Ленина", "Октябрьская", "Мира", "Советская", "Труда", "Московская", "Горького"]
+
+#: The filters measured: name → query string (the pages and the API read the same parameters).
+FILTERS: dict[str, str] = {
+    "default (priority)": "",
+    "state=triage": "state=triage",
+    "open states, by deadline": "state=assigned&state=in_progress&sort=deadline",
+    "sla=overdue": "sla=overdue",
+    "sla=at_risk": "sla=at_risk",
+    "executor": "executor=ex-07",
+    "topic_group + municipality": "topic_group=%D0%96%D0%9A%D0%A5&municipality=33713000",
+    "network=ok": "network=ok",
+    "source": "source=17",
+    "priority=urgent": "priority=urgent",
+    "received from-to": "from=2025-03-01&to=2025-03-07&sort=received",
+    "text search": "q=%D1%8F%D0%BC%D0%B0+%D0%BA%D0%BE%D0%BB%D1%91%D1%81%D0%B0",
+}
+
+
+def _h(expr: str, prime: int) -> str:
+    """A pseudo-random number 0..1000002 from a row number: each attribute uses its own prime,
+    so that attributes are independent (plain ``g % n`` patterns correlate, e.g. every urgent
+    incident coming from one network, which no real region looks like)."""
+    return f"((({expr})::bigint * {prime}) % 1000003)"
+
+
+def _sql_array(values: Sequence[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
+    """Generate everything in the database; return seconds per step."""
+    timings: dict[str, float] = {}
+    pairs = [(g, t) for g, topics in GROUPS.items() for t in topics]
+    groups_sql = _sql_array([g for g, _ in pairs])
+    topics_sql = _sql_array([t for _, t in pairs])
+    towns_sql = _sql_array([t for t, _ in TOWNS])
+    oktmo_sql = _sql_array([o for _, o in TOWNS])
+    phrases_sql = _sql_array(PHRASES)
+    streets_sql = _sql_array(STREETS)
+    span = YEARS * 365 * 86400
+    active_from = int(incidents * 0.98)
+    # independent pseudo-random draws per attribute (see _h)
+    h0 = _h("g", 611953)
+    h1 = _h("g", 7727)
+    h2 = _h("g", 7919)
+    h3 = _h("g", 104729)
+    h4 = _h("g", 15485863)
+    h5 = _h("g", 31337)
+    h6 = _h("p.inc", 49979687)
+    h7 = _h("p.inc", 611953)
+    h8 = _h("p.inc", 7727)
+    h9 = _h("i.id", 2654435761)
+
+    def step(name: str, sql: str) -> None:
+        start = time.perf_counter()
+        conn.execute(sa.text(sql))
+        timings[name] = time.perf_counter() - start
+        print(f"  {name}: {timings[name]:.1f} s", flush=True)
+
+    step(
+        "executors, users, sources",
+        f"""
+        INSERT INTO executors (code, name, kind, timezone)
+        SELECT 'ex-' || lpad(g::text, 2, '0'), 'Исполнитель ' || g,
+               CASE WHEN g % 2 = 0 THEN 'ministry' ELSE 'municipal' END, 'Europe/Kirov'
+        FROM generate_series(1, {EXECUTORS}) g;
+        INSERT INTO sources (network, external_id, title, poll_interval_seconds, cursor)
+        SELECT (ARRAY['vk','ok','telegram'])[1 + g % 3], 'src' || g, 'Паблик №' || g, 300, '{{}}'
+        FROM generate_series(1, {SOURCES}) g;
+        """,
+    )
+    index_defs = [
+        row[0]
+        for row in conn.execute(
+            sa.text(
+                "SELECT indexdef FROM pg_indexes WHERE tablename IN "
+                "('incidents','messages','incident_messages','assignments') "
+                "AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+            )
+        )
+    ]
+    for definition in index_defs:
+        name = definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {name} CASCADE"))
+    step(
+        f"{incidents:,} incidents",
+        f"""
+        INSERT INTO incidents (id, public_number, status, title, summary, topic_group, topic,
+            municipality, municipality_oktmo, priority, priority_rank, message_count,
+            author_count, reach, version, created_at, updated_at, closed_at)
+        SELECT g,
+               'B-' || lpad(g::text, 8, '0'),
+               st,
+               left(replace(replace(({phrases_sql})[1 + {h0} % {len(PHRASES)}], '{{street}}',
+                    ({streets_sql})[1 + {h1} % {len(STREETS)}]), '{{n}}', (g % 97)::text), 120),
+               '',
+               ({groups_sql})[1 + {h2} % {len(pairs)}],
+               ({topics_sql})[1 + {h2} % {len(pairs)}],
+               ({towns_sql})[1 + {h3} % {len(TOWNS)}],
+               ({oktmo_sql})[1 + {h3} % {len(TOWNS)}],
+               (ARRAY['low','normal','normal','normal','high','urgent'])[1 + {h4} % 6],
+               (ARRAY[0,1,1,1,2,3])[1 + {h4} % 6],
+               1 + (g % 5 = 0)::int, 1 + (g % 5 = 0)::int, 100 + g % 900, 3,
+               created, created, CASE WHEN st = 'closed' THEN created + interval '2 days' END
+        FROM (
+            SELECT g,
+                   timestamptz '{NOW.isoformat()}' - make_interval(
+                       secs => ({incidents} - g)::float8 * {span} / {incidents}) AS created,
+                   CASE WHEN g > {active_from} THEN
+                        (ARRAY['triage','triage','new','assigned','assigned','in_progress',
+                               'in_progress','in_progress','answered','returned'])[1 + {h5} % 10]
+                   ELSE (ARRAY['closed','closed','closed','closed','closed','closed','closed',
+                               'closed','closed','closed','closed','closed','closed','closed',
+                               'closed','closed','rejected','rejected','merged','published'])
+                        [1 + {h5} % 20]
+                   END AS st
+            FROM generate_series(1, {incidents}) g
+        ) s;
+        SELECT setval('incidents_id_seq', {incidents});
+        """,
+    )
+    step(
+        f"{incidents + incidents // 5:,} messages",
+        f"""
+        INSERT INTO messages (id, network, source_id, external_id, kind, author_id, text,
+            posted_at, url, collected_at)
+        SELECT p.m, (ARRAY['vk','ok','telegram'])[1 + (1 + {h6} % {SOURCES}) % 3],
+               1 + {h6} % {SOURCES}, p.m::text,
+               CASE WHEN p.m > {incidents} THEN 'comment' ELSE 'post' END,
+               (1000 + p.m % 50000)::text,
+               replace(replace(({phrases_sql})[1 + {h7} % {len(PHRASES)}], '{{street}}',
+                   ({streets_sql})[1 + {h8} % {len(STREETS)}]), '{{n}}',
+                   (p.inc % 97)::text)
+                   || CASE WHEN p.m > {incidents} THEN ' Та же беда, поддерживаю!' ELSE '' END,
+               x.created_at, 'https://vk.com/wall-1_' || p.m, x.created_at
+        FROM (
+            SELECT g, g FROM generate_series(1, {incidents}) g
+            UNION ALL
+            SELECT {incidents} + g, g * 5 FROM generate_series(1, {incidents // 5}) g
+        ) p(m, inc)
+        JOIN incidents x ON x.id = p.inc;
+        SELECT setval('messages_id_seq', {incidents + incidents // 5});
+        """,
+    )
+    step(
+        "incident_messages",
+        f"""
+        INSERT INTO incident_messages (incident_id, message_id, grouping_version, evidence,
+            attached_at)
+        SELECT CASE WHEN m.id > {incidents} THEN (m.id - {incidents}) * 5 ELSE m.id END,
+               m.id, 'bench', '{{}}', m.posted_at
+        FROM messages m;
+        """,
+    )
+    step(
+        "assignments",
+        f"""
+        INSERT INTO assignments (incident_id, executor_id, assigned_at, received_at, status,
+            sla_budget_minutes, deadline_at, at_risk_at, closed_at)
+        SELECT i.id, 1 + {h9} % {EXECUTORS}, i.created_at, i.created_at,
+               CASE i.status WHEN 'assigned' THEN 'received' WHEN 'in_progress' THEN 'received'
+                             WHEN 'answered' THEN 'answered' WHEN 'returned' THEN 'returned'
+                             ELSE 'closed' END,
+               480, i.created_at + make_interval(hours => 24 + (i.id % 48)::int),
+               i.created_at + make_interval(hours => 18 + (i.id % 48)::int),
+               CASE WHEN i.status IN ('closed', 'published', 'returned')
+                    THEN i.created_at + interval '2 days' END
+        FROM incidents i
+        WHERE i.status IN ('assigned','in_progress','answered','returned','closed','published');
+        """,
+    )
+    start = time.perf_counter()
+    for definition in index_defs:
+        conn.execute(sa.text(definition))
+    timings["indexes"] = time.perf_counter() - start
+    print(f"  indexes rebuilt: {timings['indexes']:.1f} s", flush=True)
+    step("analyze", "ANALYZE")
+    return timings
+
+
+def _users(url: str) -> str:
+    """Add the bench's operator and an executor's employee; return the operator's token."""
+    engine = create_engine_for(url)
+    sessions = make_sessionmaker(engine)
+    accounts = AccountService(sessionmaker=sessions, clock=lambda: NOW)
+    accounts.add_user("bench-operator", role="operator", password=PASSWORD)
+    accounts.add_user("bench-exec", role="executor", password=PASSWORD, executor="ex-07")
+    token = accounts.new_token("bench-operator")
+    engine.dispose()
+    return token
+
+
+def _plans(url: str, timezone: str) -> list[tuple[str, str, list[str]]]:
+    """EXPLAIN ANALYZE each filter's queue query, as the repository sends it."""
+    from multidict import MultiDict
+
+    from web.forms import parse_filter
+
+    engine = create_engine_for(url)
+    captured: list[tuple[str, Any]] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        captured.append((statement, params))
+
+    sessions = make_sessionmaker(engine)
+    service = QueryService(
+        sessionmaker=sessions,
+        routing=lambda: (_ for _ in ()).throw(RuntimeError("not needed")),
+        clock=lambda: NOW,
+    )
+    operator = Viewer(user_id=1, login="bench-operator", name="bench", role="operator")
+    results = []
+    for name, query in FILTERS.items():
+        params: MultiDict[str] = MultiDict()
+        for part in filter(None, query.split("&")):
+            key, _, value = part.partition("=")
+            from urllib.parse import unquote_plus
+
+            params.add(key, unquote_plus(value))
+        filters: QueueFilter = parse_filter(params, timezone=timezone)
+        captured.clear()
+        service.queue_sync(operator, filters)
+        statement, bound = next(
+            (s, p) for s, p in captured if "FROM incidents" in s and "ORDER BY" in s
+        )
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, bound)
+                plan = [row[0] for row in cursor.fetchall()]
+        results.append((name, query, plan))
+    engine.dispose()
+    return results
+
+
+def _serve(url: str, port: int) -> None:
+    """Run the web application over the bench database (the child process)."""
+    import logging
+
+    from aiohttp import web
+
+    from app.config import load_config
+    from app.routing import build_routing
+    from app.runtime import make_health_probe, site_info, utc_clock
+    from app.workflow import Workflow
+    from app.workspace import build_workspace
+    from web import create_app
+
+    logging.basicConfig(level=logging.WARNING)
+    env = {**os.environ, "IM_DATABASE_URL": url, "IM_SESSION_SECRET": "b" * 48}
+    config = load_config(ROOT / "config.yaml", env)
+    engine = create_engine_for(url)  # the service's own pool settings
+    sessions = make_sessionmaker(engine)
+    workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=build_routing(config))
+    app = create_app(
+        site_info=site_info(config),
+        health_probe=make_health_probe(engine),
+        workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=utc_clock),
+    )
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+async def _sign_in(session: aiohttp.ClientSession, base: str) -> None:
+    async with session.post(
+        base + "/api/v1/session", json={"login": "bench-operator", "password": PASSWORD}
+    ) as response:
+        response.raise_for_status()
+
+
+async def _load(
+    base: str, path: str, *, requests: int, concurrency: int, headers: dict[str, str], cookie: bool
+) -> tuple[list[float], int]:
+    """Send ``requests`` GETs from ``concurrency`` clients; return latencies (ms) and errors."""
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    # unsafe=True: keep the session cookie of a bare IP address (127.0.0.1).
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(
+        connector=connector, headers=headers, cookie_jar=jar
+    ) as session:
+        if cookie:
+            await _sign_in(session, base)
+
+        async def client() -> None:
+            nonlocal remaining, errors
+            while remaining > 0:
+                remaining -= 1
+                start = time.perf_counter()
+                async with session.get(base + path, allow_redirects=False) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append((time.perf_counter() - start) * 1000)
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, errors
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _measure(base: str, token: str, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    bearer = {"Authorization": f"Bearer {token}"}
+    targets = [("baseline /health", "/health", {}, False)]
+    for name, query in FILTERS.items():
+        suffix = "?" + query if query else ""
+        targets.append((f"page  {name}", "/queue" + suffix, {}, True))
+        targets.append((f"api   {name}", "/api/v1/incidents" + suffix, bearer, False))
+    # Warm up (caches, connection pools), not measured.
+    await _load(
+        base, "/api/v1/incidents", requests=50, concurrency=10, headers=bearer, cookie=False
+    )
+    for label, path, headers, cookie in targets:
+        start = time.perf_counter()
+        latencies, errors = await _load(
+            base,
+            path,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            headers=headers,
+            cookie=cookie,
+        )
+        wall = time.perf_counter() - start
+        row = (
+            label,
+            f"{statistics.median(latencies):7.1f}",
+            f"{_pct(latencies, 0.95):7.1f}",
+            f"{_pct(latencies, 0.99):7.1f}",
+            f"{len(latencies) / wall:6.1f}",
+            str(errors),
+        )
+        print("  " + " | ".join(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    """Generate, serve, measure, explain, drop."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=400, help="requests per filter")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get(
+            "IM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--filters", help="comma-separated names of the filters to measure (default: all)"
+    )
+    parser.add_argument("--reuse", action="store_true", help="use an existing bench database")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=18573)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve, args.port)
+        return
+    if args.filters:
+        wanted = {name.strip() for name in args.filters.split(",")}
+        unknown = wanted - set(FILTERS)
+        if unknown:
+            parser.error(f"unknown filters {sorted(unknown)}; known: {sorted(FILTERS)}")
+        for name in set(FILTERS) - wanted:
+            del FILTERS[name]
+    admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+    url = str(sa.make_url(args.admin_url).set(database=DB_NAME).render_as_string(False))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+            conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
+    child: subprocess.Popen[bytes] | None = None
+    try:
+        if not args.reuse:
+            upgrade(url)
+            print(f"generating {args.incidents:,} incidents in {DB_NAME} ...", flush=True)
+            start = time.perf_counter()
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                _seed(conn, args.incidents)
+            engine.dispose()
+            print(f"generated in {time.perf_counter() - start:.0f} s", flush=True)
+        token = _users(url) if not args.reuse else _reuse_token(url)
+        with sa.create_engine(url).connect() as conn:
+            size = conn.scalar(
+                sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            )
+            counts = {
+                t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+                for t in ("incidents", "messages", "incident_messages", "assignments")
+            }
+        print(f"database: {size}; rows: {counts}", flush=True)
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, "--port", str(args.port)], cwd=ROOT
+        )
+        base = f"http://127.0.0.1:{args.port}"
+        _wait_for(base)
+        print(
+            f"\n{args.requests} requests per line, {args.concurrency} concurrent clients "
+            f"(latency ms: p50 | p95 | p99 | req/s | non-200):",
+            flush=True,
+        )
+        asyncio.run(_measure(base, token, args))
+        print("\nplans (EXPLAIN ANALYZE of the repository's own SQL):", flush=True)
+        for name, query, plan in _plans(url, "Europe/Kirov"):
+            names = sorted(set(re.findall(r"(?:using|Index Scan on) (\w+)", "\n".join(plan))))
+            seq = sorted(set(re.findall(r"Seq Scan on (\w+)", "\n".join(plan))))
+            timing = next((line for line in plan if line.startswith("Execution Time")), "")
+            print(f"\n### {name}  ({query or 'no filter'})  {timing}")
+            print(f"    indexes: {', '.join(names) or '-'}; seq scans: {', '.join(seq) or 'none'}")
+            for line in plan:
+                print("    " + line)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _reuse_token(url: str) -> str:
+    engine = create_engine_for(url)
+    accounts = AccountService(sessionmaker=make_sessionmaker(engine), clock=lambda: NOW)
+    token = accounts.new_token("bench-operator")
+    engine.dispose()
+    return token
+
+
+def _wait_for(base: str) -> None:
+    async def probe() -> None:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                try:
+                    async with session.get(base + "/health") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("the bench server did not start")
+
+    asyncio.run(probe())
+
+
+if __name__ == "__main__":
+    main()
