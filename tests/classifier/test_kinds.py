@@ -85,7 +85,9 @@ def test_a_message_without_words_is_no_complaint(
 def test_a_complaint_has_no_kind(models: TextModels, lemmatizer: Lemmatizer) -> None:
     classifier = Classifier(models=models, version="t", lemmatizer=lemmatizer)
     result = classifier.classify(
-        ClassificationInput("В подъезде дома Мира 7 третий день не работает лифт, бабушки сидят дома")
+        ClassificationInput(
+            "В подъезде дома Мира 7 третий день не работает лифт, бабушки сидят дома"
+        )
     )
     assert result.is_complaint
     assert result.kind is None
