@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifier.types import Classification
+from router.fingerprint import content_terms
 
 __all__ = [
     "SUPPORT_KINDS",
@@ -101,6 +102,10 @@ class ThreadConfig:
     """
 
     reply_min_confidence: float = 0.7
+    # Under a post that is an incident, a comment called a complaint with fewer content words
+    # than this and no address of its own («Безобразие», «Опять без света сидеть») echoes the
+    # post: support, not a problem of its own.
+    echo_max_terms: int = 4
 
 
 # "то же самое", "та же беда", "такая же яма", "точно так же", "аналогично", "тоже нет света"
@@ -174,8 +179,10 @@ def decide_thread(message: ThreadMessage, config: ThreadConfig | None = None) ->
        than the post's incident's) opens a new incident with the post's topic, linked to it;
     3. a reply to another commenter is discussion, unless it reports a problem itself (called a
        complaint at ``reply_min_confidence`` or above);
-    4. a complaint is its own message (grouping attaches it to the post's incident if it is
-       about the same thing);
+    4. under a post that is an incident, a short comment called a complaint (under
+       ``echo_max_terms`` content words, no address) echoes it: support; any other complaint is
+       its own message (grouping attaches it to the post's incident if it is about the same
+       thing);
     5. under a post that is an incident, a reaction, a piece of advice or thanks — or "the same
        here" with no other place — is support for that incident;
     6. the rest is no complaint (a question, an ad, talk under a post that is no incident).
@@ -201,6 +208,18 @@ def decide_thread(message: ThreadMessage, config: ThreadConfig | None = None) ->
         if result.is_complaint and result.complaint_confidence >= config.reply_min_confidence:
             return ThreadDecision(ThreadAction.OWN, "a reply that reports a problem", kind=kind)
         return ThreadDecision(ThreadAction.DISCUSSION, "a reply to another commenter", kind=kind)
+    if (
+        result.is_complaint
+        and parent is not None
+        and not message.address
+        and len(content_terms(message.lemmas)) < config.echo_max_terms
+    ):
+        return ThreadDecision(
+            ThreadAction.SUPPORT,
+            f"support (a short echo of the post) for incident {parent.id}",
+            incident_id=parent.id,
+            kind=kind,
+        )
     if result.is_complaint:
         return ThreadDecision(ThreadAction.OWN, "a comment that reports a problem", kind=kind)
     if parent is not None and (kind in SUPPORT_KINDS or same):

@@ -182,3 +182,15 @@ def test_addresses_commenter(text: str, expected: bool) -> None:
 )
 def test_same_problem_marker(text: str, expected: bool) -> None:
     assert same_problem_marker(LEMMATIZER.lemmatize_text(text)) is expected
+
+
+def test_a_short_echo_called_a_complaint_supports_the_incident() -> None:
+    decision = decide_thread(_comment("Безобразие, опять без света", 0.97))
+    assert decision.action is ThreadAction.SUPPORT
+    assert "short echo" in decision.reason
+    # the same words under a post that is no incident: a message of its own
+    alone = decide_thread(_comment("Безобразие, опять без света", 0.97, parent=None))
+    assert alone.action is ThreadAction.OWN
+    # with an address of its own it is a problem of its own
+    placed = decide_thread(_comment("На Мира 5 опять без света", 0.97))
+    assert placed.action is ThreadAction.OWN
