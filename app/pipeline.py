@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Protocol
 
@@ -45,6 +45,7 @@ from router.grouping import (
 from router.grouping import Drop as GroupingDrop
 from router.grouping import Rule as GroupingRule
 from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
+from router.notices import OVERRUN, OutageNotice, explain, parse_notice
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
 from router.thread import (
@@ -236,6 +237,8 @@ class ComplaintStage:
             if action is ThreadAction.DISCUSSION:
                 raise Drop("discussion", item.thread.reason)
         if not item.classification.is_complaint:
+            if self.pipeline is not None and item.classification.kind in ("notice", "news"):
+                self.pipeline.remember_notice(item)
             raise Drop("not_complaint")
         return item
 
@@ -314,6 +317,10 @@ class GroupStage:
         decision = self.pipeline.index.route(item.grouping)
         if isinstance(decision, GroupingDrop):
             raise Drop("tombstoned", decision.evidence.note)
+        notice = self.pipeline.explain_notice(item)
+        if notice is not None:
+            note = f"{decision.evidence.note}; {notice.label} ({notice.key})".lstrip("; ")
+            decision = replace(decision, evidence=replace(decision.evidence, note=note))
         if thread is not None and thread.action is not ThreadAction.OWN:
             item.decision = _thread_decision(thread, decision, self.pipeline.index)
             return item
@@ -566,6 +573,7 @@ class Pipeline:
         max_age: timedelta | None = timedelta(days=3),
         min_complaint_confidence: float = 0.6,
         batch_size: int = 200,
+        zone: tzinfo = UTC,
     ) -> None:
         """Wire the stages named in ``stages`` (in that order) over the injected collaborators."""
         self.sessions = sessionmaker
@@ -579,6 +587,8 @@ class Pipeline:
         self.min_complaint_confidence = min_complaint_confidence
         self.batch_size = max(1, batch_size)
         self.counters: Counter[str] = Counter()
+        self.zone = zone  # the region's: notices give local dates and hours
+        self.notices: dict[str, OutageNotice] = {}
         self.last_rebuild: RebuildReport | None = None
         self._index: GroupingIndex | None = None
         self._marker = 0
@@ -658,6 +668,39 @@ class Pipeline:
         )
         self.counters[f"pipeline.thread.{decision.action.value}"] += 1
         return decision
+
+    # ------------------------------------------------------------------ notices
+
+    def remember_notice(self, item: Item) -> None:
+        """Keep a planned outage or closure a non-complaint announces (router/notices.py)."""
+        message = item.message
+        notice = parse_notice(
+            key=message.key,
+            text=message.text,
+            lemmas=item.lemmas,
+            posted_at=message.posted_at,
+            zone=self.zone,
+        )
+        if notice is not None:
+            self.notices[notice.key] = notice
+            self.counters["pipeline.notice.seen"] += 1
+
+    def explain_notice(self, item: Item) -> OutageNotice | None:
+        """Return the remembered notice a complaint falls under (its group, street, window)."""
+        if not self.notices or item.grouping is None:
+            return None
+        now = self.now()
+        for key in [k for k, n in self.notices.items() if n.ends_at + OVERRUN < now]:
+            del self.notices[key]
+        notice = explain(
+            self.notices.values(),
+            topic_group=item.grouping.topic_group,
+            text=item.message.text,
+            posted_at=item.message.posted_at,
+        )
+        if notice is not None:
+            self.counters["pipeline.notice.explained"] += 1
+        return notice
 
     # ------------------------------------------------------------------ surges
 

@@ -148,10 +148,10 @@ def _window(text: str, posted_at: datetime, zone: tzinfo) -> tuple[datetime, dat
         h1, m1_, h2, m2_ = hours.groups()
         start_t = time(min(int(h1), 23), int(m1_ or 0))
         end_t = time(min(int(h2), 23), int(m2_ or 0))
-    if first is None or last is None:
-        day = local.date() if hours else local.date() + timedelta(days=1)
-        start = datetime.combine(local.date(), start_t if hours else time(0), zone)
-        end = datetime.combine(day, end_t, zone)
+    if first is None or last is None:  # no date: today, or tomorrow when it says so
+        base = local.date() + timedelta(days=1 if "завтра" in text.casefold() else 0)
+        start = datetime.combine(base, start_t, zone)
+        end = datetime.combine(base if hours else base + timedelta(days=1), end_t, zone)
     else:
         start = datetime.combine(datetime(year, first[1], first[0]).date(), start_t, zone)
         end = datetime.combine(datetime(year, last[1], last[0]).date(), end_t, zone)

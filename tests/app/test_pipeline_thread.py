@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from app.pipeline import Pipeline
 from classifier.types import Classification, ClassificationInput
@@ -123,3 +124,49 @@ def test_without_a_post_incident_a_reaction_opens_nothing(sqlite_url: str) -> No
     report = pipeline.run_once()
     assert report.created == 0
     assert report.dropped == {"not_complaint": 3}
+
+
+KIROV = ZoneInfo("Europe/Kirov")
+MONTHS = "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
+
+
+def test_a_complaint_during_a_planned_outage_names_the_notice(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    day = (now - timedelta(hours=1)).astimezone(KIROV)
+    text = (
+        f"Уважаемые жители! В связи с ремонтом водопровода {day.day} "
+        f"{MONTHS.split()[day.month - 1]} с 0:00 до 23:59 будет отключено холодное "
+        "водоснабжение по ул. Ленина. МУП «Водоканал»"
+    )
+    KINDS[text] = "notice"
+    try:
+        notice = post(w.sm, source, text, now - timedelta(days=1, hours=2))
+        complaint = post(
+            w.sm, source, "В Слободском на Ленина 15 нет воды с утра!", now - timedelta(hours=1)
+        )
+        other = post(w.sm, source, "В Слободском на Мира 3 нет воды с утра", now)
+        pipeline = Pipeline(
+            sessionmaker=w.sm,
+            workflow=w.workflow,
+            classifier=KindClassifier(KeywordClassifier()),
+            lemmatizer=LEMMATIZER,
+            clock=w.clock,
+            zone=KIROV,
+        )
+        report = pipeline.run_once()
+    finally:
+        del KINDS[text]
+    assert report.created == 2
+    assert pipeline.counters["pipeline.notice.seen"] == 1
+    assert pipeline.counters["pipeline.notice.explained"] == 1
+    with w.sm() as s:
+        grouping = GroupingRepository(s)
+        notes = {}
+        for record in IncidentRepository(s).by_status(list(IncidentStatus)):
+            (link,) = dict(grouping.evidence(record.id)).values()
+            notes[record.title[:25]] = str(link["note"])
+    assert f"плановое отключение: вода (vk:{notice})" in notes["В Слободском на Ленина 15"]
+    assert "плановое отключение" not in notes["В Слободском на Мира 3 не"]
+    assert complaint != other

@@ -129,3 +129,11 @@ def test_streets_are_read_in_any_case() -> None:
         "ленин",
         "строител",
     }
+
+
+def test_tomorrow_with_hours_is_the_next_local_day() -> None:
+    posted = datetime(2027, 4, 13, 19, 0, tzinfo=UTC)  # 22:00 in Kirov
+    notice = _notice("Завтра с 9 до 17 плановое отключение света по ул. Школьной", posted)
+    assert notice is not None
+    assert notice.starts_at == datetime(2027, 4, 14, 6, 0, tzinfo=UTC)
+    assert notice.ends_at == datetime(2027, 4, 14, 14, 0, tzinfo=UTC)
