@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from app.overview import read_overview
 from app.pipeline import Pipeline
 from classifier.types import Classification, ClassificationInput
 from storage.enums import IncidentStatus, Priority
@@ -20,6 +21,7 @@ from tests.app.test_pipeline_support import (
     post,
 )
 from tests.factories import world
+from web.views import render_overview
 
 POTHOLE = (
     "В Слободском на улице Ленина 15 огромная яма на дороге, машины бьют колёса. Когда починят?"
@@ -105,6 +107,13 @@ def test_reactions_and_advice_support_the_posts_incident_and_talk_stops(sqlite_u
     assert (shchorsa.topic_group, shchorsa.topic) == (pothole.topic_group, pothole.topic)
     (link,) = elsewhere.values()
     assert f"the same problem as incident {pothole.id}" in str(link["note"])
+    # The start screen shows the support next to the incident.
+    overview = read_overview(w.sm)
+    supported = {row.number: row.supported for row in overview.latest}
+    assert supported == {pothole.public_number: 5, shchorsa.public_number: 0}
+    html = render_overview(overview, ZoneInfo("Europe/Kirov"))
+    assert html.count("поддержали: 5") == 1
+    assert "поддержали: 0" not in html
 
 
 def test_without_a_post_incident_a_reaction_opens_nothing(sqlite_url: str) -> None:
