@@ -105,7 +105,7 @@ class ThreadConfig:
     # Under a post that is an incident, a comment called a complaint with fewer content words
     # than this and no address of its own («Безобразие», «Опять без света сидеть») echoes the
     # post: support, not a problem of its own.
-    echo_max_terms: int = 4
+    echo_max_terms: int = 6
 
 
 # "то же самое", "та же беда", "такая же яма", "точно так же", "аналогично", "тоже нет света"
