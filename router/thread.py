@@ -168,7 +168,14 @@ def _other_place(message: ThreadMessage, parent: ParentIncident) -> bool:
     if message.address and message.address not in parent.addresses:
         return True
     own = message.classification.municipality_oktmo
-    return own is not None and parent.municipality_oktmo not in (None, own)
+    if own is None or parent.municipality_oktmo in (None, own):
+        return False
+    # Only a place the comment names counts: the source's territory is a prior the post
+    # shares, not "another place".
+    return any(
+        e.field == "municipality" and not e.text.startswith("source:")
+        for e in message.classification.evidence
+    )
 
 
 def decide_thread(message: ThreadMessage, config: ThreadConfig | None = None) -> ThreadDecision:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classifier.lemmatizer import Lemmatizer
-from classifier.types import Classification
+from classifier.types import Classification, Evidence
 from router.fingerprint import extract_address
 from router.thread import (
     ParentIncident,
@@ -29,7 +29,10 @@ POST_INCIDENT = ParentIncident(
 )
 
 
-def _result(complaint: float, kind: str | None = None, oktmo: str | None = None) -> Classification:
+def _result(
+    complaint: float, kind: str | None = None, oktmo: str | None = None, named: bool = True
+) -> Classification:
+    where = "Котельниче" if named else "source: Котельнич"
     return Classification(
         is_complaint=complaint >= 0.5,
         complaint_confidence=complaint,
@@ -41,6 +44,7 @@ def _result(complaint: float, kind: str | None = None, oktmo: str | None = None)
         municipality_confidence=0.8 if oktmo else 0.0,
         model_version="test",
         kind=None if complaint >= 0.5 else kind,
+        evidence=(Evidence("municipality", where, 0.8),) if oktmo else (),
     )
 
 
@@ -52,9 +56,10 @@ def _comment(
     parent: ParentIncident | None = POST_INCIDENT,
     oktmo: str | None = None,
     reply: bool | None = None,
+    named: bool = True,
 ) -> ThreadMessage:
     return ThreadMessage(
-        classification=_result(complaint, kind, oktmo),
+        classification=_result(complaint, kind, oktmo, named),
         lemmas=tuple(LEMMATIZER.lemmatize_text(text)),
         is_comment=True,
         address=extract_address(text),
@@ -194,3 +199,9 @@ def test_a_short_echo_called_a_complaint_supports_the_incident() -> None:
     # with an address of its own it is a problem of its own
     placed = decide_thread(_comment("На Мира 5 опять без света", 0.97))
     assert placed.action is ThreadAction.OWN
+
+
+def test_the_sources_territory_is_no_other_place() -> None:
+    # «Та же беда» in a group of Котельнич under a post about Слободской: the same problem, here
+    message = _comment("Та же беда", 0.2, "reaction", oktmo=KOTELNICH, named=False)
+    assert decide_thread(message).action is ThreadAction.SUPPORT
