@@ -41,6 +41,7 @@ def read_overview(sessions: sessionmaker[Session], *, limit: int = 20) -> Overvi
                 created_at=line.created_at,
                 executor=line.executor_name,
                 deadline=line.deadline_at,
+                supported=line.support_count,
             )
             for line in latest
         ),

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Protocol
 
@@ -44,9 +44,19 @@ from router.grouping import (
     Tombstone,
 )
 from router.grouping import Drop as GroupingDrop
+from router.grouping import Rule as GroupingRule
 from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
+from router.notices import OVERRUN, OutageNotice, explain, parse_notice
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
+from router.thread import (
+    ParentIncident,
+    ThreadAction,
+    ThreadDecision,
+    ThreadMessage,
+    addresses_commenter,
+    decide_thread,
+)
 from storage.enums import IncidentStatus as StoredStatus
 from storage.enums import Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
@@ -107,6 +117,7 @@ class Item:
     incident: IncidentRecord | None = None
     created: bool = False
     stored: bool = False
+    thread: ThreadDecision | None = None
 
 
 class Stage(Protocol):
@@ -212,16 +223,35 @@ class ClassifyStage:
 
 
 class ComplaintStage:
-    """Stop what is not a complaint (ads, congratulations, chat)."""
+    """Stop what is not a complaint (ads, congratulations, chat), reading comments in their thread.
+
+    With a pipeline, a comment is read with its post (router/thread.py): support for the post's
+    incident and the same problem elsewhere go on to grouping; talk between commenters stops.
+    """
 
     name = "complaint"
+
+    def __init__(self, pipeline: Pipeline | None = None) -> None:
+        """Read threads through ``pipeline``'s grouping index (none: the verdict alone)."""
+        self.pipeline = pipeline
 
     def prepare(self, items: Sequence[Item]) -> None:
         """Nothing to share."""
 
     def process(self, item: Item) -> Item:
-        """Drop a message the classifier does not call a complaint."""
-        if item.classification is None or not item.classification.is_complaint:
+        """Drop a message that is no complaint and, read in its thread, nothing to act on."""
+        if item.classification is None:
+            raise Drop("not_complaint")
+        if self.pipeline is not None:
+            item.thread = self.pipeline.read_thread(item)
+            action = item.thread.action
+            if action in (ThreadAction.SUPPORT, ThreadAction.SAME_ELSEWHERE):
+                return item
+            if action is ThreadAction.DISCUSSION:
+                raise Drop("discussion", item.thread.reason)
+        if not item.classification.is_complaint:
+            if self.pipeline is not None and item.classification.kind in ("notice", "news"):
+                self.pipeline.remember_notice(item)
             raise Drop("not_complaint")
         return item
 
@@ -285,15 +315,52 @@ class GroupStage:
         )
         # The address once, not once per use (fingerprints, then the index's entry).
         item.grouping = replace(item.grouping, address=extract_address(message.text))
+        thread = item.thread
+        if thread is not None and thread.action is ThreadAction.SAME_ELSEWHERE:
+            # The post's topic at the comment's place: grouped as a message of its own.
+            item.grouping = replace(
+                item.grouping,
+                topic_group=thread.topic_group,
+                topic=thread.topic,
+                parent_key=None,
+            )
+            item.classification = replace(
+                item.classification, topic_group=thread.topic_group, topic=thread.topic
+            )
         decision = self.pipeline.index.route(item.grouping)
         if isinstance(decision, GroupingDrop):
             raise Drop("tombstoned", decision.evidence.note)
+        notice = self.pipeline.explain_notice(item)
+        if notice is not None:
+            note = f"{decision.evidence.note}; {notice.label} ({notice.key})".lstrip("; ")
+            decision = replace(decision, evidence=replace(decision.evidence, note=note))
+        if thread is not None and thread.action is not ThreadAction.OWN:
+            item.decision = _thread_decision(thread, decision, self.pipeline.index)
+            return item
         if isinstance(decision, Create) and _thin_comment(item.grouping, item.lemmas):
             # "Та же беда", "+1", "А куда звонили?" under a post that is no incident: without
             # the post there is nothing to act on, and an incident titled so helps nobody.
             raise Drop("comment_without_context")
         item.decision = decision
         return item
+
+
+def _thread_decision(
+    thread: ThreadDecision, decision: Attach | Create, index: GroupingIndex
+) -> Attach | Create:
+    """Turn the grouping decision into what the thread says: support, or a linked new incident."""
+    if thread.action is ThreadAction.SUPPORT and thread.incident_id is not None:
+        evidence = replace(
+            decision.evidence,
+            rule=GroupingRule.COMMENT_OF_POST,
+            incident_id=thread.incident_id,
+            note=thread.reason,
+        )
+        return Attach(thread.incident_id, evidence, decision.fingerprints)
+    # The same problem elsewhere: attach where grouping found the same place, else a new
+    # incident; either way the link's evidence names the incident of the post.
+    note = f"{thread.reason}; {decision.evidence.note}".rstrip("; ")
+    return replace(decision, evidence=replace(decision.evidence, note=note))
 
 
 #: A comment that would open its own incident needs at least this many content words
@@ -519,6 +586,7 @@ class Pipeline:
         max_age: timedelta | None = timedelta(days=3),
         min_complaint_confidence: float = 0.6,
         batch_size: int = 200,
+        zone: tzinfo = UTC,
     ) -> None:
         """Wire the stages named in ``stages`` (in that order) over the injected collaborators."""
         self.sessions = sessionmaker
@@ -532,13 +600,15 @@ class Pipeline:
         self.min_complaint_confidence = min_complaint_confidence
         self.batch_size = max(1, batch_size)
         self.counters: Counter[str] = Counter()
+        self.zone = zone  # the region's: notices give local dates and hours
+        self.notices: dict[str, OutageNotice] = {}
         self.last_rebuild: RebuildReport | None = None
         self._index: GroupingIndex | None = None
         self._marker = 0
         self.surges = SurgeDetector(surge)
         factories: dict[str, Callable[[], Stage]] = {
             "classify": lambda: ClassifyStage(classifier, lemmatizer),
-            "complaint": ComplaintStage,
+            "complaint": lambda: ComplaintStage(self),
             "fresh": lambda: FreshStage(self.now, max_age),
             "group": lambda: GroupStage(self),
             "store": lambda: StoreStage(self),
@@ -579,6 +649,71 @@ class Pipeline:
         """Forget the index: the next use rebuilds it from the database."""
         self._index = None
         self.counters["pipeline.index.stale"] += 1
+
+    # ------------------------------------------------------------------ threads
+
+    def read_thread(self, item: Item) -> ThreadDecision:
+        """Decide what a message means in its thread (router/thread.py) from the index."""
+        message, result = item.message, item.classification
+        assert result is not None  # noqa: S101 - classified before the complaint stage
+        parent: ParentIncident | None = None
+        if message.parent_key is not None:
+            incident_id = self.index.incident_of(message.parent_key)
+            if incident_id is not None:
+                record = self.index.incident(incident_id)
+                if record.status is IncidentStatus.OPEN:
+                    parent = ParentIncident(
+                        id=record.id,
+                        topic_group=record.topic_group,
+                        topic=record.topic,
+                        municipality_oktmo=record.municipality_oktmo,
+                        addresses=record.addresses,
+                    )
+        decision = decide_thread(
+            ThreadMessage(
+                classification=result,
+                lemmas=item.lemmas,
+                is_comment=message.parent_key is not None,
+                address=extract_address(message.text),
+                replies_to_commenter=addresses_commenter(message.text),
+                parent_incident=parent,
+            )
+        )
+        self.counters[f"pipeline.thread.{decision.action.value}"] += 1
+        return decision
+
+    # ------------------------------------------------------------------ notices
+
+    def remember_notice(self, item: Item) -> None:
+        """Keep a planned outage or closure a non-complaint announces (router/notices.py)."""
+        message = item.message
+        notice = parse_notice(
+            key=message.key,
+            text=message.text,
+            lemmas=item.lemmas,
+            posted_at=message.posted_at,
+            zone=self.zone,
+        )
+        if notice is not None:
+            self.notices[notice.key] = notice
+            self.counters["pipeline.notice.seen"] += 1
+
+    def explain_notice(self, item: Item) -> OutageNotice | None:
+        """Return the remembered notice a complaint falls under (its group, street, window)."""
+        if not self.notices or item.grouping is None:
+            return None
+        now = self.now()
+        for key in [k for k, n in self.notices.items() if n.ends_at + OVERRUN < now]:
+            del self.notices[key]
+        notice = explain(
+            self.notices.values(),
+            topic_group=item.grouping.topic_group,
+            text=item.message.text,
+            posted_at=item.message.posted_at,
+        )
+        if notice is not None:
+            self.counters["pipeline.notice.explained"] += 1
+        return notice
 
     # ------------------------------------------------------------------ surges
 

@@ -476,6 +476,7 @@ def load_pipeline(
         lemmatizer=lemmatizer,
         clock=clock,
         jurisdiction=build_jurisdiction(config),
+        zone=config.region.zone,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from classifier.corpus import SeedExample
 from classifier.model import ModelSpec, TextModels
+from classifier.noise import NoiseMessage, NoiseReport, noise_report
 from classifier.rubricator import Rubricator
 from classifier.train import Lemmatize, OperatorLabel, train
 
@@ -28,6 +29,7 @@ __all__ = [
     "EvaluationDataError",
     "GroupReport",
     "evaluate_models",
+    "evaluate_noise",
     "format_confusion",
     "format_curve",
     "format_report",
@@ -233,6 +235,20 @@ def evaluate_models(
     return report, topic_hits / n, complaints / n
 
 
+def evaluate_noise(
+    models: TextModels, messages: Sequence[NoiseMessage], *, lemmatize: Lemmatize
+) -> NoiseReport:
+    """Score models on the measured noise set: complaint P/R, and a row per kind."""
+    docs = [" ".join(lemmatize(m.text)) for m in messages]
+    predictions = models.predict(docs, evidence=False)
+    kinds = [p.kind for p in predictions]
+    return noise_report(
+        messages,
+        [p.complaint_confidence for p in predictions],
+        kinds if any(k is not None for k in kinds) else None,
+    )
+
+
 def learning_curve(
     appeals: Sequence[Appeal],
     seed: Sequence[SeedExample],
@@ -243,12 +259,14 @@ def learning_curve(
     test_limit: int | None = None,
     spec: ModelSpec | None = None,
     shuffle_seed: int = 4,
+    noise: Sequence[NoiseMessage] = (),
 ) -> list[CurvePoint]:
     """Train on the seed corpus plus the first N appeals as operator topic labels, per step.
 
     The appeals are shuffled once; the first ``max(steps)`` form the label pool, and every step
     is scored on the same remaining appeals (texts equal to a pool text are left out, since the
-    portal repeats texts), optionally a sample of ``test_limit`` of them.
+    portal repeats texts), optionally a sample of ``test_limit`` of them. With ``noise`` (the
+    measured noise set), each step's models are scored on it too (``extra["noise"]``).
     """
     order = list(appeals)
     random.Random(shuffle_seed).shuffle(order)  # noqa: S311 - a reproducible split
@@ -267,7 +285,10 @@ def learning_curve(
         seconds = time.perf_counter() - started
         report, topic_accuracy, complaint_recall = evaluate_models(trained.models, docs, test)
         logger.info("learning curve: %d labels -> macro-F1 %.4f", n, report.macro_f1)
-        points.append(CurvePoint(n, report, topic_accuracy, complaint_recall, seconds))
+        extra: dict[str, Any] = {}
+        if noise:
+            extra["noise"] = evaluate_noise(trained.models, noise, lemmatize=lemmatize)
+        points.append(CurvePoint(n, report, topic_accuracy, complaint_recall, seconds, extra))
     return points
 
 

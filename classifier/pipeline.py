@@ -337,6 +337,7 @@ class Classifier:
             evidence=pred.evidence + tuple(place.evidence),
             municipality_candidates=tuple(place.candidates),
             topic_group_confidence=round(pred.group_confidence, 4),
+            kind=None if pred.complaint_confidence >= self.complaint_threshold else pred.kind,
         )
 
 

@@ -137,6 +137,7 @@ def merge_training_items(
                 is_complaint=example.is_complaint,
                 group=example.group,
                 topic=example.topic,
+                kind=example.kind,
             )
         )
     for text, truth in truths.items():

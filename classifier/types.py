@@ -53,3 +53,6 @@ class Classification:
     evidence: tuple[Evidence, ...] = ()
     municipality_candidates: tuple[MunicipalityCandidate, ...] = field(default=())
     topic_group_confidence: float = 0.0  # the group's own probability (topic_confidence <= it)
+    # For a non-complaint, what it most likely is instead (classifier.noise.NOISE_KINDS:
+    # "reaction", "advice", "reply", ...); None for a complaint or a model without kinds.
+    kind: str | None = None

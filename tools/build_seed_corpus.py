@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classifier.corpus import parse_example  # noqa: E402
+from classifier.noise import NOISE_KINDS  # noqa: E402
 from classifier.rubricator import Rubricator, load_rubricator  # noqa: E402
 
 TEMPLATES = ROOT / "classifier" / "corpus" / "templates"
@@ -35,6 +36,28 @@ MIN_PER_TOPIC = 14
 MIN_PER_GROUP = 110
 MAX_PER_STATEMENT = 12
 NOISE_PER_STATEMENT = 9
+
+# The kind of non-complaint each "## noise:<heading>" holds (classifier.noise.NOISE_KINDS).
+NOISE_KIND_OF: dict[str, str] = {
+    "noise:ads": "ad",
+    "noise:spam": "spam",
+    "noise:news": "news",
+    "noise:announcements": "news",
+    "noise:notice": "notice",
+    "noise:congratulations": "greeting",
+    "noise:greeting": "greeting",
+    "noise:gratitude": "thanks",
+    "noise:thanks": "thanks",
+    "noise:questions": "question",
+    "noise:question": "question",
+    "noise:chat": "reply",
+    "noise:reply": "reply",
+    "noise:reaction": "reaction",
+    "noise:advice": "advice",
+}
+# Kinds written as comments under a post: no greeting first, often an emoji, sometimes aimed
+# at another commenter by name.
+COMMENT_KINDS = frozenset({"reaction", "advice", "reply"})
 
 # --- Slot vocabularies -----------------------------------------------------------------------
 
@@ -126,6 +149,16 @@ VILLAGES = (
     "с.Карагай",
     "п. Полазна",
 )
+# First names, as a reply addresses another commenter ("Оля, ...").
+_NAMES = """Ира Сергей Наталья Витя Оля Александр Лена Григорий Костя Люба Женя Марат Анастасия
+        Фёдор Зоя Саша Лёша Андрей Антон Артём Борис Вадим Валентин Валерий Вася Виктор
+        Виталий Вова Влад Глеб Гриша Денис Дима Дмитрий Егор Иван Ваня Игорь Илья Кирилл
+        Максим Миша Никита Коля Олег Павел Паша Пётр Роман Руслан Серёжа Стас Степан Тимур
+        Юрий Юра Ярослав Анна Аня Алёна Алла Алина Настя Валентина Валя Вера Вероника Вика
+        Галина Галя Дарья Даша Диана Ева Евгения Екатерина Катя Елена Лиза Жанна Инна Ирина
+        Карина Кира Кристина Ксения Лариса Лидия Людмила Люда Марина Мария Маша Надежда Надя
+        Наташа Нина Оксана Ольга Полина Роза Светлана Света Тамара Татьяна Таня Эльвира Юлия
+        Юля Яна"""
 SLOTS: dict[str, tuple[str, ...]] = {
     "street": STREETS,
     "house": HOUSES,
@@ -137,6 +170,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "kg": ("5", "10", "15", "20", "30"),
     "town_prep": TOWNS_PREP,
     "town_nom": TOWNS_NOM,
+    "name": (*_NAMES.split(), "Наталья Ивановна", "Татьяна Петровна", "Галина Сергеевна"),
 }
 
 # --- Wrappers shared by every group ------------------------------------------------------------
@@ -269,6 +303,7 @@ NOISE_TAILS: dict[str, tuple[str, ...]] = {
 }
 GENERIC_NOISE_TAILS = ("Всем добра.", "Всем хорошего дня!", "Репост приветствуется.", "Спасибо!")
 EMOJI = ("😡", "🤬", "😠", "🙏", "😢", "🤦‍♀️", "💩", "👎", "😤", "‼️", "😭", "🤷‍♂️")
+REACTION_EMOJI = ("👍", "😡", "🤦", "😂", "🤬", "👏", "😢", "💯", "🙄", "😱", "👎", "🤷")
 NOISE_EMOJI = ("😊", "👍", "🎉", "❤️", "🌸", "🔥", "✅", "📞", "💐", "😂", "🙂", "☀️")
 
 # Spelling as people type it.
@@ -422,6 +457,18 @@ def noise_text(statement: str, kind: str, rng: random.Random) -> str:
     return _roughen(text, rng, rate=0.1)
 
 
+def comment_noise_text(statement: str, kind: str, rng: random.Random) -> str:
+    """Wrap a reaction, a piece of advice or a reply the way comments are written."""
+    body = _fill(statement, rng)
+    if kind != "reply" and rng.random() < 0.15:
+        body = f"{rng.choice(SLOTS['name'])}, {body}"
+    text = _end(_sentence(body), rng)
+    if rng.random() < 0.4:
+        emoji = rng.choice(REACTION_EMOJI)
+        text = f"{text} {emoji * rng.randint(1, 3)}"
+    return _roughen(text, rng, rate=0.12)
+
+
 # --- Templates ---------------------------------------------------------------------------------
 
 
@@ -492,19 +539,33 @@ def build(rubricator: Rubricator, blocks: dict[str, list[str]]) -> list[dict[str
                 make = partial(complaint_text, statement, other, rng)
                 for text in _unique(make, 1, seen):
                     rows.append(
-                        {"text": text, "is_complaint": True, "group": group, "topic": topic.name}
+                        {
+                            "text": text,
+                            "is_complaint": True,
+                            "group": group,
+                            "topic": topic.name,
+                            "kind": None,
+                        }
                     )
     for heading, statements in blocks.items():
         if not heading.startswith("noise:"):
             continue
+        kind = NOISE_KIND_OF.get(heading)
+        if kind not in NOISE_KINDS:
+            raise SystemExit(f"heading {heading!r} names no kind of non-complaint")
+        wrap = comment_noise_text if kind in COMMENT_KINDS else noise_text
         for statement in statements:
-            make = partial(noise_text, statement, heading, rng)
+            make = partial(wrap, statement, kind if kind in COMMENT_KINDS else heading, rng)
             for text in _unique(make, NOISE_PER_STATEMENT, seen):
-                rows.append({"text": text, "is_complaint": False, "group": None, "topic": None})
+                rows.append(_noise_row(text, kind))
     rng.shuffle(rows)
     for number, row in enumerate(rows, start=1):
         parse_example(row, where=f"generated example {number}")
     return rows
+
+
+def _noise_row(text: str, kind: str) -> dict[str, object]:
+    return {"text": text, "is_complaint": False, "group": None, "topic": None, "kind": kind}
 
 
 def render(rows: list[dict[str, object]]) -> str:

@@ -55,6 +55,7 @@ class IncidentRow:
     created_at: datetime
     executor: str | None
     deadline: datetime | None
+    supported: int = 0  # messages that support it (reactions, advice): «поддержали: N»
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,9 @@ def render_overview(overview: Overview, zone: ZoneInfo) -> str:
             f"<td>{escape(row.title)}</td>"
             f"<td>{escape(row.topic_group or '—')}</td>"
             f"<td>{escape(row.municipality or '—')}</td>"
-            f"<td>{row.messages} / {row.authors}</td>"
+            f"<td>{row.messages} / {row.authors}"
+            + (f"<br>поддержали: {row.supported}" if row.supported else "")
+            + "</td>"
             f"<td>{escape(row.executor or '—')}</td>"
             f"<td>{escape(_local(row.deadline, zone))}</td>"
             "</tr>"

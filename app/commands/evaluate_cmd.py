@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.commands._common import add_command
 from app.errors import CliError
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SPB_RELATIVE = Path("..") / "shared" / "data" / "spb-nash-peterburg"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+NOISE_SET = _REPO_ROOT / "tests" / "classifier" / "data" / "noise_threads.txt"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -45,6 +46,22 @@ def register(subparsers: Subparsers) -> None:
         default=None,
         metavar="N",
         help="score on at most N of the remaining appeals (default: all of them)",
+    )
+    parser.add_argument(
+        "--noise-set",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the measured noise set (default: the project's tests/classifier/data/"
+        "noise_threads.txt when present): complaint precision/recall and a row per kind",
+    )
+    parser.add_argument(
+        "--noise-only",
+        action="store_true",
+        help="score only the model in --model (default: the shipped one) on the noise set",
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, metavar="DIR", help="the model for --noise-only"
     )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.set_defaults(handler=run)
@@ -76,8 +93,45 @@ def parse_steps(text: str) -> list[int]:
     return steps
 
 
+def _noise_set(explicit: Path | None) -> list[Any]:
+    """Load the measured noise set (none when absent and not asked for explicitly)."""
+    from classifier.noise import NoiseSetError, load_noise_set
+
+    path = explicit if explicit is not None else NOISE_SET
+    if explicit is None and not path.is_file():
+        return []
+    try:
+        return list(load_noise_set(path))
+    except NoiseSetError as err:
+        raise CliError(str(err)) from err
+
+
+def run_noise_only(args: argparse.Namespace) -> int:
+    """Score one saved model on the measured noise set."""
+    from classifier.artifact import ModelArtifactError, load_artifact
+    from classifier.evaluate import evaluate_noise
+    from classifier.lemmatizer import Lemmatizer
+    from classifier.noise import format_noise_report
+
+    messages = _noise_set(args.noise_set)
+    if not messages:
+        raise CliError(f"noise set not found: {NOISE_SET}; pass --noise-set FILE")
+    try:
+        artifact = load_artifact(args.model)
+    except ModelArtifactError as err:
+        raise CliError(str(err)) from err
+    report = evaluate_noise(artifact.models, messages, lemmatize=Lemmatizer().lemmatize_text)
+    print(f"== noise set: {artifact.version}")
+    print(format_noise_report(report))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Print per-group scores at cold start, its confusion matrix, and the learning curve."""
+    if args.noise_only:
+        return run_noise_only(args)
     from classifier.corpus import load_seed_corpus
     from classifier.evaluate import (
         EvaluationDataError,
@@ -88,8 +142,10 @@ def run(args: argparse.Namespace) -> int:
         load_spb_appeals,
     )
     from classifier.lemmatizer import Lemmatizer
+    from classifier.noise import format_noise_report
     from classifier.rubricator import load_rubricator
 
+    noise = _noise_set(args.noise_set)
     directory = find_data_dir(args.data)
     steps = parse_steps(args.steps)
     try:
@@ -110,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         rubricator=rubricator,
         steps=steps,
         test_limit=args.limit,
+        noise=noise,
     )
     first = points[0]
     print(f"== {first.labels} operator labels: per-group scores on {first.report.n} appeals")
@@ -118,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_confusion(first.report))
     print("\n== learning curve (appeals fed in as operator corrections; scored on the rest)")
     print(format_curve(points))
+    if noise:
+        print(f"\n== noise set ({len(noise)} messages), the cold-start model")
+        print(format_noise_report(first.extra["noise"]))
     if args.json:
         figures = [
             {
@@ -125,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
                 "report": p.report.to_json(),
                 "topic_accuracy": round(p.topic_accuracy, 4),
                 "complaint_recall": round(p.complaint_recall, 4),
+                **({"noise": p.extra["noise"].to_json()} if "noise" in p.extra else {}),
             }
             for p in points
         ]

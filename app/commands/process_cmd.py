@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         lemmatizer=classifier.lemmatizer,
         clock=utc_clock,
         jurisdiction=routing.jurisdiction,
+        zone=config.region.zone,
     )
     report = pipeline.run_once(args.limit)
     rebuild = pipeline.last_rebuild

@@ -26,13 +26,16 @@ class CorpusError(ValueError):
 class SeedExample:
     """One labelled message: its text, whether it is a complaint, and its group and topic.
 
-    A complaint has a group and a topic of the rubricator; a non-complaint has neither.
+    A complaint has a group and a topic of the rubricator; a non-complaint has neither, and
+    may say which kind of non-complaint it is (``classifier.noise.NOISE_KINDS``: reaction,
+    advice, reply, ...).
     """
 
     text: str
     is_complaint: bool
     group: str | None = None
     topic: str | None = None
+    kind: str | None = None
 
 
 def parse_example(data: Any, *, where: str = "example") -> SeedExample:
@@ -56,7 +59,15 @@ def parse_example(data: Any, *, where: str = "example") -> SeedExample:
         raise CorpusError(f"{where}: a complaint needs a 'group' and a 'topic'")
     if not is_complaint and (group is not None or topic is not None):
         raise CorpusError(f"{where}: a non-complaint has no 'group' or 'topic'")
-    return SeedExample(text=text, is_complaint=is_complaint, group=group, topic=topic)
+    kind = data.get("kind")
+    if kind is not None:
+        from classifier.noise import NOISE_KINDS
+
+        if is_complaint or kind not in NOISE_KINDS:
+            raise CorpusError(
+                f"{where}: 'kind' is one of {', '.join(NOISE_KINDS)}, and only for a non-complaint"
+            )
+    return SeedExample(text=text, is_complaint=is_complaint, group=group, topic=topic, kind=kind)
 
 
 def load_seed_corpus(
@@ -100,13 +111,15 @@ def load_seed_corpus(
 
 
 def corpus_summary(examples: list[SeedExample]) -> dict[str, Any]:
-    """Count a corpus's examples: total, complaints, non-complaints, per group."""
+    """Count a corpus's examples: total, complaints, non-complaints, per kind, per group."""
     groups = Counter(e.group for e in examples if e.group is not None)
+    kinds = Counter(e.kind for e in examples if e.kind is not None)
     complaints = sum(e.is_complaint for e in examples)
     return {
         "examples": len(examples),
         "complaints": complaints,
         "non_complaints": len(examples) - complaints,
+        "kinds": dict(sorted(kinds.items())),
         "groups": dict(sorted(groups.items())),
         "topics": len({e.topic for e in examples if e.topic is not None}),
     }

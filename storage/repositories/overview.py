@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.enums import IncidentStatus, Priority
-from storage.models import Assignment, Executor, Incident, Message
+from storage.models import Assignment, Executor, Incident, IncidentMessage, Message
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
 
 __all__ = ["IncidentLine", "OverviewRepository"]
@@ -31,6 +32,7 @@ class IncidentLine:
     created_at: dt.datetime
     executor_name: str | None
     deadline_at: dt.datetime | None
+    support_count: int = 0  # messages linked as support (reactions, advice under its post)
 
 
 class OverviewRepository:
@@ -87,4 +89,28 @@ class OverviewRepository:
                 executor_name=executor_name,
                 deadline_at=deadline_at,
             )
-        return list(lines.values())
+        support = self.support_counts(list(lines))
+        return [
+            dataclasses.replace(line, support_count=support.get(line.id, 0))
+            for line in lines.values()
+        ]
+
+    def support_counts(self, incident_ids: list[int]) -> dict[int, int]:
+        """Count, per incident, the messages linked as support («поддержали: N»).
+
+        The pipeline links a reaction or a piece of advice under an incident's post with the
+        note «support (…)» in the link's evidence (router/thread.py).
+        """
+        if not incident_ids:
+            return {}
+        rows = self._session.execute(
+            sa.select(IncidentMessage.incident_id, IncidentMessage.evidence).where(
+                IncidentMessage.incident_id.in_(incident_ids)
+            )
+        )
+        counts: dict[int, int] = {}
+        for incident_id, evidence in rows:
+            note = (evidence or {}).get("note") or ""
+            if isinstance(note, str) and note.startswith("support ("):
+                counts[incident_id] = counts.get(incident_id, 0) + 1
+        return counts
