@@ -35,7 +35,7 @@ from app.metrics import DatabaseCollector, Metrics, VkClientCounters
 from app.notify import LoggingNotifier, Notifier
 from app.outage import DatabaseOutage, DatabaseStatus, database_unreachable
 from app.overview import make_overview_provider
-from app.pipeline import Pipeline, TextClassifier
+from app.pipeline import Pipeline, RunReport, TextClassifier
 from app.publish import publish_jobs
 from app.routing import Routing, build_jurisdiction, build_routing
 from app.workflow import Workflow
@@ -288,6 +288,21 @@ def lazy_lemmatize() -> Callable[[str], Sequence[str]]:
 PROCESS_CHUNK = 50
 
 
+def add_reports(first: RunReport, second: RunReport) -> RunReport:
+    """Return the report of two consecutive pipeline runs taken together."""
+    return RunReport(
+        classified=first.classified + second.classified,
+        complaints=first.complaints + second.complaints,
+        created=first.created + second.created,
+        attached=first.attached + second.attached,
+        routed_auto=first.routed_auto + second.routed_auto,
+        triage=first.triage + second.triage,
+        dropped=dict(collections.Counter(first.dropped) + collections.Counter(second.dropped)),
+        errors=dict(collections.Counter(first.errors) + collections.Counter(second.errors)),
+        seconds=first.seconds + second.seconds,
+    )
+
+
 def process_job(
     pipeline: Pipeline | PipelineSlot,
     *,
@@ -317,6 +332,7 @@ def process_job(
         if limit is not None:
             chunk = min(chunk, limit)
         done = 0
+        total = RunReport()
         while True:
             batch = asyncio.ensure_future(asyncio.to_thread(current.run_once, chunk))
             try:
@@ -326,13 +342,15 @@ def process_job(
                 raise
             if metrics is not None:
                 metrics.observe_pipeline(report)
-            if report.errors:
-                log.warning("process: %s", "; ".join(report.lines()))
-            elif report.classified or report.triage:
-                log.info("process: %s", "; ".join(report.lines()))
+            total = add_reports(total, report)
             done += report.classified
             if report.errors or report.classified < chunk or (limit is not None and done >= limit):
                 break
+        # One line a run, however many chunks it took (a backlog is reported by app.backlog).
+        if total.errors:
+            log.warning("process: %s", "; ".join(total.lines()))
+        elif total.classified or total.triage:
+            log.info("process: %s", "; ".join(total.lines()))
         if monitor is not None:
             await asyncio.to_thread(monitor.check, version)
 
