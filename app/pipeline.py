@@ -328,7 +328,7 @@ class StoreStage:
         """Nothing to share."""
 
     def process(self, item: Item) -> Item:
-        """Create or attach; the classification row goes in the same transaction."""
+        """Create or attach, in the batch's transaction (its verdicts are stored at its end)."""
         decision, message, result = item.decision, item.grouping, item.classification
         if message is None or result is None or decision is None:
             raise Drop("undecided")
@@ -344,16 +344,6 @@ class StoreStage:
         if incident_id is not None:
             self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
         return item
-
-    def _store_classification(self, item: Item) -> Callable[[Session], None]:
-        result = item.classification
-        now = self.pipeline.now()
-
-        def write(session: Session) -> None:
-            if result is not None:
-                ClassificationRepository(session).add(item.message.id, result, now=now)
-
-        return write
 
     def _create(
         self, item: Item, message: GroupingMessage, result: Classification, decision: Create
@@ -392,7 +382,6 @@ class StoreStage:
                 priority=counters.priority,
             ),
             link,
-            also=self._store_classification(item),
             session=pipeline.session,
         )
         try:
@@ -420,9 +409,7 @@ class StoreStage:
                 priority=Priority(incident.priority(pipeline.priority_config).level.value),
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
-            pipeline.workflow.attach_message(
-                incident.id, link, also=self._store_classification(item), session=pipeline.session
-            )
+            pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
         except Exception:
             pipeline.mark_index_stale()
             raise
@@ -804,15 +791,15 @@ class Pipeline:
     # ------------------------------------------------------------------ running
 
     def _store_verdicts(self, items: Sequence[Item], session: Session) -> None:
-        """Store, in the batch's transaction, the verdicts on messages dropped or only routed.
+        """Store the batch's verdicts in its transaction: one read, one multi-row insert.
 
-        Once committed, a message counts as processed and is never read again.
+        Once committed, with the grouping effects beside them, a message counts as processed
+        and is never read again.
         """
-        now = self.now()
-        repo = ClassificationRepository(session)
-        for item in items:
-            if item.classification is not None and not item.stored:
-                repo.add(item.message.id, item.classification, now=now)
+        ClassificationRepository(session).add_many(
+            [(i.message.id, i.classification) for i in items if i.classification is not None],
+            now=self.now(),
+        )
 
     def _refresh_index(self) -> None:
         """Rebuild the index if absent, or if incidents were closed, merged or reopened since."""
