@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import Counter
@@ -81,6 +82,12 @@ Clock = Callable[[], datetime]
 
 #: The stages in their default order; a pipeline may be given another order of these names.
 DEFAULT_STAGES: tuple[str, ...] = ("classify", "complaint", "fresh", "group", "store", "route")
+
+#: Stages that write: a failure in one of them rolls the batch's transaction back.
+WRITING_STAGES = frozenset({"store", "route"})
+
+#: A message whose writes fail on their own this many runs is skipped (see Pipeline.failures).
+POISON_AFTER = 3
 
 
 class Drop(Exception):
@@ -388,7 +395,7 @@ class StoreStage:
         """Nothing to share."""
 
     def process(self, item: Item) -> Item:
-        """Create or attach; the classification row goes in the same transaction."""
+        """Create or attach, in the batch's transaction (its verdicts are stored at its end)."""
         decision, message, result = item.decision, item.grouping, item.classification
         if message is None or result is None or decision is None:
             raise Drop("undecided")
@@ -404,16 +411,6 @@ class StoreStage:
         if incident_id is not None:
             self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
         return item
-
-    def _store_classification(self, item: Item) -> Callable[[Session], None]:
-        result = item.classification
-        now = self.pipeline.now()
-
-        def write(session: Session) -> None:
-            if result is not None:
-                ClassificationRepository(session).add(item.message.id, result, now=now)
-
-        return write
 
     def _create(
         self, item: Item, message: GroupingMessage, result: Classification, decision: Create
@@ -452,7 +449,7 @@ class StoreStage:
                 priority=counters.priority,
             ),
             link,
-            also=self._store_classification(item),
+            session=pipeline.session,
         )
         try:
             pipeline.index.apply(message, decision, incident_id=record.id)
@@ -479,9 +476,7 @@ class StoreStage:
                 priority=Priority(incident.priority(pipeline.priority_config).level.value),
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
-            pipeline.workflow.attach_message(
-                incident.id, link, also=self._store_classification(item)
-            )
+            pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
         except Exception:
             pipeline.mark_index_stale()
             raise
@@ -548,12 +543,13 @@ class RouteStage:
                 item.incident,
                 actor=SYSTEM,
                 reason=f"low complaint confidence {result.complaint_confidence:.2f}",
+                session=self.pipeline.session,
             )
             self.pipeline.counters["pipeline.routed.triage"] += 1
             self.pipeline.counters["pipeline.low_confidence"] += 1
             return item
         subject = routing_subject(result, self.pipeline.jurisdiction)
-        record, decision = workflow.route(item.incident, subject)
+        record, decision = workflow.route(item.incident, subject, session=self.pipeline.session)
         item.incident = record
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
         self.pipeline.counters[key] += 1
@@ -561,6 +557,24 @@ class RouteStage:
 
 
 # --------------------------------------------------------------------------- the runner
+
+
+class _ItemFailed(Exception):
+    """A writing stage failed for one item: the batch's transaction is rolled back."""
+
+    def __init__(self, stage: str) -> None:
+        """Name the stage that failed (the cause is the exception's ``__cause__``)."""
+        super().__init__(stage)
+        self.stage = stage
+
+
+def _reset(item: Item) -> None:
+    """Forget what grouping and storing decided for an item (the classification stays)."""
+    item.grouping = None
+    item.decision = None
+    item.incident = None
+    item.created = False
+    item.stored = False
 
 
 class Pipeline:
@@ -606,6 +620,14 @@ class Pipeline:
         self._index: GroupingIndex | None = None
         self._marker = 0
         self.surges = SurgeDetector(surge)
+        #: The session of the batch being written (one transaction), None between batches.
+        self.session: Session | None = None
+        self._surges_before: SurgeDetector | None = None
+        self._stale_after_batch = False
+        #: Failed attempts per message id (this process): a message failing alone this many
+        #: times is skipped with its verdict stored, so that it cannot hold the queue up.
+        self.failures: Counter[int] = Counter()
+        self.poison_after = POISON_AFTER
         factories: dict[str, Callable[[], Stage]] = {
             "classify": lambda: ClassifyStage(classifier, lemmatizer),
             "complaint": lambda: ComplaintStage(self),
@@ -721,7 +743,8 @@ class Pipeline:
         """Count a stored message for surge detection; open or grow the surge's parent incident.
 
         A failure here is logged and counted (``pipeline.error.surge``): the message itself is
-        stored already.
+        stored all the same (inside a batch, the surge's writes are undone by a savepoint and the
+        index is rebuilt once the batch is committed).
         """
         at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
         if at < self.now() - self.surges.config.window:
@@ -730,6 +753,9 @@ class Pipeline:
             # the past, several per topic and place. Surges are about what happens now.
             self.counters["pipeline.surge.skipped_old"] += 1
             return
+        if self.session is not None and self._surges_before is None:
+            # The detector's state before the batch, put back if the batch is rolled back.
+            self._surges_before = copy.deepcopy(self.surges)
         try:
             update = self.surges.observe(
                 SurgeEvent(
@@ -740,11 +766,20 @@ class Pipeline:
                 )
             )
             if update is not None:
-                self._apply_surge(update, result.municipality)
-        except Exception:
+                if self.session is None:
+                    self._apply_surge(update, result.municipality)
+                else:
+                    with self.session.begin_nested():
+                        self._apply_surge(update, result.municipality)
+        except Exception as err:
+            if database_unreachable(err) is not None:
+                raise
             log.exception("pipeline: surge handling for incident %d failed", incident_id)
             self.counters["pipeline.error.surge"] += 1
-            self.mark_index_stale()
+            if self.session is None:
+                self.mark_index_stale()
+            else:
+                self._stale_after_batch = True  # not now: the batch's writes are not committed
 
     def _apply_surge(self, update: SurgeUpdate, municipality: str | None) -> None:
         surge = update.surge
@@ -763,6 +798,7 @@ class Pipeline:
                     municipality_oktmo=key.municipality_oktmo,
                 ),
                 SYSTEM,
+                session=self.session,
             )
             parent_id = parent.id
             self.surges.set_parent(key, parent_id)
@@ -776,7 +812,10 @@ class Pipeline:
                 )
             )
             self.workflow.route(
-                parent, RoutingSubject(key.topic_group, None, key.municipality_oktmo), SYSTEM
+                parent,
+                RoutingSubject(key.topic_group, None, key.municipality_oktmo),
+                SYSTEM,
+                session=self.session,
             )
             self.counters["pipeline.surge.started"] += 1
             log.info("surge: %s; parent incident %s", surge.explanation, parent.public_number)
@@ -785,7 +824,8 @@ class Pipeline:
             if child_id == parent_id:
                 continue
             try:
-                self.workflow.set_parent(self.workflow.get(child_id, SYSTEM), parent_id, SYSTEM)
+                child = self.workflow.get(child_id, SYSTEM, session=self.session)
+                self.workflow.set_parent(child, parent_id, SYSTEM, session=self.session)
             except WorkflowError as err:  # e.g. rejected meanwhile: it stays on its own
                 log.info("surge: incident %d not made a child: %s", child_id, err)
                 continue
@@ -885,29 +925,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ running
 
-    def _store_verdicts(self, items: Sequence[Item]) -> None:
-        """Store, in one transaction, the verdicts on messages that were dropped or only routed.
+    def _store_verdicts(self, items: Sequence[Item], session: Session) -> None:
+        """Store the batch's verdicts in its transaction: one read, one multi-row insert.
 
-        Once stored, a message counts as processed and is never read again.
+        Once committed, with the grouping effects beside them, a message counts as processed
+        and is never read again.
         """
-        todo = [i for i in items if i.classification is not None and not i.stored]
-        if not todo:
-            return
-        now = self.now()
-        try:
-            with self.sessions.begin() as session:
-                repo = ClassificationRepository(session)
-                for item in todo:
-                    assert item.classification is not None  # noqa: S101 - filtered above
-                    repo.add(item.message.id, item.classification, now=now)
-        except Exception as err:
-            if database_unreachable(err) is not None:
-                raise
-            log.exception("pipeline: storing %d verdicts failed", len(todo))
-            self.counters["pipeline.error.store"] += len(todo)
-            return
-        for item in todo:
-            item.stored = True
+        ClassificationRepository(session).add_many(
+            [(i.message.id, i.classification) for i in items if i.classification is not None],
+            now=self.now(),
+        )
 
     def _refresh_index(self) -> None:
         """Rebuild the index if absent, or if incidents were closed, merged or reopened since."""
@@ -938,7 +965,12 @@ class Pipeline:
                 self.counters["pipeline.error.route"] += 1
 
     def run_batch(self, batch: Sequence[PendingMessage]) -> bool:
-        """Run one batch of messages through the stages; False if the batch could not start."""
+        """Run one batch of messages through the stages; False if the batch could not start.
+
+        The whole batch is classified at once (each stage's ``prepare``), then decided and
+        written in ONE transaction (:meth:`_write`): a failure rolls all of it back and the
+        batch is split to isolate the message at fault.
+        """
         items = [Item(message) for message in batch]
         try:
             for stage in self.stages:
@@ -951,6 +983,72 @@ class Pipeline:
         self.counters["pipeline.complaint"] += sum(
             1 for i in items if i.classification is not None and i.classification.is_complaint
         )
+        self._write(items)
+        return True
+
+    def _write(self, items: list[Item]) -> None:
+        """Decide and write ``items`` in one transaction; on failure split them and try again.
+
+        The in-memory state a failed attempt changed (the grouping index, the surge detector,
+        the counters) is put back as it was: the index rebuilt from the database, the detector
+        and the counters from copies. A message that fails alone is counted as an error and
+        left unprocessed for the next run (see :meth:`_failed_alone`).
+        """
+        counters = Counter(self.counters)
+        self._surges_before = None
+        self._stale_after_batch = False
+        for item in items:
+            _reset(item)
+        try:
+            finished = self._attempt(items)
+        except _ItemFailed as failed:
+            self._undo(counters)
+            if len(items) == 1:
+                self._failed_alone(items[0], failed.stage, failed.__cause__)
+                return
+            self.counters["pipeline.batch.split"] += 1
+            half = len(items) // 2
+            self._write(items[:half])
+            self._write(items[half:])
+            return
+        except Exception as err:
+            self._undo(counters)
+            if database_unreachable(err) is not None:
+                raise  # not the batch's fault: the job reports the outage once
+            if len(items) == 1:
+                self._failed_alone(items[0], "store", err)
+                return
+            log.warning("pipeline: a batch of %d messages failed to commit; splitting", len(items))
+            self.counters["pipeline.batch.split"] += 1
+            half = len(items) // 2
+            self._write(items[:half])
+            self._write(items[half:])
+            return
+        for item in finished:
+            item.stored = True
+            self.failures.pop(item.message.id, None)
+        if self._stale_after_batch:
+            self.mark_index_stale()
+        self.counters["pipeline.batch.committed"] += 1
+
+    def _attempt(self, items: Sequence[Item]) -> list[Item]:
+        """Run the items through the stages and store their verdicts: one transaction."""
+        try:
+            with self.sessions.begin() as session:
+                self.session = session
+                finished = self._process_items(items)
+                self._store_verdicts(finished, session)
+        finally:
+            self.session = None
+        return finished
+
+    def _process_items(self, items: Sequence[Item]) -> list[Item]:
+        """Run each item through the stages (inside the batch's transaction); return finished.
+
+        A Drop finishes the item (its verdict is stored); a failure before the writing stages
+        is counted and, in ``group``, leaves the message for the next run; a failure in a
+        writing stage raises :class:`_ItemFailed`, which rolls the whole batch back.
+        """
         finished: list[Item] = []
         for item in items:
             current = self.stages[0]
@@ -962,16 +1060,62 @@ class Pipeline:
                 self.counters[f"pipeline.drop.{drop.reason}"] += 1
             except Exception as err:
                 if database_unreachable(err) is not None:
-                    raise  # not this message's fault: the job reports the outage once
+                    raise
+                if current.name in WRITING_STAGES:
+                    raise _ItemFailed(current.name) from err
                 log.exception(
                     "pipeline: message %s failed in stage %s", item.message.key, current.name
                 )
                 self.counters[f"pipeline.error.{current.name}"] += 1
-                if current.name in ("group", "store"):
+                if current.name == "group":
                     continue  # not marked processed: retried on the next run
             finished.append(item)
-        self._store_verdicts(finished)
-        return True
+        return finished
+
+    def _undo(self, counters: Counter[str]) -> None:
+        """Put back what a rolled-back batch changed in memory."""
+        self.counters.clear()
+        self.counters.update(counters)
+        if self._surges_before is not None:
+            self.surges = self._surges_before
+            self._surges_before = None
+        self.mark_index_stale()
+
+    def _failed_alone(self, item: Item, stage: str, err: BaseException | None) -> None:
+        """Count a message whose own writes failed; skip it for good once it failed too often."""
+        self.failures[item.message.id] += 1
+        attempts = self.failures[item.message.id]
+        log.error(
+            "pipeline: message %s failed in stage %s (attempt %d): %s",
+            item.message.key,
+            stage,
+            attempts,
+            err,
+            exc_info=err,
+        )
+        self.counters[f"pipeline.error.{stage}"] += 1
+        if attempts < self.poison_after or item.classification is None:
+            return  # not marked processed: retried on the next run
+        # A poisoned message: its verdict is stored without an incident, so that the queue
+        # moves on; the log line above and the counter name it for an operator.
+        try:
+            with self.sessions.begin() as session:
+                ClassificationRepository(session).add(
+                    item.message.id, item.classification, now=self.now()
+                )
+        except Exception as store_err:
+            if database_unreachable(store_err) is not None:
+                raise
+            log.exception("pipeline: could not set message %s aside", item.message.key)
+            return
+        self.failures.pop(item.message.id, None)
+        item.stored = True
+        self.counters["pipeline.error.poisoned"] += 1
+        log.error(
+            "pipeline: message %s skipped after %d failed attempts (stored without an incident)",
+            item.message.key,
+            attempts,
+        )
 
     def run_once(self, limit: int | None = None) -> RunReport:
         """Process stored messages without a verdict of the current model (at most ``limit``)."""

@@ -4,12 +4,18 @@
 # caller saw (optimistic locking), the transition table and the permission table, applies the
 # change (incident state, assignments and their SLA clocks, answers) and appends one event, so
 # that either all of it is stored or none of it. See docs/workflow.md and docs/sla.md.
+#
+# The methods the pipeline calls (open, attach, route, triage, assign, set_parent, get) also take
+# ``session=``: the caller's session, inside a transaction the caller began and will commit or
+# roll back. The same checks and the same event rows are written in it, so a batch of messages is
+# one transaction and still every state change goes through here with its event.
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -373,11 +379,34 @@ class Workflow:
     def _unit(self, session: Session) -> _Unit:
         return _Unit(session, self._event_log(session))
 
+    @contextmanager
+    def _begin(self, session: Session | None) -> Iterator[Session]:
+        """Yield the caller's session as it is, or a new one in a transaction committed here."""
+        if session is not None:
+            yield session
+            return
+        with self._sessionmaker.begin() as own:
+            yield own
+
+    @contextmanager
+    def _reading(self, session: Session | None) -> Iterator[Session]:
+        """Yield the caller's session, or a new one closed afterwards (for reads)."""
+        if session is not None:
+            yield session
+            return
+        with self._sessionmaker() as own:
+            yield own
+
     def _run(
-        self, incident: IncidentRecord, action: Action, actor: Actor, step: _Step
+        self,
+        incident: IncidentRecord,
+        action: Action,
+        actor: Actor,
+        step: _Step,
+        session: Session | None = None,
     ) -> IncidentRecord:
         now = self._now()
-        with self._sessionmaker.begin() as session:
+        with self._begin(session) as session:
             unit = self._unit(session)
             current = unit.incidents.get(incident.id)
             if current.version != incident.version:
@@ -505,9 +534,11 @@ class Workflow:
 
     # ------------------------------------------------------------------ reading
 
-    def get(self, incident_id: int, actor: Actor) -> IncidentRecord:
+    def get(
+        self, incident_id: int, actor: Actor, *, session: Session | None = None
+    ) -> IncidentRecord:
         """Return an incident the actor may see; PermissionDenied otherwise."""
-        with self._sessionmaker() as session:
+        with self._reading(session) as session:
             incident = IncidentRepository(session).get(incident_id)
         if not can(actor, Permission.VIEW_INCIDENTS, incident.executor_code):
             raise PermissionDenied(f"incident {incident.public_number} is not visible to you")
@@ -561,12 +592,14 @@ class Workflow:
 
     # ------------------------------------------------------------------ creating and routing
 
-    def open_incident(self, new: NewIncident, actor: Actor = SYSTEM) -> IncidentRecord:
+    def open_incident(
+        self, new: NewIncident, actor: Actor = SYSTEM, *, session: Session | None = None
+    ) -> IncidentRecord:
         """Create an incident in state ``new``, with its ``create`` event."""
         if actor.role not in (Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR):
             raise PermissionDenied(f"a {actor.role.value} may not open incidents")
         now = self._now()
-        with self._sessionmaker.begin() as session:
+        with self._begin(session) as session:
             unit = self._unit(session)
             record = unit.incidents.create(new, now=now)
             unit.events.append(
@@ -581,27 +614,44 @@ class Workflow:
             return record
 
     def route(
-        self, incident: IncidentRecord, subject: RoutingSubject, actor: Actor = SYSTEM
+        self,
+        incident: IncidentRecord,
+        subject: RoutingSubject,
+        actor: Actor = SYSTEM,
+        *,
+        session: Session | None = None,
     ) -> tuple[IncidentRecord, RouteDecision]:
         """Route automatically: assign when the rules and confidence allow, else to triage."""
         decision = self._routing.jurisdiction.route(subject, automatic=actor.role is Role.SYSTEM)
         if decision.executor is not None:
             record = self.assign(
-                incident, decision.executor, actor, rule_id=decision.rule_id, reason=decision.reason
+                incident,
+                decision.executor,
+                actor,
+                rule_id=decision.rule_id,
+                reason=decision.reason,
+                session=session,
             )
         elif incident.status is S.TRIAGE:
             record = incident
         else:
-            record = self.triage(incident, actor, reason=decision.reason)
+            record = self.triage(incident, actor, reason=decision.reason, session=session)
         return record, decision
 
-    def triage(self, incident: IncidentRecord, actor: Actor, *, reason: str = "") -> IncidentRecord:
+    def triage(
+        self,
+        incident: IncidentRecord,
+        actor: Actor,
+        *,
+        reason: str = "",
+        session: Session | None = None,
+    ) -> IncidentRecord:
         """Put the incident in the operators' triage queue."""
 
         def step(unit: _Unit, current: IncidentRecord, now: datetime, change: _Change) -> None:
             change.payload["reason"] = reason
 
-        return self._run(incident, Action.TRIAGE, actor, step)
+        return self._run(incident, Action.TRIAGE, actor, step, session)
 
     def assign(
         self,
@@ -611,6 +661,7 @@ class Workflow:
         *,
         rule_id: str | None = None,
         reason: str = "",
+        session: Session | None = None,
     ) -> IncidentRecord:
         """Assign (or re-route) the incident to an executor, which receives it at once.
 
@@ -664,7 +715,7 @@ class Workflow:
                 rerouted=active is not None and not same,
             )
 
-        return self._run(incident, Action.ASSIGN, actor, step)
+        return self._run(incident, Action.ASSIGN, actor, step, session)
 
     # ------------------------------------------------------------------ executor's side
 
@@ -999,7 +1050,12 @@ class Workflow:
         return source, routed
 
     def set_parent(
-        self, child: IncidentRecord, parent_id: int, actor: Actor = SYSTEM
+        self,
+        child: IncidentRecord,
+        parent_id: int,
+        actor: Actor = SYSTEM,
+        *,
+        session: Session | None = None,
     ) -> IncidentRecord:
         """Make the incident a child of a parent incident (a surge), with a ``set_parent`` event.
 
@@ -1011,7 +1067,7 @@ class Workflow:
         if parent_id == child.id:
             raise InvalidRequest("an incident cannot be its own parent")
         now = self._now()
-        with self._sessionmaker.begin() as session:
+        with self._begin(session) as session:
             unit = self._unit(session)
             current = unit.incidents.get(child.id)
             parent = unit.incidents.get(parent_id)
@@ -1326,16 +1382,18 @@ class Workflow:
         link: MessageLink,
         *,
         also: Callable[[Session], None] | None = None,
+        session: Session | None = None,
     ) -> IncidentRecord:
         """Open an incident from its first message, in one transaction.
 
         The incident (state ``new``) and its ``create`` event, the message's link with the
         grouping evidence, its fingerprints and an ``attach`` event are written together with
         whatever ``also`` writes (the pipeline stores the message's classification there), so a
-        crash leaves either all of it or none.
+        crash leaves either all of it or none. With ``session``, all of it is written in the
+        caller's transaction (the pipeline's batch) instead of one of its own.
         """
         now = self._now()
-        with self._sessionmaker.begin() as session:
+        with self._begin(session) as session:
             unit = self._unit(session)
             record = unit.incidents.create(new, now=now)
             unit.events.append(
@@ -1358,14 +1416,16 @@ class Workflow:
         link: MessageLink,
         *,
         also: Callable[[Session], None] | None = None,
+        session: Session | None = None,
     ) -> None:
         """Attach a message to an incident: link, fingerprints, counters and an ``attach`` event.
 
         Counters (messages, distinct authors, reach, priority) are not workflow state and do not
-        bump the incident's version. ``also`` runs in the same transaction.
+        bump the incident's version. ``also`` runs in the same transaction (the caller's, with
+        ``session``).
         """
         now = self._now()
-        with self._sessionmaker.begin() as session:
+        with self._begin(session) as session:
             unit = self._unit(session)
             self._link(unit, incident_id, link, now)
             if also is not None:

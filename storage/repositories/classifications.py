@@ -136,6 +136,53 @@ class ClassificationRepository:
         self._session.flush()
         return True
 
+    def add_many(
+        self, verdicts: Sequence[tuple[int, ClassificationResult]], *, now: dt.datetime
+    ) -> int:
+        """Store many verdicts in two statements (one read, one multi-row insert).
+
+        A message that already has a verdict of that model version (or is listed twice) keeps
+        its first one. Returns how many rows were inserted.
+        """
+        if not verdicts:
+            return 0
+        ids = {message_id for message_id, _ in verdicts}
+        versions = {result.model_version for _, result in verdicts}
+        seen = {
+            (row[0], row[1])
+            for row in self._session.execute(
+                sa.select(Classification.message_id, Classification.model_version).where(
+                    Classification.message_id.in_(ids),
+                    Classification.model_version.in_(versions),
+                )
+            )
+        }
+        rows = []
+        for message_id, result in verdicts:
+            key = (message_id, result.model_version)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    "message_id": message_id,
+                    "is_complaint": result.is_complaint,
+                    "complaint_confidence": result.complaint_confidence,
+                    "topic_group": result.topic_group,
+                    "topic": result.topic,
+                    "topic_confidence": result.topic_confidence,
+                    "municipality": result.municipality,
+                    "municipality_oktmo": result.municipality_oktmo,
+                    "municipality_confidence": result.municipality_confidence,
+                    "evidence": _evidence(result),
+                    "model_version": result.model_version,
+                    "created_at": now,
+                }
+            )
+        if rows:
+            self._session.execute(sa.insert(Classification), rows)
+        return len(rows)
+
     def backlog(self, model_version: str) -> dict[int, SourceBacklog]:
         """Return, per source, how many messages wait for a verdict of ``model_version``.
 

@@ -72,3 +72,35 @@ def test_pending_until_classified_by_the_current_version(engine: Engine) -> None
         stored = repo.for_messages([first, second])
         assert [(c.message_id, c.is_complaint) for c in stored] == [(first, True), (second, False)]
         assert repo.by_version() == {"m:1": 2}
+
+
+def test_many_verdicts_in_one_insert_keep_one_per_message_and_version(engine: Engine) -> None:
+    sm = make_sessionmaker(engine)
+    with sm.begin() as s:
+        source = SourceRepository(s).add(Network.VK, "-43")
+        messages = MessageRepository(s)
+        ids = [
+            messages.upsert_post(
+                source.id,
+                VkPost(owner_id=-43, id=k, from_id=7, date=NOW, text=f"Яма №{k} на Ленина 🚧"),
+                NOW,
+            )
+            for k in range(1, 4)
+        ]
+    with sm.begin() as s:
+        repo = ClassificationRepository(s)
+        assert repo.add(ids[0], verdict("m:1"), now=NOW)
+        # The first already has one; the second is listed twice: two rows in all.
+        batch = [(ids[0], verdict("m:1", complaint=False)), (ids[1], verdict("m:1"))]
+        batch += [(ids[1], verdict("m:1", complaint=False)), (ids[2], verdict("m:1", False))]
+        assert repo.add_many(batch, now=NOW) == 2
+        assert repo.add_many([], now=NOW) == 0
+    with sm() as s:
+        repo = ClassificationRepository(s)
+        stored = repo.for_messages(ids)
+        assert [(c.message_id, c.is_complaint) for c in stored] == [
+            (ids[0], True),
+            (ids[1], True),
+            (ids[2], False),
+        ]
+        assert repo.count_pending("m:1") == 0
