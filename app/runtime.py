@@ -597,6 +597,8 @@ async def serve(
                 owner=owner,
                 lease_seconds=lease_seconds,
                 poller_options=poller_options(config),
+                search_keywords=config.networks.vk.search_keywords,
+                search_interval=float(config.networks.vk.search_interval),
             )
     # OK polls are paced (about a second a request), so their sources keep the longer default
     # lease; the owner is shared, so a restart frees them like the VK ones.

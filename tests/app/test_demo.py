@@ -65,6 +65,13 @@ async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Pa
             ok_api_url=emulator.ok_api_url,
             telegram_url=emulator.base_url,
         )
+        # Keyword search as an administrator would switch it on: the daemon must use it too.
+        vk = config.networks.vk.model_copy(
+            update={"search_keywords": ("прорыв трубы", "яма"), "search_interval": 900}
+        )
+        config = config.model_copy(
+            update={"networks": config.networks.model_copy(update={"vk": vk})}
+        )
         admin = emulator.admin()
         ok_admin, telegram_admin = emulator.admin("ok"), emulator.admin("telegram")
         await asyncio.to_thread(prepare_database, config, admin, ok_admin, telegram_admin)
@@ -93,6 +100,10 @@ async def test_one_collect_and_process_cycle_opens_routed_incidents(tmp_path: Pa
         )
         await asyncio.wait_for(ready.wait(), timeout=60)
         jobs = {job.name: job for job in started[0].jobs}
+        collector = started[0].collector
+        assert collector is not None
+        assert collector.search_keywords == ("прорыв трубы", "яма")
+        assert collector.search_interval == 900.0
         # The demo has the control centre's community token, so approved answers get published.
         assert {"collect", "process", "deadlines", "publish", "followup", "notify"} <= set(jobs)
         await jobs["collect"].func()
