@@ -208,6 +208,8 @@ class CollectOutcome:
     requests: int = 0
     error: str | None = None
     notes: tuple[str, ...] = ()
+    #: The source's network (``storage.enums.Network`` value), for the metrics' labels.
+    network: str = "vk"
 
 
 @dataclass

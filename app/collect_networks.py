@@ -192,14 +192,21 @@ class NetworkCollectService:
                 log.error("ALERT source %s: %s", source.name, failure.message)
             requests = poller.requests if poller is not None else 0
             return CollectOutcome(
-                source.id, source.name, ok=False, requests=requests, error=failure.message
+                source.id,
+                source.name,
+                ok=False,
+                requests=requests,
+                error=failure.message,
+                network=source.network.value,
             )
         after = before.succeeded(self.clock(), harvest.lag_seconds)
         try:
             stats: StoreStats = await self._write(self._store_success, source, harvest, after)
         except LeaseLost as err:
             log.warning("source %s: %s; this poll is discarded", source.name, err)
-            return CollectOutcome(source.id, source.name, ok=False, error=str(err))
+            return CollectOutcome(
+                source.id, source.name, ok=False, error=str(err), network=source.network.value
+            )
         log_transition(source.name, before, after)
         return CollectOutcome(
             source.id,
@@ -211,6 +218,7 @@ class NetworkCollectService:
             deleted=stats.deleted,
             requests=harvest.requests,
             notes=harvest.notes,
+            network=source.network.value,
         )
 
     async def collect(self, *, due_only: bool = True, limit: int = 1000) -> list[CollectOutcome]:

@@ -80,9 +80,10 @@ class Metrics:
             registry=registry,
         )
 
-    def observe_collect(self, outcomes: Iterable[CollectOutcome], network: str = "vk") -> None:
-        """Count what one collect run stored, per source."""
+    def observe_collect(self, outcomes: Iterable[CollectOutcome]) -> None:
+        """Count what one collect run stored, per network and source."""
         for outcome in outcomes:
+            network = outcome.network
             self.collect_polls.labels(
                 network, outcome.source, "ok" if outcome.ok else "failed"
             ).inc()

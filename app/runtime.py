@@ -206,15 +206,11 @@ def collect_job(
     async def run() -> None:
         outcomes = []
         if service is not None and config.networks.vk.enabled:
-            vk_outcomes = await service.collect(due_only=True)
-            if metrics is not None:
-                metrics.observe_collect(vk_outcomes)
-            outcomes += vk_outcomes
+            outcomes += await service.collect(due_only=True)
         if networks is not None:
-            other = await networks.collect(due_only=True)
-            if metrics is not None:
-                metrics.observe_collect(other, network="other")
-            outcomes += other
+            outcomes += await networks.collect(due_only=True)
+        if metrics is not None:
+            metrics.observe_collect(outcomes)
         if outcomes:
             failed = any(not o.ok for o in outcomes)
             log.log(

@@ -132,6 +132,8 @@ async def test_ok_matches_the_ground_truth_through_changes_and_faults(
     add_sources(sessions, ok_emu, tg_emu)
     outcomes = await service.collect(due_only=False)
     assert all(o.ok for o in outcomes), outcomes
+    # Each outcome names its network (the metrics' label).
+    assert {o.network for o in outcomes} == {"ok", "telegram"}
     assert visible(sessions, Network.OK) == ok_truth(ok_emu)
     world = ok_emu.world
     uid, group = next(iter(world.groups.items()))

@@ -167,6 +167,7 @@ def test_collected_messages_and_pipeline_outcomes_are_counted() -> None:
         ]
     )
     metrics.observe_collect([CollectOutcome(1, "kirov_online", True, inserted=1)])
+    metrics.observe_collect([CollectOutcome(7, "kirov_tg", True, inserted=3, network="telegram")])
     metrics.observe_pipeline(
         RunReport(classified=6, complaints=4, created=2, dropped={"duplicate": 1}, seconds=0.5)
     )
@@ -174,6 +175,9 @@ def test_collected_messages_and_pipeline_outcomes_are_counted() -> None:
     get = registry.get_sample_value
     assert get("im_messages_collected_total", {"network": "vk", "source": "kirov_online"}) == 6
     assert get("im_messages_collected_total", {"network": "vk", "source": "slobodskoy"}) is None
+    telegram = {"network": "telegram", "source": "kirov_tg"}
+    assert get("im_messages_collected_total", telegram) == 3
+    assert get("im_messages_collected_total", {"network": "vk", "source": "kirov_tg"}) is None
     polls = {"network": "vk", "source": "slobodskoy", "result": "failed"}
     assert get("im_collect_polls_total", polls) == 1
     assert get("im_pipeline_messages_total", {"outcome": "classified"}) == 6
