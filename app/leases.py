@@ -14,15 +14,16 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.repositories.jobs import JobLeaseRepository
 
-__all__ = ["JobLeases", "owner_is_dead", "process_owner_id"]
+__all__ = ["JobBusy", "JobLeases", "owner_is_dead", "process_owner_id"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,16 @@ def owner_is_dead(
     if pid == os.getpid():
         return True
     return not pid_alive(pid)
+
+
+class JobBusy(Exception):
+    """A job another live process holds: ``holder`` is its owner id (``host:pid:random``)."""
+
+    def __init__(self, name: str, holder: str | None) -> None:
+        """Name the job and who holds it."""
+        super().__init__(f"{name} is running in another process ({holder or 'unknown'})")
+        self.name = name
+        self.holder = holder
 
 
 @dataclass
@@ -137,3 +148,35 @@ class JobLeases:
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
             await asyncio.shield(asyncio.to_thread(self._release, name))
+
+    def _holder(self, name: str) -> str | None:
+        with self.sessions.begin() as s:
+            return JobLeaseRepository(s).holder(name, self.clock())
+
+    @contextlib.contextmanager
+    def hold_blocking(self, name: str) -> Iterator[None]:
+        """Lease the job ``name`` for a synchronous block (the one-shot commands).
+
+        Raises :class:`JobBusy` when another live process (a daemon) runs the job, so that a
+        ``process`` typed by hand never works beside the daemon's own. A thread renews the
+        lease while the block runs; it is given back when the block ends.
+        """
+        if not self._acquire(name):
+            raise JobBusy(name, self._holder(name))
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_seconds / 3):
+                try:
+                    self._renew()
+                except Exception as err:  # the block reports its own database errors
+                    log.debug("job lease heartbeat failed: %s", err)
+
+        thread = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self._release(name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,8 @@ from app.errors import CliError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    from sqlalchemy.orm import Session, sessionmaker
 
     from app.config import Config
 
@@ -48,3 +52,26 @@ def load_config_or_fail(args: argparse.Namespace) -> Config:
         return load_config(Path(args.config), os.environ)
     except ConfigError as err:
         raise CliError(str(err)) from err
+
+
+@contextlib.contextmanager
+def exclusive_job(config: Config, sessions: sessionmaker[Session], name: str) -> Iterator[None]:
+    """Run a one-shot command's block under the daemon's own lease of the job ``name``.
+
+    ``process`` and ``publish --once`` do what the daemon's jobs of those names do; two at once
+    would keep two grouping indexes apart (duplicate incidents) or post one answer twice. When a
+    live daemon holds the job, the command stops with a clear error instead.
+    """
+    from app.leases import JobBusy, JobLeases
+
+    leases = JobLeases(sessions, lease_seconds=float(config.scheduler.lease_seconds))
+    try:
+        with leases.hold_blocking(name):
+            yield
+    except JobBusy as busy:
+        raise CliError(
+            f"the {name!r} job is running in another process ({busy.holder}); it ends its run "
+            f"and gives the job back within {config.scheduler.lease_seconds} s of stopping: "
+            "wait, or stop that daemon",
+            exit_code=1,
+        ) from None

@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from app.commands._common import add_command, load_config_or_fail
+from app.commands._common import add_command, exclusive_job, load_config_or_fail
 from app.errors import CliError
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         jurisdiction=routing.jurisdiction,
         zone=config.region.zone,
     )
-    report = pipeline.run_once(args.limit)
+    with exclusive_job(config, sessions, "process"):
+        report = pipeline.run_once(args.limit)
     rebuild = pipeline.last_rebuild
     if rebuild is not None:
         print(

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from app.commands._common import add_command, load_config_or_fail
+from app.commands._common import add_command, exclusive_job, load_config_or_fail
 from app.errors import CliError
 
 if TYPE_CHECKING:
@@ -48,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sessions = open_database(config)
     workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=build_routing(config))
-    report = asyncio.run(
-        run_publish_once(
-            config, sessions=sessions, workflow=workflow, clock=utc_clock, limit=args.limit
+    with exclusive_job(config, sessions, "publish"):
+        report = asyncio.run(
+            run_publish_once(
+                config, sessions=sessions, workflow=workflow, clock=utc_clock, limit=args.limit
+            )
         )
-    )
     if report is None:
         raise CliError(
             "VK needs a community token (to post) and a service or user token (to read the "

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.daemon import JobRunner, JobSpec
-from app.leases import JobLeases, owner_is_dead, process_owner_id
+from app.leases import JobBusy, JobLeases, owner_is_dead, process_owner_id
 from app.outage import DatabaseOutage, database_unreachable
 from storage.errors import StorageError
 from storage.repositories.jobs import JobLeaseRepository
@@ -91,6 +91,27 @@ async def test_the_heartbeat_renews_a_long_job_lease(sessions: sessionmaker[Sess
         with sessions() as s:
             holder = JobLeaseRepository(s).holder("process", dt.datetime.now(dt.UTC))
         assert holder == leases.owner
+
+
+def test_a_blocking_hold_renews_refuses_a_live_holder_and_gives_the_job_back(
+    sessions: sessionmaker[Session],
+) -> None:
+    import time
+
+    # Two live owners that one process can stand for: a live pid here, and another host.
+    mine = JobLeases(sessions, owner=f"{HOST}:{os.getppid()}:cccccccc", lease_seconds=0.3)
+    daemon = JobLeases(sessions, owner="сервер-2:4242:dddddddd", lease_seconds=60)
+    with mine.hold_blocking("process"):
+        time.sleep(0.5)  # longer than one lease: the thread renewed it meanwhile
+        with sessions() as s:
+            assert JobLeaseRepository(s).holder("process", dt.datetime.now(dt.UTC)) == mine.owner
+        with pytest.raises(JobBusy) as busy, daemon.hold_blocking("process"):
+            pytest.fail("a second holder ran beside the first")
+        assert busy.value.holder == mine.owner
+    with sessions() as s:  # given back at the end of the block
+        assert JobLeaseRepository(s).holder("process", dt.datetime.now(dt.UTC)) is None
+    with daemon.hold_blocking("process"), pytest.raises(JobBusy), mine.hold_blocking("process"):
+        pytest.fail("the command ran beside a live daemon")
 
 
 class Clock:

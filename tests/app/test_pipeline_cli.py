@@ -55,6 +55,38 @@ def test_process_prints_what_it_did(
     assert "classified: 0" in capsys.readouterr().out
 
 
+def test_process_refuses_to_run_beside_a_daemon_that_holds_the_job(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.repositories.jobs import JobLeaseRepository
+
+    upgrade(sqlite_url)
+    sm = make_sessionmaker(create_engine_for(sqlite_url))
+    source = add_source(sm)
+    now = datetime.now(UTC)
+    post(sm, source, "В Котельниче в поликлинике не записаться к терапевту", now)
+    # A daemon on another host (it cannot be checked, so it is alive until its lease runs out).
+    with sm.begin() as s:
+        assert JobLeaseRepository(s).acquire(
+            "process", "сервер-2:4242:0a1b2c3d", now, lease_seconds=60
+        )
+    monkeypatch.setenv("IM_DATABASE_URL", sqlite_url)
+    monkeypatch.setattr(
+        "app.commands.classify_cmd.build_classifier", lambda config, model: KeywordModel()
+    )
+
+    code = main(["--config", str(ROOT / "config.yaml"), "process"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "'process' job is running in another process (сервер-2:4242:0a1b2c3d)" in err
+    # Nothing was processed; once the daemon's lease is gone the command runs.
+    with sm.begin() as s:
+        assert JobLeaseRepository(s).release("process", "сервер-2:4242:0a1b2c3d")
+    assert main(["--config", str(ROOT / "config.yaml"), "process"]) == 0
+    assert "classified: 1" in capsys.readouterr().out
+
+
 def test_process_refuses_a_bad_limit(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--config", str(ROOT / "config.yaml"), "process", "--limit", "0"])
     assert code != 0
