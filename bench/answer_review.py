@@ -117,7 +117,7 @@ def _lines(scores: dict[str, Score], examples: list[Example]) -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    parser.add_argument("--split", choices=("dev", "test", "holdout", "all"), default="all")
     parser.add_argument("--lemmatizer", action="store_true", help="compare words by lemma")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
@@ -127,7 +127,7 @@ def main() -> int:
         from classifier.lemmatizer import Lemmatizer
 
         lemma = Lemmatizer().lemma
-    splits = ("dev", "test", "all") if args.split == "all" else (args.split,)
+    splits = ("dev", "test", "holdout", "all") if args.split == "all" else (args.split,)
     for split in splits:
         chosen = [e for e in examples if split == "all" or e.split == split]
         started = time.perf_counter()
