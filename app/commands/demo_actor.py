@@ -13,7 +13,8 @@ Each round (every ``--interval`` seconds):
    for rework with the flags' reasons as the comment, the others are approved;
 2. the demo executors accept a few newly assigned incidents and answer them (every fourth
    first answer is a formal brush-off, so the review aid has something to send back), and
-   answer again what came back for rework;
+   answer again what came back for rework; after ``max_incidents`` (24) the rest of the queue
+   is left to the person trying the demo;
 3. under each newly published answer the citizen replies: «не решено» under the first one and
    every third after it, thanks under the others.
 
@@ -79,6 +80,7 @@ class ActorSettings:
     """How much the actor does each round."""
 
     answers_per_round: int = 3
+    max_incidents: int = 24  # then the rest of the queue is left to the person trying the demo
     brush_off_every: int = 4  # every n-th first answer is a brush-off (0: never)
     reopen_every: int = 3  # the first published answer and every n-th after it get «не решено»
 
@@ -154,6 +156,7 @@ class DemoActor:
         self._replied: set[int] = set()
         self._first_answers = 0
         self._published_seen = 0
+        self._told_done = False
 
     # ------------------------------------------------------------------ who acts
 
@@ -222,6 +225,7 @@ class DemoActor:
                 incident.status is IncidentStatus.ASSIGNED
                 and incident.id not in self._answered
                 and fresh < self._settings.answers_per_round
+                and len(self._answered) < self._settings.max_incidents
                 and self._publishable(incident.id, operator)
             ):
                 self._first_answers += 1
@@ -235,6 +239,13 @@ class DemoActor:
         self._reply_as_citizens(report)
         if report.summary():
             log.info("demo actor: %s", report.summary())
+        if len(self._answered) >= self._settings.max_incidents and not self._told_done:
+            self._told_done = True
+            log.info(
+                "demo actor: %d incidents answered; the others are left to you (it still "
+                "answers what comes back for rework and replies under what gets published)",
+                len(self._answered),
+            )
         return report
 
     @staticmethod
