@@ -125,3 +125,65 @@ async def test_answered_published_into_the_emulator_and_reopened_by_a_citizen(
     assert len(replies) >= len(published)
     assert any("Фотоотчёт прилагается" in c["text"] for c in replies)
     assert any(c["text"] == UNRESOLVED for c in comments)
+
+
+def test_one_round_after_another_on_the_test_world(sqlite_url: str) -> None:
+    """Without the emulator: the rounds' decisions and the citizen's reply as posted."""
+    from app.publish import answer_guid
+    from app.workflow import SYSTEM
+    from storage.repositories.answers import AnswerRepository
+    from storage.repositories.followups import FollowupRepository
+    from tests.factories import world
+    from tests.web.conftest import populate
+
+    w = world(sqlite_url)
+    incidents = populate(w)
+    posted: list[tuple[str, dict[str, Any]]] = []
+    actor = DemoActor(
+        sessions=w.sm,
+        workflow=w.workflow,
+        emulator_url="http://127.0.0.1:1/",
+        clock=w.clock,
+        region=load_region("kirov"),
+        settings=ActorSettings(answers_per_round=1, brush_off_every=2, reopen_every=1),
+        post=lambda url, body: posted.append((url, dict(body))),
+    )
+    first = actor.step()
+    assert len(first.answered) == 1
+    assert not first.approved
+    second = actor.step()  # the first answer approved; the second one a brush-off
+    assert second.approved == first.answered
+    third = actor.step()
+    assert third.sent_back == second.answered
+    by_number = {i.public_number: i for i in incidents.values()}
+    history = w.workflow.history(by_number[third.sent_back[0]].id, w.operator)
+    assert history[-1].payload["comment"].startswith("Демо-оператор: Формальная отписка")
+    # The publish job's part: the approved answer is posted as reply 555.
+    number = second.approved[0]
+    approved = by_number[number]
+    with w.sm.begin() as s:
+        answers = AnswerRepository(s)
+        answer = answers.latest_final(approved.id)
+        assert answer is not None
+        now = w.clock()
+        answers.record_reply(
+            answer.id,
+            external_reply_id="555",
+            guid=answer_guid(answer.id),
+            verified_at=now,
+            now=now,
+        )
+    w.workflow.publish(w.workflow.get(approved.id, SYSTEM), SYSTEM, external_reply_id="555")
+    fourth = actor.step()
+    assert fourth.unresolved == [number]
+    assert third.sent_back[0] in fourth.answered  # answered again after the rework
+    ((url, body),) = posted
+    assert url == "http://127.0.0.1:1/_emulator/comments"
+    with w.sm() as s:
+        (thread,) = FollowupRepository(s).published()
+    assert body["text"] == UNRESOLVED
+    assert body["reply_to_comment"] == 555
+    assert str(body["from_id"]) in thread.citizen_ids
+    assert body["date"] >= thread.published_at.timestamp()
+    assert actor.step().unresolved == []  # one reply per published answer
+    assert len(posted) == 1
