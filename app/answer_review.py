@@ -591,6 +591,9 @@ def _unrelated_flag(
 
 # ------------------------------------------------------------------ the review
 
+#: An answer is read up to here (the answer form takes 8 000 characters): the page stays quick.
+_MAX_CHARS = 20_000
+
 
 def review_answer(
     answer: AnswerDraft,
@@ -603,7 +606,8 @@ def review_answer(
     ``lemma`` turns a word into its dictionary form (the classifier's lemmatiser); without
     one, words are compared by their stems only.
     """
-    text = _plain(answer.text)
+    raw = answer.text[:_MAX_CHARS]
+    text = _plain(raw)
     if not text:
         return ()
     flags: list[Flag] = []
@@ -621,12 +625,12 @@ def review_answer(
     formal = _find(_BRUSH_OFF, text)
     if formal and not done and term is None and not _find(_TERMS, _without_documents(text)):
         flags.append(_flag(FlagCode.BRUSH_OFF, formal[0], formal))
-    unrelated = _unrelated_flag(answer.text, complaint, lemma) if substance else None
+    unrelated = _unrelated_flag(raw, complaint, lemma) if substance else None
     if unrelated is not None:
         flags.append(unrelated)
         return tuple(flags)
     for check in (_topic_flag, _place_flag):
-        found = check(answer.text, complaint)
+        found = check(raw, complaint)
         if found is not None:
             flags.append(found)
     return tuple(flags)
