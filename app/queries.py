@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.answer_review import AnswerDraft, ComplaintContext, review_answer
 from app.deadline_text import explanation_lines
 from app.permissions import Actor, Role
 from app.routing import Routing
@@ -25,7 +26,7 @@ from app.workflow import SPLITTABLE, SPLITTERS, Action, allowed_actions
 from classifier.regions import Region
 from classifier.rubricator import Rubricator
 from router.sla import ClockState, explain_clock, status
-from storage.enums import IncidentStatus, Network, Priority
+from storage.enums import AnswerKind, AnswerStatus, IncidentStatus, Network, Priority
 from storage.repositories.errors import NotFound as RowNotFound
 from storage.repositories.incidents import IncidentRepository
 from storage.repositories.queue import (
@@ -49,6 +50,7 @@ from web.contracts import (
     QueueFilter,
     QueuePage,
     QueueRow,
+    ReviewFlagView,
     SlaState,
     TemplateView,
     Viewer,
@@ -298,6 +300,26 @@ class QueryService:
                 names.append(ActionName.SPLIT.value)
         return tuple(dict.fromkeys(names))
 
+    def _review_flags(
+        self, page: IncidentPage, text: str, kind: AnswerKind, state: AnswerStatus
+    ) -> tuple[ReviewFlagView, ...]:
+        """The review aid's flags for a final answer waiting for review (app/answer_review.py)."""
+        if kind is not AnswerKind.FINAL or state is not AnswerStatus.SUBMITTED:
+            return ()
+        head = page.incident
+        complaint = ComplaintContext(
+            texts=tuple(m.text for m in page.messages if m.text and not m.deleted),
+            topic_group=head.topic_group,
+            topic=head.topic,
+            municipality=head.municipality,
+            region_municipalities=(
+                tuple(m.name for m in self._region.municipalities) if self._region else ()
+            ),
+        )
+        # Answers carry no files yet: evidence is what the text says (a photo, an act).
+        flags = review_answer(AnswerDraft(text, has_attachments=False), complaint)
+        return tuple(ReviewFlagView(f.code.value, f.reason_ru, f.evidence) for f in flags)
+
     def incident_sync(self, viewer: Viewer, incident_id: int) -> IncidentDetail:
         """Return the incident page's content; NotFound when absent or out of scope."""
         now = self._clock()
@@ -372,6 +394,7 @@ class QueryService:
                     review_comment=a.review_comment,
                     created_at=a.created_at,
                     published_at=a.published_at,
+                    review_flags=self._review_flags(page, a.text, a.kind, a.status),
                 )
                 for a in page.answers
             ),

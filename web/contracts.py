@@ -241,6 +241,15 @@ class AssignmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewFlagView:
+    """Why a region would send the answer back (advice to the reviewer, docs/answer-review.md)."""
+
+    code: str
+    reason: str  # in Russian, for the operator
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerView:
     """An executor's answer and its review."""
 
@@ -252,6 +261,8 @@ class AnswerView:
     review_comment: str | None
     created_at: datetime
     published_at: datetime | None
+    #: The review aid's flags for a final answer waiting for review (empty otherwise).
+    review_flags: tuple[ReviewFlagView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from app.commands._common import Subparsers
+    from app.commands.demo_actor import DemoActor
     from app.config import Config
+    from app.runtime import Service
     from classifier.regions import Municipality, Region
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,12 @@ def register(subparsers: Subparsers) -> None:
         metavar="P",
         help="route automatically from this confidence (default 0.5 in the demo: the model is "
         "unsure of the emulator's template texts; config.yaml keeps its own threshold)",
+    )
+    parser.add_argument(
+        "--no-actor",
+        dest="actor",
+        action="store_false",
+        help="do not play the executors, the operator and the citizens (the demo actor)",
     )
     parser.add_argument(
         "--data-dir",
@@ -267,6 +275,8 @@ def demo_config(
     scheduler = base.scheduler.model_copy(
         update={"collect_interval": interval, "classify_interval": interval}
     )
+    # The citizens' replies under published answers are read as often as the rest.
+    followup = base.followup.model_copy(update={"interval": interval})
     jurisdiction = base.jurisdiction
     if auto_route_min_confidence is not None:
         if not 0 <= auto_route_min_confidence <= 1:
@@ -279,6 +289,7 @@ def demo_config(
             "jurisdiction": jurisdiction,
             "networks": networks,
             "scheduler": scheduler,
+            "followup": followup,
             "database": DatabaseConfig.model_construct(url=database_url),
             "sources": (),
         }
@@ -446,6 +457,21 @@ def demo_logins(config: Config) -> tuple[Config, list[tuple[str, str, str]]]:
     return config.model_copy(update={"users": tuple(users)}), logins
 
 
+def demo_actor(service: Service, config: Config, emulator_url: str) -> DemoActor:
+    """Return the demo actor over the running service (app/commands/demo_actor.py)."""
+    from app.commands.demo_actor import DemoActor
+    from app.runtime import utc_clock
+    from classifier.regions import load_region
+
+    return DemoActor(
+        sessions=service.sessions,
+        workflow=service.workflow,
+        emulator_url=emulator_url,
+        clock=utc_clock,
+        region=load_region(config.region.code),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the emulator, prepare the demo database, then serve until interrupted."""
     from app.config import ConfigError, load_config
@@ -507,6 +533,13 @@ def run(args: argparse.Namespace) -> int:
                 f"posts are collected and processed every {args.interval} s (Ctrl+C to stop)",
                 flush=True,
             )
+            if args.actor:
+                print(
+                    "The demo actor plays the executors, the operator and the citizens: some "
+                    "incidents get answered, approved, published and one reopened "
+                    "(--no-actor to leave that to you)",
+                    flush=True,
+                )
             print(f"Sign in at {where.url}login as (passwords made for this run):", flush=True)
             for login, role, password in logins:
                 print(f"  {login:<12} {password:<16} {role}", flush=True)
@@ -514,7 +547,26 @@ def run(args: argparse.Namespace) -> int:
         async def main() -> None:
             stop = asyncio.Event()
             install_stop_signals(stop)
-            await serve(config, host=args.host, port=args.port, stop=stop, on_listening=announce)
+            actors: list[asyncio.Task[None]] = []
+
+            def start_actor(service: Service) -> None:
+                if args.actor:
+                    actor = demo_actor(service, config, emulator.base_url)
+                    actors.append(asyncio.create_task(actor.run(stop, args.interval)))
+
+            try:
+                await serve(
+                    config,
+                    host=args.host,
+                    port=args.port,
+                    stop=stop,
+                    on_listening=announce,
+                    on_started=start_actor,
+                )
+            finally:
+                stop.set()
+                for task in actors:
+                    await task
 
         try:
             asyncio.run(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,7 @@ __all__ = [
     "Resolution",
     "ReturnBody",
     "ReturnKind",
+    "ReviewFlagOut",
     "ReworkBody",
     "SplitBody",
     "State",
@@ -404,6 +405,22 @@ class AssignmentOut(_Response):
     explanation: list[str]
 
 
+class ReviewFlagOut(_Response):
+    """Why a region's rules would send the answer back: advice, it never blocks approval."""
+
+    code: Literal[
+        "no_term",
+        "no_evidence",
+        "only_law",
+        "brush_off",
+        "other_topic",
+        "other_address",
+        "unrelated",
+    ]
+    reason: str = Field(description="The reason in Russian, as the incident page shows it.")
+    evidence: list[str] = Field(description="The words of the answer that raised the flag.")
+
+
 class AnswerOut(_Response):
     """An executor's answer and its review."""
 
@@ -415,6 +432,10 @@ class AnswerOut(_Response):
     review_comment: str | None
     created_at: datetime
     published_at: datetime | None
+    review_flags: list[ReviewFlagOut] = Field(
+        default_factory=list,
+        description="The answer review aid's flags for a final answer waiting for review.",
+    )
 
 
 class IncidentDetailOut(IncidentSummary):
