@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from classifier.types import Classification
+from router.entities import Entity, EntityKind, StreetVocabulary, extract_entities
 from router.fingerprint import (
     GROUPING_VERSION,
     NUMBERED_KINDS,
@@ -74,6 +75,7 @@ class Rule(enum.StrEnum):
     COMMENT_OF_POST = "comment-of-post"
     TEXT_FINGERPRINT = "fingerprint-text"
     ADDRESS_FINGERPRINT = "fingerprint-address"
+    ENTITY = "entity"
     SIMILARITY = "similarity"
     NEW_INCIDENT = "new-incident"
 
@@ -126,6 +128,7 @@ class GroupingMessage:
     author_id: str | None = None
     reach: Reach = field(default_factory=Reach)
     address: tuple[str, ...] | None = None
+    entities: tuple[Entity, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.posted_at.tzinfo is None or self.posted_at.utcoffset() is None:
@@ -164,6 +167,10 @@ class GroupingMessage:
         """Return the address given, or the one found in the text."""
         return self.address if self.address is not None else extract_address(self.text)
 
+    def resolved_entities(self) -> tuple[Entity, ...]:
+        """Return the entities given, or those found in the text (router.entities)."""
+        return self.entities if self.entities is not None else extract_entities(self.text)
+
     def fingerprint_input(self) -> FingerprintInput:
         """Return what the fingerprints of this message are computed from."""
         return FingerprintInput(
@@ -189,6 +196,8 @@ class GroupingConfig:
     generic_min_df: int = 10
     posting_cap: int = 300
     max_candidates: int = 40
+    entity_merge_confidence: float = 0.7
+    entity_suggest_confidence: float = 0.5
     versions: tuple[str, ...] = (GROUPING_VERSION,)
 
     def __post_init__(self) -> None:
@@ -196,7 +205,17 @@ class GroupingConfig:
             raise ValueError("GroupingConfig.versions needs at least the current version")
         if self.window <= timedelta(0):
             raise ValueError("GroupingConfig.window must be positive")
-        for name in ("attach_threshold", "comment_threshold", "generic_share"):
+        if self.entity_suggest_confidence > self.entity_merge_confidence:
+            raise ValueError(
+                "GroupingConfig.entity_suggest_confidence must not exceed entity_merge_confidence"
+            )
+        for name in (
+            "attach_threshold",
+            "comment_threshold",
+            "generic_share",
+            "entity_merge_confidence",
+            "entity_suggest_confidence",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"GroupingConfig.{name} must be within [0, 1]")
 
@@ -243,6 +262,7 @@ class IncidentRecord:
     urgency: tuple[str, ...] = ()
     parent_incident_id: int | None = None
     addressed_messages: int = 0
+    entities: frozenset[str] = frozenset()
 
     @property
     def placed(self) -> bool:
@@ -287,10 +307,32 @@ class Evidence:
     shared_lemmas: tuple[str, ...] = ()
     matched_fingerprint: str | None = None
     note: str = ""
+    entity: str | None = None
+    entity_label: str | None = None
+    topic: str | None = None
+    time_gap_seconds: int | None = None
+    confidence: float | None = None
+    suggested_incident_id: int | None = None
+    related_incident_id: int | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """Return the evidence as JSON-ready values (for the link's evidence column)."""
-        return {
+        """Return the evidence as JSON-ready values (for the link's evidence column).
+
+        The entity keys are present only when an entity took part (an entity attach, a
+        suggestion, a related incident), so older links keep their shape.
+        """
+        extra: dict[str, object] = {}
+        if self.entity is not None:
+            extra = {
+                "entity": self.entity,
+                "entity_label": self.entity_label,
+                "topic": self.topic,
+                "time_gap_seconds": self.time_gap_seconds,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "suggested_incident_id": self.suggested_incident_id,
+                "related_incident_id": self.related_incident_id,
+            }
+        return extra | {
             "rule": self.rule.value,
             "grouping_version": self.grouping_version,
             "incident_id": self.incident_id,
@@ -370,6 +412,7 @@ class Candidates:
     fingerprint_hits: tuple[tuple[Fingerprint, IncidentRecord], ...]
     similar: tuple[IncidentRecord, ...]
     stats: TermStats
+    entity_hits: tuple[tuple[Entity, IncidentRecord], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +521,145 @@ def _shown(sim: Similarity, labels: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(labels.get(term, term) for term in sim.shared[:_SHARED_SHOWN])
 
 
+@dataclass(frozen=True, slots=True)
+class _EntityMatch:
+    """The best open incident sharing a place or object with the message, and how sure."""
+
+    confidence: float
+    cap_reason: str
+    entity: Entity
+    incident: IncidentRecord
+    sim: Similarity
+    gap: timedelta
+
+
+_ENTITY_BASE = 0.55  # a shared place or object, the same kind of problem
+_SAME_TOPIC = 0.15
+_TOPIC_UNKNOWN = 0.05
+_OTHER_TOPIC = -0.1
+_SAME_TOWN = 0.05
+_WORDS_WEIGHT = 0.25  # reached when the words are as similar as the attach threshold
+_LATE = -0.1  # the message comes more than a day after the incident's last one
+_LATE_AFTER = timedelta(days=1)
+
+
+def _entity_conflict(entities: Sequence[Entity], incident: IncidentRecord) -> bool:
+    """Tell whether the message names another house on a street the incident names a house on."""
+    mine = {(e.street, e.house) for e in entities if e.kind is EntityKind.ADDRESS}
+    if not mine:
+        return False
+    theirs = [key.split(":") for key in incident.entities if key.startswith("addr:")]
+    for street, house in mine:
+        houses = {parts[2] for parts in theirs if parts[1] == street}
+        if houses and house not in houses:
+            return True
+    return False
+
+
+def _gap(at: datetime, incident: IncidentRecord) -> timedelta:
+    if at < incident.opened_at:
+        return incident.opened_at - at
+    if at > incident.last_message_at:
+        return at - incident.last_message_at
+    return timedelta(0)
+
+
+def _entity_match(
+    message: GroupingMessage,
+    entities: Sequence[Entity],
+    terms: frozenset[str],
+    candidates: Candidates,
+    config: GroupingConfig,
+    skip_id: int | None,
+) -> _EntityMatch | None:
+    """Score the open incidents sharing a strong entity and the topic group with the message.
+
+    Confidence: a shared entity (0.55), the same topic (+0.15; unknown +0.05; another topic of
+    the group -0.10 and never above a suggestion), the same known town (+0.05), the words (up to
+    +0.25 at the attach threshold's similarity), more than a day apart (-0.10). When the
+    message's town is unknown and incidents of several towns share the entity, the town is not
+    known: a suggestion at most.
+    """
+    towns: dict[str, set[str]] = {}
+    for entity, incident in candidates.entity_hits:
+        if incident.municipality_oktmo and incident.status is IncidentStatus.OPEN:
+            towns.setdefault(entity.key, set()).add(incident.municipality_oktmo)
+    below_merge = config.entity_merge_confidence - 0.01
+    best: _EntityMatch | None = None
+    for entity, incident in candidates.entity_hits:
+        if incident.status is not IncidentStatus.OPEN or incident.id == skip_id:
+            continue
+        if not _in_window(incident, message.posted_at, config.window):
+            continue
+        if message.topic_group != incident.topic_group:
+            continue
+        here, there = message.municipality_oktmo, incident.municipality_oktmo
+        if here and there and here != there:
+            continue  # the same problem in another town
+        if _entity_conflict(entities, incident):
+            continue
+        sim = _similarity(terms, incident, candidates.stats)
+        confidence = _ENTITY_BASE + _WORDS_WEIGHT * min(1.0, sim.score / config.attach_threshold)
+        cap, cap_reason = 1.0, ""
+        if message.topic and incident.topic:
+            if message.topic == incident.topic:
+                confidence += _SAME_TOPIC
+            else:
+                confidence += _OTHER_TOPIC
+                cap, cap_reason = below_merge, "another topic of the group"
+        else:
+            confidence += _TOPIC_UNKNOWN
+        if here and there:
+            confidence += _SAME_TOWN
+        elif here is None and len(towns.get(entity.key, ())) > 1:
+            cap, cap_reason = below_merge, "named in several towns"
+        gap = _gap(message.posted_at, incident)
+        if gap > _LATE_AFTER:
+            confidence += _LATE
+        confidence = max(0.0, min(cap, confidence))
+        match = _EntityMatch(confidence, cap_reason, entity, incident, sim, gap)
+        if best is None or (confidence, -incident.id) > (best.confidence, -best.incident.id):
+            best = match
+    return best
+
+
+def _topic_text(message: GroupingMessage) -> str:
+    return message.topic or message.topic_group or "?"
+
+
+def _entity_evidence(
+    match: _EntityMatch, message: GroupingMessage, rule: Rule, version: str, config: GroupingConfig
+) -> Evidence:
+    return Evidence(
+        rule=rule,
+        grouping_version=version,
+        incident_id=match.incident.id if rule is Rule.ENTITY else None,
+        score=match.sim.score,
+        threshold=config.entity_merge_confidence,
+        shared_lemmas=_shown(match.sim, term_labels(message.lemmas)),
+        matched_fingerprint=match.entity.key,
+        note=(
+            f"same {match.entity.label} and {_topic_text(message)}, "
+            f"{_gap_text(match.gap)} apart; confidence {match.confidence:.2f}"
+        ),
+        entity=match.entity.key,
+        entity_label=match.entity.label,
+        topic=_topic_text(message),
+        time_gap_seconds=int(match.gap.total_seconds()),
+        confidence=match.confidence,
+        suggested_incident_id=None if rule is Rule.ENTITY else match.incident.id,
+    )
+
+
+def _gap_text(gap: timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
 def decide(
     message: GroupingMessage,
     fingerprints: Sequence[Fingerprint],
@@ -556,6 +738,24 @@ def decide(
             fps,
         )
 
+    entities = message.resolved_entities()
+    skip = parent.id if parent is not None and left_post_note else None
+    match = (
+        _entity_match(message, entities, terms, candidates, config, skip)
+        if candidates.entity_hits
+        else None
+    )
+    if match is not None and match.confidence >= config.entity_merge_confidence:
+        evidence = _entity_evidence(match, message, Rule.ENTITY, version, config)
+        return Attach(
+            match.incident.id, replace(evidence, note=left_post_note + evidence.note), fps
+        )
+    suggestion = (
+        match
+        if match is not None and match.confidence >= config.entity_suggest_confidence
+        else None
+    )
+
     block = next(
         (fp.value for fp in fps if fp.kind is FingerprintKind.BLOCK and fp.version == version),
         None,
@@ -629,18 +829,29 @@ def decide(
         first_message_key=message.key,
         grouping_version=version,
     )
-    return Create(
-        seed,
-        Evidence(
-            rule=Rule.NEW_INCIDENT,
-            grouping_version=version,
-            score=None if nearest is None else nearest[0],
-            threshold=None if nearest is None else nearest[1],
-            matched_fingerprint=block,
-            note=note,
-        ),
-        fps,
+    created = Evidence(
+        rule=Rule.NEW_INCIDENT,
+        grouping_version=version,
+        score=None if nearest is None else nearest[0],
+        threshold=None if nearest is None else nearest[1],
+        matched_fingerprint=block,
+        note=note,
     )
+    if suggestion is not None:
+        # Not sure enough to merge: the operator is offered the merge instead.
+        offered = _entity_evidence(suggestion, message, Rule.NEW_INCIDENT, version, config)
+        why = f"; {suggestion.cap_reason}" if suggestion.cap_reason else ""
+        created = replace(
+            offered,
+            score=created.score,
+            threshold=config.entity_merge_confidence,
+            matched_fingerprint=block,
+            note=(
+                f"{note}; possibly the same as #{suggestion.incident.id}: {offered.note}"
+                f" < {config.entity_merge_confidence:.2f}{why}"
+            ),
+        )
+    return Create(seed, created, fps)
 
 
 # --------------------------------------------------------------------------- the index
@@ -660,6 +871,7 @@ class _Entry:
     urgency: tuple[str, ...]
     lookup: tuple[str, ...]  # text and address fingerprints (all versions)
     block: tuple[str, str, int]
+    entities: tuple[str, ...] = ()  # keys of the strong entities (router.entities)
 
 
 @dataclass(slots=True)
@@ -682,6 +894,7 @@ class _Incident:
     urgency: Counter[str] = field(default_factory=Counter)
     lookup: Counter[str] = field(default_factory=Counter)
     reach: Reach = field(default_factory=Reach)
+    entities: Counter[str] = field(default_factory=Counter)
 
 
 class GroupingIndex:
@@ -701,6 +914,10 @@ class GroupingIndex:
         self._blocks: dict[tuple[str, str, int], dict[str, set[int]]] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._df: Counter[str] = Counter()
+        # (entity key, topic group) -> incidents, in every municipality: a place or object
+        # named the same way is looked up whether or not the message's town is known.
+        self._entity_postings: dict[tuple[str, str], set[int]] = {}
+        self._streets = StreetVocabulary()
 
     # ----------------------------------------------------------------- reading
 
@@ -731,8 +948,13 @@ class GroupingIndex:
 
     # ----------------------------------------------------------------- deciding
 
+    def entities_of(self, message: GroupingMessage) -> tuple[Entity, ...]:
+        """Return the message's entities with street typos reconciled to known streets."""
+        return self._streets.normalise(message.resolved_entities(), learn=False)
+
     def route(self, message: GroupingMessage) -> Decision:
         """Decide where a message goes: tombstones first, then lookup, then :func:`decide`."""
+        message = replace(message, entities=self.entities_of(message))
         fps = self.fingerprints(message)
         dropped = check_tombstones(fps, self._tombstones)
         if dropped is not None:
@@ -759,7 +981,23 @@ class GroupingIndex:
         terms = content_terms(message.lemmas)
         similar = tuple(self._record(self._incidents[i]) for i in self._similar_ids(message, terms))
         stats = TermStats(len(self._entries), MappingProxyType(self._df))
-        return Candidates(parent, tuple(hits), similar, stats)
+        return Candidates(parent, tuple(hits), similar, stats, self._entity_hits(message))
+
+    def _entity_hits(self, message: GroupingMessage) -> tuple[tuple[Entity, IncidentRecord], ...]:
+        group = message.topic_group or "?"
+        hits: list[tuple[Entity, IncidentRecord]] = []
+        for entity in message.resolved_entities():
+            if not entity.strong:
+                continue
+            found = {
+                self._resolve(raw_id)
+                for raw_id in self._entity_postings.get((entity.key, group), ())
+            }
+            for incident_id in sorted(found):
+                incident = self._incidents[incident_id]
+                if incident.status is IncidentStatus.OPEN:
+                    hits.append((entity, self._record(incident)))
+        return tuple(hits)
 
     def _similar_ids(self, message: GroupingMessage, terms: frozenset[str]) -> list[int]:
         group = message.topic_group or "?"
@@ -871,6 +1109,7 @@ class GroupingIndex:
         incident = self._get(incident_id)
         fps = tuple(fingerprints) if fingerprints is not None else self.fingerprints(message)
         address = message.resolved_address()
+        entities = self._streets.normalise(message.resolved_entities())
         entry = _Entry(
             key=message.key,
             incident_id=incident.id,
@@ -886,6 +1125,7 @@ class GroupingIndex:
                 message.municipality_oktmo or "?",
                 time_bucket(message.posted_at),
             ),
+            entities=tuple(e.key for e in entities if e.strong),
         )
         self._entries[message.key] = entry
         self._df.update(entry.terms)
@@ -1062,6 +1302,9 @@ class GroupingIndex:
         postings = self._blocks.setdefault(entry.block, {})
         for term in entry.terms:
             postings.setdefault(term, set()).add(incident.id)
+        incident.entities.update(entry.entities)
+        for key in entry.entities:
+            self._entity_postings.setdefault((key, entry.block[0]), set()).add(incident.id)
 
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
@@ -1076,6 +1319,11 @@ class GroupingIndex:
         incident.urgency.subtract(entry.urgency)
         incident.urgency += Counter()
         incident.reach = incident.reach - entry.reach
+        for key in entry.entities:
+            incident.entities[key] -= 1
+            if incident.entities[key] <= 0:
+                del incident.entities[key]
+                self._entity_postings.get((key, entry.block[0]), set()).discard(incident.id)
         for value in entry.lookup:
             incident.lookup[value] -= 1
             if incident.lookup[value] <= 0:
@@ -1105,4 +1353,5 @@ class GroupingIndex:
             reach=incident.reach,
             urgency=tuple(sorted(incident.urgency)),
             parent_incident_id=incident.parent_incident_id,
+            entities=frozenset(incident.entities),
         )

@@ -437,7 +437,7 @@ def test_decide_is_a_pure_function_of_message_and_candidates() -> None:
     first = decide(message, fps, candidates, index.config)
     second = decide(message, fps, candidates, index.config)
     assert first == second
-    no_candidates = replace(candidates, fingerprint_hits=(), similar=())
+    no_candidates = replace(candidates, fingerprint_hits=(), similar=(), entity_hits=())
     assert isinstance(decide(message, fps, no_candidates, index.config), Create)
 
 
