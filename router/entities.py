@@ -273,6 +273,13 @@ _ORDINAL_STEMS: tuple[tuple[str, int], ...] = (
 _TENS = {"двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50}
 _ORDINAL_ENDINGS = (
     "ого",
+    "его",
+    "ему",
+    "ьей",
+    "ьем",
+    "ья",
+    "ье",
+    "ий",
     "ому",
     "ыми",
     "ими",
@@ -304,7 +311,7 @@ def ordinal_value(word: str) -> int | None:
         return None
     # Longest stems first so "пятнадцат" is not read as "пят".
     for prefix, value in sorted(_ORDINAL_STEMS, key=lambda item: -len(item[0])):
-        if low.startswith(prefix) and len(low) - len(prefix) <= 3:
+        if low.startswith(prefix) and len(low) - len(prefix) <= 4:
             return value
     return None
 
@@ -426,7 +433,7 @@ class _Scanner:
 
     def street_key(self, first: int, last: int) -> tuple[str, str]:
         words = [t.raw for t in self.toks[first : last + 1]]
-        return stem(self.toks[last].low), " ".join(words)
+        return street_stem(self.toks[last].low), " ".join(words)
 
     # ----------------------------------------------------------------- houses
 
@@ -713,7 +720,8 @@ class _Scanner:
                 words.append(nxt)
         if not words:
             return
-        key = "-".join(stem(w.low) for w in words)
+        # The first word keys the stop: «Дворец спорта» is also written «Дворец Спорта».
+        key = stem(words[0].low)
         label = " ".join(w.raw for w in words)
         self.add(Entity(f"stop:{key}", EntityKind.STOP, f"остановка «{label}»"), index)
 
@@ -809,6 +817,19 @@ def _numbered_kind(low: str) -> tuple[EntityKind, str] | None:
     return None
 
 
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def street_stem(word: str) -> str:
+    """Return the key of a street name: stemmed, doubled letters single, no soft signs.
+
+    Typed fast, «Щорсса», «Ленинаа», «Воровскогго», «Горкого» are common; spelling every name
+    the same reduced way makes them meet the right spelling without a dictionary.
+    """
+    reduced = _DOUBLED.sub(r"\1", normalize_lemma(word)).replace("ь", "").replace("ъ", "")
+    return stem(reduced)
+
+
 def _kindergarten_abbreviation(text: str) -> str:
     """Spell «д/с» and «д / с» as «детсад» so the numbered-object rule sees one word."""
     return re.sub(r"\bд\s*/\s*с\b", "детсад", text, flags=re.I)
@@ -871,10 +892,10 @@ class StreetVocabulary:
 
     «Дерендеева» meets «Дерендяева», «Чапаеав» meets «Чапаева». Only stems of at least
     ``min_length`` letters are corrected (short names are too close to each other: «Мира» and
-    «Мора» are two streets); between several known stems one edit away, the most used wins.
+    «Мора» are two streets), and only when exactly one known stem is one edit away.
     """
 
-    def __init__(self, min_length: int = 6) -> None:
+    def __init__(self, min_length: int = 5) -> None:
         """Start empty; stems shorter than ``min_length`` are never corrected."""
         self.min_length = min_length
         self._counts: Counter[str] = Counter()
@@ -888,14 +909,14 @@ class StreetVocabulary:
         """Return the known stem this one is a typo of, or the stem itself."""
         if street in self._counts or len(street) < self.min_length:
             return street
-        best: tuple[int, str] | None = None
-        for length in (len(street) - 1, len(street), len(street) + 1):
-            for known in self._by_length.get(length, ()):
-                if known[0] == street[0] and _within_one_edit(known, street):
-                    candidate = (self._counts[known], known)
-                    if best is None or candidate > best:
-                        best = candidate
-        return street if best is None else best[1]
+        near = [
+            known
+            for length in (len(street) - 1, len(street), len(street) + 1)
+            for known in self._by_length.get(length, ())
+            if known[0] == street[0] and _within_one_edit(known, street)
+        ]
+        # «Масковской» is one edit from both «Московской» and «Маяковского»: leave it alone.
+        return near[0] if len(near) == 1 else street
 
     def add(self, street: str) -> None:
         """Record a stem (a canonical one: call :meth:`canonical` first)."""

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from classifier.types import Classification
-from router.entities import Entity, EntityKind, StreetVocabulary, extract_entities
+from router.entities import Entity, StreetVocabulary, extract_entities
 from router.fingerprint import (
     GROUPING_VERSION,
     NUMBERED_KINDS,
@@ -20,6 +20,8 @@ from router.fingerprint import (
     content_terms,
     extract_address,
     fingerprints_for,
+    normalize_lemma,
+    stem,
     term_labels,
     time_bucket,
 )
@@ -535,7 +537,6 @@ class _EntityMatch:
 
 _ENTITY_BASE = 0.55  # a shared place or object, the same kind of problem
 _SAME_TOPIC = 0.15
-_TOPIC_UNKNOWN = 0.05
 _OTHER_TOPIC = -0.1
 _SAME_TOWN = 0.05
 _WORDS_WEIGHT = 0.25  # reached when the words are as similar as the attach threshold
@@ -544,16 +545,30 @@ _LATE_AFTER = timedelta(days=1)
 
 
 def _entity_conflict(entities: Sequence[Entity], incident: IncidentRecord) -> bool:
-    """Tell whether the message names another house on a street the incident names a house on."""
-    mine = {(e.street, e.house) for e in entities if e.kind is EntityKind.ADDRESS}
-    if not mine:
+    """Tell whether message and incident name different objects of one kind.
+
+    Another house or street (``addr:``), another school, route, stop, crossing...: «д/с №7» and
+    «д/с №200» are two kindergartens however alike the words. Shared kinds only: a message
+    naming a school does not conflict with an incident naming an address.
+    """
+    if not incident.entities:
         return False
-    theirs = [key.split(":") for key in incident.entities if key.startswith("addr:")]
-    for street, house in mine:
-        houses = {parts[2] for parts in theirs if parts[1] == street}
-        if houses and house not in houses:
+    theirs: dict[str, set[str]] = {}
+    for key in incident.entities:
+        theirs.setdefault(key.split(":", 1)[0], set()).add(key)
+    for entity in entities:
+        if not entity.strong:
+            continue
+        known = theirs.get(entity.kind.value)
+        if known and entity.key not in known:
             return True
     return False
+
+
+def _place_terms(entity: Entity) -> frozenset[str]:
+    """Return the content terms that merely repeat the entity («школ», «чапаев», «автобус»)."""
+    words = [w for w in entity.label.replace("«", " ").replace("»", " ").split() if w.isalpha()]
+    return frozenset(stem(normalize_lemma(w)) for w in words)
 
 
 def _gap(at: datetime, incident: IncidentRecord) -> timedelta:
@@ -574,8 +589,8 @@ def _entity_match(
 ) -> _EntityMatch | None:
     """Score the open incidents sharing a strong entity and the topic group with the message.
 
-    Confidence: a shared entity (0.55), the same topic (+0.15; unknown +0.05; another topic of
-    the group -0.10 and never above a suggestion), the same known town (+0.05), the words (up to
+    Confidence: a shared entity (0.55), the same topic (+0.15; another topic of the group -0.10
+    and never above a suggestion), the same known town (+0.05), the words (up to
     +0.25 at the attach threshold's similarity), more than a day apart (-0.10). When the
     message's town is unknown and incidents of several towns share the entity, the town is not
     known: a suggestion at most.
@@ -598,7 +613,8 @@ def _entity_match(
             continue  # the same problem in another town
         if _entity_conflict(entities, incident):
             continue
-        sim = _similarity(terms, incident, candidates.stats)
+        # The words say whether it is the same problem; the place's own words say nothing more.
+        sim = _similarity(terms - _place_terms(entity), incident, candidates.stats)
         confidence = _ENTITY_BASE + _WORDS_WEIGHT * min(1.0, sim.score / config.attach_threshold)
         cap, cap_reason = 1.0, ""
         if message.topic and incident.topic:
@@ -607,8 +623,6 @@ def _entity_match(
             else:
                 confidence += _OTHER_TOPIC
                 cap, cap_reason = below_merge, "another topic of the group"
-        else:
-            confidence += _TOPIC_UNKNOWN
         if here and there:
             confidence += _SAME_TOWN
         elif here is None and len(towns.get(entity.key, ())) > 1:
@@ -681,6 +695,7 @@ def decide(
     terms = content_terms(message.lemmas)
     labels = term_labels(message.lemmas)
     stats = candidates.stats
+    entities = message.resolved_entities()
     left_post_note = ""
 
     parent = candidates.parent_incident
@@ -712,6 +727,8 @@ def decide(
             continue
         if parent is not None and incident.id == parent.id and left_post_note:
             continue
+        if _entity_conflict(entities, incident):
+            continue  # the same words about another school, route or house
         if (
             fingerprint.kind is FingerprintKind.TEXT
             and not address
@@ -738,7 +755,6 @@ def decide(
             fps,
         )
 
-    entities = message.resolved_entities()
     skip = parent.id if parent is not None and left_post_note else None
     match = (
         _entity_match(message, entities, terms, candidates, config, skip)
@@ -776,7 +792,7 @@ def decide(
             message.municipality_oktmo,
         ):
             continue  # another block: blocking never offers it, all-pairs would
-        if _address_conflicts(address, incident.addresses):
+        if _address_conflicts(address, incident.addresses) or _entity_conflict(entities, incident):
             continue
         place = _place_agrees(address, terms, incident)
         if place is False:
