@@ -713,7 +713,7 @@ class _Scanner:
                 if self.toks[cursor].alpha or self.toks[cursor].low.isdigit():
                     words.append(self.toks[cursor])
                 cursor += 1
-        elif tok.capital and tok.alpha:
+        elif self.name_at(after):
             words.append(tok)
             nxt = self.at(after + 1)
             if nxt is not None and nxt.capital and nxt.alpha:

@@ -430,13 +430,14 @@ def messages(rng: random.Random) -> list[dict[str, object]]:
                     "text": capitalise(template.format(at=phrase)),
                 }
             )
-    result.sort(key=lambda m: (m["minutes"], m["key"]))  # type: ignore[arg-type, return-value]
+    result.sort(key=lambda m: (int(str(m["minutes"])), str(m["key"])))
     return result
 
 
 def main() -> None:
     rng = random.Random(20261203)
-    data = {
+    messages_ = messages(rng)
+    data: dict[str, object] = {
         "description": (
             "Complaints about named places and objects with known truth, written for the "
             "project by make_entity_set.py (templates, no real text). 'truth' names the "
@@ -445,14 +446,14 @@ def main() -> None:
         ),
         "base_time": "2026-11-30T04:00:00+00:00",
         "municipalities": TOWNS,
-        "messages": messages(rng),
+        "messages": messages_,
     }
     OUT.write_text(
         json.dumps(data, ensure_ascii=False, indent=1) + "\n",
         encoding="utf-8",
     )
-    truths = {m["truth"] for m in data["messages"]}  # type: ignore[attr-defined]
-    print(f"{OUT.name}: {len(data['messages'])} messages, {len(truths)} problems")
+    truths = {m["truth"] for m in messages_}
+    print(f"{OUT.name}: {len(messages_)} messages, {len(truths)} problems")
 
 
 if __name__ == "__main__":
