@@ -200,6 +200,7 @@ class GroupingConfig:
     max_candidates: int = 40
     entity_merge_confidence: float = 0.7
     entity_suggest_confidence: float = 0.5
+    related_threshold: float = 0.15
     versions: tuple[str, ...] = (GROUPING_VERSION,)
 
     def __post_init__(self) -> None:
@@ -217,6 +218,7 @@ class GroupingConfig:
             "generic_share",
             "entity_merge_confidence",
             "entity_suggest_confidence",
+            "related_threshold",
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"GroupingConfig.{name} must be within [0, 1]")
@@ -265,6 +267,7 @@ class IncidentRecord:
     parent_incident_id: int | None = None
     addressed_messages: int = 0
     entities: frozenset[str] = frozenset()
+    streets: frozenset[str] = frozenset()
 
     @property
     def placed(self) -> bool:
@@ -415,6 +418,7 @@ class Candidates:
     similar: tuple[IncidentRecord, ...]
     stats: TermStats
     entity_hits: tuple[tuple[Entity, IncidentRecord], ...] = ()
+    street_hits: tuple[tuple[str, IncidentRecord], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,6 +641,39 @@ def _entity_match(
     return best
 
 
+def _related(
+    message: GroupingMessage,
+    terms: frozenset[str],
+    candidates: Candidates,
+    config: GroupingConfig,
+    skip_id: int | None,
+) -> tuple[str, IncidentRecord, Similarity] | None:
+    """Find the open incident with the same failure on the same street, at another house.
+
+    «Нет горячей воды на Щорса 12» beside an incident about Щорса 10, or «у нас на ул. Щорса то
+    же самое»: one outage, many houses. Not the same incident (another house may be another
+    problem), but related: the same topic (known on both sides), a compatible town, and words
+    at least ``related_threshold`` alike once the street's own name is left out.
+    """
+    best: tuple[str, IncidentRecord, Similarity] | None = None
+    for street, incident in candidates.street_hits:
+        if incident.status is not IncidentStatus.OPEN or incident.id == skip_id:
+            continue
+        if not _in_window(incident, message.posted_at, config.window):
+            continue
+        if message.topic is None or message.topic != incident.topic:
+            continue
+        here, there = message.municipality_oktmo, incident.municipality_oktmo
+        if here and there and here != there:
+            continue
+        sim = _similarity(terms - {street}, incident, candidates.stats)
+        if sim.score < config.related_threshold:
+            continue
+        if best is None or (sim.score, -incident.id) > (best[2].score, -best[1].id):
+            best = (street, incident, sim)
+    return best
+
+
 def _topic_text(message: GroupingMessage) -> str:
     return message.topic or message.topic_group or "?"
 
@@ -853,6 +890,23 @@ def decide(
         matched_fingerprint=block,
         note=note,
     )
+    related = (
+        _related(message, terms, candidates, config, skip)
+        if suggestion is None and candidates.street_hits
+        else None
+    )
+    if related is not None:
+        street, incident, sim = related
+        created = replace(
+            created,
+            note=f"{note}; related: the same {_topic_text(message)} on the same street as "
+            f"#{incident.id} (similarity {sim.score:.2f})",
+            entity=f"street:{street}",
+            entity_label=street,
+            topic=_topic_text(message),
+            time_gap_seconds=int(_gap(message.posted_at, incident).total_seconds()),
+            related_incident_id=incident.id,
+        )
     if suggestion is not None:
         # Not sure enough to merge: the operator is offered the merge instead.
         offered = _entity_evidence(suggestion, message, Rule.NEW_INCIDENT, version, config)
@@ -888,6 +942,7 @@ class _Entry:
     lookup: tuple[str, ...]  # text and address fingerprints (all versions)
     block: tuple[str, str, int]
     entities: tuple[str, ...] = ()  # keys of the strong entities (router.entities)
+    streets: tuple[str, ...] = ()  # street stems of its addresses and streets
 
 
 @dataclass(slots=True)
@@ -911,6 +966,7 @@ class _Incident:
     lookup: Counter[str] = field(default_factory=Counter)
     reach: Reach = field(default_factory=Reach)
     entities: Counter[str] = field(default_factory=Counter)
+    streets: Counter[str] = field(default_factory=Counter)
 
 
 class GroupingIndex:
@@ -933,6 +989,7 @@ class GroupingIndex:
         # (entity key, topic group) -> incidents, in every municipality: a place or object
         # named the same way is looked up whether or not the message's town is known.
         self._entity_postings: dict[tuple[str, str], set[int]] = {}
+        self._street_postings: dict[tuple[str, str], set[int]] = {}
         self._streets = StreetVocabulary()
 
     # ----------------------------------------------------------------- reading
@@ -997,7 +1054,26 @@ class GroupingIndex:
         terms = content_terms(message.lemmas)
         similar = tuple(self._record(self._incidents[i]) for i in self._similar_ids(message, terms))
         stats = TermStats(len(self._entries), MappingProxyType(self._df))
-        return Candidates(parent, tuple(hits), similar, stats, self._entity_hits(message))
+        return Candidates(
+            parent,
+            tuple(hits),
+            similar,
+            stats,
+            self._entity_hits(message),
+            self._street_hits(message),
+        )
+
+    def _street_hits(self, message: GroupingMessage) -> tuple[tuple[str, IncidentRecord], ...]:
+        group = message.topic_group or "?"
+        streets = sorted({e.street for e in message.resolved_entities() if e.street})
+        hits: list[tuple[str, IncidentRecord]] = []
+        for street in streets:
+            found = {self._resolve(i) for i in self._street_postings.get((street, group), ())}
+            for incident_id in sorted(found):
+                incident = self._incidents[incident_id]
+                if incident.status is IncidentStatus.OPEN:
+                    hits.append((street, self._record(incident)))
+        return tuple(hits)
 
     def _entity_hits(self, message: GroupingMessage) -> tuple[tuple[Entity, IncidentRecord], ...]:
         group = message.topic_group or "?"
@@ -1142,6 +1218,7 @@ class GroupingIndex:
                 time_bucket(message.posted_at),
             ),
             entities=tuple(e.key for e in entities if e.strong),
+            streets=tuple(sorted({e.street for e in entities if e.street})),
         )
         self._entries[message.key] = entry
         self._df.update(entry.terms)
@@ -1321,6 +1398,9 @@ class GroupingIndex:
         incident.entities.update(entry.entities)
         for key in entry.entities:
             self._entity_postings.setdefault((key, entry.block[0]), set()).add(incident.id)
+        incident.streets.update(entry.streets)
+        for street in entry.streets:
+            self._street_postings.setdefault((street, entry.block[0]), set()).add(incident.id)
 
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
@@ -1340,6 +1420,11 @@ class GroupingIndex:
             if incident.entities[key] <= 0:
                 del incident.entities[key]
                 self._entity_postings.get((key, entry.block[0]), set()).discard(incident.id)
+        for street in entry.streets:
+            incident.streets[street] -= 1
+            if incident.streets[street] <= 0:
+                del incident.streets[street]
+                self._street_postings.get((street, entry.block[0]), set()).discard(incident.id)
         for value in entry.lookup:
             incident.lookup[value] -= 1
             if incident.lookup[value] <= 0:
@@ -1370,4 +1455,5 @@ class GroupingIndex:
             urgency=tuple(sorted(incident.urgency)),
             parent_incident_id=incident.parent_incident_id,
             entities=frozenset(incident.entities),
+            streets=frozenset(incident.streets),
         )

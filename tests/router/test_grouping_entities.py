@@ -176,6 +176,22 @@ def test_a_split_is_not_redone_by_the_next_message() -> None:
     assert index.incident_of("vk:3") in {1, 2}
 
 
+def test_the_same_failure_at_the_neighbouring_house_is_related_not_merged() -> None:
+    index = GroupingIndex()
+    index.process(
+        _message("vk:1", "Нет горячей воды на ул. Щорса, д. 10 с утра", WATER, 0), lambda s: 1
+    )
+    decision, _ = index.process(
+        _message("vk:2", "Щорса 12 — тоже нет горячей воды с утра", WATER, 20), lambda s: 2
+    )
+    assert isinstance(decision, Create)
+    assert decision.evidence.related_incident_id == 1
+    assert decision.evidence.to_dict()["entity"] == "street:щорс"
+    other = index.route(_message("vk:3", "Щорса 14 — не вывозят мусор неделю", GARBAGE, 30))
+    assert isinstance(other, Create)
+    assert other.evidence.related_incident_id is None  # another problem on that street
+
+
 # Measured on 2026-12-03 (entity_duplicates.json, 325 complaints in 112 problems): see
 # docs/grouping.md. The goals are the floors.
 GOALS = {"pair_precision": 0.98, "pair_recall": 0.9}
