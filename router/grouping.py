@@ -199,7 +199,7 @@ class GroupingConfig:
     posting_cap: int = 300
     max_candidates: int = 40
     entity_merge_confidence: float = 0.7
-    entity_suggest_confidence: float = 0.5
+    entity_suggest_confidence: float = 0.55
     related_threshold: float = 0.15
     versions: tuple[str, ...] = (GROUPING_VERSION,)
 
@@ -541,7 +541,7 @@ class _EntityMatch:
 
 _ENTITY_BASE = 0.55  # a shared place or object, the same kind of problem
 _SAME_TOPIC = 0.15
-_OTHER_TOPIC = -0.1
+_OTHER_TOPIC = -0.2
 _SAME_TOWN = 0.05
 _WORDS_WEIGHT = 0.25  # reached when the words are as similar as the attach threshold
 _LATE = -0.1  # the message comes more than a day after the incident's last one
@@ -593,7 +593,7 @@ def _entity_match(
 ) -> _EntityMatch | None:
     """Score the open incidents sharing a strong entity and the topic group with the message.
 
-    Confidence: a shared entity (0.55), the same topic (+0.15; another topic of the group -0.10
+    Confidence: a shared entity (0.55), the same topic (+0.15; another topic of the group -0.20
     and never above a suggestion), the same known town (+0.05), the words (up to
     +0.25 at the attach threshold's similarity), more than a day apart (-0.10). When the
     message's town is unknown and incidents of several towns share the entity, the town is not

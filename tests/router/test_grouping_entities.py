@@ -130,7 +130,7 @@ def test_another_topic_of_the_group_at_one_school_is_suggested_not_merged() -> N
         _message("vk:1", "В школе 22 холодно в классах, дети мёрзнут", SCHOOL, 0), lambda s: 1
     )
     decision, link = index.process(
-        _message("vk:2", "В школе №22 холодно в столовой, кормят плохо", FOOD, 30),
+        _message("vk:2", "В школе №22 дети жалуются: в столовой холодно", FOOD, 30),
         lambda seed: next(ids) + 1,
     )
     assert isinstance(decision, Create)
