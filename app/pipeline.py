@@ -64,6 +64,7 @@ from storage.enums import IncidentStatus as StoredStatus
 from storage.enums import Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
 from storage.repositories.classifications import ClassificationRepository, PendingMessage
+from storage.repositories.events import EventRepository
 from storage.repositories.grouping import GroupingRepository, IncidentCounters
 
 __all__ = [
@@ -519,10 +520,37 @@ class StoreStage:
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
             pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
+            if decision.evidence.rule is GroupingRule.ENTITY:
+                self._locate(incident.id, message, result)
         except Exception:
             pipeline.mark_index_stale()
             raise
         pipeline.counters["pipeline.incident.attached"] += 1
+
+    def _locate(self, incident_id: int, message: GroupingMessage, result: Classification) -> None:
+        """A located message about the entity of an incident of unknown town gives it its town."""
+        pipeline = self.pipeline
+        oktmo = message.municipality_oktmo
+        session = pipeline.session
+        if oktmo is None or session is None or not pipeline.index.locate(incident_id, oktmo):
+            return
+        if GroupingRepository(session).set_municipality_if_unknown(
+            incident_id, municipality=result.municipality, municipality_oktmo=oktmo
+        ):
+            EventRepository(session).append(
+                incident_id=incident_id,
+                actor_user_id=None,
+                kind="locate",
+                from_status=None,
+                to_status=None,
+                payload={
+                    "municipality": result.municipality,
+                    "municipality_oktmo": oktmo,
+                    "message_key": message.key,
+                },
+                occurred_at=pipeline.now(),
+            )
+            pipeline.counters["pipeline.incident.located"] += 1
 
 
 def _link(
