@@ -11,12 +11,11 @@ from storage.repositories.events import EventRepository
 from storage.repositories.sources import SourceRepository
 from tests.app.test_pipeline_support import (
     LEMMATIZER,
-    SLOBODSKOY,
     KeywordClassifier,
     add_source,
     post,
 )
-from tests.factories import world
+from tests.factories import SLOBODSKOY, world
 
 
 def test_neighbouring_houses_without_hot_water_are_linked_under_a_parent(sqlite_url: str) -> None:
