@@ -270,6 +270,7 @@ _ORDINAL_STEMS: tuple[tuple[str, int], ...] = (
     ("сороков", 40),
     ("пятидесят", 50),
 )
+_ORDINAL_STEMS_LONGEST_FIRST = tuple(sorted(_ORDINAL_STEMS, key=lambda item: -len(item[0])))
 _TENS = {"двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50}
 _ORDINAL_ENDINGS = (
     "ого",
@@ -304,13 +305,14 @@ _ORDINAL_ENDINGS = (
 )
 
 
+@lru_cache(maxsize=65_536)
 def ordinal_value(word: str) -> int | None:
     """Return the number an ordinal word names («пятого» -> 5, «двадцатой» -> 20), or None."""
     low = normalize_lemma(word)
     if not low.endswith(_ORDINAL_ENDINGS):
         return None
     # Longest stems first so "пятнадцат" is not read as "пят".
-    for prefix, value in sorted(_ORDINAL_STEMS, key=lambda item: -len(item[0])):
+    for prefix, value in _ORDINAL_STEMS_LONGEST_FIRST:
         if low.startswith(prefix) and len(low) - len(prefix) <= 4:
             return value
     return None
@@ -336,6 +338,7 @@ def _tokens(text: str) -> list[_Tok]:
     return [_Tok(raw, normalize_lemma(raw)) for raw in _TOKEN_RE.findall(text)]
 
 
+@lru_cache(maxsize=65_536)
 def _is_street_marker(low: str) -> bool:
     return low in _STREET_ABBREVIATIONS or low.startswith(_STREET_PREFIXES)
 
@@ -343,9 +346,12 @@ def _is_street_marker(low: str) -> bool:
 def _is_unit(tok: _Tok | None) -> bool:
     if tok is None or not tok.alpha:
         return False
-    return any(
-        tok.low == unit or (len(unit) >= 2 and tok.low.startswith(unit)) for unit in _UNIT_PREFIXES
-    )
+    return _is_unit_word(tok.low)
+
+
+@lru_cache(maxsize=65_536)
+def _is_unit_word(low: str) -> bool:
+    return any(low == unit or (len(unit) >= 2 and low.startswith(unit)) for unit in _UNIT_PREFIXES)
 
 
 def _number(tok: _Tok | None) -> tuple[str, bool] | None:
@@ -757,10 +763,10 @@ class _Scanner:
                     label = f"{kind.upper()} «{' '.join(w.raw for w in named)}»"
                     self.add(Entity(f"org:{kind}:{key}", EntityKind.ORGANISATION, label), index)
                 continue
-            for prefix, canonical, label in _UTILITIES:
-                if low.startswith(prefix):
-                    self.add(Entity(f"org:{canonical}", EntityKind.ORGANISATION, label), index)
-                    break
+            utility = _utility(low)
+            if utility is not None:
+                canonical, label = utility
+                self.add(Entity(f"org:{canonical}", EntityKind.ORGANISATION, label), index)
 
 
 _VEHICLE_LABEL = {"bus": "автобус", "trolleybus": "троллейбус", "tram": "трамвай"}
@@ -802,6 +808,15 @@ _UTILITIES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=65_536)
+def _utility(low: str) -> tuple[str, str] | None:
+    for prefix, canonical, label in _UTILITIES:
+        if low.startswith(prefix):
+            return canonical, label
+    return None
+
+
+@lru_cache(maxsize=65_536)
 def _numbered_kind(low: str) -> tuple[EntityKind, str] | None:
     if low == "ост":
         return EntityKind.STOP, "остановка"

@@ -1278,6 +1278,18 @@ class GroupingIndex:
                 created.append(tombstone)
         return tuple(created)
 
+    def locate(self, incident_id: int, municipality_oktmo: str) -> bool:
+        """Give an incident of unknown municipality the one a message about its place names.
+
+        An incident opened from region-wide communities («Чапаева 5, мусор») learns its town
+        when a located message about the same entity joins it. Returns whether it changed.
+        """
+        incident = self._get(incident_id)
+        if incident.municipality_oktmo is not None:
+            return False
+        incident.municipality_oktmo = municipality_oktmo
+        return True
+
     def set_parent(self, child_ids: Iterable[int], parent_id: int) -> tuple[int, ...]:
         """Make incidents children of a parent incident (a surge); return those that changed."""
         self._get(parent_id)

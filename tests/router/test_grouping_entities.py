@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from router.grouping import Attach, Create, GroupingIndex, GroupingMessage, Rule
-from router.grouping_eval import evaluate_grouping, load_labelled
+from router.grouping_eval import evaluate_grouping, load_labelled, pair_precision_recall
+from tests.router.test_grouping_quality import SEED_CORPUS
 from tests.router.test_grouping_support import lemmatize
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -207,6 +210,42 @@ def test_the_labelled_entity_set_meets_the_goals(capsys: pytest.CaptureFixture[s
     assert scores.pair_recall >= GOALS["pair_recall"]
     assert scores.bcubed_f1 >= 0.95
     assert scores.suggested_share < 0.2
+
+
+def test_the_entity_set_among_thousands_of_other_complaints() -> None:
+    """The set again among the seed corpus's complaints, a third of them of unknown town."""
+    if not SEED_CORPUS.exists():
+        pytest.skip("the classifier's seed corpus is not there")
+    labelled = load_labelled(ENTITY_SET, lemmatize)
+    first = min(lm.message.posted_at for lm in labelled)
+    rng = random.Random(5)
+    places = ["33701000"] * 6 + ["33707000", "33713000", "33710000", None, None, None, None]
+    noise = []
+    for number, line in enumerate(SEED_CORPUS.read_text(encoding="utf-8").splitlines()):
+        row = json.loads(line)
+        if row["is_complaint"] and row["group"]:
+            noise.append(
+                GroupingMessage(
+                    key=f"seed:{number}",
+                    network="vk",
+                    text=row["text"],
+                    lemmas=tuple(lemmatize(row["text"])),
+                    topic_group=row["group"],
+                    topic=row["topic"],
+                    municipality_oktmo=rng.choice(places),
+                    posted_at=first - timedelta(days=1) + timedelta(minutes=rng.randrange(11520)),
+                )
+            )
+    index = GroupingIndex()
+    ids = itertools.count(1)
+    for message in sorted([lm.message for lm in labelled] + noise, key=lambda m: m.posted_at):
+        index.process(message, lambda seed: next(ids))
+    precision, recall = pair_precision_recall(
+        [lm.truth for lm in labelled], [index.incident_of(lm.message.key) for lm in labelled]
+    )
+    # Measured 2026-12-03: precision 0.981, recall 0.934.
+    assert precision >= 0.97
+    assert recall >= 0.9
 
 
 def test_a_broken_labelled_set_is_a_clear_error(tmp_path: Path) -> None:
