@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from classifier.types import Classification
-from router.entities import Entity, StreetVocabulary, extract_entities
+from router.entities import Entity, EntityKind, StreetVocabulary, extract_entities
 from router.fingerprint import (
     GROUPING_VERSION,
     NUMBERED_KINDS,
@@ -548,24 +548,38 @@ _LATE = -0.1  # the message comes more than a day after the incident's last one
 _LATE_AFTER = timedelta(days=1)
 
 
-def _entity_conflict(entities: Sequence[Entity], incident: IncidentRecord) -> bool:
-    """Tell whether message and incident name different objects of one kind.
+def _entity_conflict(
+    entities: Sequence[Entity], incident: IncidentRecord, *, houses_only: bool = False
+) -> bool:
+    """Tell whether message and incident name different objects of one kind and none in common.
 
-    Another house or street (``addr:``), another school, route, stop, crossing...: «д/с №7» and
-    «д/с №200» are two kindergartens however alike the words. Shared kinds only: a message
-    naming a school does not conflict with an incident naming an address.
+    Another house or street, another school, route, stop, crossing: «д/с №7» and «д/с №200»
+    are two kindergartens however alike the words. Kinds only one side names do not conflict (a
+    message naming a school, an incident naming an address). ``houses_only``: only another house
+    on a street both name counts (an address mentioned beside the shared route or school is
+    incidental).
     """
     if not incident.entities:
+        return False
+    mine: dict[str, set[str]] = {}
+    for entity in entities:
+        if entity.strong:
+            mine.setdefault(entity.kind.value, set()).add(entity.key)
+    if not mine:
         return False
     theirs: dict[str, set[str]] = {}
     for key in incident.entities:
         theirs.setdefault(key.split(":", 1)[0], set()).add(key)
-    for entity in entities:
-        if not entity.strong:
+    for kind, keys in mine.items():
+        known = theirs.get(kind)
+        if not known or keys & known:
             continue
-        known = theirs.get(entity.kind.value)
-        if known and entity.key not in known:
+        if not houses_only:
             return True
+        if kind == EntityKind.ADDRESS.value:
+            streets = {key.split(":")[1] for key in known}
+            if any(key.split(":")[1] in streets for key in keys):
+                return True
     return False
 
 
@@ -615,7 +629,7 @@ def _entity_match(
         here, there = message.municipality_oktmo, incident.municipality_oktmo
         if here and there and here != there:
             continue  # the same problem in another town
-        if _entity_conflict(entities, incident):
+        if _entity_conflict(entities, incident, houses_only=True):
             continue
         # The words say whether it is the same problem; the place's own words say nothing more.
         sim = _similarity(terms - _place_terms(entity), incident, candidates.stats)

@@ -253,3 +253,28 @@ def test_a_broken_labelled_set_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"base_time": "2026-12-01T00:00:00+00:00", "messages": [{"key": 1}]}')
     with pytest.raises(ValueError, match="not a labelled grouping set"):
         load_labelled(path, lemmatize)
+
+
+def test_an_address_beside_the_shared_route_does_not_keep_them_apart() -> None:
+    index = GroupingIndex()
+    index.process(
+        _message("vk:1", "Автобус 44 не пришёл, ждали у дома 5 на Ленина", BUS, 0), lambda s: 1
+    )
+    decision = index.route(
+        _message("ok:2", "44-й автобус опять не пришёл, стоим на Мира 3", BUS, 15)
+    )
+    assert isinstance(decision, Attach)
+    assert decision.incident_id == 1
+    assert decision.evidence.entity == "route:bus:44"
+
+
+def test_the_same_words_about_another_kindergarten_are_another_incident() -> None:
+    index = GroupingIndex()
+    index.process(
+        _message("vk:1", "В д/с №7 не чистят территорию, родители по сугробам идут", SCHOOL, 0),
+        lambda s: 1,
+    )
+    decision = index.route(
+        _message("vk:2", "В д/с №200 не чистят территорию, родители по сугробам идут", SCHOOL, 5)
+    )
+    assert isinstance(decision, Create)
