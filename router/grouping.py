@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 _SHARED_SHOWN = 8  # shared lemmas kept in the evidence shown to operators
+_NONE: frozenset[str] = frozenset()
 
 
 class GroupingError(Exception):
@@ -1041,7 +1042,9 @@ class GroupingIndex:
 
     def route(self, message: GroupingMessage) -> Decision:
         """Decide where a message goes: tombstones first, then lookup, then :func:`decide`."""
-        message = replace(message, entities=self.entities_of(message))
+        found = message.resolved_entities()
+        if found:  # most messages name nothing: skip the copy
+            message = replace(message, entities=self._streets.normalise(found, learn=False))
         fps = self.fingerprints(message)
         dropped = check_tombstones(fps, self._tombstones)
         if dropped is not None:
@@ -1078,8 +1081,11 @@ class GroupingIndex:
         )
 
     def _street_hits(self, message: GroupingMessage) -> tuple[tuple[str, IncidentRecord], ...]:
+        entities = message.resolved_entities()
+        if not entities:
+            return ()
         group = message.topic_group or "?"
-        streets = sorted({e.street for e in message.resolved_entities() if e.street})
+        streets = sorted({e.street for e in entities if e.street})
         hits: list[tuple[str, IncidentRecord]] = []
         for street in streets:
             found = {self._resolve(i) for i in self._street_postings.get((street, group), ())}
@@ -1090,9 +1096,12 @@ class GroupingIndex:
         return tuple(hits)
 
     def _entity_hits(self, message: GroupingMessage) -> tuple[tuple[Entity, IncidentRecord], ...]:
+        entities = message.resolved_entities()
+        if not entities:
+            return ()
         group = message.topic_group or "?"
         hits: list[tuple[Entity, IncidentRecord]] = []
-        for entity in message.resolved_entities():
+        for entity in entities:
             if not entity.strong:
                 continue
             found = {
@@ -1215,7 +1224,8 @@ class GroupingIndex:
         incident = self._get(incident_id)
         fps = tuple(fingerprints) if fingerprints is not None else self.fingerprints(message)
         address = message.resolved_address()
-        entities = self._streets.normalise(message.resolved_entities())
+        found = message.resolved_entities()
+        entities = self._streets.normalise(found) if found else found
         entry = _Entry(
             key=message.key,
             incident_id=incident.id,
@@ -1231,8 +1241,8 @@ class GroupingIndex:
                 message.municipality_oktmo or "?",
                 time_bucket(message.posted_at),
             ),
-            entities=tuple(e.key for e in entities if e.strong),
-            streets=tuple(sorted({e.street for e in entities if e.street})),
+            entities=tuple(e.key for e in entities if e.strong) if entities else (),
+            streets=tuple(sorted({e.street for e in entities if e.street})) if entities else (),
         )
         self._entries[message.key] = entry
         self._df.update(entry.terms)
@@ -1421,12 +1431,14 @@ class GroupingIndex:
         postings = self._blocks.setdefault(entry.block, {})
         for term in entry.terms:
             postings.setdefault(term, set()).add(incident.id)
-        incident.entities.update(entry.entities)
-        for key in entry.entities:
-            self._entity_postings.setdefault((key, entry.block[0]), set()).add(incident.id)
-        incident.streets.update(entry.streets)
-        for street in entry.streets:
-            self._street_postings.setdefault((street, entry.block[0]), set()).add(incident.id)
+        if entry.entities:
+            incident.entities.update(entry.entities)
+            for key in entry.entities:
+                self._entity_postings.setdefault((key, entry.block[0]), set()).add(incident.id)
+        if entry.streets:
+            incident.streets.update(entry.streets)
+            for street in entry.streets:
+                self._street_postings.setdefault((street, entry.block[0]), set()).add(incident.id)
 
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
@@ -1480,6 +1492,6 @@ class GroupingIndex:
             reach=incident.reach,
             urgency=tuple(sorted(incident.urgency)),
             parent_incident_id=incident.parent_incident_id,
-            entities=frozenset(incident.entities),
-            streets=frozenset(incident.streets),
+            entities=frozenset(incident.entities) if incident.entities else _NONE,
+            streets=frozenset(incident.streets) if incident.streets else _NONE,
         )
