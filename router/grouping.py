@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from classifier.types import Classification
-from router.entities import Entity, EntityKind, StreetVocabulary, extract_entities
+from router.entities import Entity, EntityKind, extract_entities
 from router.fingerprint import (
     GROUPING_VERSION,
     NUMBERED_KINDS,
@@ -28,6 +28,7 @@ from router.fingerprint import (
 from router.priority import PriorityAssessment, PriorityConfig, PrioritySignals, assess_priority
 from router.priority import urgency_markers as find_urgency_markers
 from router.similarity import Similarity, TermStats, profile_similarity
+from router.street_vocabulary import StreetVocabulary
 
 __all__ = [
     "Attach",

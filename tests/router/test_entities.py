@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.entities import EntityKind, StreetVocabulary, extract_entities, ordinal_value
+from router.entities import EntityKind, extract_entities, ordinal_value
+from router.street_vocabulary import StreetVocabulary
 
 
 def keys(text: str) -> list[str]:
