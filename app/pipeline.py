@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -28,6 +29,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.outage import database_unreachable
+from app.related import link_related
 from app.workflow import SYSTEM, MessageLink, Workflow, WorkflowError
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
@@ -62,6 +64,7 @@ from storage.enums import IncidentStatus as StoredStatus
 from storage.enums import Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
 from storage.repositories.classifications import ClassificationRepository, PendingMessage
+from storage.repositories.events import EventRepository
 from storage.repositories.grouping import GroupingRepository, IncidentCounters
 
 __all__ = [
@@ -367,7 +370,16 @@ def _thread_decision(
     # The same problem elsewhere: attach where grouping found the same place, else a new
     # incident; either way the link's evidence names the incident of the post.
     note = f"{thread.reason}; {decision.evidence.note}".rstrip("; ")
-    return replace(decision, evidence=replace(decision.evidence, note=note))
+    evidence = replace(decision.evidence, note=note)
+    if isinstance(decision, Create) and thread.incident_id is not None:
+        # «У нас на ул. Щорса то же самое»: related to the post's incident (app/related.py).
+        evidence = replace(
+            evidence,
+            related_incident_id=thread.incident_id,
+            entity=evidence.entity or "thread",
+            topic=evidence.topic or thread.topic or thread.topic_group,
+        )
+    return replace(decision, evidence=evidence)
 
 
 #: A comment that would open its own incident needs at least this many content words
@@ -459,6 +471,37 @@ class StoreStage:
         item.incident = record
         item.created = True
         pipeline.counters["pipeline.incident.created"] += 1
+        if decision.evidence.related_incident_id is not None:
+            self._link_related(record, decision)
+
+    def _link_related(self, record: IncidentRecord, decision: Create) -> None:
+        """Put a new incident and the one it is related to under a parent (app/related.py)."""
+        pipeline = self.pipeline
+        related_id = decision.evidence.related_incident_id
+        assert related_id is not None  # noqa: S101 - checked by the caller
+        savepoint = (
+            pipeline.session.begin_nested()
+            if pipeline.session is not None
+            else contextlib.nullcontext()
+        )
+        try:
+            with savepoint:
+                linked = link_related(
+                    workflow=pipeline.workflow,
+                    index=pipeline.index,
+                    session=pipeline.session,
+                    child=record,
+                    related_id=related_id,
+                    shared=decision.evidence.entity_label or record.title[:60],
+                    now=pipeline.now(),
+                )
+        except WorkflowError as err:  # the related incident ended meanwhile: stay alone
+            log.info("related: incident %d not linked to %d: %s", record.id, related_id, err)
+            pipeline.counters["pipeline.related.skipped"] += 1
+            pipeline._stale_after_batch = True  # the index may hold a parent rolled back
+            return
+        if linked is not None:
+            pipeline.counters["pipeline.related.linked"] += 1
 
     def _attach(
         self, item: Item, message: GroupingMessage, result: Classification, decision: Attach
@@ -477,10 +520,37 @@ class StoreStage:
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
             pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
+            if decision.evidence.rule is GroupingRule.ENTITY:
+                self._locate(incident.id, message, result)
         except Exception:
             pipeline.mark_index_stale()
             raise
         pipeline.counters["pipeline.incident.attached"] += 1
+
+    def _locate(self, incident_id: int, message: GroupingMessage, result: Classification) -> None:
+        """A located message about the entity of an incident of unknown town gives it its town."""
+        pipeline = self.pipeline
+        oktmo = message.municipality_oktmo
+        session = pipeline.session
+        if oktmo is None or session is None or not pipeline.index.locate(incident_id, oktmo):
+            return
+        if GroupingRepository(session).set_municipality_if_unknown(
+            incident_id, municipality=result.municipality, municipality_oktmo=oktmo
+        ):
+            EventRepository(session).append(
+                incident_id=incident_id,
+                actor_user_id=None,
+                kind="locate",
+                from_status=None,
+                to_status=None,
+                payload={
+                    "municipality": result.municipality,
+                    "municipality_oktmo": oktmo,
+                    "message_key": message.key,
+                },
+                occurred_at=pipeline.now(),
+            )
+            pipeline.counters["pipeline.incident.located"] += 1
 
 
 def _link(

@@ -22,6 +22,7 @@ from app.answer_review import AnswerDraft, ComplaintContext, review_answer
 from app.deadline_text import explanation_lines
 from app.permissions import Actor, Role
 from app.routing import Routing
+from app.suggestions import pending_suggestions
 from app.workflow import SPLITTABLE, SPLITTERS, Action, allowed_actions
 from classifier.regions import Region
 from classifier.rubricator import Rubricator
@@ -329,6 +330,16 @@ class QueryService:
             except RowNotFound:
                 raise NotFound(f"инцидент {incident_id} не найден") from None
             allowed = self._allowed(session, viewer, page)
+            suggestions = (
+                ()
+                if page.incident.status in _ENDED
+                else pending_suggestions(
+                    session,
+                    page.incident.id,
+                    (m.grouping_evidence for m in page.messages),
+                    ((e.kind, e.payload) for e in page.events),
+                )
+            )
         head = page.incident
         row = _row(head, now)
         return IncidentDetail(
@@ -399,6 +410,7 @@ class QueryService:
                 for a in page.answers
             ),
             allowed_actions=allowed,
+            suggestions=suggestions,
         )
 
     async def incident(self, viewer: Viewer, incident_id: int) -> IncidentDetail:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from classifier.types import Classification
+from router.entities import Entity, EntityKind, extract_entities
 from router.fingerprint import (
     GROUPING_VERSION,
     NUMBERED_KINDS,
@@ -19,12 +20,15 @@ from router.fingerprint import (
     content_terms,
     extract_address,
     fingerprints_for,
+    normalize_lemma,
+    stem,
     term_labels,
     time_bucket,
 )
 from router.priority import PriorityAssessment, PriorityConfig, PrioritySignals, assess_priority
 from router.priority import urgency_markers as find_urgency_markers
 from router.similarity import Similarity, TermStats, profile_similarity
+from router.street_vocabulary import StreetVocabulary
 
 __all__ = [
     "Attach",
@@ -52,6 +56,7 @@ __all__ = [
 ]
 
 _SHARED_SHOWN = 8  # shared lemmas kept in the evidence shown to operators
+_NONE: frozenset[str] = frozenset()
 
 
 class GroupingError(Exception):
@@ -74,6 +79,7 @@ class Rule(enum.StrEnum):
     COMMENT_OF_POST = "comment-of-post"
     TEXT_FINGERPRINT = "fingerprint-text"
     ADDRESS_FINGERPRINT = "fingerprint-address"
+    ENTITY = "entity"
     SIMILARITY = "similarity"
     NEW_INCIDENT = "new-incident"
 
@@ -126,6 +132,7 @@ class GroupingMessage:
     author_id: str | None = None
     reach: Reach = field(default_factory=Reach)
     address: tuple[str, ...] | None = None
+    entities: tuple[Entity, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.posted_at.tzinfo is None or self.posted_at.utcoffset() is None:
@@ -164,6 +171,10 @@ class GroupingMessage:
         """Return the address given, or the one found in the text."""
         return self.address if self.address is not None else extract_address(self.text)
 
+    def resolved_entities(self) -> tuple[Entity, ...]:
+        """Return the entities given, or those found in the text (router.entities)."""
+        return self.entities if self.entities is not None else extract_entities(self.text)
+
     def fingerprint_input(self) -> FingerprintInput:
         """Return what the fingerprints of this message are computed from."""
         return FingerprintInput(
@@ -189,6 +200,9 @@ class GroupingConfig:
     generic_min_df: int = 10
     posting_cap: int = 300
     max_candidates: int = 40
+    entity_merge_confidence: float = 0.7
+    entity_suggest_confidence: float = 0.55
+    related_threshold: float = 0.15
     versions: tuple[str, ...] = (GROUPING_VERSION,)
 
     def __post_init__(self) -> None:
@@ -196,7 +210,18 @@ class GroupingConfig:
             raise ValueError("GroupingConfig.versions needs at least the current version")
         if self.window <= timedelta(0):
             raise ValueError("GroupingConfig.window must be positive")
-        for name in ("attach_threshold", "comment_threshold", "generic_share"):
+        if self.entity_suggest_confidence > self.entity_merge_confidence:
+            raise ValueError(
+                "GroupingConfig.entity_suggest_confidence must not exceed entity_merge_confidence"
+            )
+        for name in (
+            "attach_threshold",
+            "comment_threshold",
+            "generic_share",
+            "entity_merge_confidence",
+            "entity_suggest_confidence",
+            "related_threshold",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"GroupingConfig.{name} must be within [0, 1]")
 
@@ -243,6 +268,8 @@ class IncidentRecord:
     urgency: tuple[str, ...] = ()
     parent_incident_id: int | None = None
     addressed_messages: int = 0
+    entities: frozenset[str] = frozenset()
+    streets: frozenset[str] = frozenset()
 
     @property
     def placed(self) -> bool:
@@ -287,10 +314,32 @@ class Evidence:
     shared_lemmas: tuple[str, ...] = ()
     matched_fingerprint: str | None = None
     note: str = ""
+    entity: str | None = None
+    entity_label: str | None = None
+    topic: str | None = None
+    time_gap_seconds: int | None = None
+    confidence: float | None = None
+    suggested_incident_id: int | None = None
+    related_incident_id: int | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """Return the evidence as JSON-ready values (for the link's evidence column)."""
-        return {
+        """Return the evidence as JSON-ready values (for the link's evidence column).
+
+        The entity keys are present only when an entity took part (an entity attach, a
+        suggestion, a related incident), so older links keep their shape.
+        """
+        extra: dict[str, object] = {}
+        if self.entity is not None:
+            extra = {
+                "entity": self.entity,
+                "entity_label": self.entity_label,
+                "topic": self.topic,
+                "time_gap_seconds": self.time_gap_seconds,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "suggested_incident_id": self.suggested_incident_id,
+                "related_incident_id": self.related_incident_id,
+            }
+        return extra | {
             "rule": self.rule.value,
             "grouping_version": self.grouping_version,
             "incident_id": self.incident_id,
@@ -370,6 +419,8 @@ class Candidates:
     fingerprint_hits: tuple[tuple[Fingerprint, IncidentRecord], ...]
     similar: tuple[IncidentRecord, ...]
     stats: TermStats
+    entity_hits: tuple[tuple[Entity, IncidentRecord], ...] = ()
+    street_hits: tuple[tuple[str, IncidentRecord], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +529,204 @@ def _shown(sim: Similarity, labels: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(labels.get(term, term) for term in sim.shared[:_SHARED_SHOWN])
 
 
+@dataclass(frozen=True, slots=True)
+class _EntityMatch:
+    """The best open incident sharing a place or object with the message, and how sure."""
+
+    confidence: float
+    cap_reason: str
+    entity: Entity
+    incident: IncidentRecord
+    sim: Similarity
+    gap: timedelta
+
+
+_ENTITY_BASE = 0.55  # a shared place or object, the same kind of problem
+_SAME_TOPIC = 0.15
+_OTHER_TOPIC = -0.2
+_SAME_TOWN = 0.05
+_WORDS_WEIGHT = 0.25  # reached when the words are as similar as the attach threshold
+_LATE = -0.1  # the message comes more than a day after the incident's last one
+_LATE_AFTER = timedelta(days=1)
+
+
+def _entity_conflict(
+    entities: Sequence[Entity], incident: IncidentRecord, *, houses_only: bool = False
+) -> bool:
+    """Tell whether message and incident name different objects of one kind and none in common.
+
+    Another house or street, another school, route, stop, crossing: «д/с №7» and «д/с №200»
+    are two kindergartens however alike the words. Kinds only one side names do not conflict (a
+    message naming a school, an incident naming an address). ``houses_only``: only another house
+    on a street both name counts (an address mentioned beside the shared route or school is
+    incidental).
+    """
+    if not incident.entities:
+        return False
+    mine: dict[str, set[str]] = {}
+    for entity in entities:
+        if entity.strong:
+            mine.setdefault(entity.kind.value, set()).add(entity.key)
+    if not mine:
+        return False
+    theirs: dict[str, set[str]] = {}
+    for key in incident.entities:
+        theirs.setdefault(key.split(":", 1)[0], set()).add(key)
+    for kind, keys in mine.items():
+        known = theirs.get(kind)
+        if not known or keys & known:
+            continue
+        if not houses_only:
+            return True
+        if kind == EntityKind.ADDRESS.value:
+            streets = {key.split(":")[1] for key in known}
+            if any(key.split(":")[1] in streets for key in keys):
+                return True
+    return False
+
+
+def _place_terms(entity: Entity) -> frozenset[str]:
+    """Return the content terms that merely repeat the entity («школ», «чапаев», «автобус»)."""
+    words = [w for w in entity.label.replace("«", " ").replace("»", " ").split() if w.isalpha()]
+    return frozenset(stem(normalize_lemma(w)) for w in words)
+
+
+def _gap(at: datetime, incident: IncidentRecord) -> timedelta:
+    if at < incident.opened_at:
+        return incident.opened_at - at
+    if at > incident.last_message_at:
+        return at - incident.last_message_at
+    return timedelta(0)
+
+
+def _entity_match(
+    message: GroupingMessage,
+    entities: Sequence[Entity],
+    terms: frozenset[str],
+    candidates: Candidates,
+    config: GroupingConfig,
+    skip_id: int | None,
+) -> _EntityMatch | None:
+    """Score the open incidents sharing a strong entity and the topic group with the message.
+
+    Confidence: a shared entity (0.55), the same topic (+0.15; another topic of the group -0.20
+    and never above a suggestion), the same known town (+0.05), the words (up to
+    +0.25 at the attach threshold's similarity), more than a day apart (-0.10). When the
+    message's town is unknown and incidents of several towns share the entity, the town is not
+    known: a suggestion at most.
+    """
+    towns: dict[str, set[str]] = {}
+    for entity, incident in candidates.entity_hits:
+        if incident.municipality_oktmo and incident.status is IncidentStatus.OPEN:
+            towns.setdefault(entity.key, set()).add(incident.municipality_oktmo)
+    below_merge = config.entity_merge_confidence - 0.01
+    best: _EntityMatch | None = None
+    for entity, incident in candidates.entity_hits:
+        if incident.status is not IncidentStatus.OPEN or incident.id == skip_id:
+            continue
+        if not _in_window(incident, message.posted_at, config.window):
+            continue
+        if message.topic_group != incident.topic_group:
+            continue
+        here, there = message.municipality_oktmo, incident.municipality_oktmo
+        if here and there and here != there:
+            continue  # the same problem in another town
+        if _entity_conflict(entities, incident, houses_only=True):
+            continue
+        # The words say whether it is the same problem; the place's own words say nothing more.
+        sim = _similarity(terms - _place_terms(entity), incident, candidates.stats)
+        confidence = _ENTITY_BASE + _WORDS_WEIGHT * min(1.0, sim.score / config.attach_threshold)
+        cap, cap_reason = 1.0, ""
+        if message.topic and incident.topic:
+            if message.topic == incident.topic:
+                confidence += _SAME_TOPIC
+            else:
+                confidence += _OTHER_TOPIC
+                cap, cap_reason = below_merge, "another topic of the group"
+        if here and there:
+            confidence += _SAME_TOWN
+        elif here is None and len(towns.get(entity.key, ())) > 1:
+            cap, cap_reason = below_merge, "named in several towns"
+        gap = _gap(message.posted_at, incident)
+        if gap > _LATE_AFTER:
+            confidence += _LATE
+        confidence = max(0.0, min(cap, confidence))
+        match = _EntityMatch(confidence, cap_reason, entity, incident, sim, gap)
+        if best is None or (confidence, -incident.id) > (best.confidence, -best.incident.id):
+            best = match
+    return best
+
+
+def _related(
+    message: GroupingMessage,
+    terms: frozenset[str],
+    candidates: Candidates,
+    config: GroupingConfig,
+    skip_id: int | None,
+) -> tuple[str, IncidentRecord, Similarity] | None:
+    """Find the open incident with the same failure on the same street, at another house.
+
+    «Нет горячей воды на Щорса 12» beside an incident about Щорса 10, or «у нас на ул. Щорса то
+    же самое»: one outage, many houses. Not the same incident (another house may be another
+    problem), but related: the same topic (known on both sides), a compatible town, and words
+    at least ``related_threshold`` alike once the street's own name is left out.
+    """
+    best: tuple[str, IncidentRecord, Similarity] | None = None
+    for street, incident in candidates.street_hits:
+        if incident.status is not IncidentStatus.OPEN or incident.id == skip_id:
+            continue
+        if not _in_window(incident, message.posted_at, config.window):
+            continue
+        if message.topic is None or message.topic != incident.topic:
+            continue
+        here, there = message.municipality_oktmo, incident.municipality_oktmo
+        if here and there and here != there:
+            continue
+        sim = _similarity(terms - {street}, incident, candidates.stats)
+        if sim.score < config.related_threshold:
+            continue
+        if best is None or (sim.score, -incident.id) > (best[2].score, -best[1].id):
+            best = (street, incident, sim)
+    return best
+
+
+def _topic_text(message: GroupingMessage) -> str:
+    return message.topic or message.topic_group or "?"
+
+
+def _entity_evidence(
+    match: _EntityMatch, message: GroupingMessage, rule: Rule, version: str, config: GroupingConfig
+) -> Evidence:
+    return Evidence(
+        rule=rule,
+        grouping_version=version,
+        incident_id=match.incident.id if rule is Rule.ENTITY else None,
+        score=match.sim.score,
+        threshold=config.entity_merge_confidence,
+        shared_lemmas=_shown(match.sim, term_labels(message.lemmas)),
+        matched_fingerprint=match.entity.key,
+        note=(
+            f"same {match.entity.label} and {_topic_text(message)}, "
+            f"{_gap_text(match.gap)} apart; confidence {match.confidence:.2f}"
+        ),
+        entity=match.entity.key,
+        entity_label=match.entity.label,
+        topic=_topic_text(message),
+        time_gap_seconds=int(match.gap.total_seconds()),
+        confidence=match.confidence,
+        suggested_incident_id=None if rule is Rule.ENTITY else match.incident.id,
+    )
+
+
+def _gap_text(gap: timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
 def decide(
     message: GroupingMessage,
     fingerprints: Sequence[Fingerprint],
@@ -499,6 +748,7 @@ def decide(
     terms = content_terms(message.lemmas)
     labels = term_labels(message.lemmas)
     stats = candidates.stats
+    entities = message.resolved_entities()
     left_post_note = ""
 
     parent = candidates.parent_incident
@@ -530,6 +780,8 @@ def decide(
             continue
         if parent is not None and incident.id == parent.id and left_post_note:
             continue
+        if _entity_conflict(entities, incident):
+            continue  # the same words about another school, route or house
         if (
             fingerprint.kind is FingerprintKind.TEXT
             and not address
@@ -556,6 +808,23 @@ def decide(
             fps,
         )
 
+    skip = parent.id if parent is not None and left_post_note else None
+    match = (
+        _entity_match(message, entities, terms, candidates, config, skip)
+        if candidates.entity_hits
+        else None
+    )
+    if match is not None and match.confidence >= config.entity_merge_confidence:
+        evidence = _entity_evidence(match, message, Rule.ENTITY, version, config)
+        return Attach(
+            match.incident.id, replace(evidence, note=left_post_note + evidence.note), fps
+        )
+    suggestion = (
+        match
+        if match is not None and match.confidence >= config.entity_suggest_confidence
+        else None
+    )
+
     block = next(
         (fp.value for fp in fps if fp.kind is FingerprintKind.BLOCK and fp.version == version),
         None,
@@ -576,7 +845,7 @@ def decide(
             message.municipality_oktmo,
         ):
             continue  # another block: blocking never offers it, all-pairs would
-        if _address_conflicts(address, incident.addresses):
+        if _address_conflicts(address, incident.addresses) or _entity_conflict(entities, incident):
             continue
         place = _place_agrees(address, terms, incident)
         if place is False:
@@ -629,18 +898,46 @@ def decide(
         first_message_key=message.key,
         grouping_version=version,
     )
-    return Create(
-        seed,
-        Evidence(
-            rule=Rule.NEW_INCIDENT,
-            grouping_version=version,
-            score=None if nearest is None else nearest[0],
-            threshold=None if nearest is None else nearest[1],
-            matched_fingerprint=block,
-            note=note,
-        ),
-        fps,
+    created = Evidence(
+        rule=Rule.NEW_INCIDENT,
+        grouping_version=version,
+        score=None if nearest is None else nearest[0],
+        threshold=None if nearest is None else nearest[1],
+        matched_fingerprint=block,
+        note=note,
     )
+    related = (
+        _related(message, terms, candidates, config, skip)
+        if suggestion is None and candidates.street_hits
+        else None
+    )
+    if related is not None:
+        street, incident, sim = related
+        created = replace(
+            created,
+            note=f"{note}; related: the same {_topic_text(message)} on the same street as "
+            f"#{incident.id} (similarity {sim.score:.2f})",
+            entity=f"street:{street}",
+            entity_label=street,
+            topic=_topic_text(message),
+            time_gap_seconds=int(_gap(message.posted_at, incident).total_seconds()),
+            related_incident_id=incident.id,
+        )
+    if suggestion is not None:
+        # Not sure enough to merge: the operator is offered the merge instead.
+        offered = _entity_evidence(suggestion, message, Rule.NEW_INCIDENT, version, config)
+        why = f"; {suggestion.cap_reason}" if suggestion.cap_reason else ""
+        created = replace(
+            offered,
+            score=created.score,
+            threshold=config.entity_merge_confidence,
+            matched_fingerprint=block,
+            note=(
+                f"{note}; possibly the same as #{suggestion.incident.id}: {offered.note}"
+                f" < {config.entity_merge_confidence:.2f}{why}"
+            ),
+        )
+    return Create(seed, created, fps)
 
 
 # --------------------------------------------------------------------------- the index
@@ -660,6 +957,8 @@ class _Entry:
     urgency: tuple[str, ...]
     lookup: tuple[str, ...]  # text and address fingerprints (all versions)
     block: tuple[str, str, int]
+    entities: tuple[str, ...] = ()  # keys of the strong entities (router.entities)
+    streets: tuple[str, ...] = ()  # street stems of its addresses and streets
 
 
 @dataclass(slots=True)
@@ -682,6 +981,8 @@ class _Incident:
     urgency: Counter[str] = field(default_factory=Counter)
     lookup: Counter[str] = field(default_factory=Counter)
     reach: Reach = field(default_factory=Reach)
+    entities: Counter[str] = field(default_factory=Counter)
+    streets: Counter[str] = field(default_factory=Counter)
 
 
 class GroupingIndex:
@@ -701,6 +1002,11 @@ class GroupingIndex:
         self._blocks: dict[tuple[str, str, int], dict[str, set[int]]] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._df: Counter[str] = Counter()
+        # (entity key, topic group) -> incidents, in every municipality: a place or object
+        # named the same way is looked up whether or not the message's town is known.
+        self._entity_postings: dict[tuple[str, str], set[int]] = {}
+        self._street_postings: dict[tuple[str, str], set[int]] = {}
+        self._streets = StreetVocabulary()
 
     # ----------------------------------------------------------------- reading
 
@@ -731,8 +1037,15 @@ class GroupingIndex:
 
     # ----------------------------------------------------------------- deciding
 
+    def entities_of(self, message: GroupingMessage) -> tuple[Entity, ...]:
+        """Return the message's entities with street typos reconciled to known streets."""
+        return self._streets.normalise(message.resolved_entities(), learn=False)
+
     def route(self, message: GroupingMessage) -> Decision:
         """Decide where a message goes: tombstones first, then lookup, then :func:`decide`."""
+        found = message.resolved_entities()
+        if found:  # most messages name nothing: skip the copy
+            message = replace(message, entities=self._streets.normalise(found, learn=False))
         fps = self.fingerprints(message)
         dropped = check_tombstones(fps, self._tombstones)
         if dropped is not None:
@@ -759,7 +1072,48 @@ class GroupingIndex:
         terms = content_terms(message.lemmas)
         similar = tuple(self._record(self._incidents[i]) for i in self._similar_ids(message, terms))
         stats = TermStats(len(self._entries), MappingProxyType(self._df))
-        return Candidates(parent, tuple(hits), similar, stats)
+        return Candidates(
+            parent,
+            tuple(hits),
+            similar,
+            stats,
+            self._entity_hits(message),
+            self._street_hits(message),
+        )
+
+    def _street_hits(self, message: GroupingMessage) -> tuple[tuple[str, IncidentRecord], ...]:
+        entities = message.resolved_entities()
+        if not entities:
+            return ()
+        group = message.topic_group or "?"
+        streets = sorted({e.street for e in entities if e.street})
+        hits: list[tuple[str, IncidentRecord]] = []
+        for street in streets:
+            found = {self._resolve(i) for i in self._street_postings.get((street, group), ())}
+            for incident_id in sorted(found):
+                incident = self._incidents[incident_id]
+                if incident.status is IncidentStatus.OPEN:
+                    hits.append((street, self._record(incident)))
+        return tuple(hits)
+
+    def _entity_hits(self, message: GroupingMessage) -> tuple[tuple[Entity, IncidentRecord], ...]:
+        entities = message.resolved_entities()
+        if not entities:
+            return ()
+        group = message.topic_group or "?"
+        hits: list[tuple[Entity, IncidentRecord]] = []
+        for entity in entities:
+            if not entity.strong:
+                continue
+            found = {
+                self._resolve(raw_id)
+                for raw_id in self._entity_postings.get((entity.key, group), ())
+            }
+            for incident_id in sorted(found):
+                incident = self._incidents[incident_id]
+                if incident.status is IncidentStatus.OPEN:
+                    hits.append((entity, self._record(incident)))
+        return tuple(hits)
 
     def _similar_ids(self, message: GroupingMessage, terms: frozenset[str]) -> list[int]:
         group = message.topic_group or "?"
@@ -871,6 +1225,8 @@ class GroupingIndex:
         incident = self._get(incident_id)
         fps = tuple(fingerprints) if fingerprints is not None else self.fingerprints(message)
         address = message.resolved_address()
+        found = message.resolved_entities()
+        entities = self._streets.normalise(found) if found else found
         entry = _Entry(
             key=message.key,
             incident_id=incident.id,
@@ -886,6 +1242,8 @@ class GroupingIndex:
                 message.municipality_oktmo or "?",
                 time_bucket(message.posted_at),
             ),
+            entities=tuple(e.key for e in entities if e.strong) if entities else (),
+            streets=tuple(sorted({e.street for e in entities if e.street})) if entities else (),
         )
         self._entries[message.key] = entry
         self._df.update(entry.terms)
@@ -944,6 +1302,18 @@ class GroupingIndex:
                 self._tombstones[value] = tombstone
                 created.append(tombstone)
         return tuple(created)
+
+    def locate(self, incident_id: int, municipality_oktmo: str) -> bool:
+        """Give an incident of unknown municipality the one a message about its place names.
+
+        An incident opened from region-wide communities («Чапаева 5, мусор») learns its town
+        when a located message about the same entity joins it. Returns whether it changed.
+        """
+        incident = self._get(incident_id)
+        if incident.municipality_oktmo is not None:
+            return False
+        incident.municipality_oktmo = municipality_oktmo
+        return True
 
     def set_parent(self, child_ids: Iterable[int], parent_id: int) -> tuple[int, ...]:
         """Make incidents children of a parent incident (a surge); return those that changed."""
@@ -1062,6 +1432,14 @@ class GroupingIndex:
         postings = self._blocks.setdefault(entry.block, {})
         for term in entry.terms:
             postings.setdefault(term, set()).add(incident.id)
+        if entry.entities:
+            incident.entities.update(entry.entities)
+            for key in entry.entities:
+                self._entity_postings.setdefault((key, entry.block[0]), set()).add(incident.id)
+        if entry.streets:
+            incident.streets.update(entry.streets)
+            for street in entry.streets:
+                self._street_postings.setdefault((street, entry.block[0]), set()).add(incident.id)
 
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
@@ -1076,6 +1454,16 @@ class GroupingIndex:
         incident.urgency.subtract(entry.urgency)
         incident.urgency += Counter()
         incident.reach = incident.reach - entry.reach
+        for key in entry.entities:
+            incident.entities[key] -= 1
+            if incident.entities[key] <= 0:
+                del incident.entities[key]
+                self._entity_postings.get((key, entry.block[0]), set()).discard(incident.id)
+        for street in entry.streets:
+            incident.streets[street] -= 1
+            if incident.streets[street] <= 0:
+                del incident.streets[street]
+                self._street_postings.get((street, entry.block[0]), set()).discard(incident.id)
         for value in entry.lookup:
             incident.lookup[value] -= 1
             if incident.lookup[value] <= 0:
@@ -1105,4 +1493,6 @@ class GroupingIndex:
             reach=incident.reach,
             urgency=tuple(sorted(incident.urgency)),
             parent_incident_id=incident.parent_incident_id,
+            entities=frozenset(incident.entities) if incident.entities else _NONE,
+            streets=frozenset(incident.streets) if incident.streets else _NONE,
         )

@@ -266,6 +266,18 @@ class AnswerView:
 
 
 @dataclass(frozen=True, slots=True)
+class SuggestionView:
+    """A merge grouping suggested but did not make (accept it with the merge action)."""
+
+    incident_id: int
+    public_number: str
+    entity: str
+    shared: str  # «общий адрес Чапаева, 5»
+    confidence: float | None
+    text: str  # «возможно, то же: #N (общий адрес Чапаева, 5)»
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentDetail:
     """Everything the incident page shows, and which actions the viewer may take now."""
 
@@ -283,6 +295,7 @@ class IncidentDetail:
     assignments: tuple[AssignmentView, ...]
     answers: tuple[AnswerView, ...]
     allowed_actions: tuple[str, ...]
+    suggestions: tuple[SuggestionView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ _EVENT_LABELS: Mapping[str, str] = {
     "reopen": "переоткрыт",
     "split": "разделён",
     "set_parent": "включён в массовый инцидент",
+    "locate": "муниципалитет определён по адресу",
     "reclassify": "изменены тема и муниципалитет",
     "escalate": "эскалация",
     "recompute_deadline": "срок пересчитан",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 SPB_RELATIVE = Path("..") / "shared" / "data" / "spb-nash-peterburg"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 NOISE_SET = _REPO_ROOT / "tests" / "classifier" / "data" / "noise_threads.txt"
+GROUPING_SET = _REPO_ROOT / "tests" / "router" / "data" / "entity_duplicates.json"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -25,6 +26,21 @@ def register(subparsers: Subparsers) -> None:
         subparsers,
         "evaluate",
         help="score the classifier on the labelled SPb appeals (per-group P/R/F1, learning curve)",
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        choices=("classifier", "grouping"),
+        default="classifier",
+        help="what to score: the classifier (default) or grouping on a labelled set",
+    )
+    parser.add_argument(
+        "--grouping-set",
+        type=Path,
+        default=GROUPING_SET,
+        metavar="FILE",
+        help="the labelled grouping set for 'evaluate grouping' "
+        "(default: the project's tests/router/data/entity_duplicates.json)",
     )
     parser.add_argument(
         "--data",
@@ -128,8 +144,44 @@ def run_noise_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_grouping(args: argparse.Namespace) -> int:
+    """Group a labelled set and print pair precision/recall, B-cubed and the suggested share."""
+    from classifier.lemmatizer import Lemmatizer
+    from router.grouping_eval import evaluate_grouping, load_labelled
+
+    path: Path = args.grouping_set
+    if not path.is_file():
+        raise CliError(f"labelled grouping set not found: {path}; pass --grouping-set FILE")
+    try:
+        labelled = load_labelled(path, Lemmatizer().lemmatize_text)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    scores = evaluate_grouping(labelled)
+    print(f"== grouping on {path.name}")
+    for line in scores.lines():
+        print(line)
+    if args.json:
+        figures = {
+            "messages": scores.messages,
+            "problems": scores.problems,
+            "incidents": scores.incidents,
+            "pair_precision": round(scores.pair_precision, 4),
+            "pair_recall": round(scores.pair_recall, 4),
+            "bcubed_precision": round(scores.bcubed_precision, 4),
+            "bcubed_recall": round(scores.bcubed_recall, 4),
+            "bcubed_f1": round(scores.bcubed_f1, 4),
+            "merges_made": scores.merges_made,
+            "merges_suggested": scores.merges_suggested,
+            "suggested_share": round(scores.suggested_share, 4),
+        }
+        print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Print per-group scores at cold start, its confusion matrix, and the learning curve."""
+    if args.target == "grouping":
+        return run_grouping(args)
     if args.noise_only:
         return run_noise_only(args)
     from classifier.corpus import load_seed_corpus

@@ -232,6 +232,22 @@ class GroupingRepository:
         pairs = [(fp.fingerprint, fp.grouping_version) for fp in self.fingerprints([source_id])]
         return self.add_fingerprints(target_id, pairs, now=now)
 
+    def set_municipality_if_unknown(
+        self, incident_id: int, *, municipality: str | None, municipality_oktmo: str
+    ) -> bool:
+        """Set an incident's municipality if it has none; return whether a row changed.
+
+        Grouping's doing, not a person's: no training label, and the optimistic-locking version
+        is left alone (like the counters), so an operator's open screen stays valid.
+        """
+        result = self._session.execute(
+            sa.update(Incident)
+            .where(Incident.id == incident_id, Incident.municipality_oktmo.is_(None))
+            .values(municipality=municipality, municipality_oktmo=municipality_oktmo)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     def add_tombstone(
         self,
         fingerprint: str,

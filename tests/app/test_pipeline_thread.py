@@ -110,7 +110,15 @@ def test_reactions_and_advice_support_the_posts_incident_and_talk_stops(sqlite_u
     # The start screen shows the support next to the incident.
     overview = read_overview(w.sm)
     supported = {row.number: row.supported for row in overview.latest}
-    assert supported == {pothole.public_number: 5, shchorsa.public_number: 0}
+    # The two are related, not merged: linked under a parent (app/related.py).
+    assert shchorsa.parent_incident_id is not None
+    assert pothole.parent_incident_id == shchorsa.parent_incident_id
+    parent = next(r for r in records if r.id == shchorsa.parent_incident_id)
+    assert supported == {
+        pothole.public_number: 5,
+        shchorsa.public_number: 0,
+        parent.public_number: 0,
+    }
     html = render_overview(overview, ZoneInfo("Europe/Kirov"))
     assert html.count("поддержали: 5") == 1
     assert "поддержали: 0" not in html

@@ -437,7 +437,7 @@ def test_decide_is_a_pure_function_of_message_and_candidates() -> None:
     first = decide(message, fps, candidates, index.config)
     second = decide(message, fps, candidates, index.config)
     assert first == second
-    no_candidates = replace(candidates, fingerprint_hits=(), similar=())
+    no_candidates = replace(candidates, fingerprint_hits=(), similar=(), entity_hits=())
     assert isinstance(decide(message, fps, no_candidates, index.config), Create)
 
 
@@ -693,11 +693,12 @@ def test_the_bench_runs_on_a_tiny_index() -> None:
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
-        load_s, rate, decisions = module.measure(GroupingIndex(), 300, 40, seed=1)
-        all_pairs = module.measure(module.AllPairsIndex(), 300, 40, seed=1)[2]
+        load_s, rate, cpu_rate, decisions = module.measure(GroupingIndex(), 300, 40, seed=1)
+        all_pairs = module.measure(module.AllPairsIndex(), 300, 40, seed=1)[3]
     finally:
         del sys.modules[spec.name]
     assert rate > 0
+    assert cpu_rate > 0
     assert load_s >= 0
     assert len(decisions) == 40
     assert any(isinstance(d, Attach) for d in decisions)

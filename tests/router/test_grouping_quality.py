@@ -66,7 +66,7 @@ def test_every_attachment_says_why() -> None:
             rules.add(decision.evidence.rule)
             if decision.evidence.rule is not Rule.COMMENT_OF_POST:
                 assert decision.evidence.matched_fingerprint is not None
-    assert rules == {Rule.COMMENT_OF_POST, Rule.ADDRESS_FINGERPRINT, Rule.SIMILARITY}
+    assert rules == {Rule.COMMENT_OF_POST, Rule.ADDRESS_FINGERPRINT, Rule.ENTITY, Rule.SIMILARITY}
 
 
 def background(name: str) -> list[GroupingMessage]:

@@ -85,3 +85,27 @@ def test_links_fingerprints_counters_and_what_a_rebuild_reads(engine: Engine) ->
         assert linked[1].views == 100
         assert {f.fingerprint for f in g.fingerprints([water.id])} == {"g:1:text:abc", "g:1:addr:x"}
         assert [t.fingerprint for t in g.tombstones()] == ["g:1:text:spam"]
+
+
+def test_the_municipality_is_set_only_where_unknown(engine: Engine) -> None:
+    sm = make_sessionmaker(engine)
+    with sm.begin() as s:
+        incidents = IncidentRepository(s)
+        unknown = incidents.create(NewIncident("2026-M7", title="Чапаева 5: мусор"), now=NOW)
+        known = incidents.create(
+            NewIncident("2026-M8", title="Ленина 3", municipality_oktmo="33701000"), now=NOW
+        )
+    with sm.begin() as s:
+        g = GroupingRepository(s)
+        assert g.set_municipality_if_unknown(
+            unknown.id, municipality="Слободской", municipality_oktmo="33713000"
+        )
+        assert not g.set_municipality_if_unknown(
+            known.id, municipality="Слободской", municipality_oktmo="33713000"
+        )
+    with sm() as s:
+        incidents = IncidentRepository(s)
+        located = incidents.get(unknown.id)
+        assert (located.municipality_oktmo, located.version) == ("33713000", unknown.version)
+        assert incidents.municipality(unknown.id) == "Слободской"
+        assert incidents.get(known.id).municipality_oktmo == "33701000"

@@ -52,6 +52,7 @@ __all__ = [
     "ReworkBody",
     "SplitBody",
     "State",
+    "SuggestionOut",
     "TokenOut",
     "TriageBody",
 ]
@@ -438,6 +439,17 @@ class AnswerOut(_Response):
     )
 
 
+class SuggestionOut(_Response):
+    """A merge grouping suggested: accept it with the ``merge`` action into ``incident_id``."""
+
+    incident_id: int
+    public_number: str
+    entity: str = Field(description="The shared grouping key, e.g. addr:чапаев:5.")
+    shared: str = Field(description="What the incidents share, in Russian.")
+    confidence: float | None
+    text: str
+
+
 class IncidentDetailOut(IncidentSummary):
     """The incident page's content, and the actions the caller may take now."""
 
@@ -454,6 +466,9 @@ class IncidentDetailOut(IncidentSummary):
     assignments: list[AssignmentOut]
     answers: list[AnswerOut]
     allowed_actions: list[ActionName]
+    suggestions: list[SuggestionOut] = Field(
+        default_factory=list, description="Merges grouping suggested and did not make."
+    )
 
 
 class ActionResultOut(_Response):
