@@ -95,9 +95,12 @@ async def _serve_worker(config: Config, host: str, port: int, parent: int) -> No
         close()
 
 
-def worker_main(config: Config, host: str, port: int, parent: int, level: str) -> None:
+def worker_main(config: Config, host: str, port: int, parent: int) -> None:
     """Serve HTTP in a worker process until SIGTERM/SIGINT or the parent's death."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    from app.logs import configure_service_logging
+
+    # The main process's log settings: the same format, chatty libraries only from WARNING.
+    configure_service_logging(config.logging.level, config.logging.format)
     asyncio.run(_serve_worker(config, host, port, parent))
 
 
@@ -127,7 +130,7 @@ class WorkerPool:
     def _spawn(self, slot: _Slot) -> None:
         process = self._context.Process(
             target=worker_main,
-            args=(self.config, self.host, self.port, os.getpid(), self.config.logging.level),
+            args=(self.config, self.host, self.port, os.getpid()),
             name=f"im-web-worker-{slot.index}",
             daemon=False,
         )
