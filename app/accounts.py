@@ -79,9 +79,15 @@ class AccountService:
         sessionmaker: sessionmaker[Session],
         clock: Callable[[], datetime],
         hasher: PasswordHasher | None = None,
+        reads: sessionmaker[Session] | None = None,
     ) -> None:
-        """Take the session factory, the clock and (for tests, cheaper) a password hasher."""
+        """Take the session factory, the clock and (for tests, cheaper) a password hasher.
+
+        ``reads`` (default: ``sessionmaker``) serves the per-request lookups of a session or
+        token, e.g. storage.db.make_read_sessionmaker's autocommit sessions.
+        """
         self._sessions = sessionmaker
+        self._reads = reads or sessionmaker
         self._clock = clock
         self._hasher = hasher or PasswordHasher()
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
@@ -243,7 +249,7 @@ class AccountService:
 
     def by_session_sync(self, user_id: int, epoch: int) -> Viewer | None:
         """Return the active user of a session whose epoch is current, else None."""
-        with self._sessions() as session:
+        with self._reads() as session:
             try:
                 user = UserRepository(session).get(user_id)
             except RowNotFound:
@@ -256,7 +262,7 @@ class AccountService:
         """Return the active user owning a live token, else None."""
         if not token.startswith("imt_"):
             return None
-        with self._sessions() as session:
+        with self._reads() as session:
             user = UserRepository(session).by_token_hash(hash_token(token))
         if user is None or not user.active:
             return None

@@ -529,6 +529,8 @@ class WebConfig(_Section):
     port: Int = Field(default=8080, ge=1, le=65535)
     public_url: HttpUrl | None = None
     session_secret: Secret = None
+    # Processes serving HTTP on the port (SO_REUSEPORT); the first also runs the jobs.
+    workers: Int = Field(default=1, ge=1, le=32)
 
 
 def _at_most(limit: float, kind: str) -> AfterValidator:

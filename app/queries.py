@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,10 +58,21 @@ from web.contracts import (
 )
 from web.errors import BadRequest, NotFound
 
-__all__ = ["MAX_PAGE", "OPEN_STATES", "QueryService", "actor_of", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "CHOICES_TTL",
+    "MAX_PAGE",
+    "OPEN_STATES",
+    "QueryService",
+    "actor_of",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 #: The longest page a client may ask for.
 MAX_PAGE = 200
+
+#: How long a process keeps the filter choices (executors, sources, topics, municipalities).
+CHOICES_TTL = timedelta(seconds=60)
 
 _ENDED = frozenset({IncidentStatus.CLOSED, IncidentStatus.REJECTED, IncidentStatus.MERGED})
 
@@ -202,6 +213,7 @@ class QueryService:
         clock: Callable[[], datetime],
         rubricator: Rubricator | None = None,
         region: Region | None = None,
+        choices_ttl: timedelta = CHOICES_TTL,
     ) -> None:
         """Take the session factory, the routing in force, the clock and the reference data."""
         self._sessions = sessionmaker
@@ -209,6 +221,8 @@ class QueryService:
         self._clock = clock
         self._rubricator = rubricator
         self._region = region
+        self._choices_ttl = choices_ttl
+        self._choices: tuple[datetime, FilterChoices] | None = None
 
     # ------------------------------------------------------------------ the queue
 
@@ -420,7 +434,25 @@ class QueryService:
     # ------------------------------------------------------------------ choices, templates
 
     def choices_sync(self, viewer: Viewer) -> FilterChoices:
-        """Return what the queue's filters and the forms offer."""
+        """Return what the queue's filters and the forms offer (the same for every viewer).
+
+        Kept for ``choices_ttl`` seconds in this process: the queue page asked the database for
+        the executors and sources on every view. A new executor or source shows up in the lists
+        within that time; :meth:`forget_choices` drops the copy at once.
+        """
+        now = self._clock()
+        cached = self._choices
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        fresh = self._read_choices()
+        self._choices = (now + self._choices_ttl, fresh)
+        return fresh
+
+    def forget_choices(self) -> None:
+        """Drop the kept filter choices (the next page reads them again)."""
+        self._choices = None
+
+    def _read_choices(self) -> FilterChoices:
         with self._sessions() as session:
             repo = QueueRepository(session)
             executors = tuple(repo.executors())

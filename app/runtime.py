@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -38,6 +39,7 @@ from app.overview import make_overview_provider
 from app.pipeline import Pipeline, RunReport, TextClassifier
 from app.publish import publish_jobs
 from app.routing import Routing, build_jurisdiction, build_routing
+from app.web_workers import WorkerPool
 from app.workflow import Workflow
 from app.workspace import build_workspace
 from classifier.pipeline import LemmatizerLike
@@ -633,11 +635,19 @@ async def serve(
         workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=clock),
     )
     runner = web.AppRunner(app, access_log=None)
+    workers: WorkerPool | None = None
+    supervisor: asyncio.Task[None] | None = None
     try:
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        # With extra web processes every listener shares the port (app/web_workers.py).
+        several = config.web.workers > 1
+        site = web.TCPSite(runner, host, port, reuse_port=several or None)
         await site.start()
         bound_port = int(runner.addresses[0][1]) if runner.addresses else port
+        if several:
+            workers = WorkerPool(config, host, bound_port, config.web.workers - 1)
+            workers.start()
+            supervisor = asyncio.create_task(workers.supervise(stop))
         on_listening(Listening(host=host, port=bound_port))
         if on_started is not None:
             on_started(Service(sessions, workflow, pipeline, collector, jobs, networks, job_runner))
@@ -653,6 +663,12 @@ async def serve(
             await shut_down(scheduler, job_runner, sessions, owner)
             scheduler_log.removeFilter(skipped)
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        if workers is not None:
+            await asyncio.to_thread(workers.stop)
         await runner.cleanup()
         await http.close()
         engine.dispose()

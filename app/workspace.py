@@ -19,6 +19,7 @@ from app.config import Config
 from app.queries import QueryService
 from app.workflow import Workflow
 from classifier.rubricator import RubricatorError, load_rubricator
+from storage.db import make_read_sessionmaker
 from web.contracts import Workspace
 
 __all__ = ["SECRET_FILE", "build_workspace", "session_secret"]
@@ -78,10 +79,11 @@ def build_workspace(
         rubricator = None
     region = config.region.reference
     public = config.web.public_url
+    reads = make_read_sessionmaker(sessions)
     return Workspace(
-        accounts=AccountService(sessionmaker=sessions, clock=clock, hasher=hasher),
+        accounts=AccountService(sessionmaker=sessions, clock=clock, hasher=hasher, reads=reads),
         queries=QueryService(
-            sessionmaker=sessions,
+            sessionmaker=reads,
             routing=lambda: workflow.routing,
             clock=clock,
             rubricator=rubricator,

@@ -256,6 +256,17 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
         WHERE i.status IN ('assigned','in_progress','answered','returned','closed','published');
         """,
     )
+    step(
+        "active assignment copied onto incidents (as migration 0006 backfills it)",
+        """
+        UPDATE incidents AS i SET
+            active_assignment_id = a.id, active_executor_id = a.executor_id,
+            active_status = a.status, active_deadline_at = a.deadline_at,
+            active_at_risk_at = a.at_risk_at, queue_deadline_at = a.deadline_at
+        FROM assignments a
+        WHERE a.incident_id = i.id AND a.status IN ('assigned', 'received', 'paused', 'answered');
+        """,
+    )
     start = time.perf_counter()
     for definition in index_defs:
         conn.execute(sa.text(definition))
@@ -322,8 +333,12 @@ def _plans(url: str, timezone: str) -> list[tuple[str, str, list[str]]]:
     return results
 
 
-def _serve(url: str, port: int) -> None:
-    """Run the web application over the bench database (the child process)."""
+def _serve(url: str, port: int, workers: int) -> None:
+    """Run the web application over the bench database (the child process).
+
+    With ``workers`` > 1 this process serves HTTP too and starts ``workers - 1`` HTTP-only
+    processes on the same port, as ``run`` does with ``web.workers`` (app/web_workers.py).
+    """
     import logging
 
     from aiohttp import web
@@ -346,7 +361,29 @@ def _serve(url: str, port: int) -> None:
         health_probe=make_health_probe(engine),
         workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=utc_clock),
     )
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    if workers <= 1:
+        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+        return
+    import asyncio as _asyncio
+
+    from app.runtime import install_stop_signals
+    from app.web_workers import WorkerPool
+
+    async def main() -> None:
+        stop = _asyncio.Event()
+        install_stop_signals(stop)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
+        pool = WorkerPool(config, "127.0.0.1", port, workers - 1)
+        pool.start()
+        try:
+            await pool.supervise(stop)
+        finally:
+            await _asyncio.to_thread(pool.stop)
+            await runner.cleanup()
+
+    _asyncio.run(main())
 
 
 async def _sign_in(session: aiohttp.ClientSession, base: str) -> None:
@@ -447,9 +484,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="use an existing bench database")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=18573)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated web process counts to measure in turn (e.g. 1,2; web.workers)",
+    )
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve, args.port)
+        _serve(args.serve, args.port, int(args.workers))
         return
     if args.filters:
         wanted = {name.strip() for name in args.filters.split(",")}
@@ -485,17 +527,36 @@ def main() -> None:
                 for t in ("incidents", "messages", "incident_messages", "assignments")
             }
         print(f"database: {size}; rows: {counts}", flush=True)
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", url, "--port", str(args.port)], cwd=ROOT
-        )
-        base = f"http://127.0.0.1:{args.port}"
-        _wait_for(base)
-        print(
-            f"\n{args.requests} requests per line, {args.concurrency} concurrent clients "
-            f"(latency ms: p50 | p95 | p99 | req/s | non-200):",
-            flush=True,
-        )
-        asyncio.run(_measure(base, token, args))
+        for workers in [int(w) for w in args.workers.split(",")]:
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--serve",
+                    url,
+                    "--port",
+                    str(args.port),
+                    "--workers",
+                    str(workers),
+                ],
+                cwd=ROOT,
+            )
+            base = f"http://127.0.0.1:{args.port}"
+            _wait_for(base)
+            if workers > 1:
+                time.sleep(8 + 2 * workers)  # the spawned workers import and bind
+            load = os.getloadavg()
+            print(
+                f"\nweb processes: {workers}; load average before: "
+                f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n"
+                f"{args.requests} requests per line, {args.concurrency} concurrent clients "
+                f"(latency ms: p50 | p95 | p99 | req/s | non-200):",
+                flush=True,
+            )
+            asyncio.run(_measure(base, token, args))
+            child.terminate()
+            child.wait(timeout=30)
+            child = None
         print("\nplans (EXPLAIN ANALYZE of the repository's own SQL):", flush=True)
         for name, query, plan in _plans(url, "Europe/Kirov"):
             names = sorted(set(re.findall(r"(?:using|Index Scan on) (\w+)", "\n".join(plan))))

@@ -24,11 +24,13 @@ from storage.enums import (
     UserRole,
 )
 from storage.types import (
+    FAR_FUTURE,
     JSON_DOCUMENT,
     UTCDateTime,
     big_id_pk,
     bool_false,
     bool_true,
+    far_future_default,
     int_pk,
     int_zero,
     json_dict,
@@ -276,6 +278,20 @@ class Incident(Base):
         ),
         sa.Index("ix_incidents_created_at_id", "created_at", "id"),
         sa.Index("ix_incidents_topic_group_topic", "topic_group", "topic"),
+        # The deadline order, and the SLA filters over running clocks (0006).
+        sa.Index("ix_incidents_queue_deadline_at_id", "queue_deadline_at", "id"),
+        sa.Index(
+            "ix_incidents_running_deadline_at",
+            "active_deadline_at",
+            postgresql_where=sa.text("active_status = 'received'"),
+            sqlite_where=sa.text("active_status = 'received'"),
+        ),
+        sa.Index(
+            "ix_incidents_running_at_risk_at",
+            "active_at_risk_at",
+            postgresql_where=sa.text("active_status = 'received'"),
+            sqlite_where=sa.text("active_status = 'received'"),
+        ),
     )
 
     id: Mapped[big_id_pk]
@@ -317,6 +333,29 @@ class Incident(Base):
     # PRIORITY_RANK[priority], written beside it by every writer of the priority.
     priority_rank: Mapped[int] = mapped_column(
         sa.SmallInteger, default=1, server_default=sa.text("1")
+    )
+    # The active assignment (the newest one in ACTIVE_ASSIGNMENT) copied onto its incident, so
+    # the queue's executor and SLA filters and its deadline order read one table through an
+    # index. Written only by storage/repositories/active_assignment.py, which every writer of
+    # assignments calls; NULL (and the far-future key) when no assignment is active.
+    active_assignment_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    active_executor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("executors.id", ondelete="RESTRICT"), index=True
+    )
+    active_status: Mapped[AssignmentStatus | None] = mapped_column(
+        sa.Enum(
+            AssignmentStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=32,
+            values_callable=lambda members: [m.value for m in members],
+        )
+    )
+    active_deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    active_at_risk_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # active_deadline_at, or FAR_FUTURE without one: the deadline order's keyset key.
+    queue_deadline_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=FAR_FUTURE, server_default=far_future_default()
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

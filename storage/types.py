@@ -8,21 +8,50 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import mapped_column
 
 __all__ = [
+    "FAR_FUTURE",
     "JSON_DOCUMENT",
     "BigIntPK",
     "UTCDateTime",
     "big_id_pk",
     "bool_false",
     "bool_true",
+    "far_future_default",
     "int_pk",
     "int_zero",
     "json_dict",
     "utc_now",
     "utcnow",
 ]
+
+
+#: Stands in for "no deadline" where a deadline is a sort key: such rows come last.
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+class far_future_default(sa.sql.functions.FunctionElement[dt.datetime]):
+    """A column's server default of :data:`FAR_FUTURE`, as each dialect stores a UTCDateTime.
+
+    SQLite keeps the UTC wall time as text in SQLAlchemy's format, so the default must be that
+    exact text (a row written by the server and one written by the ORM compare equal).
+    """
+
+    type = sa.DateTime(timezone=True)
+    name = "far_future_default"
+    inherit_cache = True
+
+
+@compiles(far_future_default, "sqlite")
+def _far_future_sqlite(element: far_future_default, compiler: Any, **kw: Any) -> str:
+    return "'9999-12-31 00:00:00.000000'"
+
+
+@compiles(far_future_default)
+def _far_future_default(element: far_future_default, compiler: Any, **kw: Any) -> str:
+    return "'9999-12-31 00:00:00+00'::timestamptz"
 
 
 def utcnow() -> dt.datetime:

@@ -11,6 +11,7 @@ import jinja2
 
 from web.contracts import ACTION_LABELS, ROLE_LABELS
 from web.labels import priority_label, status_label
+from web.options import select_options, topic_options
 
 __all__ = ["SLA_LABELS", "evidence_groups", "install_filters"]
 
@@ -138,6 +139,7 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
             return value.strip()
         return None
 
+    environment.globals.update(select_options=select_options, topic_options=topic_options)
     environment.filters.update(
         web_link=web_link,
         evidence_groups=evidence_groups,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from router.sla import Phase, Segment, SlaClock
 from storage.enums import AssignmentStatus
 from storage.models import Assignment, Executor
+from storage.repositories.active_assignment import sync_active_assignment
 from storage.repositories.errors import NotFound
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
 
@@ -167,6 +168,7 @@ class AssignmentRepository:
         self._project(row, clock, None, at_risk_at)
         self._session.add(row)
         self._session.flush()
+        sync_active_assignment(self._session, [incident_id])
         return self._record(row)
 
     def update(
@@ -185,6 +187,7 @@ class AssignmentRepository:
         row.status = status
         self._project(row, clock, remaining, at_risk_at)
         self._session.flush()
+        sync_active_assignment(self._session, [row.incident_id])
         return self._record(row)
 
     def get(self, assignment_id: int) -> AssignmentRecord:

@@ -45,6 +45,7 @@ from storage.models import (
 from storage.repositories.errors import NotFound
 from storage.repositories.events import EventRepository
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
+from storage.types import FAR_FUTURE
 
 __all__ = [
     "FAR_FUTURE",
@@ -61,9 +62,6 @@ __all__ = [
     "SlaFilter",
     "TemplateRow",
 ]
-
-#: Stands in for "no deadline" when sorting by deadline: such incidents come last.
-FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 class QueueSort(enum.StrEnum):
@@ -268,11 +266,8 @@ class QueueRepository:
 
         ``executor`` is the viewer's scope: only incidents actively assigned to it are seen.
         """
-        active = aliased(Assignment)
-        on_active = sa.and_(active.incident_id == Incident.id, active.status.in_(ACTIVE_ASSIGNMENT))
-        deadline_key = sa.func.coalesce(
-            active.deadline_at, sa.literal(FAR_FUTURE, active.deadline_at.type)
-        )
+        # The active assignment's fields are copied onto the incident (active_assignment.py),
+        # so every filter and order below reads incidents' own indexed columns.
         columns = (
             Incident.id,
             Incident.public_number,
@@ -288,22 +283,23 @@ class QueueRepository:
             Incident.created_at,
             Executor.code,
             Executor.name,
-            active.status,
-            active.deadline_at,
-            active.at_risk_at,
+            Incident.active_status,
+            Incident.active_deadline_at,
+            Incident.active_at_risk_at,
             Incident.priority_rank,
+            Incident.queue_deadline_at,
         )
-        stmt: Any = sa.select(*columns).select_from(Incident)
-        if executor is not None or query.executor_code is not None or query.sla is not None:
-            stmt = stmt.join(active, on_active).join(Executor, Executor.id == active.executor_id)
-        else:
-            stmt = stmt.outerjoin(active, on_active).outerjoin(
-                Executor, Executor.id == active.executor_id
-            )
-        if executor is not None:
-            stmt = stmt.where(Executor.code == executor)
-        if query.executor_code is not None:
-            stmt = stmt.where(Executor.code == query.executor_code)
+        stmt: Any = (
+            sa.select(*columns)
+            .select_from(Incident)
+            .outerjoin(Executor, Executor.id == Incident.active_executor_id)
+        )
+        for code in (executor, query.executor_code):
+            if code is not None:
+                stmt = stmt.where(
+                    Incident.active_executor_id
+                    == sa.select(Executor.id).where(Executor.code == code).scalar_subquery()
+                )
         if query.statuses:
             stmt = stmt.where(Incident.status.in_(query.statuses))
         if query.topic_group is not None:
@@ -319,18 +315,18 @@ class QueueRepository:
         if query.received_to is not None:
             stmt = stmt.where(Incident.created_at < query.received_to)
         if query.sla is not None:
-            running = active.status == AssignmentStatus.RECEIVED
+            # The literal matches the partial indexes' predicate (ix_incidents_running_*).
+            running = Incident.active_status == sa.literal_column("'received'")
+            deadline, at_risk = Incident.active_deadline_at, Incident.active_at_risk_at
             if query.sla is SlaFilter.OVERDUE:
-                stmt = stmt.where(running, active.deadline_at <= query.now)
+                stmt = stmt.where(running, deadline <= query.now)
             elif query.sla is SlaFilter.AT_RISK:
-                stmt = stmt.where(
-                    running, active.at_risk_at <= query.now, active.deadline_at > query.now
-                )
+                stmt = stmt.where(running, at_risk <= query.now, deadline > query.now)
             else:
                 stmt = stmt.where(
                     running,
-                    active.deadline_at > query.now,
-                    sa.or_(active.at_risk_at.is_(None), active.at_risk_at > query.now),
+                    deadline > query.now,
+                    sa.or_(at_risk.is_(None), at_risk > query.now),
                 )
         message_filters: list[sa.ColumnElement[bool]] = []
         if query.network is not None:
@@ -374,12 +370,12 @@ class QueueRepository:
                     .where(IncidentMessage.incident_id == Incident.id, self._text_match(words))
                     .exists()
                 )
-        stmt = self._order(stmt, query, deadline_key)
+        stmt = self._order(stmt, query)
         rows = self._session.execute(stmt.limit(query.limit + 1)).all()
         return [self._result(row, query.sort) for row in rows]
 
     @staticmethod
-    def _order(stmt: Any, query: QueueQuery, deadline_key: sa.ColumnElement[Any]) -> Any:
+    def _order(stmt: Any, query: QueueQuery) -> Any:
         after = query.after
         if query.sort is QueueSort.PRIORITY:
             keys = (Incident.priority_rank, Incident.created_at, Incident.id)
@@ -404,15 +400,16 @@ class QueueRepository:
                     )
                 )
             return stmt.order_by(*(k.desc() for k in keys2))
+        keys3 = (Incident.queue_deadline_at, Incident.id)
         if after is not None:
             stmt = stmt.where(
-                sa.tuple_(deadline_key, Incident.id)
+                sa.tuple_(*keys3)
                 > sa.tuple_(
-                    sa.literal(after[0], Incident.created_at.type),
+                    sa.literal(after[0], Incident.queue_deadline_at.type),
                     sa.literal(int(after[1]), sa.BigInteger()),
                 )
             )
-        return stmt.order_by(deadline_key.asc(), Incident.id.asc())
+        return stmt.order_by(*(k.asc() for k in keys3))
 
     @staticmethod
     def _result(row: Any, sort: QueueSort) -> QueueResult:
@@ -435,6 +432,7 @@ class QueueRepository:
             deadline_at,
             at_risk_at,
             rank,
+            queue_deadline_at,
         ) = row
         keys: tuple[Any, ...]
         if sort is QueueSort.PRIORITY:
@@ -442,7 +440,7 @@ class QueueRepository:
         elif sort is QueueSort.RECEIVED:
             keys = (created_at, incident_id)
         else:
-            keys = (deadline_at or FAR_FUTURE, incident_id)
+            keys = (queue_deadline_at, incident_id)
         return QueueResult(
             id=incident_id,
             public_number=number,

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storage.db import create_engine_for, make_sessionmaker, normalize_url, redact
+from storage.db import (
+    create_engine_for,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    normalize_url,
+    redact,
+)
 from storage.errors import StorageError
 
 SECRET = "s3cr3t-Pa55"
@@ -189,5 +195,31 @@ def test_sessionmaker_keeps_objects_usable_after_commit(sqlite_url: str) -> None
         assert factory.kw["expire_on_commit"] is False
         with factory() as session:
             assert session.execute(sa.text("SELECT 41 + 1")).scalar() == 42
+    finally:
+        engine.dispose()
+
+
+def test_read_sessions_skip_the_transaction_on_postgresql(postgres_url: str) -> None:
+    engine = create_engine_for(postgres_url)
+    sessions = make_sessionmaker(engine)
+    reads = make_read_sessionmaker(sessions)
+    # now() is when the transaction began; without BEGIN every statement is its own one.
+    same_start = "SELECT statement_timestamp() = now()"
+    try:
+        with reads() as session:
+            session.execute(sa.text("SELECT pg_sleep(0.01)"))
+            assert session.scalar(sa.text(same_start)) is True
+        with sessions() as session:
+            session.execute(sa.text("SELECT pg_sleep(0.01)"))
+            assert session.scalar(sa.text(same_start)) is False
+    finally:
+        engine.dispose()
+
+
+def test_read_sessions_are_the_same_on_sqlite(sqlite_url: str) -> None:
+    engine = create_engine_for(sqlite_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        assert make_read_sessionmaker(sessions) is sessions
     finally:
         engine.dispose()

@@ -19,6 +19,7 @@ from app.pipeline import Pipeline
 from app.queries import QueryService
 from classifier.regions import load_region
 from classifier.rubricator import load_rubricator
+from storage.db import make_read_sessionmaker
 from storage.enums import IncidentStatus
 from storage.migrate import upgrade
 from storage.repositories import IncidentRecord, IncidentRepository
@@ -117,10 +118,11 @@ def build_workspace(w: World) -> Workspace:
     """The workspace services over the test world."""
     rubricator = load_rubricator(None)
     region = load_region("kirov")
+    reads = make_read_sessionmaker(w.sm)  # as app/workspace.py: autocommit reads on PostgreSQL
     return Workspace(
-        accounts=AccountService(sessionmaker=w.sm, clock=w.clock, hasher=HASHER),
+        accounts=AccountService(sessionmaker=w.sm, clock=w.clock, hasher=HASHER, reads=reads),
         queries=QueryService(
-            sessionmaker=w.sm,
+            sessionmaker=reads,
             routing=lambda: w.workflow.routing,
             clock=w.clock,
             rubricator=rubricator,

@@ -207,3 +207,19 @@ async def test_queue_service_scope_is_inside_the_query(desk: Desk) -> None:
     assert [r.public_number for r in page.rows] == [desk.incidents["clinic"].public_number]
     assert page.next_cursor is None
     assert page.rows[0].sla is SlaState.OK
+
+
+async def test_filter_choices_are_kept_for_a_minute(desk: Desk) -> None:
+    from storage.enums import ExecutorKind
+    from tests.factories import add_executor
+
+    queries = desk.workspace.queries
+    operator = Viewer(user_id=1, login="operator", name="Operator", role="operator")
+    before = await queries.choices(operator)
+    add_executor(desk.w.sm, "minprirody", ExecutorKind.MINISTRY)
+    kept = await queries.choices(operator)
+    assert kept.executors == before.executors  # read once, not on every page
+    desk.w.clock.advance(timedelta(seconds=61))
+    fresh = await queries.choices(operator)
+    assert "minprirody" in {code for code, _ in fresh.executors}
+    assert "minprirody" not in {code for code, _ in before.executors}
