@@ -1,0 +1,190 @@
+"""The KPI service behind the CLI, the dashboards and ``GET /api/v1/kpi``.
+
+It reads the log through storage/repositories/kpi.py and computes with app/kpi.py. Who sees
+what: supervisors, operators and administrators every figure; an executor's staff only the
+figures of their own executor's assignments (and its own escalations, no source health).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.kpi import (
+    Dimension,
+    EscalationCount,
+    KpiReport,
+    KpiRow,
+    MisrouteRow,
+    Period,
+    VolumePoint,
+    build_cases,
+    build_report,
+    escalation_counts,
+    group_rows,
+    misroutes,
+    summarise,
+    volume,
+)
+from app.routing import Routing
+from router.sla import WorkingHours
+from storage.repositories.kpi import IncidentFacts, KpiEvent, KpiRepository, SourceHealth
+from web.errors import Forbidden
+
+__all__ = ["Dashboard", "KpiService"]
+
+#: Network codes as the screens name them.
+NETWORK_NAMES = {"vk": "ВКонтакте", "ok": "Одноклассники", "telegram": "Telegram", "file": "файл"}
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """Everything the dashboard page shows for one period."""
+
+    period: Period
+    as_of: datetime
+    own_executor: str | None  # set: an executor's own figures only
+    total: KpiRow
+    by_executor: tuple[KpiRow, ...]
+    by_municipality: tuple[KpiRow, ...]
+    by_topic: tuple[KpiRow, ...]
+    by_network: tuple[KpiRow, ...]
+    volume: tuple[VolumePoint, ...]
+    misroutes: tuple[MisrouteRow, ...]
+    escalations: tuple[EscalationCount, ...]
+    sources: tuple[SourceHealth, ...]
+
+
+class KpiService:
+    """Computes KPI reports and dashboards from the event log."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: sessionmaker[Session],
+        routing: Callable[[], Routing],
+        clock: Callable[[], datetime],
+        timezone: str,
+    ) -> None:
+        """Take the session factory, the routing in force (for working hours), clock, zone."""
+        self._sessions = sessionmaker
+        self._routing = routing
+        self._clock = clock
+        self.zone: tzinfo = ZoneInfo(timezone)
+
+    def _hours_of(self) -> Callable[[str | None], WorkingHours]:
+        routing = self._routing()
+
+        def hours_of(executor: str | None) -> WorkingHours:
+            return routing.region_hours if executor is None else routing.hours_of(executor)
+
+        return hours_of
+
+    def _read(
+        self, period: Period, as_of: datetime
+    ) -> tuple[list[KpiEvent], dict[int, IncidentFacts], dict[str, str]]:
+        with self._sessions() as session:
+            repository = KpiRepository(session)
+            events = list(repository.events(period.start, period.end, as_of))
+            facts = repository.facts(period.start, period.end)
+            names = repository.executor_names()
+        return events, facts, {**NETWORK_NAMES, **names}
+
+    def _as_of(self, as_of: datetime | None) -> datetime:
+        return self._clock() if as_of is None else as_of
+
+    def report(
+        self,
+        period: Period,
+        *,
+        by: Dimension | None = None,
+        as_of: datetime | None = None,
+        executor: str | None = None,
+    ) -> KpiReport:
+        """Compute the period's KPIs (only ``executor``'s assignments when it is given)."""
+        when = self._as_of(as_of)
+        events, facts, names = self._read(period, when)
+        if executor is None:
+            return build_report(
+                events,
+                facts,
+                period=period,
+                as_of=when,
+                hours_of=self._hours_of(),
+                by=by,
+                names=names,
+            )
+        _, assignments = build_cases(
+            events, facts, period=period, as_of=when, hours_of=self._hours_of()
+        )
+        own = [c for c in assignments if c.executor == executor]
+        return KpiReport(
+            period=period,
+            as_of=when,
+            by=by,
+            total=summarise(own, executor, names.get(executor, executor)),
+            rows=() if by is None else group_rows(own, by, names),
+            misroutes=tuple(misroutes(events, own)),
+        )
+
+    def dashboard(self, period: Period, *, executor: str | None = None) -> Dashboard:
+        """Compute everything the dashboard shows (an executor's own figures when given)."""
+        when = self._clock()
+        events, facts, names = self._read(period, when)
+        incidents, assignments = build_cases(
+            events, facts, period=period, as_of=when, hours_of=self._hours_of()
+        )
+        with self._sessions() as session:
+            repository = KpiRepository(session)
+            escalated = repository.escalations(period.start, period.end)
+            sources = () if executor is not None else tuple(repository.source_health())
+        if executor is not None:
+            assignments = [c for c in assignments if c.executor == executor]
+            incidents = assignments
+            escalated = [e for e in escalated if e.executor == executor]
+        total = summarise(
+            incidents, executor, names.get(executor, executor) if executor else "всего"
+        )
+        return Dashboard(
+            period=period,
+            as_of=when,
+            own_executor=executor,
+            total=total,
+            by_executor=group_rows(assignments, Dimension.EXECUTOR, names),
+            by_municipality=group_rows(incidents, Dimension.MUNICIPALITY, names),
+            by_topic=group_rows(incidents, Dimension.TOPIC, names),
+            by_network=group_rows(incidents, Dimension.NETWORK, names),
+            volume=tuple(volume(incidents, self.zone)),
+            misroutes=tuple(misroutes(events, assignments)),
+            escalations=tuple(escalation_counts(escalated, names)),
+            sources=sources,
+        )
+
+    # ------------------------------------------------------------------ for web/
+
+    @staticmethod
+    def _scope(role: str, executor_code: str | None) -> str | None:
+        if role == "executor":
+            if not executor_code:
+                raise Forbidden("учётная запись исполнителя не привязана к исполнителю")
+            return executor_code
+        return None
+
+    async def dashboard_for(
+        self, role: str, executor_code: str | None, period: Period
+    ) -> Dashboard:
+        """The dashboard a viewer may see (in a worker thread)."""
+        scope = self._scope(role, executor_code)
+        return await asyncio.to_thread(self.dashboard, period, executor=scope)
+
+    async def report_for(
+        self, role: str, executor_code: str | None, period: Period, by: Dimension | None
+    ) -> KpiReport:
+        """The KPI report a viewer may see (in a worker thread)."""
+        scope = self._scope(role, executor_code)
+        return await asyncio.to_thread(self.report, period, by=by, executor=scope)
