@@ -46,6 +46,8 @@ __all__ = [
     "kpi_tables",
     "misroutes",
     "percentile",
+    "report_json",
+    "row_json",
     "summarise",
     "volume",
 ]
@@ -578,3 +580,54 @@ def kpi_tables(report: KpiReport) -> list[Table]:
         rows=[[m.rule_id, m.routed, m.not_ours, m.share] for m in report.misroutes],
     )
     return [figures, rules]
+
+
+# --------------------------------------------------------------------------- JSON
+
+_ROW_FIGURES = (
+    "received",
+    "answered",
+    "on_time",
+    "late",
+    "open_overdue",
+    "pending",
+    "on_time_share",
+    "answered_share",
+    "first_answer_wh_median",
+    "first_answer_wh_p90",
+    "first_answer_h_median",
+    "first_answer_h_p90",
+    "final_answer_wh_median",
+    "final_answer_wh_p90",
+    "final_answer_h_median",
+    "final_answer_h_p90",
+    "returned",
+    "returned_share",
+    "rework",
+    "rework_share",
+    "reopened",
+    "reopened_share",
+)
+
+
+def row_json(row: KpiRow) -> dict[str, Any]:
+    """Return a row as a JSON object (shares 0..1, durations in hours, None as null)."""
+    figures: dict[str, Any] = {"key": row.key, "label": row.label}
+    figures.update({name: getattr(row, name) for name in _ROW_FIGURES})
+    return figures
+
+
+def report_json(report: KpiReport) -> dict[str, Any]:
+    """Return the whole report as one JSON object."""
+    return {
+        "from": report.period.start.isoformat(),
+        "to": report.period.end.isoformat(),
+        "as_of": report.as_of.isoformat(),
+        "by": None if report.by is None else report.by.value,
+        "total": row_json(report.total),
+        "rows": [row_json(r) for r in report.rows],
+        "misroutes": [
+            {"rule_id": m.rule_id, "routed": m.routed, "not_ours": m.not_ours, "share": m.share}
+            for m in report.misroutes
+        ],
+    }
