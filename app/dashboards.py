@@ -34,7 +34,8 @@ from app.kpi import (
 from app.routing import Routing
 from router.sla import WorkingHours
 from storage.repositories.kpi import IncidentFacts, KpiEvent, KpiRepository, SourceHealth
-from web.errors import Forbidden
+from web.contracts import Viewer
+from web.errors import BadRequest, Forbidden
 
 __all__ = ["Dashboard", "KpiService"]
 
@@ -168,23 +169,34 @@ class KpiService:
     # ------------------------------------------------------------------ for web/
 
     @staticmethod
-    def _scope(role: str, executor_code: str | None) -> str | None:
-        if role == "executor":
-            if not executor_code:
+    def _scope(viewer: Viewer) -> str | None:
+        if viewer.is_executor:
+            if not viewer.executor_code:
                 raise Forbidden("учётная запись исполнителя не привязана к исполнителю")
-            return executor_code
+            return viewer.executor_code
         return None
 
-    async def dashboard_for(
-        self, role: str, executor_code: str | None, period: Period
-    ) -> Dashboard:
-        """The dashboard a viewer may see (in a worker thread)."""
-        scope = self._scope(role, executor_code)
+    @staticmethod
+    def _period(start: datetime, end: datetime) -> Period:
+        try:
+            return Period(start, end)
+        except ValueError:
+            raise BadRequest("to: конец периода раньше начала", field="to") from None
+
+    async def dashboard_for(self, viewer: Viewer, start: datetime, end: datetime) -> Dashboard:
+        """The dashboard a viewer may see: an executor's staff only their executor's figures."""
+        period = self._period(start, end)
+        scope = self._scope(viewer)
         return await asyncio.to_thread(self.dashboard, period, executor=scope)
 
     async def report_for(
-        self, role: str, executor_code: str | None, period: Period, by: Dimension | None
+        self, viewer: Viewer, start: datetime, end: datetime, by: str | None
     ) -> KpiReport:
-        """The KPI report a viewer may see (in a worker thread)."""
-        scope = self._scope(role, executor_code)
-        return await asyncio.to_thread(self.report, period, by=by, executor=scope)
+        """The KPI report a viewer may see (executors: their own assignments only)."""
+        period = self._period(start, end)
+        try:
+            dimension = Dimension(by) if by else None
+        except ValueError:
+            raise BadRequest("by: executor, municipality, topic или network", field="by") from None
+        scope = self._scope(viewer)
+        return await asyncio.to_thread(self.report, period, by=dimension, executor=scope)
