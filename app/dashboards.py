@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.kpi import (
+    Case,
     Dimension,
     EscalationCount,
     KpiReport,
@@ -24,16 +25,16 @@ from app.kpi import (
     Period,
     VolumePoint,
     build_cases,
-    build_report,
     escalation_counts,
     group_rows,
     misroutes,
+    report_of,
     summarise,
     volume,
 )
 from app.routing import Routing
 from router.sla import WorkingHours
-from storage.repositories.kpi import IncidentFacts, KpiEvent, KpiRepository, SourceHealth
+from storage.repositories.kpi import KpiRepository, SourceHealth
 from web.contracts import Viewer
 from web.errors import BadRequest, Forbidden
 
@@ -86,18 +87,22 @@ class KpiService:
 
         return hours_of
 
-    def _read(
+    def _cases(
         self, period: Period, as_of: datetime
-    ) -> tuple[list[KpiEvent], dict[int, IncidentFacts], dict[str, str]]:
+    ) -> tuple[list[Case], list[Case], dict[str, str]]:
+        """Replay the period's log, streamed from one read session, into cases."""
         with self._sessions() as session:
             repository = KpiRepository(session)
-            events = list(repository.events(period.start, period.end, as_of))
             facts = repository.facts(period.start, period.end)
-            names = repository.executor_names()
-        return events, facts, {**NETWORK_NAMES, **names}
-
-    def _as_of(self, as_of: datetime | None) -> datetime:
-        return self._clock() if as_of is None else as_of
+            names = {**NETWORK_NAMES, **repository.executor_names()}
+            incidents, assignments = build_cases(
+                repository.events(period.start, period.end, as_of),
+                facts,
+                period=period,
+                as_of=as_of,
+                hours_of=self._hours_of(),
+            )
+        return incidents, assignments, names
 
     def report(
         self,
@@ -108,21 +113,10 @@ class KpiService:
         executor: str | None = None,
     ) -> KpiReport:
         """Compute the period's KPIs (only ``executor``'s assignments when it is given)."""
-        when = self._as_of(as_of)
-        events, facts, names = self._read(period, when)
+        when = self._clock() if as_of is None else as_of
+        incidents, assignments, names = self._cases(period, when)
         if executor is None:
-            return build_report(
-                events,
-                facts,
-                period=period,
-                as_of=when,
-                hours_of=self._hours_of(),
-                by=by,
-                names=names,
-            )
-        _, assignments = build_cases(
-            events, facts, period=period, as_of=when, hours_of=self._hours_of()
-        )
+            return report_of(incidents, assignments, period=period, as_of=when, by=by, names=names)
         own = [c for c in assignments if c.executor == executor]
         return KpiReport(
             period=period,
@@ -130,16 +124,13 @@ class KpiService:
             by=by,
             total=summarise(own, executor, names.get(executor, executor)),
             rows=() if by is None else group_rows(own, by, names),
-            misroutes=tuple(misroutes(events, own)),
+            misroutes=tuple(misroutes(own)),
         )
 
     def dashboard(self, period: Period, *, executor: str | None = None) -> Dashboard:
         """Compute everything the dashboard shows (an executor's own figures when given)."""
         when = self._clock()
-        events, facts, names = self._read(period, when)
-        incidents, assignments = build_cases(
-            events, facts, period=period, as_of=when, hours_of=self._hours_of()
-        )
+        incidents, assignments, names = self._cases(period, when)
         with self._sessions() as session:
             repository = KpiRepository(session)
             escalated = repository.escalations(period.start, period.end)
@@ -148,20 +139,18 @@ class KpiService:
             assignments = [c for c in assignments if c.executor == executor]
             incidents = assignments
             escalated = [e for e in escalated if e.executor == executor]
-        total = summarise(
-            incidents, executor, names.get(executor, executor) if executor else "всего"
-        )
+        label = names.get(executor, executor) if executor else "всего"
         return Dashboard(
             period=period,
             as_of=when,
             own_executor=executor,
-            total=total,
+            total=summarise(incidents, executor, label),
             by_executor=group_rows(assignments, Dimension.EXECUTOR, names),
             by_municipality=group_rows(incidents, Dimension.MUNICIPALITY, names),
             by_topic=group_rows(incidents, Dimension.TOPIC, names),
             by_network=group_rows(incidents, Dimension.NETWORK, names),
             volume=tuple(volume(incidents, self.zone)),
-            misroutes=tuple(misroutes(events, assignments)),
+            misroutes=tuple(misroutes(assignments)),
             escalations=tuple(escalation_counts(escalated, names)),
             sources=sources,
         )

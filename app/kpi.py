@@ -17,11 +17,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from app.tabular import Column, Table
-from router.sla import ClockState, SlaClock, WorkingHours, status
+from router.sla import SlaClock, WorkingHours
+from router.working_time import day_intervals, resolve_zone
 from storage.repositories.assignments import clock_from_json
 from storage.repositories.kpi import KPI_EVENT_KINDS, IncidentFacts, KpiEvent
 
@@ -30,6 +32,7 @@ __all__ = [
     "KPI_EVENT_KINDS",
     "MANUAL_RULE",
     "Case",
+    "DayCache",
     "Dimension",
     "EscalationCount",
     "IncidentFacts",
@@ -47,6 +50,7 @@ __all__ = [
     "misroutes",
     "percentile",
     "report_json",
+    "report_of",
     "row_json",
     "summarise",
     "volume",
@@ -103,6 +107,8 @@ class Case:
     rework: bool
     reopened: bool
     facts: IncidentFacts
+    rule_id: str | None = None  # assignments: the routing rule that made it
+    not_ours: bool = False  # assignments: returned as "не наш"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,20 +252,70 @@ def _hours(value: timedelta) -> float:
     return value.total_seconds() / 3600
 
 
-def _outcome(
-    unit: _Unit, as_of: datetime, hours: WorkingHours
-) -> tuple[bool, bool, bool]:  # on_time, late, open_overdue
+class DayCache:
+    """``WorkingHours.between`` with each day's working intervals computed once.
+
+    A year's KPIs ask for the working time of ~10^5 spans over the same few hundred days;
+    ``router.working_time.working_time_between`` rebuilds every day's intervals on each call.
+    This walks the days the same way over ``day_intervals`` (the same function it uses),
+    memoised per date (tests/app/test_kpi_hours.py checks both agree).
+    """
+
+    def __init__(self, hours: WorkingHours) -> None:
+        """Wrap one executor's working hours."""
+        self.hours = hours
+        self._zone = resolve_zone(hours.timezone)
+        self._days: dict[date, list[tuple[datetime, datetime]]] = {}
+
+    def _day(self, d: date) -> list[tuple[datetime, datetime]]:
+        found = self._days.get(d)
+        if found is None:
+            h = self.hours
+            found = self._days[d] = day_intervals(d, h.schedule, h.calendar, self._zone)
+        return found
+
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Return the working time inside ``[a, b)`` (both aware; ``b`` not before ``a``)."""
+        if b <= a:
+            if b < a:
+                raise ValueError(f"the end {b.isoformat()} is before the start {a.isoformat()}")
+            return timedelta(0)
+        a, b = a.astimezone(UTC), b.astimezone(UTC)
+        d = a.astimezone(self._zone).date()
+        if self.hours.schedule.has_overnight:
+            d -= timedelta(days=1)
+        last = (b - timedelta(microseconds=1)).astimezone(self._zone).date()
+        total = timedelta(0)
+        cur = a
+        while d <= last:
+            for start, end in self._day(d):
+                start, end = max(start, cur), min(end, b)
+                if end > start:
+                    total += end - start
+                    cur = end
+            d += timedelta(days=1)
+        return total
+
+
+def _outcome(unit: _Unit, as_of: datetime) -> tuple[bool, bool, bool]:
+    """Return (on time, late, open and overdue) of a unit's clock at ``as_of``.
+
+    The same rules as ``router.sla.status`` (a running clock is overdue from its deadline on;
+    a stopped one is late when it stopped after its deadline), without counting the working
+    time used, which the KPIs do not need.
+    """
     if unit.clock is None:
         return False, False, False
     clock: SlaClock = clock_from_json(dict(unit.clock))
-    now = status(clock, as_of, hours)
-    if now.state is ClockState.OVERDUE:
-        return False, True, True
-    if now.state is ClockState.STOPPED:
+    deadline = clock.deadline
+    if clock.stopped_at is not None:
+        late = deadline is not None and clock.stopped_at > deadline
         if unit.final_answer is not None:
-            return not now.late, now.late, False
-        return False, now.late, False  # ended unanswered: late if it ended past its deadline
-    return False, False, False
+            return not late, late, False
+        return False, late, False  # ended unanswered: late if it ended past its deadline
+    if clock.running and deadline is not None and as_of >= deadline:
+        return False, True, True
+    return False, False, False  # running before its deadline, or paused
 
 
 def _case(
@@ -268,10 +324,11 @@ def _case(
     assignment_id: int | None,
     facts: IncidentFacts,
     as_of: datetime,
-    hours_of: Callable[[str | None], WorkingHours],
+    hours_of: Callable[[str | None], DayCache],
 ) -> Case:
-    assert unit.received_at is not None  # noqa: S101 - only received units become cases
     received = unit.received_at
+    if received is None:  # pragma: no cover - only received units become cases
+        raise ValueError("a case needs its receipt")
 
     def times(answer: tuple[datetime, str | None] | None) -> tuple[float | None, float | None]:
         if answer is None:
@@ -281,7 +338,7 @@ def _case(
 
     first_wh, first_h = times(unit.first_answer)
     final_wh, final_h = times(unit.final_answer)
-    on_time, late, overdue = _outcome(unit, as_of, hours_of(unit.clock_hours))
+    on_time, late, overdue = _outcome(unit, as_of)
     return Case(
         incident_id=incident_id,
         assignment_id=assignment_id,
@@ -299,6 +356,8 @@ def _case(
         rework=unit.rework,
         reopened=unit.reopened,
         facts=facts,
+        rule_id=unit.rule_id,
+        not_ours=unit.not_ours,
     )
 
 
@@ -366,24 +425,30 @@ def build_cases(
 ) -> tuple[list[Case], list[Case]]:
     """Replay the log into cases received in the period: (incidents, assignments).
 
-    ``events`` are every KPI event of the incidents concerned up to ``as_of``, in log order;
-    ``hours_of(executor)`` gives an executor's working hours (``None``: the region's).
+    ``events`` are every KPI event of the incidents concerned, each incident's together (as
+    the repository streams them: by incident, then by id), read once, so a year's log never
+    sits in memory; events after ``as_of`` are ignored. ``hours_of(executor)`` gives an
+    executor's working hours (``None``: the region's).
     """
-    by_incident: dict[int, list[KpiEvent]] = defaultdict(list)
-    for event in events:
-        if event.occurred_at <= as_of:
-            by_incident[event.incident_id].append(event)
+    caches: dict[str | None, DayCache] = {}
+
+    def cached(executor: str | None) -> DayCache:
+        found = caches.get(executor)
+        if found is None:
+            found = caches[executor] = DayCache(hours_of(executor))
+        return found
+
     incidents: list[Case] = []
     assignments: list[Case] = []
-    for incident_id, own in by_incident.items():
-        own.sort(key=lambda e: e.id)
+    for incident_id, group in groupby(events, key=lambda e: e.incident_id):
+        own = sorted((e for e in group if e.occurred_at <= as_of), key=lambda e: e.id)
         about = facts.get(incident_id, IncidentFacts(incident_id))
         incident, units = _replay(own)
         if incident.received_at is not None and incident.received_at in period:
-            incidents.append(_case(incident, incident_id, None, about, as_of, hours_of))
+            incidents.append(_case(incident, incident_id, None, about, as_of, cached))
         for aid, unit in units.items():
             if unit.received_at is not None and unit.received_at in period:
-                assignments.append(_case(unit, incident_id, aid, about, as_of, hours_of))
+                assignments.append(_case(unit, incident_id, aid, about, as_of, cached))
     return incidents, assignments
 
 
@@ -448,7 +513,7 @@ def group_rows(
 
 
 def build_report(
-    events: Sequence[KpiEvent],
+    events: Iterable[KpiEvent],
     facts: Mapping[int, IncidentFacts],
     *,
     period: Period,
@@ -464,6 +529,19 @@ def build_report(
     incidents, assignments = build_cases(
         events, facts, period=period, as_of=as_of, hours_of=hours_of
     )
+    return report_of(incidents, assignments, period=period, as_of=as_of, by=by, names=names)
+
+
+def report_of(
+    incidents: Sequence[Case],
+    assignments: Sequence[Case],
+    *,
+    period: Period,
+    as_of: datetime,
+    by: Dimension | None = None,
+    names: Mapping[str, str] | None = None,
+) -> KpiReport:
+    """Add replayed cases up into a report (the totals count ``incidents``)."""
     rows: tuple[KpiRow, ...] = ()
     if by is not None:
         rows = group_rows(assignments if by is Dimension.EXECUTOR else incidents, by, names or {})
@@ -473,29 +551,19 @@ def build_report(
         by=by,
         total=summarise(incidents, None, "всего"),
         rows=rows,
-        misroutes=tuple(misroutes(events, assignments)),
+        misroutes=tuple(misroutes(assignments)),
     )
 
 
-def misroutes(events: Iterable[KpiEvent], assignments: Sequence[Case]) -> list[MisrouteRow]:
+def misroutes(assignments: Iterable[Case]) -> list[MisrouteRow]:
     """Count, per routing rule, the assignments it made (received in the period) and the
     "не наш" returns among them; assignments without a rule count under ``manual``."""
-    rules: dict[int, str | None] = {}
-    not_ours: set[int] = set()
-    for event in events:
-        if event.assignment_id is None:
-            continue
-        if event.kind == "assign":
-            rules.setdefault(event.assignment_id, event.rule_id)
-        elif event.kind == "return" and event.return_kind == "not_ours":
-            not_ours.add(event.assignment_id)
     routed: dict[str, int] = defaultdict(int)
     back: dict[str, int] = defaultdict(int)
     for case in assignments:
-        aid = case.assignment_id or 0
-        rule = rules.get(aid) or MANUAL_RULE
+        rule = case.rule_id or MANUAL_RULE
         routed[rule] += 1
-        back[rule] += aid in not_ours
+        back[rule] += case.not_ours
     return [MisrouteRow(rule, routed[rule], back[rule]) for rule in sorted(routed)]
 
 
