@@ -180,3 +180,27 @@ async def test_openapi_documents_kpi(make_client) -> None:  # type: ignore[no-un
     operation = document["paths"]["/api/v1/kpi"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"from", "to", "by"}
     assert "KpiOut" in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("login", "received", "executors"),
+    [
+        ("supervisor", 5, ["minzdrav", "mintrans"]),
+        ("operator", 5, ["minzdrav", "mintrans"]),
+        ("admin", 5, ["minzdrav", "mintrans"]),
+        ("zdrav", 6, ["minzdrav"]),  # its six assignments (I1 twice)
+        ("trans", 1, ["mintrans"]),
+    ],
+)
+async def test_role_table_page_and_api(  # type: ignore[no-untyped-def]
+    make_client, login: str, received: int, executors: list[str]
+) -> None:
+    client = await make_client(login)
+    page = await client.get(f"/dashboard?{PERIOD}")
+    assert page.status == 200
+    assert re.search(rf'id="kpi-received">{received}<', await page.text())
+    response = await client.get(f"/api/v1/kpi?{PERIOD}&by=executor")
+    assert response.status == 200
+    data = await response.json()
+    assert data["total"]["received"] == received
+    assert [r["key"] for r in data["rows"]] == executors
