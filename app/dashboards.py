@@ -19,6 +19,7 @@ from app.kpi import (
     Case,
     Dimension,
     EscalationCount,
+    GroupWeeks,
     KpiReport,
     KpiRow,
     MisrouteRow,
@@ -31,6 +32,7 @@ from app.kpi import (
     report_of,
     summarise,
     volume,
+    weekly,
 )
 from app.routing import Routing
 from router.sla import WorkingHours
@@ -57,6 +59,9 @@ class Dashboard:
     by_topic: tuple[KpiRow, ...]
     by_network: tuple[KpiRow, ...]
     volume: tuple[VolumePoint, ...]
+    weeks: tuple[str, ...]  # the Mondays of the weeks in topic_weeks and place_weeks
+    topic_weeks: tuple[GroupWeeks, ...]
+    place_weeks: tuple[GroupWeeks, ...]
     misroutes: tuple[MisrouteRow, ...]
     escalations: tuple[EscalationCount, ...]
     sources: tuple[SourceHealth, ...]
@@ -140,6 +145,8 @@ class KpiService:
             incidents = assignments
             escalated = [e for e in escalated if e.executor == executor]
         label = names.get(executor, executor) if executor else "всего"
+        weeks, topic_weeks = weekly(incidents, self.zone, Dimension.TOPIC, names)
+        _, place_weeks = weekly(incidents, self.zone, Dimension.MUNICIPALITY, names)
         return Dashboard(
             period=period,
             as_of=when,
@@ -150,6 +157,9 @@ class KpiService:
             by_topic=group_rows(incidents, Dimension.TOPIC, names),
             by_network=group_rows(incidents, Dimension.NETWORK, names),
             volume=tuple(volume(incidents, self.zone)),
+            weeks=weeks,
+            topic_weeks=topic_weeks,
+            place_weeks=place_weeks,
             misroutes=tuple(misroutes(assignments)),
             escalations=tuple(escalation_counts(escalated, names)),
             sources=sources,

@@ -35,6 +35,7 @@ __all__ = [
     "DayCache",
     "Dimension",
     "EscalationCount",
+    "GroupWeeks",
     "IncidentFacts",
     "KpiEvent",
     "KpiReport",
@@ -54,6 +55,7 @@ __all__ = [
     "row_json",
     "summarise",
     "volume",
+    "weekly",
 ]
 
 _ANSWERS = ("answer_interim", "answer_final")
@@ -573,6 +575,35 @@ def volume(cases: Iterable[Case], zone: Any) -> list[VolumePoint]:
     for case in cases:
         days[case.received_at.astimezone(zone).date().isoformat()] += 1
     return [VolumePoint(day, days[day]) for day in sorted(days)]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWeeks:
+    """One group's cases received in each week (weeks start on Monday, in the region's zone)."""
+
+    key: str | None
+    label: str
+    counts: tuple[int, ...]
+
+
+def weekly(
+    cases: Iterable[Case], zone: Any, by: Dimension, names: Mapping[str, str], *, top: int = 8
+) -> tuple[tuple[str, ...], tuple[GroupWeeks, ...]]:
+    """Count cases per week and group: the weeks' Mondays (ISO) and the ``top`` groups' rows."""
+    per: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    labels: dict[str | None, str] = {}
+    weeks: set[str] = set()
+    for case in cases:
+        day = case.received_at.astimezone(zone).date()
+        monday = (day - timedelta(days=day.weekday())).isoformat()
+        key = _key(case, by)
+        per[key][monday] += 1
+        labels.setdefault(key, _label(case, by, names))
+        weeks.add(monday)
+    order = sorted(weeks)
+    ranked = sorted(per, key=lambda k: (-sum(per[k].values()), labels[k]))[:top]
+    rows = tuple(GroupWeeks(k, labels[k], tuple(per[k].get(w, 0) for w in order)) for k in ranked)
+    return tuple(order), rows
 
 
 def escalation_counts(

@@ -88,6 +88,13 @@ class Links:
         params += [("state", s) for s in states]
         return "/queue?" + urlencode(params)
 
+    def week(self, by: str, key: str | None, monday: str) -> str:
+        """Return the queue of one group's incidents received in the week from ``monday``."""
+        first = max(date.fromisoformat(monday), self.first)
+        last = min(first + timedelta(days=6 - first.weekday()), self.last)
+        pairs = [] if key is None else [(QUEUE_PARAMETER[by], key)]
+        return Links(first, last).queue(*pairs, states=tuple(STATUS_LABELS))
+
     def row(self, by: str, row: KpiRow, what: str = "received") -> str:
         """Return the queue behind one figure of a breakdown's row."""
         pairs = [] if row.key is None else [(QUEUE_PARAMETER[by], row.key)]

@@ -88,6 +88,9 @@ async def test_supervisor_sees_every_figure_linked_to_the_queue(make_client) -> 
     assert ratings.index("MINTRANS") < ratings.index("MINZDRAV")  # 100 % on time first
     assert "rules[0]" in page
     assert 'id="sources"' in page
+    weeks = page[page.index('id="weeks-topics"') : page.index('id="weeks-places"')]
+    assert '<th scope="col">13.10</th>' in weeks
+    assert re.search(r"Здравоохранение</th><td><a href=\"[^\"]*topic_group=[^\"]*\">4</a>", weeks)
 
 
 async def test_network_text_is_escaped_in_svg_and_tables(make_client) -> None:  # type: ignore[no-untyped-def]
