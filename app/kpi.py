@@ -243,7 +243,6 @@ class _Unit:
     first_answer: tuple[datetime, str | None] | None = None
     final_answer: tuple[datetime, str | None] | None = None
     clock: Mapping[str, Any] | None = None
-    clock_hours: str | None = None  # whose hours the clock counts in (None: the region's)
     returned: bool = False
     not_ours: bool = False
     rework: bool = False
@@ -378,7 +377,6 @@ def _replay(
                 unit = assignments[aid] = _Unit(
                     received_at=event.occurred_at, executor=event.executor, rule_id=event.rule_id
                 )
-                unit.clock_hours = event.executor
             if incident.received_at is None:
                 incident.received_at = event.occurred_at
             incident.executor = event.executor
@@ -397,7 +395,7 @@ def _replay(
             incident.returned = True
             if unit is not None:
                 unit.returned = True
-                unit.not_ours = event.return_kind == "not_ours"
+                unit.not_ours = unit.not_ours or event.return_kind == "not_ours"
         elif event.kind == "send_for_rework":
             incident.rework = True
             if unit is not None:

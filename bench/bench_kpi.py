@@ -301,16 +301,17 @@ def run(url: str, label: str, args: argparse.Namespace) -> None:
     def dashboard() -> object:
         return service.dashboard(year)
 
-    results = [
-        measure("baseline: read the same events, count by kind", baseline, args.repeat),
-        measure("kpi report: total", total, args.repeat),
-        measure("kpi report: by executor", by_executor, args.repeat),
-        measure("dashboard: every breakdown", dashboard, args.repeat),
-    ]
-    base = results[0][1]
-    print(f"{'':48} {'best s':>8} {'× base':>7} {'peak MiB':>9}")
-    for name, seconds, peak in results:
-        print(f"{name:48} {seconds:8.2f} {seconds / base:7.1f} {peak:9.1f}")
+    print(f"{'':48} {'best s':>8} {'× base':>7} {'peak MiB':>9}", flush=True)
+    base = 0.0
+    for name, work in (
+        ("baseline: read the same events, count by kind", baseline),
+        ("kpi report: total", total),
+        ("kpi report: by executor", by_executor),
+        ("dashboard: every breakdown", dashboard),
+    ):
+        _, seconds, peak = measure(name, work, args.repeat)
+        base = base or seconds
+        print(f"{name:48} {seconds:8.2f} {seconds / base:7.1f} {peak:9.1f}", flush=True)
     report = service.report(year, as_of=at)
     t = report.total
     print(
