@@ -22,6 +22,7 @@ _ROW = 26
 _LABEL_W = 230
 _BAR_W = 360
 _VALUE_W = 110
+_LEGEND_W = 190
 _FONT = 'font-family="sans-serif" font-size="13"'
 
 #: Fills of a stacked bar's parts, each with its own pattern (defined in every stacked chart).
@@ -31,6 +32,11 @@ _PATTERNS = (
         "hatch",
         '<rect width="8" height="8" fill="#ffcdd2"/>'
         '<path d="M0,8 L8,0 M-2,2 L2,-2 M6,10 L10,6" stroke="#b71c1c" stroke-width="2"/>',
+    ),
+    (
+        "cross",
+        '<rect width="8" height="8" fill="#fff3e0"/>'
+        '<path d="M0,0 L8,8 M8,0 L0,8" stroke="#e65100" stroke-width="1.5"/>',
     ),
     (
         "dots",
@@ -126,9 +132,10 @@ def stacked_chart(title: str, bars: Sequence[StackedBar], legend: Sequence[str])
     )
     pieces = [f"<defs>{defs}</defs>"]
     for i, name in enumerate(legend):
+        fill = f"url(#{ids[i % len(ids)]})"
         pieces.append(
-            f'<rect x="{i * 200}" y="4" width="16" height="16" fill="url(#{ids[i % len(ids)]})" '
-            f'stroke="#333"/><text x="{i * 200 + 22}" y="17">{_e(name)}</text>'
+            f'<rect x="{i * _LEGEND_W}" y="4" width="16" height="16" fill="{fill}" '
+            f'stroke="#333"/><text x="{i * _LEGEND_W + 22}" y="17">{_e(name)}</text>'
         )
     for row, bar in enumerate(bars):
         y = (row + 1) * _ROW + 6
@@ -149,7 +156,8 @@ def stacked_chart(title: str, bars: Sequence[StackedBar], legend: Sequence[str])
         figures = " / ".join(str(p.value) for p in bar.parts)
         pieces.append(f'<text x="{_LABEL_W + _BAR_W + 6}" y="{y + 17}">{_e(figures)}</text>')
     height = (len(bars) + 1) * _ROW + 10
-    return _svg(title, _LABEL_W + _BAR_W + _VALUE_W + 40, height, "".join(pieces))
+    width = max(_LABEL_W + _BAR_W + _VALUE_W + 40, len(legend) * _LEGEND_W)
+    return _svg(title, width, height, "".join(pieces))
 
 
 def column_chart(title: str, bars: Sequence[Bar]) -> Markup:

@@ -58,6 +58,7 @@ class SlaState(enum.StrEnum):
     OK = "ok"
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
+    LATE = "late"  # a filter only: answered after the deadline (no running clock has it)
 
 
 class ActionName(enum.StrEnum):

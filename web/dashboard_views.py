@@ -100,6 +100,8 @@ class Links:
         pairs = [] if row.key is None else [(QUEUE_PARAMETER[by], row.key)]
         if what == "overdue":
             return self.queue(*pairs, ("sla", "overdue"))
+        if what == "late":
+            return self.queue(*pairs, ("sla", "late"), states=tuple(STATUS_LABELS))
         if what == "answered":
             return self.queue(*pairs, states=ANSWERED_STATES)
         return self.queue(*pairs, states=tuple(STATUS_LABELS))
@@ -136,14 +138,15 @@ def _charts(board: Dashboard, links: Links) -> dict[str, Markup]:
                 r.label,
                 (
                     Part("в срок", r.on_time, links.row(by, r, "answered")),
-                    Part("с опозданием", r.late, links.row(by, r, "overdue")),
+                    Part("ответ с опозданием", r.late - r.open_overdue, links.row(by, r, "late")),
+                    Part("открыто, просрочено", r.open_overdue, links.row(by, r, "overdue")),
                     Part("срок не истёк", r.pending, links.row(by, r)),
                 ),
             )
             for r in rows[:15]
         ]
 
-    legend = ("в срок", "с опозданием", "срок не истёк")
+    legend = ("в срок", "ответ с опозданием", "открыто, просрочено", "срок не истёк")
     return {
         "volume": column_chart("Поступило по дням", day_bars),
         "topics": bar_chart("Поступило по группам тем", bars(by_topic, "topic")),

@@ -80,6 +80,8 @@ class SlaFilter(enum.StrEnum):
     OK = "ok"
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
+    #: An executor's final answer came after its deadline (the KPIs' "answered late").
+    LATE = "late"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +296,8 @@ class QueueRepository:
             Incident.priority_rank,
         )
         stmt: Any = sa.select(*columns).select_from(Incident)
-        if executor is not None or query.executor_code is not None or query.sla is not None:
+        running_sla = query.sla is not None and query.sla is not SlaFilter.LATE
+        if executor is not None or query.executor_code is not None or running_sla:
             stmt = stmt.join(active, on_active).join(Executor, Executor.id == active.executor_id)
         else:
             stmt = stmt.outerjoin(active, on_active).outerjoin(
@@ -318,7 +321,16 @@ class QueueRepository:
             stmt = stmt.where(Incident.created_at >= query.received_from)
         if query.received_to is not None:
             stmt = stmt.where(Incident.created_at < query.received_to)
-        if query.sla is not None:
+        if query.sla is SlaFilter.LATE:
+            answered = aliased(Assignment)
+            stmt = stmt.where(
+                sa.exists().where(
+                    answered.incident_id == Incident.id,
+                    answered.status.in_((AssignmentStatus.ANSWERED, AssignmentStatus.CLOSED)),
+                    answered.closed_at > answered.deadline_at,
+                )
+            )
+        elif query.sla is not None:
             running = active.status == AssignmentStatus.RECEIVED
             if query.sla is SlaFilter.OVERDUE:
                 stmt = stmt.where(running, active.deadline_at <= query.now)

@@ -207,3 +207,34 @@ async def test_role_table_page_and_api(  # type: ignore[no-untyped-def]
     data = await response.json()
     assert data["total"]["received"] == received
     assert [r["key"] for r in data["rows"]] == executors
+
+
+async def test_late_parts_link_to_the_queue_of_late_answers(make_client) -> None:  # type: ignore[no-untyped-def]
+    """As of Mon 20 Oct: I3 and I4 were answered late (minzdrav); the link lists exactly them."""
+    client = await make_client("supervisor")
+    page = await (await client.get(f"/dashboard?{PERIOD}")).text()
+    link = "/queue?from=2025-10-13&amp;to=2025-10-19&amp;executor=minzdrav&amp;sla=late"
+    assert f'href="{link}' in page
+    found = re.search(rf'href="({re.escape(link)}[^"]*)"', page)
+    assert found
+    queue = await (await client.get(found.group(1).replace("&amp;", "&"))).text()
+    numbers = set(re.findall(r"T-\d{6}", queue))
+    assert len(numbers) == 2
+    everything = await (
+        await client.get(
+            "/queue?sla=late&"
+            + "&".join(
+                f"state={s}"
+                for s in (
+                    "answered",
+                    "approved",
+                    "published",
+                    "closed",
+                    "assigned",
+                    "reopened",
+                    "in_progress",
+                )
+            )
+        )
+    ).text()
+    assert set(re.findall(r"T-\d{6}", everything)) >= numbers

@@ -47,7 +47,7 @@ def test_stacked_chart_tells_parts_apart_by_pattern_and_legend() -> None:
     )
     root = parse(svg)
     patterns = list(root.iter(f"{SVG}pattern"))
-    assert len(patterns) == 3
+    assert len(patterns) == 4
     fills = {r.get("fill") for r in root.iter(f"{SVG}rect") if "url(" in (r.get("fill") or "")}
     assert len(fills) == 2  # the two parts use two different patterns
     texts = [t.text for t in root.iter(f"{SVG}text")]
