@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts import AccountService
 from app.actions import ActionService
 from app.config import Config
+from app.dashboards import KpiService
 from app.queries import QueryService
 from app.workflow import Workflow
 from classifier.rubricator import RubricatorError, load_rubricator
@@ -95,6 +96,12 @@ def build_workspace(
             clock=clock,
             rubricator=rubricator,
             region=region,
+        ),
+        dashboards=KpiService(
+            sessionmaker=sessions,
+            routing=lambda: workflow.routing,
+            clock=clock,
+            timezone=config.region.timezone,
         ),
         session_secret=secret or session_secret(config),
         clock=clock,

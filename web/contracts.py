@@ -11,7 +11,10 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from web.dashboard_contracts import Dashboards
 
 __all__ = [
     "ACTION_LABELS",
@@ -55,6 +58,7 @@ class SlaState(enum.StrEnum):
     OK = "ok"
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
+    LATE = "late"  # a filter only: answered after the deadline (no running clock has it)
 
 
 class ActionName(enum.StrEnum):
@@ -442,3 +446,4 @@ class Workspace:
     clock: Callable[[], datetime]
     secure_cookies: bool = False
     session_max_age: int = 12 * 3600
+    dashboards: Dashboards | None = None  # the KPIs and dashboards (web/dashboard_views.py)

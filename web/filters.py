@@ -19,6 +19,7 @@ SLA_LABELS: Mapping[str, str] = {
     "ok": "в срок",
     "at_risk": "под угрозой",
     "overdue": "просрочен",
+    "late": "ответ с опозданием",
 }
 
 _ASSIGNMENT_LABELS: Mapping[str, str] = {

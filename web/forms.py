@@ -85,7 +85,7 @@ def parse_filter(
     try:
         sla = SlaState(sla_text) if sla_text else None
     except ValueError:
-        raise BadRequest("sla: ok, at_risk или overdue", field="sla") from None
+        raise BadRequest("sla: ok, at_risk, overdue или late", field="sla") from None
     text = _one(query, "q")
     if text is not None and len(text) > _MAX_TEXT:
         raise BadRequest(f"q: не длиннее {_MAX_TEXT} символов", field="q")

@@ -14,6 +14,7 @@ from app.commands import (
     emulator_cmd,
     evaluate_cmd,
     export_cmd,
+    kpi_cmd,
     process_cmd,
     publish_cmd,
     run_cmd,
@@ -30,3 +31,4 @@ COMMAND_MODULES += (classify_cmd, evaluate_cmd, train_cmd)
 COMMAND_MODULES += (demo_cmd, process_cmd)
 COMMAND_MODULES += (publish_cmd,)
 COMMAND_MODULES += (users_cmd,)
+COMMAND_MODULES += (kpi_cmd,)

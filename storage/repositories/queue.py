@@ -78,6 +78,8 @@ class SlaFilter(enum.StrEnum):
     OK = "ok"
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
+    #: An executor's final answer came after its deadline (the KPIs' "answered late").
+    LATE = "late"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,16 @@ class QueueRepository:
             stmt = stmt.where(Incident.created_at >= query.received_from)
         if query.received_to is not None:
             stmt = stmt.where(Incident.created_at < query.received_to)
-        if query.sla is not None:
+        if query.sla is SlaFilter.LATE:
+            answered = aliased(Assignment)
+            stmt = stmt.where(
+                sa.exists().where(
+                    answered.incident_id == Incident.id,
+                    answered.status.in_((AssignmentStatus.ANSWERED, AssignmentStatus.CLOSED)),
+                    answered.closed_at > answered.deadline_at,
+                )
+            )
+        elif query.sla is not None:
             # The literal matches the partial indexes' predicate (ix_incidents_running_*).
             running = Incident.active_status == sa.literal_column("'received'")
             deadline, at_risk = Incident.active_deadline_at, Incident.active_at_risk_at

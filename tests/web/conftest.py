@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from app.accounts import AccountService
 from app.actions import ActionService
+from app.dashboards import KpiService
 from app.pipeline import Pipeline
 from app.queries import QueryService
 from classifier.regions import load_region
@@ -137,6 +138,12 @@ def build_workspace(w: World) -> Workspace:
         ),
         session_secret=SECRET,
         clock=w.clock,
+        dashboards=KpiService(
+            sessionmaker=w.sm,
+            routing=lambda: w.workflow.routing,
+            clock=w.clock,
+            timezone=INFO.timezone,
+        ),
     )
 
 

@@ -134,7 +134,11 @@ class IncidentQuery(_Request):
     topic: str | None = Field(None, max_length=200, description="Topic of the rubricator (exact).")
     municipality: str | None = Field(None, max_length=20, description="Municipality's OKTMO code.")
     executor: str | None = Field(None, max_length=64, description="Active executor's code.")
-    sla: SlaState | None = Field(None, description="Where the running clock stands.")
+    sla: SlaState | None = Field(
+        None,
+        description="Where the running clock stands (ok, at_risk, overdue); late: an "
+        "executor's final answer came after its deadline.",
+    )
     network: Network | None = Field(None, description="A message of the incident came from it.")
     source: int | None = Field(None, ge=1, le=2**62, description="A message came from this source.")
     priority: Priority | None = None

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from web.api.kpi import KpiOut, KpiQuery, kpi
 from web.api.models import (
     ACTION_BODIES,
     ID_MAX,
@@ -340,6 +341,19 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401, 422),
         description="An executor's staff see only incidents actively assigned to their "
         "executor, whatever the filters. Pages never count or skip rows: follow next_cursor.",
+    ),
+    Operation(
+        "GET",
+        "/kpi",
+        "kpi",
+        "KPIs of a period, rebuilt from the event log (docs/kpi.md)",
+        kpi,
+        KpiOut,
+        query=KpiQuery,
+        errors=(400, 401, 403, 404, 422),
+        tag="kpi",
+        description="Supervisors, operators and administrators get every figure; an "
+        "executor's staff only their own executor's assignments, whatever `by` says.",
     ),
     Operation(
         "GET",
