@@ -11,7 +11,10 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from app.tabular import Table
 
 __all__ = [
     "ACTION_LABELS",
@@ -26,6 +29,7 @@ __all__ = [
     "BulkResult",
     "ClassificationView",
     "EventView",
+    "Exports",
     "FilterChoices",
     "IncidentDetail",
     "MessageView",
@@ -407,6 +411,19 @@ class Actions(Protocol):
         ...
 
 
+@runtime_checkable
+class Exports(Protocol):
+    """Lists and tables as files (blocking calls: web/ runs them in a worker thread)."""
+
+    def incidents(self, viewer: Viewer, filters: QueueFilter) -> Table:
+        """Return the viewer's filtered queue as a lazily read table; BadRequest for bad filters."""
+        ...
+
+    def write(self, table: Table, fmt: str, out: BinaryIO) -> int:
+        """Write the table as ``fmt`` (csv or xlsx) into ``out``; return the rows written."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """The services and settings of the operators' and executors' workspace."""
@@ -418,3 +435,5 @@ class Workspace:
     clock: Callable[[], datetime]
     secure_cookies: bool = False
     session_max_age: int = 12 * 3600
+    #: CSV and XLSX exports (None: the export routes answer 404).
+    exports: Exports | None = None

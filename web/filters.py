@@ -12,7 +12,7 @@ import jinja2
 from web.contracts import ACTION_LABELS, ROLE_LABELS
 from web.labels import priority_label, status_label
 
-__all__ = ["SLA_LABELS", "evidence_groups", "install_filters"]
+__all__ = ["NETWORK_LABELS", "SLA_LABELS", "evidence_groups", "install_filters"]
 
 SLA_LABELS: Mapping[str, str] = {
     "ok": "в срок",
@@ -65,7 +65,7 @@ _EVENT_LABELS: Mapping[str, str] = {
 
 _RESOLUTIONS: Mapping[str, str] = {"fixed": "проблема решена", "answered_only": "только ответ"}
 _KINDS: Mapping[str, str] = {"post": "пост", "comment": "комментарий"}
-_NETWORKS: Mapping[str, str] = {
+NETWORK_LABELS: Mapping[str, str] = {
     "vk": "ВКонтакте",
     "ok": "Одноклассники",
     "telegram": "Telegram",
@@ -151,7 +151,7 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
         event=label(_EVENT_LABELS),
         resolution=label(_RESOLUTIONS),
         kind=label(_KINDS),
-        network=label(_NETWORKS),
+        network=label(NETWORK_LABELS),
         percent=percent,
     )
     environment.globals["zone_name"] = timezone

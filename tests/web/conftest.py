@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from app.accounts import AccountService
 from app.actions import ActionService
+from app.export_service import ExportService
 from app.pipeline import Pipeline
 from app.queries import QueryService
 from classifier.regions import load_region
@@ -135,6 +136,7 @@ def build_workspace(w: World) -> Workspace:
         ),
         session_secret=SECRET,
         clock=w.clock,
+        exports=ExportService(sessionmaker=w.sm, clock=w.clock, timezone=INFO.timezone),
     )
 
 
