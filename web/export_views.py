@@ -127,7 +127,10 @@ def filename_for(table: Table, fmt: str, moment: datetime, zone: ZoneInfo) -> st
 
 def content_disposition(filename: str) -> str:
     """Return an attachment header with an ASCII fallback and the RFC 5987 UTF-8 name."""
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "export"
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).lstrip(".")
+    stem, dot, extension = fallback.rpartition(".")
+    if not (stem if dot else fallback).strip("_"):  # nothing ASCII worth keeping in the name
+        fallback = "export" + (dot + extension if dot else "")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
