@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -202,6 +202,8 @@ def _xlsx_maker(column: Column, sheet: Any, zone: ZoneInfo) -> Callable[[object]
         if value is None:
             return None
         cleaned = _clean(str(value))[:XLSX_CELL_MAX]
+        if not cleaned.startswith(_FORMULA_START) and cleaned not in ERROR_CODES:
+            return cleaned  # a plain value: openpyxl makes it a string cell (and reuses one)
         made = _string_cell(sheet, cleaned)
         if cleaned.startswith(_FORMULA_START):
             made.quotePrefix = True
