@@ -187,7 +187,8 @@ async def stream_table(
             pass
         except BaseException as err:  # handed to the loop, which logs it and cuts the body
             error = err
-        pipe.finish(error)
+        with contextlib.suppress(RuntimeError):  # the loop closed (shutdown): nobody to tell
+            pipe.finish(error)
 
     writer = threading.Thread(target=work, name=f"export-{table.name}", daemon=True)
     writer.start()
