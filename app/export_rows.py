@@ -64,9 +64,11 @@ def _sla(result: QueueResult, now: datetime) -> str | None:
     return SLA_LABELS["ok"]
 
 
-def _cut(text: str) -> str:
+def _cut(text: str, cut: bool) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    if len(text) > TEXT_LIMIT:
+        return text[: TEXT_LIMIT - 1] + "…"
+    return text + "…" if cut else text
 
 
 def _rows(
@@ -81,7 +83,8 @@ def _rows(
         with sessions() as session:
             found = QueueRepository(session).queue(step, executor=scope)
             page = found[:chunk]
-            firsts = first_messages(session, [r.id for r in page], text_limit=TEXT_LIMIT)
+            # Twice the limit: collapsing whitespace may shorten what is read.
+            firsts = first_messages(session, [r.id for r in page], text_limit=2 * TEXT_LIMIT)
         for result in page:
             first = firsts.get(result.id)
             row: tuple[object, ...] = (
@@ -98,7 +101,7 @@ def _rows(
                 priority_label(result.priority.value),
                 NETWORK_LABELS.get(first.network.value, first.network.value) if first else None,
                 first.source_title if first else None,
-                _cut(first.text) if first else None,
+                _cut(first.text, first.cut) if first else None,
                 first.url if first else None,
             )
             yield (*row, page_url(result.id)) if page_url else row

@@ -29,6 +29,7 @@ class FirstMessage:
     text: str
     posted_at: dt.datetime
     url: str | None
+    cut: bool  # the stored text is longer than ``text``
 
 
 def first_messages(
@@ -46,6 +47,7 @@ def first_messages(
             Message.network.label("network"),
             Source.title.label("source_title"),
             sa.func.substr(Message.text, 1, text_limit).label("text"),
+            (sa.func.length(Message.text) > text_limit).label("cut"),
             Message.posted_at.label("posted_at"),
             Message.url.label("url"),
             order.label("place"),
@@ -64,6 +66,7 @@ def first_messages(
             text=row.text or "",
             posted_at=row.posted_at,
             url=row.url,
+            cut=bool(row.cut),
         )
         for row in rows
     }
