@@ -66,6 +66,8 @@ __all__ = [
     "actor_of",
     "decode_cursor",
     "encode_cursor",
+    "queue_query",
+    "viewer_scope",
 ]
 
 #: The longest page a client may ask for.
@@ -90,7 +92,7 @@ def actor_of(viewer: Viewer) -> Actor:
     )
 
 
-def _scope(viewer: Viewer) -> str | None:
+def viewer_scope(viewer: Viewer) -> str | None:
     """Return the executor whose incidents alone the viewer sees (None: every incident)."""
     if viewer.role == Role.EXECUTOR.value:
         if not viewer.executor_code:
@@ -181,6 +183,39 @@ def _row(result: QueueResult, now: datetime) -> QueueRow:
     )
 
 
+def queue_query(filters: QueueFilter, now: datetime) -> QueueQuery:
+    """Turn the screens' filters into storage's query; BadRequest naming a bad value."""
+    try:
+        statuses = tuple(IncidentStatus(s) for s in filters.states) or OPEN_STATES
+        network = Network(filters.network) if filters.network else None
+        priority = Priority(filters.priority) if filters.priority else None
+        sort = StorageSort(filters.sort.value)
+    except ValueError as err:
+        raise BadRequest(f"неизвестное значение фильтра: {err}") from None
+    if not 1 <= filters.limit <= MAX_PAGE:
+        raise BadRequest(f"размер страницы от 1 до {MAX_PAGE}", field="limit")
+    after = decode_cursor(filters.cursor, sort.value) if filters.cursor else None
+    text = (filters.text or "").strip()[:200] or None
+    return QueueQuery(
+        now=now,
+        statuses=statuses,
+        topic_group=filters.topic_group or None,
+        topic=filters.topic or None,
+        municipality_oktmo=filters.municipality or None,
+        executor_code=filters.executor or None,
+        sla=SlaFilter(filters.sla.value) if filters.sla else None,
+        network=network,
+        source_id=filters.source,
+        priority=priority,
+        received_from=filters.received_from,
+        received_to=filters.received_to,
+        text=text,
+        sort=sort,
+        after=after,
+        limit=filters.limit,
+    )
+
+
 #: The workflow's actions as the screens' actions.
 _SCREEN: dict[Action, tuple[ActionName, ...]] = {
     Action.TRIAGE: (ActionName.TRIAGE,),
@@ -226,43 +261,12 @@ class QueryService:
 
     # ------------------------------------------------------------------ the queue
 
-    def _query(self, filters: QueueFilter, now: datetime) -> QueueQuery:
-        try:
-            statuses = tuple(IncidentStatus(s) for s in filters.states) or OPEN_STATES
-            network = Network(filters.network) if filters.network else None
-            priority = Priority(filters.priority) if filters.priority else None
-            sort = StorageSort(filters.sort.value)
-        except ValueError as err:
-            raise BadRequest(f"неизвестное значение фильтра: {err}") from None
-        if not 1 <= filters.limit <= MAX_PAGE:
-            raise BadRequest(f"размер страницы от 1 до {MAX_PAGE}", field="limit")
-        after = decode_cursor(filters.cursor, sort.value) if filters.cursor else None
-        text = (filters.text or "").strip()[:200] or None
-        return QueueQuery(
-            now=now,
-            statuses=statuses,
-            topic_group=filters.topic_group or None,
-            topic=filters.topic or None,
-            municipality_oktmo=filters.municipality or None,
-            executor_code=filters.executor or None,
-            sla=SlaFilter(filters.sla.value) if filters.sla else None,
-            network=network,
-            source_id=filters.source,
-            priority=priority,
-            received_from=filters.received_from,
-            received_to=filters.received_to,
-            text=text,
-            sort=sort,
-            after=after,
-            limit=filters.limit,
-        )
-
     def queue_sync(self, viewer: Viewer, filters: QueueFilter) -> QueuePage:
         """Return one page of the queue for the viewer."""
         now = self._clock()
-        query = self._query(filters, now)
+        query = queue_query(filters, now)
         with self._sessions() as session:
-            results = QueueRepository(session).queue(query, executor=_scope(viewer))
+            results = QueueRepository(session).queue(query, executor=viewer_scope(viewer))
         page = results[: query.limit]
         more = len(results) > query.limit
         cursor = encode_cursor(query.sort.value, page[-1].keys) if more and page else None
@@ -340,7 +344,7 @@ class QueryService:
         now = self._clock()
         with self._sessions() as session:
             try:
-                page = QueueRepository(session).incident(incident_id, executor=_scope(viewer))
+                page = QueueRepository(session).incident(incident_id, executor=viewer_scope(viewer))
             except RowNotFound:
                 raise NotFound(f"инцидент {incident_id} не найден") from None
             allowed = self._allowed(session, viewer, page)

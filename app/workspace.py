@@ -17,6 +17,7 @@ from app.accounts import AccountService
 from app.actions import ActionService
 from app.config import Config
 from app.dashboards import KpiService
+from app.export_service import ExportService
 from app.queries import QueryService
 from app.workflow import Workflow
 from classifier.rubricator import RubricatorError, load_rubricator
@@ -106,4 +107,10 @@ def build_workspace(
         session_secret=secret or session_secret(config),
         clock=clock,
         secure_cookies=public is not None and public.startswith("https://"),
+        exports=ExportService(
+            sessionmaker=sessions,
+            clock=clock,
+            timezone=config.region.timezone,
+            public_url=public,
+        ),
     )

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry
 
-from web import api, dashboard_views, views, workspace_views
+from web import api, dashboard_views, export_views, views, workspace_views
 from web.auth import LoginThrottle, SessionCodec, auth_middleware
 from web.contracts import Workspace
 from web.filters import install_filters
@@ -77,5 +77,6 @@ def create_app(
         app[LOGIN_THROTTLE] = LoginThrottle(clock=workspace.clock)
         workspace_views.add_routes(app)
         dashboard_views.add_routes(app)
+        export_views.add_routes(app)
         api.add_routes(app)
     return app

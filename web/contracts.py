@@ -11,9 +11,10 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from app.tabular import Table
     from web.dashboard_contracts import Dashboards
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "BulkResult",
     "ClassificationView",
     "EventView",
+    "Exports",
     "FilterChoices",
     "IncidentDetail",
     "MessageView",
@@ -435,6 +437,19 @@ class Actions(Protocol):
         ...
 
 
+@runtime_checkable
+class Exports(Protocol):
+    """Lists and tables as files (blocking calls: web/ runs them in a worker thread)."""
+
+    def incidents(self, viewer: Viewer, filters: QueueFilter) -> Table:
+        """Return the viewer's filtered queue as a lazily read table; BadRequest for bad filters."""
+        ...
+
+    def write(self, table: Table, fmt: str, out: BinaryIO) -> int:
+        """Write the table as ``fmt`` (csv or xlsx) into ``out``; return the rows written."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """The services and settings of the operators' and executors' workspace."""
@@ -447,3 +462,5 @@ class Workspace:
     secure_cookies: bool = False
     session_max_age: int = 12 * 3600
     dashboards: Dashboards | None = None  # the KPIs and dashboards (web/dashboard_views.py)
+    #: CSV and XLSX exports (None: the export routes answer 404).
+    exports: Exports | None = None

@@ -13,7 +13,7 @@ from web.contracts import ACTION_LABELS, ROLE_LABELS
 from web.labels import priority_label, status_label
 from web.options import select_options, topic_options
 
-__all__ = ["SLA_LABELS", "evidence_groups", "install_filters"]
+__all__ = ["NETWORK_LABELS", "SLA_LABELS", "evidence_groups", "install_filters"]
 
 SLA_LABELS: Mapping[str, str] = {
     "ok": "в срок",
@@ -68,7 +68,7 @@ _EVENT_LABELS: Mapping[str, str] = {
 
 _RESOLUTIONS: Mapping[str, str] = {"fixed": "проблема решена", "answered_only": "только ответ"}
 _KINDS: Mapping[str, str] = {"post": "пост", "comment": "комментарий"}
-_NETWORKS: Mapping[str, str] = {
+NETWORK_LABELS: Mapping[str, str] = {
     "vk": "ВКонтакте",
     "ok": "Одноклассники",
     "telegram": "Telegram",
@@ -155,7 +155,7 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
         event=label(_EVENT_LABELS),
         resolution=label(_RESOLUTIONS),
         kind=label(_KINDS),
-        network=label(_NETWORKS),
+        network=label(NETWORK_LABELS),
         percent=percent,
     )
     environment.globals["zone_name"] = timezone

@@ -110,6 +110,14 @@ def _page_links(request: web.Request, cursor: str | None) -> str | None:
     return "/queue?" + urlencode(params)
 
 
+def _export_query(request: web.Request) -> str:
+    """The current filters, for the export links (an export has no page, so no cursor)."""
+    skip = ("cursor", "limit")
+    return urlencode(
+        [(k, v) for k, v in request.query.items() if k in FILTER_FIELDS and k not in skip]
+    )
+
+
 async def queue(request: web.Request) -> web.StreamResponse:
     """The queue: the operators' triage queue, or an executor's own incidents by deadline."""
     viewer = require_viewer(request)
@@ -131,6 +139,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
             "priorities": PRIORITY_LABELS,
             "sla_labels": SLA_LABELS,
             "next_url": _page_links(request, page.next_cursor),
+            "export_query": _export_query(request),
             "first_url": _page_links(request, "") if filters.cursor else None,
             "bulk_actions": [a.value for a in BULK_ACTIONS] if viewer.triages else [],
             "notice": _notice(request.query),

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from app.accounts import AccountService
 from app.actions import ActionService
 from app.dashboards import KpiService
+from app.export_service import ExportService
 from app.pipeline import Pipeline
 from app.queries import QueryService
 from classifier.regions import load_region
@@ -144,6 +145,7 @@ def build_workspace(w: World) -> Workspace:
             clock=w.clock,
             timezone=INFO.timezone,
         ),
+        exports=ExportService(sessionmaker=w.sm, clock=w.clock, timezone=INFO.timezone),
     )
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "EventOut",
     "ExecutorList",
     "ExecutorOut",
+    "ExportFormat",
+    "ExportQuery",
     "IncidentDetailOut",
     "IncidentList",
     "IncidentQuery",
@@ -124,8 +126,8 @@ class _Response(BaseModel):
 # --------------------------------------------------------------------------- requests
 
 
-class IncidentQuery(_Request):
-    """The queue's filters, order and page: the query parameters of GET /api/v1/incidents."""
+class _QueueFilters(_Request):
+    """The queue's filters and order (shared by the list and its export)."""
 
     state: list[State] = Field(
         default_factory=list, description="Workflow states (repeat the parameter for several)."
@@ -152,10 +154,30 @@ class IncidentQuery(_Request):
     sort: QueueSort | None = Field(
         None, description="Order: priority (default) or deadline (default for executors), received."
     )
+
+
+class IncidentQuery(_QueueFilters):
+    """The queue's filters, order and page: the query parameters of GET /api/v1/incidents."""
+
     cursor: str | None = Field(
         None, max_length=1000, description="next_cursor of the previous page (same filters)."
     )
     limit: int = Field(50, ge=1, le=200, description="Page size.")
+
+
+class ExportFormat(enum.StrEnum):
+    """A file format of the exports."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class ExportQuery(_QueueFilters):
+    """The queue's filters and order, and the file's format: GET /api/v1/incidents/export."""
+
+    format: ExportFormat = Field(
+        description="csv (UTF-8 with BOM, `;`-separated, for Russian Excel) or xlsx."
+    )
 
 
 class LoginBody(_Request):

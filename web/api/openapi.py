@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -44,8 +45,8 @@ class Operation:
     path: str  # under PREFIX, with {incident_id} for the incident's id
     operation_id: str
     summary: str
-    handler: Callable[..., Awaitable[BaseModel | None]]
-    response: type[BaseModel] | None  # None: 204 No Content
+    handler: Callable[..., Awaitable[BaseModel | web.StreamResponse | None]]
+    response: type[BaseModel] | None  # None: 204 No Content (or a file, see ``files``)
     status: int = 200
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
@@ -53,6 +54,8 @@ class Operation:
     authenticated: bool = True
     tag: str = "incidents"
     description: str = ""
+    #: A file download instead of JSON: its media types (the handler streams the body).
+    files: tuple[str, ...] = ()
 
 
 def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +145,12 @@ def document(operations: Sequence[Operation], *, version: str) -> dict[str, Any]
                 },
             }
         responses = {str(op.status): _response(op.status, op.response, "Success.")}
+        if op.files:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            responses[str(op.status)] = {
+                "description": "The file, streamed (chunked), as an attachment.",
+                "content": {media: binary for media in op.files},
+            }
         statuses = set(op.errors) | ({413} if op.body is not None else set())
         for status in sorted(statuses):
             responses[str(status)] = _response(status, ErrorOut, _ERROR_TEXT[status])

@@ -33,6 +33,7 @@ from web.api.models import (
     ActionResultOut,
     ExecutorList,
     ExecutorOut,
+    ExportQuery,
     IncidentDetailOut,
     IncidentList,
     IncidentQuery,
@@ -45,6 +46,7 @@ from web.api.openapi import PREFIX, Operation, document
 from web.auth import csrf_token, is_bearer, sign_out, viewer_of
 from web.contracts import ActionName, ActionRequest, QueueSort, Viewer, Workspace
 from web.errors import AppError, BadRequest, Unauthorized
+from web.export_views import EXPORT_FORMATS, export_incidents
 from web.forms import parse_filter
 from web.keys import SITE_INFO, WORKSPACE
 from web.signin import sign_in_with_password
@@ -148,7 +150,9 @@ def _incident_id(request: web.Request) -> int:
     return int(raw)
 
 
-def _json(model: BaseModel | None, status: int) -> web.StreamResponse:
+def _json(model: BaseModel | web.StreamResponse | None, status: int) -> web.StreamResponse:
+    if isinstance(model, web.StreamResponse):  # a file the handler has streamed
+        return model
     if model is None:
         return web.Response(status=204)
     return web.Response(
@@ -251,6 +255,14 @@ async def incidents(call: Call) -> BaseModel:
     )
 
 
+async def export(call: Call) -> web.StreamResponse:
+    """The queue in the caller's scope, every page of it, as a CSV or XLSX file."""
+    query = call.query
+    if not isinstance(query, ExportQuery):  # pragma: no cover - the table pairs them
+        raise TypeError("expected ExportQuery")
+    return await export_incidents(call.request, call.caller(), query.format.value)
+
+
 async def incident(call: Call) -> BaseModel:
     """The incident page's content."""
     detail = await call.workspace.queries.incident(call.caller(), call.path_id())
@@ -341,6 +353,22 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(400, 401, 422),
         description="An executor's staff see only incidents actively assigned to their "
         "executor, whatever the filters. Pages never count or skip rows: follow next_cursor.",
+    ),
+    # Before /incidents/{incident_id}, whose pattern would take "export" for an id.
+    Operation(
+        "GET",
+        "/incidents/export",
+        "exportIncidents",
+        "The queue as a file: every incident in the caller's scope that the filters select",
+        export,
+        None,
+        query=ExportQuery,
+        errors=(400, 401, 404, 422),
+        files=tuple(media.split(";")[0] for media in EXPORT_FORMATS.values()),
+        description="The same filters and scope as GET /api/v1/incidents, without pages: "
+        "the whole list, streamed in chunks (Content-Disposition names the file). CSV is "
+        "UTF-8 with a BOM, `;`-separated, for Russian Excel; XLSX has real dates (in the "
+        "region's zone) and numbers. An executor's staff export only their own incidents.",
     ),
     Operation(
         "GET",
