@@ -20,6 +20,7 @@ from markupsafe import Markup
 from web.charts import Bar, Part, StackedBar, bar_chart, column_chart, stacked_chart
 from web.dashboard_contracts import Dashboards
 from web.errors import BadRequest, NotFound
+from web.export_views import parse_format, stream_table
 from web.keys import SITE_INFO, WORKSPACE
 from web.labels import STATUS_LABELS
 from web.render import render
@@ -215,6 +216,38 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     )
 
 
+#: The KPI tables a dashboard export names (app.kpi.kpi_tables returns them in this order).
+EXPORT_TABLES = ("figures", "misroutes")
+
+
+async def dashboard_export(request: web.Request) -> web.StreamResponse:
+    """A KPI table of a period as CSV or XLSX: ``/dashboard/export/{figures|misroutes}.{fmt}``.
+
+    ``from``/``to`` as on the page, ``by`` (executor, municipality, topic, network; none: the
+    totals); an executor's staff get only their own executor's figures, as on the page.
+    """
+    from app.kpi import kpi_tables
+
+    viewer = require_viewer(request)
+    service = _service(request)
+    which = request.match_info["table"]
+    if which not in EXPORT_TABLES:
+        raise NotFound("нет такой таблицы показателей")
+    fmt = parse_format(request.match_info["fmt"])
+    info = request.app[SITE_INFO]
+    workspace = request.app[WORKSPACE]
+    assert workspace is not None  # noqa: S101 - _service checked it
+    today = workspace.clock().astimezone(ZoneInfo(info.timezone)).date()
+    first, last, start, end = parse_period(request.query, info.timezone, today)
+    report = await service.report_for(viewer, start, end, request.query.get("by") or None)
+    table = kpi_tables(report)[EXPORT_TABLES.index(which)]
+    name = f"{table.name}-{first.isoformat()}-{last.isoformat()}.{fmt}"
+    return await stream_table(request, table, fmt, filename=name)
+
+
 def add_routes(app: web.Application) -> None:
-    """Register the dashboard pages."""
+    """Register the dashboard pages and their KPI table exports."""
     app.router.add_get("/dashboard", dashboard, name="dashboard")
+    app.router.add_get(
+        r"/dashboard/export/{table:[a-z]+}.{fmt:[a-z]+}", dashboard_export, name="dashboard_export"
+    )

@@ -238,3 +238,48 @@ async def test_late_parts_link_to_the_queue_of_late_answers(make_client) -> None
         )
     ).text()
     assert set(re.findall(r"T-\d{6}", everything)) >= numbers
+
+
+async def test_kpi_tables_export_as_csv_and_xlsx_within_the_viewers_scope(make_client) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    import openpyxl
+
+    client = await make_client("supervisor")
+    page = await (await client.get(f"/dashboard?{PERIOD}")).text()
+    assert (
+        'href="/dashboard/export/figures.xlsx?from=2025-10-13&amp;to=2025-10-19&amp;by=executor"'
+        in page
+    )
+    response = await client.get(f"/dashboard/export/figures.csv?{PERIOD}&by=executor")
+    assert response.status == 200
+    assert "kpi-executor-2025-10-13-2025-10-19.csv" in response.headers["Content-Disposition"]
+    body = await response.read()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    keys = [row[0] for row in rows[1:]]
+    assert "minzdrav" in keys
+    assert "mintrans" in keys
+    received = rows[0].index(next(h for h in rows[0] if h.startswith("Поступило")))
+    total = rows[-1]
+    assert total[received] == "5"  # the totals row, as on the page
+    response = await client.get(f"/dashboard/export/misroutes.xlsx?{PERIOD}")
+    assert response.status == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True).active
+    assert sheet is not None
+    header = next(sheet.iter_rows(values_only=True))
+    assert header[:2] == ("Правило", "Направлено")
+
+    own = await make_client("trans")
+    body = await (await own.get(f"/dashboard/export/figures.csv?{PERIOD}&by=executor")).read()
+    keys = [row[0] for row in csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";")]
+    assert "mintrans" in keys
+    assert "minzdrav" not in keys
+
+    assert (await client.get(f"/dashboard/export/nothing.csv?{PERIOD}")).status == 404
+    assert (await client.get(f"/dashboard/export/figures.pdf?{PERIOD}")).status == 400
+    assert (await client.get("/dashboard/export/figures.csv?from=2025-13-01")).status == 400
+    nobody = await make_client(None)
+    response = await nobody.get(f"/dashboard/export/figures.csv?{PERIOD}", allow_redirects=False)
+    assert response.status == 303
