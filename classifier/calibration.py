@@ -143,7 +143,7 @@ class CoveragePoint:
 def coverage_curve(
     confidences: Sequence[float],
     correct: Sequence[bool],
-    thresholds: Sequence[float] = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    thresholds: Sequence[float] = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99),
 ) -> list[CoveragePoint]:
     """Return, per threshold, the share with confidence >= it and their accuracy."""
     if len(confidences) != len(correct):

@@ -251,7 +251,7 @@ def format_calibration(report: CalibrationReport) -> str:
     lines.append(f"expected calibration error {report.ece:.3f}")
     lines.append("threshold  routed  accuracy-of-routed")
     for c in report.coverage:
-        lines.append(f"{c.threshold:9.1f}  {c.coverage:6.1%}  {c.accuracy:18.3f}")
+        lines.append(f"{c.threshold:9.2f}  {c.coverage:6.1%}  {c.accuracy:18.3f}")
     return "\n".join(lines)
 
 

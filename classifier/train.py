@@ -148,6 +148,7 @@ def merge_training_items(
                 group=truth.group,
                 topic=truth.topic,
                 weight=label_weight,
+                operator=True,
             )
         )
     summary: dict[str, Any] = {

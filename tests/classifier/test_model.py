@@ -431,10 +431,10 @@ def test_a_frozen_copy_of_another_model_is_not_used(
 def test_the_group_decision_combines_both_heads_and_is_calibrated(
     models: TextModels, lemmatizer: Lemmatizer
 ) -> None:
-    # Fitted on a held-back fifth of the seed: some temperature other than "as it is".
+    # No operator labels to calibrate on: the combined probabilities as they are.
     assert models.group_mix == 0.5
-    assert 0.25 <= models.group_temperature <= 16.0
-    assert models.group_temperature != 1.0
+    assert models.group_temperature == 1.0
+    models.group_temperature = 0.7  # as if fitted on labels
     docs = _docs(lemmatizer, [t for t, _g in CASES])
     x = models.featurizer.transform(docs)
     assert models.topic is not None
@@ -456,6 +456,7 @@ def test_the_group_decision_combines_both_heads_and_is_calibrated(
     total = sum(expected_p)
     assert combined[0] == pytest.approx([e / total for e in expected_p], rel=1e-6, abs=1e-9)
     predictions = models.predict(docs)
+    models.group_temperature = 1.0
     assert [p.group_confidence for p in predictions] == pytest.approx(combined.max(axis=1).tolist())
 
 
@@ -484,3 +485,32 @@ def test_without_calibration_the_temperature_stays_one(
     small = train(seed[::4], lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator, spec=spec)
     assert small.models.group_temperature == 1.0
     assert small.models.group_mix == 0.0
+
+
+def test_the_temperature_is_fitted_on_held_back_operator_labels(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    from classifier.model import MIN_CALIBRATION, TrainingItem, _held_back, group_temperature
+
+    topic_groups = {t.name: t.group for t in rubricator.topics}
+
+    def item(example: SeedExample, *, operator: bool) -> TrainingItem:
+        return TrainingItem(
+            doc=" ".join(lemmatizer.lemmatize_text(example.text)),
+            is_complaint=example.is_complaint,
+            group=example.group,
+            topic=example.topic,
+            kind=example.kind,
+            operator=operator and example.is_complaint,
+        )
+
+    # Seed examples alone: nothing real to calibrate on.
+    seed_only = [item(e, operator=False) for e in seed]
+    assert group_temperature(seed_only, topic_groups=topic_groups, spec=SMALL) == 1.0
+    # The complaints as operators' labels: a fifth of them held back, a temperature fitted.
+    labelled = [item(e, operator=True) for e in seed]
+    held = [i for i in labelled if i.operator and _held_back(i.doc)]
+    assert len(held) >= MIN_CALIBRATION
+    t = group_temperature(labelled, topic_groups=topic_groups, spec=SMALL)
+    assert t != 1.0
+    assert 0.25 <= t <= 16.0
