@@ -94,7 +94,7 @@ class ModelSpec:
         mix = getattr(self, "group_from_topics", 0.0)
         groups = f"; groups two-level (topic weight {mix:g})" if mix else ""
         if getattr(self, "calibrate_groups", False):
-            groups += ", temperature-calibrated"
+            groups += ", temperature from held-back operator labels"
         return f"{self.features.describe()}; {model} C={self.c}{weights}{groups}"
 
 
