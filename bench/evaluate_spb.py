@@ -3,8 +3,10 @@
 Run: ``.venv/bin/python bench/evaluate_spb.py [--data DIR] [--steps 0,100,500,2000] [--limit N]``.
 
 Reads ../shared/data/spb-nash-peterburg at run time (never copied into the project) and prints
-per-group precision/recall/F1, macro-F1, the confusion matrix and the learning curve (cold
-start, then after N appeals fed in as operator corrections, scored on the remaining appeals).
+per-group precision/recall/F1, macro-F1, the ten largest confusions, the confusion matrix, the
+group confidence's reliability table with the accuracy of what each threshold routes, and the
+learning curve (cold start, then after N appeals fed in as operator corrections, scored on the
+remaining appeals).
 Exit code 2 when the data is missing.
 """
 

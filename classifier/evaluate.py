@@ -15,6 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from classifier.calibration import (
+    CoveragePoint,
+    ReliabilityBin,
+    coverage_curve,
+    expected_calibration_error,
+    reliability_bins,
+)
 from classifier.corpus import SeedExample
 from classifier.model import ModelSpec, TextModels
 from classifier.noise import NoiseMessage, NoiseReport, noise_report
@@ -24,19 +31,25 @@ from classifier.train import Lemmatize, OperatorLabel, train
 __all__ = [
     "SPB_FILE",
     "Appeal",
+    "CalibrationReport",
     "ClassScore",
+    "Confusion",
     "CurvePoint",
     "EvaluationDataError",
     "GroupReport",
+    "calibration_report",
     "evaluate_models",
     "evaluate_noise",
+    "format_calibration",
     "format_confusion",
+    "format_confusions",
     "format_curve",
     "format_report",
     "group_report",
     "learning_curve",
     "load_spb_appeals",
     "load_spb_mapping",
+    "top_confusions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -150,6 +163,98 @@ def format_confusion(report: GroupReport) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class Confusion:
+    """``n`` messages of group ``truth`` filed under ``predicted``: ``share`` of that group."""
+
+    truth: str
+    predicted: str
+    n: int
+    share: float
+
+
+def top_confusions(report: GroupReport, limit: int = 10) -> list[Confusion]:
+    """Return the largest off-diagonal cells of the confusion matrix, largest first."""
+    names = [*report.labels, OTHER]
+    cells: list[Confusion] = []
+    for i, row in enumerate(report.confusion):
+        support = sum(row)
+        for j, n in enumerate(row):
+            if i != j and n:
+                cells.append(Confusion(report.labels[i], names[j], n, n / support))
+    cells.sort(key=lambda c: (-c.n, c.truth, c.predicted))
+    return cells[:limit]
+
+
+def format_confusions(confusions: Sequence[Confusion]) -> str:
+    """Render the top confusions as lines "truth -> predicted  n  share of the truth's group"."""
+    if not confusions:
+        return "(no confusions)"
+    width = max(len(c.truth) for c in confusions)
+    return "\n".join(
+        f"{c.truth:<{width}} -> {c.predicted}  {c.n}  ({c.share:.1%} of {c.truth})"
+        for c in confusions
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationReport:
+    """How well the group confidence is calibrated, and what a triage threshold keeps."""
+
+    bins: tuple[ReliabilityBin, ...]
+    ece: float
+    coverage: tuple[CoveragePoint, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as a JSON-ready dict."""
+        return {
+            "ece": round(self.ece, 4),
+            "bins": [
+                {
+                    "low": b.low,
+                    "high": b.high,
+                    "n": b.n,
+                    "confidence": round(b.mean_confidence, 4),
+                    "accuracy": round(b.accuracy, 4),
+                }
+                for b in self.bins
+            ],
+            "coverage": [
+                {
+                    "threshold": c.threshold,
+                    "coverage": round(c.coverage, 4),
+                    "accuracy": round(c.accuracy, 4),
+                }
+                for c in self.coverage
+            ],
+        }
+
+
+def calibration_report(confidences: Sequence[float], correct: Sequence[bool]) -> CalibrationReport:
+    """Return the reliability table, its calibration error and the accuracy per coverage."""
+    bins = reliability_bins(confidences, correct)
+    return CalibrationReport(
+        bins=tuple(bins),
+        ece=expected_calibration_error(bins),
+        coverage=tuple(coverage_curve(confidences, correct)),
+    )
+
+
+def format_calibration(report: CalibrationReport) -> str:
+    """Render the reliability table and the accuracy kept at each threshold."""
+    lines = ["confidence      n  mean-conf  accuracy"]
+    for b in report.bins:
+        if b.n:
+            lines.append(
+                f"{b.low:.1f}-{b.high:.1f}  {b.n:7d}  {b.mean_confidence:9.3f}  {b.accuracy:8.3f}"
+            )
+    lines.append(f"expected calibration error {report.ece:.3f}")
+    lines.append("threshold  routed  accuracy-of-routed")
+    for c in report.coverage:
+        lines.append(f"{c.threshold:9.2f}  {c.coverage:6.1%}  {c.accuracy:18.3f}")
+    return "\n".join(lines)
+
+
 # --- The St Petersburg appeals ------------------------------------------------------------------
 
 
@@ -227,12 +332,23 @@ def evaluate_models(
 
     Every appeal is a complaint, so the share called one is the complaint recall.
     """
+    report, topic_accuracy, complaint_recall, _ = _score(models, docs, appeals)
+    return report, topic_accuracy, complaint_recall
+
+
+def _score(
+    models: TextModels, docs: Sequence[str], appeals: Sequence[Appeal]
+) -> tuple[GroupReport, float, float, CalibrationReport]:
     predictions = models.predict(docs, evidence=False)
     report = group_report([a.group for a in appeals], [p.group for p in predictions])
     n = max(len(appeals), 1)
     topic_hits = sum(p.topic == a.topic for p, a in zip(predictions, appeals, strict=True))
     complaints = sum(p.is_complaint for p in predictions)
-    return report, topic_hits / n, complaints / n
+    calibration = calibration_report(
+        [p.group_confidence for p in predictions],
+        [p.group == a.group for p, a in zip(predictions, appeals, strict=True)],
+    )
+    return report, topic_hits / n, complaints / n, calibration
 
 
 def evaluate_noise(
@@ -283,9 +399,9 @@ def learning_curve(
         started = time.perf_counter()
         trained = train(seed, labels, lemmatize=lemmatize, rubricator=rubricator, spec=spec)
         seconds = time.perf_counter() - started
-        report, topic_accuracy, complaint_recall = evaluate_models(trained.models, docs, test)
+        report, topic_accuracy, complaint_recall, calibration = _score(trained.models, docs, test)
         logger.info("learning curve: %d labels -> macro-F1 %.4f", n, report.macro_f1)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"calibration": calibration}
         if noise:
             extra["noise"] = evaluate_noise(trained.models, noise, lemmatize=lemmatize)
         points.append(CurvePoint(n, report, topic_accuracy, complaint_recall, seconds, extra))

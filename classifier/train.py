@@ -148,6 +148,7 @@ def merge_training_items(
                 group=truth.group,
                 topic=truth.topic,
                 weight=label_weight,
+                operator=True,
             )
         )
     summary: dict[str, Any] = {
@@ -191,6 +192,7 @@ def train(
     topic_groups = {t.name: t.group for t in rubricator.topics}
     models = fit_text_models(items, topic_groups=topic_groups, spec=spec)
     summary["spec"] = models.spec.describe()
+    summary["group_temperature"] = models.group_temperature
     return TrainedModels(models=models, training=summary)
 
 

@@ -187,11 +187,14 @@ def run(args: argparse.Namespace) -> int:
     from classifier.corpus import load_seed_corpus
     from classifier.evaluate import (
         EvaluationDataError,
+        format_calibration,
         format_confusion,
+        format_confusions,
         format_curve,
         format_report,
         learning_curve,
         load_spb_appeals,
+        top_confusions,
     )
     from classifier.lemmatizer import Lemmatizer
     from classifier.noise import format_noise_report
@@ -223,8 +226,15 @@ def run(args: argparse.Namespace) -> int:
     first = points[0]
     print(f"== {first.labels} operator labels: per-group scores on {first.report.n} appeals")
     print(format_report(first.report))
+    print("\n== top confusions (truth -> prediction)")
+    print(format_confusions(top_confusions(first.report)))
     print("\n== confusion matrix (rows: truth, columns: prediction)")
     print(format_confusion(first.report))
+    print(
+        "\n== group confidence: reliability, and the accuracy of what a threshold routes "
+        "(routing.auto_route_min_confidence; the rest goes to triage)"
+    )
+    print(format_calibration(first.extra["calibration"]))
     print("\n== learning curve (appeals fed in as operator corrections; scored on the rest)")
     print(format_curve(points))
     if noise:
@@ -237,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
                 "report": p.report.to_json(),
                 "topic_accuracy": round(p.topic_accuracy, 4),
                 "complaint_recall": round(p.complaint_recall, 4),
+                "calibration": p.extra["calibration"].to_json(),
                 **({"noise": p.extra["noise"].to_json()} if "noise" in p.extra else {}),
             }
             for p in points

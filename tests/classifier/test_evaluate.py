@@ -10,16 +10,21 @@ import pytest
 
 from classifier.corpus import load_seed_corpus
 from classifier.evaluate import (
+    OTHER,
     SPB_FILE,
     Appeal,
     EvaluationDataError,
+    calibration_report,
+    format_calibration,
     format_confusion,
+    format_confusions,
     format_curve,
     format_report,
     group_report,
     learning_curve,
     load_spb_appeals,
     load_spb_mapping,
+    top_confusions,
 )
 from classifier.features import FeatureSpec
 from classifier.lemmatizer import Lemmatizer
@@ -136,3 +141,40 @@ def test_learning_curve_improves_with_labels() -> None:
     assert points[1].report.macro_f1 > 0.9
     assert points[1].topic_accuracy > 0.9
     assert "labels  macro-F1" in format_curve(points)
+    calibration = points[0].extra["calibration"]
+    assert sum(b.n for b in calibration.bins) == 80
+    assert calibration.coverage[0].accuracy == pytest.approx(points[0].report.accuracy)
+
+
+def test_top_confusions_rank_the_off_diagonal_cells() -> None:
+    truth = ["ЖКХ"] * 6 + ["Дороги"] * 3 + ["Благоустройство"] * 2
+    pred = ["ЖКХ", "ЖКХ", "Дороги", "Дороги", "Дороги", None]
+    pred += ["Дороги", "ЖКХ", "Благоустройство", "ЖКХ", "ЖКХ"]
+    report = group_report(truth, pred)
+    top = top_confusions(report, limit=3)
+    assert [(c.truth, c.predicted, c.n) for c in top] == [
+        ("ЖКХ", "Дороги", 3),
+        ("Благоустройство", "ЖКХ", 2),
+        ("Дороги", "Благоустройство", 1),
+    ]
+    assert top[0].share == pytest.approx(0.5)
+    assert top[1].share == pytest.approx(1.0)
+    everything = top_confusions(report, limit=100)
+    assert ("ЖКХ", OTHER, 1) in [(c.truth, c.predicted, c.n) for c in everything]
+    assert sum(c.n for c in everything) == len(truth) - 3  # 3 right answers
+    text = format_confusions(top)
+    assert "ЖКХ" in text.splitlines()[0]
+    assert "-> Дороги  3  (50.0% of ЖКХ)" in text
+    assert format_confusions([]) == "(no confusions)"
+
+
+def test_calibration_report_renders_bins_and_coverage() -> None:
+    report = calibration_report([0.95, 0.9, 0.55, 0.35], [True, True, False, True])
+    assert report.ece == pytest.approx((0.05 + 0.1 + 0.55 + 0.65) / 4)
+    kept = {c.threshold: (c.coverage, c.accuracy) for c in report.coverage}
+    assert kept[0.5] == (0.75, pytest.approx(2 / 3))
+    assert kept[0.9] == (0.5, 1.0)
+    text = format_calibration(report)
+    assert "expected calibration error 0.33" in text
+    assert "0.9-1.0        2" in text
+    assert report.to_json()["coverage"][0] == {"threshold": 0.0, "coverage": 1.0, "accuracy": 0.75}

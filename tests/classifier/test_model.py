@@ -426,3 +426,91 @@ def test_a_frozen_copy_of_another_model_is_not_used(
     manifest["inference_sha256"] = write_inference_file(frozen, second, model_sha256=info.sha256)
     (second / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     assert load_artifact(second).models.complaint.model is None
+
+
+def test_the_group_decision_combines_both_heads_and_is_calibrated(
+    models: TextModels, lemmatizer: Lemmatizer
+) -> None:
+    # No operator labels to calibrate on: the combined probabilities as they are.
+    assert models.group_mix == 0.5
+    assert models.group_temperature == 1.0
+    models.group_temperature = 0.7  # as if fitted on labels
+    docs = _docs(lemmatizer, [t for t, _g in CASES])
+    x = models.featurizer.transform(docs)
+    assert models.topic is not None
+    head, topics = models.group.proba(x), models.topic.proba(x)
+    # No mix and no temperature: the group head's own probabilities.
+    models.group_mix = 0.0
+    try:
+        assert (models.group_proba(head, topics, temperature=1.0) == head).all()
+    finally:
+        models.group_mix = 0.5
+    combined = models.group_proba(head, topics)
+    assert combined.sum(axis=1) == pytest.approx([1.0] * len(docs))
+    # The second opinion is the topic head's probabilities summed within each group.
+    summed = {g: 0.0 for g in models.groups}
+    for column, topic in enumerate(models.topic.classes):
+        summed[models.topic_groups[topic]] += float(topics[0, column])
+    expected = [(head[0, i] * summed[g]) ** 0.5 for i, g in enumerate(models.groups)]
+    expected_p = [e ** (1 / models.group_temperature) for e in expected]
+    total = sum(expected_p)
+    assert combined[0] == pytest.approx([e / total for e in expected_p], rel=1e-6, abs=1e-9)
+    predictions = models.predict(docs)
+    models.group_temperature = 1.0
+    assert [p.group_confidence for p in predictions] == pytest.approx(combined.max(axis=1).tolist())
+
+
+def test_a_model_saved_before_the_two_level_decision_decides_by_its_group_head(
+    models: TextModels, lemmatizer: Lemmatizer
+) -> None:
+    state = models.__getstate__()
+    for key in ("group_mix", "group_temperature"):
+        state.pop(key)
+    old = object.__new__(TextModels)
+    old.__setstate__(state)
+    assert (old.group_mix, old.group_temperature) == (0.0, 1.0)
+    docs = _docs(lemmatizer, [t for t, _g in CASES])
+    x = models.featurizer.transform(docs)
+    head = models.group.proba(x)
+    got = [p.group_confidence for p in old.predict(docs, evidence=False)]
+    assert got == pytest.approx(head.max(axis=1).tolist())
+
+
+def test_without_calibration_the_temperature_stays_one(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    from dataclasses import replace
+
+    spec = replace(SMALL, calibrate_groups=False, group_from_topics=0.0)
+    small = train(seed[::4], lemmatize=lemmatizer.lemmatize_text, rubricator=rubricator, spec=spec)
+    assert small.models.group_temperature == 1.0
+    assert small.models.group_mix == 0.0
+
+
+def test_the_temperature_is_fitted_on_held_back_operator_labels(
+    seed: list[SeedExample], lemmatizer: Lemmatizer, rubricator: Rubricator
+) -> None:
+    from classifier.model import MIN_CALIBRATION, TrainingItem, _held_back, group_temperature
+
+    topic_groups = {t.name: t.group for t in rubricator.topics}
+
+    def item(example: SeedExample, *, operator: bool) -> TrainingItem:
+        return TrainingItem(
+            doc=" ".join(lemmatizer.lemmatize_text(example.text)),
+            is_complaint=example.is_complaint,
+            group=example.group,
+            topic=example.topic,
+            kind=example.kind,
+            operator=operator and example.is_complaint,
+        )
+
+    # Seed examples alone: nothing real to calibrate on.
+    seed_only = [item(e, operator=False) for e in seed]
+    assert group_temperature(seed_only, topic_groups=topic_groups, spec=SMALL) == 1.0
+    # The complaints as operators' labels: a fifth of them held back, a temperature fitted.
+    labelled = [item(e, operator=True) for e in seed]
+    held = [i for i in labelled if i.operator and _held_back(i.doc)]
+    assert len(held) >= MIN_CALIBRATION
+    t = group_temperature(labelled, topic_groups=topic_groups, spec=SMALL)
+    assert t != 1.0
+    assert 0.25 <= t <= 16.0
