@@ -63,6 +63,7 @@ from storage.enums import Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
 from storage.repositories.classifications import ClassificationRepository, PendingMessage
 from storage.repositories.grouping import GroupingRepository, IncidentCounters
+from storage.repositories.notices import NoticeRepository
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -125,6 +126,7 @@ class Item:
     created: bool = False
     stored: bool = False
     thread: ThreadDecision | None = None
+    notice: OutageNotice | None = None  # the planned outage the complaint falls under
 
 
 class Stage(Protocol):
@@ -339,6 +341,7 @@ class GroupStage:
             raise Drop("tombstoned", decision.evidence.note)
         notice = self.pipeline.explain_notice(item)
         if notice is not None:
+            item.notice = notice
             note = f"{decision.evidence.note}; {notice.label} ({notice.key})".lstrip("; ")
             decision = replace(decision, evidence=replace(decision.evidence, note=note))
         if thread is not None and thread.action is not ThreadAction.OWN:
@@ -409,6 +412,9 @@ class StoreStage:
             incident_id = None
         item.stored = True
         if incident_id is not None:
+            if item.notice is not None and self.pipeline.session is not None:
+                NoticeRepository(self.pipeline.session).link(incident_id, item.notice.key)
+                self.pipeline.counters["pipeline.notice.linked"] += 1
             self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
         return item
 
@@ -718,6 +724,8 @@ class Pipeline:
         )
         if notice is not None:
             self.notices[notice.key] = notice
+            if self.session is not None:  # kept for a restarted daemon and the incident page
+                NoticeRepository(self.session).save(notice)
             self.counters["pipeline.notice.seen"] += 1
 
     def explain_notice(self, item: Item) -> OutageNotice | None:
@@ -850,6 +858,9 @@ class Pipeline:
             linked = repo.linked_messages(ids)
             stored = repo.fingerprints(ids)
             tombstones = repo.tombstones()
+            # The notices still in force, as a restarted daemon must know them.
+            notices = NoticeRepository(session).in_force(self.now() - OVERRUN)
+        self.notices.update((n.key, n) for n in notices)
         by_id = {i.id: i for i in incidents}
         index = GroupingIndex(self.grouping_config)
         headers = [

@@ -28,6 +28,7 @@ from router.sla import ClockState, explain_clock, status
 from storage.enums import IncidentStatus, Network, Priority
 from storage.repositories.errors import NotFound as RowNotFound
 from storage.repositories.incidents import IncidentRepository
+from storage.repositories.notices import NoticeRepository
 from storage.repositories.queue import (
     AssignmentRow,
     IncidentPage,
@@ -46,6 +47,7 @@ from web.contracts import (
     FilterChoices,
     IncidentDetail,
     MessageView,
+    NoticeView,
     QueueFilter,
     QueuePage,
     QueueRow,
@@ -307,6 +309,7 @@ class QueryService:
             except RowNotFound:
                 raise NotFound(f"инцидент {incident_id} не найден") from None
             allowed = self._allowed(session, viewer, page)
+            notices = NoticeRepository(session).of_incidents([incident_id]).get(incident_id, [])
         head = page.incident
         row = _row(head, now)
         return IncidentDetail(
@@ -376,6 +379,17 @@ class QueryService:
                 for a in page.answers
             ),
             allowed_actions=allowed,
+            notices=tuple(
+                NoticeView(
+                    label=n.label,
+                    service=n.service,
+                    starts_at=n.starts_at,
+                    ends_at=n.ends_at,
+                    text=n.text,
+                    message_key=n.key,
+                )
+                for n in notices
+            ),
         )
 
     async def incident(self, viewer: Viewer, incident_id: int) -> IncidentDetail:

@@ -255,6 +255,18 @@ class AnswerView:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeView:
+    """A planned outage or closure the incident's complaints fall under."""
+
+    label: str  # «плановое отключение: вода»
+    service: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+    message_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentDetail:
     """Everything the incident page shows, and which actions the viewer may take now."""
 
@@ -272,6 +284,7 @@ class IncidentDetail:
     assignments: tuple[AssignmentView, ...]
     answers: tuple[AnswerView, ...]
     allowed_actions: tuple[str, ...]
+    notices: tuple[NoticeView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

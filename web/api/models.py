@@ -41,6 +41,7 @@ __all__ = [
     "MergeBody",
     "MessageOut",
     "Network",
+    "NoticeOut",
     "Priority",
     "ReclassifyBody",
     "RejectBody",
@@ -417,6 +418,17 @@ class AnswerOut(_Response):
     published_at: datetime | None
 
 
+class NoticeOut(_Response):
+    """A planned outage or closure (an official notice) the incident's complaints fall under."""
+
+    label: str = Field(description="What the operator sees, e.g. «плановое отключение: вода».")
+    service: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+    message_key: str
+
+
 class IncidentDetailOut(IncidentSummary):
     """The incident page's content, and the actions the caller may take now."""
 
@@ -433,6 +445,7 @@ class IncidentDetailOut(IncidentSummary):
     assignments: list[AssignmentOut]
     answers: list[AnswerOut]
     allowed_actions: list[ActionName]
+    notices: list[NoticeOut] = Field(default_factory=list)
 
 
 class ActionResultOut(_Response):
