@@ -259,7 +259,11 @@ class ComplaintStage:
             if action is ThreadAction.DISCUSSION:
                 raise Drop("discussion", item.thread.reason)
         if not item.classification.is_complaint:
-            if self.pipeline is not None and item.classification.kind in ("notice", "news"):
+            if (
+                self.pipeline is not None
+                and item.classification.kind in ("notice", "news")
+                and item.message.parent_key is None  # the community's post, not a comment
+            ):
                 self.pipeline.remember_notice(item)
             raise Drop("not_complaint")
         return item

@@ -29,6 +29,7 @@ from storage.enums import IncidentStatus, Network, Priority
 from storage.repositories.errors import NotFound as RowNotFound
 from storage.repositories.incidents import IncidentRepository
 from storage.repositories.notices import NoticeRepository
+from storage.repositories.overview import OverviewRepository
 from storage.repositories.queue import (
     AssignmentRow,
     IncidentPage,
@@ -310,6 +311,7 @@ class QueryService:
                 raise NotFound(f"инцидент {incident_id} не найден") from None
             allowed = self._allowed(session, viewer, page)
             notices = NoticeRepository(session).of_incidents([incident_id]).get(incident_id, [])
+            supported = OverviewRepository(session).support_counts([incident_id])
         head = page.incident
         row = _row(head, now)
         return IncidentDetail(
@@ -390,6 +392,7 @@ class QueryService:
                 )
                 for n in notices
             ),
+            supported=supported.get(incident_id, 0),
         )
 
     async def incident(self, viewer: Viewer, incident_id: int) -> IncidentDetail:

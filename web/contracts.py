@@ -285,6 +285,7 @@ class IncidentDetail:
     answers: tuple[AnswerView, ...]
     allowed_actions: tuple[str, ...]
     notices: tuple[NoticeView, ...] = ()
+    supported: int = 0  # messages linked as support (reactions, advice): «поддержали: N»
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,13 @@ from router.notices import OutageNotice
 from storage.enums import IncidentStatus
 from storage.repositories import IncidentRepository
 from storage.repositories.notices import NoticeRepository
-from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier, add_source, post
+from tests.app.test_pipeline_support import (
+    LEMMATIZER,
+    KeywordClassifier,
+    add_source,
+    comment,
+    post,
+)
 from tests.app.test_pipeline_thread import KINDS, KIROV, MONTHS, KindClassifier
 from tests.factories import World, world
 
@@ -86,3 +92,25 @@ def test_an_edited_notice_is_stored_once(sqlite_url: str) -> None:
         assert stored.streets == frozenset({"мир"})
         assert stored.starts_at == now
         assert NoticeRepository(s).in_force(now + timedelta(days=1)) == []
+
+
+def test_a_comment_announcing_an_outage_is_no_notice(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    day = now.astimezone(KIROV)
+    text = (
+        f"Говорят, {day.day} {MONTHS.split()[day.month - 1]} с 9:00 до 18:00 будет отключено "
+        "холодное водоснабжение по ул. Советская"
+    )
+    KINDS[text] = "notice"
+    try:
+        first = post(w.sm, source, "Продам гараж недорого", now - timedelta(hours=3))
+        comment(w.sm, source, first, text, now - timedelta(hours=2))
+        pipeline = _pipeline(w)
+        pipeline.run_once()
+    finally:
+        del KINDS[text]
+    assert pipeline.counters["pipeline.notice.seen"] == 0
+    with w.sm() as s:
+        assert NoticeRepository(s).in_force(now - timedelta(days=1)) == []

@@ -446,6 +446,7 @@ class IncidentDetailOut(IncidentSummary):
     answers: list[AnswerOut]
     allowed_actions: list[ActionName]
     notices: list[NoticeOut] = Field(default_factory=list)
+    supported: int = Field(0, description="Messages linked as support: «поддержали: N».")
 
 
 class ActionResultOut(_Response):

@@ -1,10 +1,13 @@
-"""An incident under a planned outage shows the notice: on its page and in the API."""
+"""The incident's context: the planned outage it falls under, the support its post got."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from router.notices import OutageNotice
+from storage.models import IncidentMessage, Message
 from storage.repositories.notices import NoticeRepository
 from tests.web.api.conftest import Api
 
@@ -44,3 +47,39 @@ async def test_the_incident_names_its_planned_outage(api: Api) -> None:
     page = await (await page_client.get(f"/incidents/{water.id}")).text()
     assert "Плановые отключения" in page
     assert "плановое отключение: вода" in page
+
+
+def _support(api: Api, incident_id: int, count: int) -> None:
+    """Link ``count`` messages to the incident as the pipeline links support."""
+    with api.w.sm.begin() as s:
+        ids = s.scalars(sa.select(Message.id).order_by(Message.id)).all()
+        linked = set(
+            s.scalars(
+                sa.select(IncidentMessage.message_id).where(
+                    IncidentMessage.incident_id == incident_id
+                )
+            )
+        )
+        free = [i for i in ids if i not in linked][:count]
+        assert len(free) == count
+        for message_id in free:
+            s.add(
+                IncidentMessage(
+                    incident_id=incident_id,
+                    message_id=message_id,
+                    grouping_version="test",
+                    evidence={"note": f"support (reaction) for incident {incident_id}"},
+                )
+            )
+
+
+async def test_the_incident_shows_its_support(api: Api) -> None:
+    water = api.incidents["water"]
+    _support(api, water.id, 2)
+    client = await api.bearer("operator")
+    detail = await (await client.get(f"/api/v1/incidents/{water.id}")).json()
+    assert detail["supported"] == 2
+    clinic = await (await client.get(f"/api/v1/incidents/{api.incidents['clinic'].id}")).json()
+    assert clinic["supported"] == 0
+    page = await (await client.get(f"/incidents/{water.id}")).text()
+    assert "поддержали: 2" in page
