@@ -47,7 +47,7 @@ from router.grouping import (
 from router.grouping import Drop as GroupingDrop
 from router.grouping import Rule as GroupingRule
 from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
-from router.notices import OVERRUN, OutageNotice, explain, parse_notice
+from router.notices import OVERRUN, OutageNotice, announces_outage, explain, parse_notice
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
 from router.thread import (
@@ -266,6 +266,13 @@ class ComplaintStage:
             ):
                 self.pipeline.remember_notice(item)
             raise Drop("not_complaint")
+        if (
+            self.pipeline is not None
+            and item.message.parent_key is None
+            and announces_outage(item.lemmas)
+        ):  # «Администрация сообщает: завтра плановое отключение…» names a failure: no complaint
+            self.pipeline.remember_notice(item)
+            raise Drop("notice")
         return item
 
 

@@ -114,3 +114,27 @@ def test_a_comment_announcing_an_outage_is_no_notice(sqlite_url: str) -> None:
     assert pipeline.counters["pipeline.notice.seen"] == 0
     with w.sm() as s:
         assert NoticeRepository(s).in_force(now - timedelta(days=1)) == []
+
+
+def test_a_post_announcing_an_outage_called_a_complaint_is_read_as_a_notice(
+    sqlite_url: str,
+) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    day = now.astimezone(KIROV)
+    # The keyword classifier calls this a complaint («вод»): the pipeline reads the notice.
+    post(
+        w.sm,
+        source,
+        f"Уважаемые жители! {day.day} {MONTHS.split()[day.month - 1]} с 0:00 до 23:59 плановое "
+        "отключение холодного водоснабжения по ул. Советская",
+        now - timedelta(hours=3),
+    )
+    post(w.sm, source, "В Слободском на Советской 8 нет воды с утра", now - timedelta(hours=1))
+    pipeline = _pipeline(w)
+    report = pipeline.run_once()
+    assert report.created == 1
+    assert report.dropped.get("notice") == 1
+    assert pipeline.counters["pipeline.notice.seen"] == 1
+    assert pipeline.counters["pipeline.notice.linked"] == 1
