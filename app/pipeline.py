@@ -49,7 +49,7 @@ from router.grouping import (
 from router.grouping import Drop as GroupingDrop
 from router.grouping import Rule as GroupingRule
 from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
-from router.notices import OVERRUN, OutageNotice, explain, parse_notice
+from router.notices import OVERRUN, OutageNotice, announces_outage, explain, parse_notice
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
 from router.thread import (
@@ -66,6 +66,7 @@ from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
 from storage.repositories.classifications import ClassificationRepository, PendingMessage
 from storage.repositories.events import EventRepository
 from storage.repositories.grouping import GroupingRepository, IncidentCounters
+from storage.repositories.notices import NoticeRepository
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -128,6 +129,7 @@ class Item:
     created: bool = False
     stored: bool = False
     thread: ThreadDecision | None = None
+    notice: OutageNotice | None = None  # the planned outage the complaint falls under
 
 
 class Stage(Protocol):
@@ -260,9 +262,20 @@ class ComplaintStage:
             if action is ThreadAction.DISCUSSION:
                 raise Drop("discussion", item.thread.reason)
         if not item.classification.is_complaint:
-            if self.pipeline is not None and item.classification.kind in ("notice", "news"):
+            if (
+                self.pipeline is not None
+                and item.classification.kind in ("notice", "news")
+                and item.message.parent_key is None  # the community's post, not a comment
+            ):
                 self.pipeline.remember_notice(item)
             raise Drop("not_complaint")
+        if (
+            self.pipeline is not None
+            and item.message.parent_key is None
+            and announces_outage(item.lemmas)
+        ):  # «Администрация сообщает: завтра плановое отключение…» names a failure: no complaint
+            self.pipeline.remember_notice(item)
+            raise Drop("notice")
         return item
 
 
@@ -342,6 +355,7 @@ class GroupStage:
             raise Drop("tombstoned", decision.evidence.note)
         notice = self.pipeline.explain_notice(item)
         if notice is not None:
+            item.notice = notice
             note = f"{decision.evidence.note}; {notice.label} ({notice.key})".lstrip("; ")
             decision = replace(decision, evidence=replace(decision.evidence, note=note))
         if thread is not None and thread.action is not ThreadAction.OWN:
@@ -421,6 +435,9 @@ class StoreStage:
             incident_id = None
         item.stored = True
         if incident_id is not None:
+            if item.notice is not None and self.pipeline.session is not None:
+                NoticeRepository(self.pipeline.session).link(incident_id, item.notice.key)
+                self.pipeline.counters["pipeline.notice.linked"] += 1
             self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
         return item
 
@@ -788,6 +805,8 @@ class Pipeline:
         )
         if notice is not None:
             self.notices[notice.key] = notice
+            if self.session is not None:  # kept for a restarted daemon and the incident page
+                NoticeRepository(self.session).save(notice)
             self.counters["pipeline.notice.seen"] += 1
 
     def explain_notice(self, item: Item) -> OutageNotice | None:
@@ -920,6 +939,9 @@ class Pipeline:
             linked = repo.linked_messages(ids)
             stored = repo.fingerprints(ids)
             tombstones = repo.tombstones()
+            # The notices still in force, as a restarted daemon must know them.
+            notices = NoticeRepository(session).in_force(self.now() - OVERRUN)
+        self.notices.update((n.key, n) for n in notices)
         by_id = {i.id: i for i in incidents}
         index = GroupingIndex(self.grouping_config)
         headers = [

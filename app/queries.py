@@ -30,6 +30,8 @@ from router.sla import ClockState, explain_clock, status
 from storage.enums import AnswerKind, AnswerStatus, IncidentStatus, Network, Priority
 from storage.repositories.errors import NotFound as RowNotFound
 from storage.repositories.incidents import IncidentRepository
+from storage.repositories.notices import NoticeRepository
+from storage.repositories.overview import OverviewRepository
 from storage.repositories.queue import (
     AssignmentRow,
     IncidentPage,
@@ -48,6 +50,7 @@ from web.contracts import (
     FilterChoices,
     IncidentDetail,
     MessageView,
+    NoticeView,
     QueueFilter,
     QueuePage,
     QueueRow,
@@ -358,6 +361,8 @@ class QueryService:
                     ((e.kind, e.payload) for e in page.events),
                 )
             )
+            notices = NoticeRepository(session).of_incidents([incident_id]).get(incident_id, [])
+            supported = OverviewRepository(session).support_counts([incident_id])
         head = page.incident
         row = _row(head, now)
         return IncidentDetail(
@@ -429,6 +434,18 @@ class QueryService:
             ),
             allowed_actions=allowed,
             suggestions=suggestions,
+            notices=tuple(
+                NoticeView(
+                    label=n.label,
+                    service=n.service,
+                    starts_at=n.starts_at,
+                    ends_at=n.ends_at,
+                    text=n.text,
+                    message_key=n.key,
+                )
+                for n in notices
+            ),
+            supported=supported.get(incident_id, 0),
         )
 
     async def incident(self, viewer: Viewer, incident_id: int) -> IncidentDetail:

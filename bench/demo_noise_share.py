@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=30)
     parser.add_argument("--days", type=float, default=2.0)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--examples", type=int, default=0, help="print N noise openers' texts")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         source = add_source(w.sm)
         opened_by: dict[str, str] = {}
+        texts_of: dict[str, str] = {}
         stored = Counter[str]()
         with w.sm.begin() as session:
             repo = MessageRepository(session)
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 repo.upsert_post(source.id, item, now)
                 other = post.label not in texts.COMPLAINTS
                 opened_by[item.external_id] = f"post:{post.label}" if other else ""
+                texts_of[item.external_id] = post.text
                 stored["posts"] += 1
             for c in region.visible_comments(accessible_only=True):
                 at = datetime.fromtimestamp(c.date, UTC)
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report = pipeline.run_once()
         noise = Counter[str]()
+        examples: list[str] = []
         total = 0
         with w.sm() as session:
             grouping = GroupingRepository(session)
@@ -107,12 +111,15 @@ def main(argv: list[str] | None = None) -> int:
                 why = opened_by.get(first, "")
                 if why:
                     noise[why.split(":")[0] + ":" + why.split(":", 1)[1][:40]] += 1
+                    examples.append(f"{why.split(':')[0]}: {texts_of.get(first, why)[:100]}")
     share = sum(noise.values()) / max(total, 1)
     print(f"{classifier.version}: {stored['posts']} posts, {stored['comments']} comments")
     print("\n".join(report.lines()))
     print(f"incidents: {total}, noise: {sum(noise.values())} ({share:.1%})")
     for why, n in noise.most_common(12):
         print(f"  {n:4d}  {why}")
+    for text in examples[: args.examples]:
+        print(f"  e.g. {text}")
     return 0
 
 

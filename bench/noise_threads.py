@@ -1,6 +1,7 @@
 """The measured noise set read two ways: the text alone, and each comment in its thread.
 
-Run: ``.venv/bin/python bench/noise_threads.py [--model DIR]``.
+Run: ``.venv/bin/python bench/noise_threads.py [--model DIR] [--set FILE]`` (default: the
+measured set; ``--set bench/data/noise_dev_threads.txt`` is the dev set, the one to tune on).
 
 Text alone: a message is a complaint when the classifier says so (``evaluate --noise-only``).
 In its thread: the pipeline's reading (``router.thread.decide_thread``), with the post's
@@ -43,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--set", type=Path, default=NOISE_SET, help="a thread set to score")
     args = parser.parse_args(argv)
-    messages = load_noise_set(NOISE_SET)
+    messages = load_noise_set(args.set)
     classifier = load_classifier(args.model)
     results = classifier.classify_many([ClassificationInput(m.text) for m in messages])
     by_id = {m.id: (m, r) for m, r in zip(messages, results, strict=True)}

@@ -11,6 +11,12 @@ import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from classifier.calibration import fit_temperature, softmax
+from classifier.complaint_cues import (
+    ADVICE_REASON,
+    REPLY_REASON,
+    no_problem_reason,
+    problem_vocabulary,
+)
 from classifier.features import FeatureSpec, Featurizer, LemmaDoc
 from classifier.lemmatizer import RUSSIAN_STOP_WORDS
 from classifier.types import Evidence
@@ -38,6 +44,12 @@ _TINY = 1e-12
 #: of held-back labels worth fitting on (about 500 labels in all).
 CALIBRATION_SHARE = 0.2
 MIN_CALIBRATION = 100
+#: A text that names no problem (classifier.complaint_cues.no_problem_reason: no problem word
+#: or object, or advice / a reply to a commenter with no problem in it) gets at most this
+#: complaint confidence, and the reason in its evidence. Of the dev set's messages so gated
+#: none was a complaint (bench/data/noise_dev_threads.txt).
+NO_PROBLEM_CONFIDENCE = 0.2
+_REASON_KINDS = {ADVICE_REASON: "advice", REPLY_REASON: "reply"}
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
 
@@ -292,14 +304,21 @@ class TextModels:
         group: _Head,
         topic: _Head | None,
         topic_groups: dict[str, str],
+        problem_words: frozenset[str] | None = None,
     ) -> None:
-        """Hold fitted parts; build them with :func:`fit_text_models`."""
+        """Hold fitted parts; build them with :func:`fit_text_models`.
+
+        ``problem_words`` (classifier.complaint_cues.problem_vocabulary): a text with none of
+        them, or advice / a reply with no problem in it, is kept out of the complaints; None
+        (an artefact from before) keeps no text out that way.
+        """
         self.spec = spec
         self.featurizer = featurizer
         self.complaint = complaint
         self.group = group
         self.topic = topic
         self.topic_groups = topic_groups
+        self.problem_words = problem_words
         self._topics_by_group: dict[str, np.ndarray[Any, Any]] = {}
         if topic is not None:
             for group_name in group.classes:
@@ -327,10 +346,11 @@ class TextModels:
         wordless = np.diff(x.indptr) == 0
         p_complaint[wordless] = NO_WORDS_CONFIDENCE
         kinds, kind_conf = self._kind(p_all, wordless)
+        reasons = self._gate(docs, p_complaint, kinds)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         p_group = self.group_proba(self.group.proba(x), p_topic)
         best = np.argmax(p_group, axis=1)
-        evidences = self._evidence(x_words, best, p_complaint, kinds) if evidence else None
+        evidences = self._evidence(x_words, best, p_complaint, kinds, reasons) if evidence else None
         out: list[TextPrediction] = []
         for row in range(len(docs)):
             g = int(best[row])
@@ -410,6 +430,29 @@ class TextModels:
             kinds[row], conf[row] = NO_WORDS_KIND, 1.0
         return kinds, conf
 
+    def _gate(
+        self, docs: Sequence[LemmaDoc], p_complaint: np.ndarray[Any, Any], kinds: list[str | None]
+    ) -> list[str | None]:
+        """Keep out of the complaints each text that names no problem; return the reasons.
+
+        Changes ``p_complaint`` and ``kinds`` in place (advice and replies get their kind).
+        """
+        reasons: list[str | None] = [None] * len(docs)
+        words = self.problem_words
+        if words is None:
+            return reasons
+        known = {self.complaint.classes[int(i)] for i in self._kinds}
+        for row, doc in enumerate(docs):
+            reason = no_problem_reason(doc, words)
+            if reason is None:
+                continue
+            reasons[row] = reason
+            p_complaint[row] = min(float(p_complaint[row]), NO_PROBLEM_CONFIDENCE)
+            kind = _REASON_KINDS.get(reason)
+            if kind is not None and kind in known:
+                kinds[row] = kind
+        return reasons
+
     def _topic(
         self,
         group: str,
@@ -434,6 +477,7 @@ class TextModels:
         groups: np.ndarray[Any, Any],
         p_complaint: np.ndarray[Any, Any],
         kinds: Sequence[str | None],
+        reasons: Sequence[str | None] = (),
     ) -> list[tuple[Evidence, ...]]:
         """Return each row's evidence (``x``: its word columns): top words by tf-idf x weight.
 
@@ -471,6 +515,11 @@ class TextModels:
             else [Evidence("kind", kind, round(float(1.0 - p_complaint[row]), 4))]
             for row, (yes, kind) in enumerate(zip(is_complaint.tolist(), kinds, strict=True))
         ]
+        for row, reason in enumerate(reasons):
+            if reason is not None:  # why no complaint, after the kind
+                result[row].insert(
+                    1, Evidence("reason", reason, round(float(1.0 - p_complaint[row]), 4))
+                )
         for name, weights in (("complaint", complaint_w), ("topic", group_w)):
             positive = weights > 0
             r, c, w = rows[positive], cols[positive], weights[positive]
@@ -517,6 +566,7 @@ class TextModels:
             group=group,
             topic=topic,
             topic_groups=self.topic_groups,
+            problem_words=self.problem_words,
         )
         frozen.group_mix = self.group_mix
         frozen.group_temperature = self.group_temperature
@@ -528,6 +578,8 @@ class TextModels:
         One from before the two-level group decision decides by the group head alone.
         """
         self.__dict__.update(state)
+        if "problem_words" not in state:
+            self.problem_words = None
         if "_kinds" not in state:
             self._kinds = _kind_columns(self.complaint.classes)
         self.__dict__.setdefault("group_mix", 0.0)
@@ -580,6 +632,8 @@ def fit_text_models(
     t_idx = [i for i, item in enumerate(items) if item.topic in topic_groups]
     x, w = subset(t_idx)
     topic = _fit_head(spec, x, [str(items[i].topic) for i in t_idx], w) if t_idx else None
+    complaint_docs = [items[i].doc for i in c_idx if items[i].is_complaint]
+    other_docs = [items[i].doc for i in c_idx if not items[i].is_complaint]
     models = TextModels(
         spec=spec,
         featurizer=featurizer,
@@ -587,6 +641,7 @@ def fit_text_models(
         group=group,
         topic=topic,
         topic_groups=dict(topic_groups),
+        problem_words=problem_vocabulary(complaint_docs, other_docs) if other_docs else None,
     )
     if spec.calibrate_groups:
         models.group_temperature = group_temperature(items, topic_groups=topic_groups, spec=spec)

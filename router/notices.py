@@ -17,6 +17,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 __all__ = [
     "OutageNotice",
+    "announces_outage",
     "explain",
     "notice_streets",
     "parse_notice",
@@ -160,6 +161,31 @@ def _window(text: str, posted_at: datetime, zone: tzinfo) -> tuple[datetime, dat
         if end < local - timedelta(days=180):  # a date early next year
             start, end = start.replace(year=year + 1), end.replace(year=year + 1)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+# How an announcement speaks («Уважаемые жители!», «Администрация сообщает», «будет отключено»),
+# and what only a complaint says («до сих пор нет», «опять», «обещали»), by lemma.
+_ANNOUNCING = frozenset(
+    {"житель", "сообщать", "информировать", "извинение", "уведомлять", "плановый"}
+)
+_COMPLAINING = frozenset(
+    {"нет", "опять", "снова", "обещать", "почему", "когда", "сколько", "сих", "пор", "уже"}
+    | {"помочь", "помогите", "просить", "разобраться", "мера", "жаловаться", "безобразие"}
+)
+
+
+def announces_outage(lemmas: Sequence[str]) -> bool:
+    """Tell whether a text reads as an announcement of an outage, not a complaint about one.
+
+    An outage word, a service, an announcement's words («уважаемые жители», «сообщает»,
+    «плановое») and none of a complaint's («нет», «опять», «обещали», «когда», «уже»): the
+    classifier may call such a post a complaint (it names a service and a failure), the pipeline
+    reads it as a notice.
+    """
+    words = set(lemmas)
+    if not words & _OUTAGE or not words & _ANNOUNCING or words & _COMPLAINING:
+        return False
+    return any(words & keys for keys, _name, _group in _SERVICES)
 
 
 def parse_notice(

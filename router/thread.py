@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from classifier.noise import FIRST_NAMES
 from classifier.types import Classification
 from router.fingerprint import content_terms
 
@@ -134,20 +135,6 @@ def same_problem_marker(lemmas: Sequence[str]) -> bool:
 _MENTION = re.compile(r"^\s*\[(?:id|club|public)\d+\|[^\]]+\]")
 _NAMED = re.compile(r"^\s*([А-ЯЁ][а-яё]+)(?:\s+([А-ЯЁ][а-яё]+))?\s*,")
 _PATRONYMIC = re.compile(r"(?:вич|вна|ична|инична|ич)$")
-_NAMES = """
-    александр саша алексей лёша леша андрей анатолий антон артём артем борис вадим валентин
-    валерий василий вася виктор витя виталий владимир вова владислав влад вячеслав глеб
-    григорий гриша денис дима дмитрий евгений женя егор иван ваня игорь илья кирилл константин
-    костя лев леонид максим макс марат михаил миша никита николай коля олег павел паша пётр
-    петр роман рома руслан сергей серёжа сережа станислав стас степан тимур фёдор федор юрий
-    юра ярослав эдуард анна аня алёна алена алла алина александра анастасия настя ангелина
-    валентина валя вера вероника виктория вика галина галя дарья даша диана ева евгения
-    екатерина катя елена лена елизавета лиза жанна зоя зинаида инна ирина ира карина кира
-    кристина ксения лариса лидия любовь люба людмила люда маргарита рита марина мария маша
-    надежда надя наталья наташа нина оксана ольга оля полина раиса роза светлана света софья
-    тамара татьяна таня ульяна эльвира юлия юля яна нелли римма тимофей эмма
-"""
-_FIRST_NAMES = frozenset(_NAMES.split())
 
 
 def addresses_commenter(text: str) -> bool:
@@ -158,7 +145,7 @@ def addresses_commenter(text: str) -> bool:
     if match is None:
         return False
     first, second = match.group(1).casefold(), match.group(2)
-    if first not in _FIRST_NAMES:
+    if first not in FIRST_NAMES:
         return False
     return second is None or bool(_PATRONYMIC.search(second.casefold()))
 

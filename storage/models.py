@@ -58,6 +58,8 @@ __all__ = [
     "Message",
     "MessageVersion",
     "NotificationOutbox",
+    "OutageNotice",
+    "OutageNoticeLink",
     "ResponseTemplate",
     "Source",
     "Tombstone",
@@ -653,6 +655,44 @@ class NotificationOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[utc_now]
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutageNotice(Base):
+    """A planned outage or closure an official community announced (router/notices.py).
+
+    Kept so that a restarted daemon still links complaints to it, and the incident page shows
+    it; ``streets`` holds the street stems (a JSON list), empty when the notice names none.
+    """
+
+    __tablename__ = "outage_notices"
+    __table_args__ = (sa.Index("ix_outage_notices_ends_at", "ends_at"),)
+
+    id: Mapped[big_id_pk]
+    message_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    service: Mapped[str] = mapped_column(sa.String(32))
+    topic_group: Mapped[str] = mapped_column(_NAME)
+    streets: Mapped[list[str]] = mapped_column(JSON_DOCUMENT, default=list)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[utc_now]
+
+
+class OutageNoticeLink(Base):
+    """An incident whose complaint falls under a notice: «плановое отключение» beside it."""
+
+    __tablename__ = "outage_notice_links"
+
+    incident_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    notice_id: Mapped[int] = mapped_column(
+        sa.BigInteger,
+        sa.ForeignKey("outage_notices.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+    linked_at: Mapped[utc_now]
 
 
 class JobState(Base):

@@ -284,6 +284,18 @@ class SuggestionView:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeView:
+    """A planned outage or closure the incident's complaints fall under."""
+
+    label: str  # «плановое отключение: вода»
+    service: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+    message_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentDetail:
     """Everything the incident page shows, and which actions the viewer may take now."""
 
@@ -302,6 +314,8 @@ class IncidentDetail:
     answers: tuple[AnswerView, ...]
     allowed_actions: tuple[str, ...]
     suggestions: tuple[SuggestionView, ...] = ()
+    notices: tuple[NoticeView, ...] = ()
+    supported: int = 0  # messages linked as support (reactions, advice): «поддержали: N»
 
 
 @dataclass(frozen=True, slots=True)

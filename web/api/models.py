@@ -43,6 +43,7 @@ __all__ = [
     "MergeBody",
     "MessageOut",
     "Network",
+    "NoticeOut",
     "Priority",
     "ReclassifyBody",
     "RejectBody",
@@ -476,6 +477,17 @@ class SuggestionOut(_Response):
     text: str
 
 
+class NoticeOut(_Response):
+    """A planned outage or closure (an official notice) the incident's complaints fall under."""
+
+    label: str = Field(description="What the operator sees, e.g. «плановое отключение: вода».")
+    service: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+    message_key: str
+
+
 class IncidentDetailOut(IncidentSummary):
     """The incident page's content, and the actions the caller may take now."""
 
@@ -495,6 +507,8 @@ class IncidentDetailOut(IncidentSummary):
     suggestions: list[SuggestionOut] = Field(
         default_factory=list, description="Merges grouping suggested and did not make."
     )
+    notices: list[NoticeOut] = Field(default_factory=list)
+    supported: int = Field(0, description="Messages linked as support: «поддержали: N».")
 
 
 class ActionResultOut(_Response):

@@ -1,0 +1,178 @@
+"""What a text has of a problem, counted from its lemmas: the complaint detector's own features.
+
+A complaint names an object and a failure, a need or a danger («яма на дороге», «нет света»,
+«когда починят лифт», «опасно ходить»); a reaction, a piece of advice or a reply to another
+commenter mostly does not, whatever its mood («Позор», «Пишите в ЦУР», «Олег, не обобщайте»).
+:func:`problem_vocabulary` gathers the words that speak of a problem (hand lexicons of
+failures, needs, dangers and objects, and the seed corpus's own complaint words);
+:func:`no_problem_reason` says why a text reports none (the text models then keep it out of
+the complaints, naming the reason in the evidence); :func:`cue_matrix` gives the same cues as
+dense columns for experiments. Pure: lemma strings in, values out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from classifier.lemmatizer import RUSSIAN_STOP_WORDS
+from classifier.noise import FIRST_NAMES
+
+__all__ = [
+    "ADVICE_REASON",
+    "CUE_NAMES",
+    "NO_PROBLEM_REASON",
+    "REPLY_REASON",
+    "cue_matrix",
+    "no_problem_reason",
+    "problem_vocabulary",
+]
+
+#: Why a text reports no problem, as the evidence says it.
+ADVICE_REASON = "совет, куда обращаться"
+REPLY_REASON = "обращение к другому комментатору"
+NO_PROBLEM_REASON = "нет ни объекта, ни неисправности"
+#: How much more a complaint's word a lemma must be to join the problem vocabulary.
+VOCABULARY_SHARE = 0.9
+
+# A failure, a lack, a need or a danger (lemmas).
+_PROBLEM_TEXT = """
+    нет не нельзя отсутствовать отсутствие сломать сломаться сломанный разбить разбитый
+    разрушить разрушиться разрушенный развалиться течь протекать протечка прорыв прорвать
+    авария аварийный затопить затоплять подтопление подтопить лужа яма выбоина дыра трещина
+    провалиться обрушиться обвал упасть падать рухнуть повредить повреждение порвать оборвать
+    обрыв отключить отключение отключать перебой вонь вонять запах грязь грязный мусор свалка
+    завалить захламить засор засорить забить переполнить переполненный гнить гнилой ржавый
+    опасно опасный опасность угроза угрожать травма травмировать пострадать холодно холод
+    ледяной мёрзнуть замёрзнуть жарко шум шуметь громко задержка задерживать опаздывать
+    невозможно невыносимо неделя месяц сутки день второй третий никто ничто никак игнорировать
+    бездействие ждать требовать просить прошу просьба надо нужно необходимо срочно помочь
+    помогать починить отремонтировать убрать вывезти устранить восстановить заменить очистить
+    почистить покрасить закрасить вырезать спилить покосить скосить засыпать залатать
+    демонтировать убирать вывозить чистить ремонтировать принять обязать проверить
+    почему когда сколько доколе беспорядок нарушение нарушать незаконный самовольный
+    бродячий стая укусить искрить оголённый провод гололёд скользко сосулька снег сугроб
+    неубранный нечищеный тёмный темно освещение гореть пожар дым горелый отравиться
+    очередь дозвониться талон отказать отказ плесень сырость грибок крыса таракан
+    грязно мокро сыро душно воняет надпись граффити объявление реклама листва пень
+    осыпаться отваливаться облупиться покосить покоситься наклониться торчать
+    неудовлетворительный ненадлежащий неуд разрушение замена восстановление просадка
+    отслоение провис провиснуть завал выломать требоваться ямина
+"""
+# Things a complaint is about: places, networks, services, vehicles (lemmas).
+_OBJECT_TEXT = """
+    дорога улица асфальт тротуар дорожный переход светофор остановка перекрёсток мост трасса
+    обочина знак разметка двор подъезд дом крыша подвал квартира лифт лестница труба батарея
+    отопление вода водоснабжение канализация кран колодец водопровод свет электричество
+    электроснабжение фонарь столб провод газ котельная контейнер площадка бак урна мусоропровод
+    автобус маршрутка маршрут рейс трамвай троллейбус электричка транспорт водитель
+    школа садик сад детсад поликлиника больница врач терапевт педиатр скорая аптека лекарство
+    парк сквер дерево газон детский горка качеля скамейка забор ограждение стройка здание
+    фасад окно дверь замок домофон парковка стоянка машина автомобиль гараж пляж река пруд
+    берег лес завод предприятие выброс воздух собака кошка животное управляющий ук тсж
+    магазин рынок киоск связь интернет сеть вышка мфц кладбище баня стадион библиотека
+"""
+# How advice opens: an imperative of "write, call, complain, photograph, go".
+_ADVICE_TEXT = """
+    писать написать пишите напишите звонить позвонить звоните позвоните обращаться
+    обратиться обращайтесь обратитесь жаловаться пожаловаться жалуйтесь пожалуйтесь
+    сфотографировать фотографировать отправить отправлять подать подавать оставить
+    вызывать вызвать сообщить сообщать сходить направить
+"""
+
+
+def _lexicon(text: str) -> frozenset[str]:
+    return frozenset(text.replace("ё", "е").split())  # the lemmatiser writes «е»
+
+
+_PROBLEM = _lexicon(_PROBLEM_TEXT)
+_OBJECT = _lexicon(_OBJECT_TEXT)
+_ADVICE = _lexicon(_ADVICE_TEXT)
+_QUESTION = frozenset({"подсказать", "кто", "где", "какой", "куда", "во", "ли"})
+
+#: The columns :func:`cue_matrix` returns, in order.
+CUE_NAMES: tuple[str, ...] = (
+    "problem",  # problem words, saturating at three
+    "object",  # object words, saturating at three
+    "problem_and_object",
+    "advice_opening",  # opens with an imperative to write, call, complain
+    "names_commenter",  # opens with a first name: a reply to another commenter
+    "question_opening",  # «подскажите», «кто знает», «где»
+    "length",  # log of the word count, 1.0 at 60 words
+)
+_LONG = math.log1p(60)
+
+
+def _row(doc: str) -> list[float]:
+    words = doc.split()
+    if not words:
+        return [0.0] * len(CUE_NAMES)
+    problem = sum(w in _PROBLEM for w in words)
+    objects = sum(w in _OBJECT for w in words)
+    first = words[0]
+    return [
+        min(problem, 3) / 3,
+        min(objects, 3) / 3,
+        float(problem > 0 and objects > 0),
+        float(first in _ADVICE or (len(words) > 1 and first == "вы" and words[1] in _ADVICE)),
+        float(first in FIRST_NAMES),
+        float(first in _QUESTION and first != "когда"),
+        min(math.log1p(len(words)) / _LONG, 1.0),
+    ]
+
+
+def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
+    """Return the cue columns (``CUE_NAMES``) of each lemma document, one row per document."""
+    return np.asarray([_row(doc) for doc in docs], dtype=np.float64).reshape(-1, len(CUE_NAMES))
+
+
+def problem_vocabulary(
+    complaint_docs: Sequence[str], other_docs: Sequence[str], *, min_df: int = 3
+) -> frozenset[str]:
+    """Return the lemmas that speak of a problem: the hand lexicons and the corpus's own.
+
+    A lemma is the corpus's own when at least ``min_df`` complaints use it and, document
+    frequencies compared as shares of each side, it is at least ``VOCABULARY_SHARE`` a
+    complaint's word («граффити», «люк», «парадная»...). Measured on a dev set and 3 000 SPb
+    appeals: the hand lexicons alone keep 0.871 of the appeals, with the corpus's words 0.968.
+    """
+    complaint_df: Counter[str] = Counter()
+    other_df: Counter[str] = Counter()
+    for docs, counts in ((complaint_docs, complaint_df), (other_docs, other_df)):
+        for doc in docs:
+            counts.update(set(doc.split()))
+    n_c, n_o = max(len(complaint_docs), 1), max(len(other_docs), 1)
+    own = {
+        word
+        for word, df in complaint_df.items()
+        if df >= min_df
+        and len(word) > 2
+        and word not in RUSSIAN_STOP_WORDS
+        and (df / n_c) / (df / n_c + other_df[word] / n_o) >= VOCABULARY_SHARE
+    }
+    return frozenset(own) | _PROBLEM | _OBJECT
+
+
+def no_problem_reason(doc: str, vocabulary: frozenset[str]) -> str | None:
+    """Say why a lemma document reports no problem, or None when it may report one.
+
+    The rules (first match wins): an advice-like opening («пишите», «звоните в ЕДДС») or a
+    name addressed («Олег, ...») with no problem word and object together; no word of the
+    problem vocabulary at all. A document with no word is left to the caller.
+    """
+    words = doc.split()
+    if not words:
+        return None
+    row = dict(zip(CUE_NAMES, _row(doc), strict=True))
+    if not row["problem_and_object"]:
+        if row["advice_opening"]:
+            return ADVICE_REASON
+        if row["names_commenter"]:
+            return REPLY_REASON
+    if not any(w in vocabulary for w in words):
+        return NO_PROBLEM_REASON
+    return None
