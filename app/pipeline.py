@@ -476,7 +476,7 @@ class StoreStage:
                 priority=Priority(incident.priority(pipeline.priority_config).level.value),
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
-            pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
+            pipeline.attach_later(incident.id, link)
         except Exception:
             pipeline.mark_index_stale()
             raise
@@ -624,6 +624,8 @@ class Pipeline:
         self.session: Session | None = None
         self._surges_before: SurgeDetector | None = None
         self._stale_after_batch = False
+        #: Attaches decided in the batch being written, not yet written (see attach_later).
+        self._attaches: list[tuple[int, MessageLink]] = []
         #: Failed attempts per message id (this process): a message failing alone this many
         #: times is skipped with its verdict stored, so that it cannot hold the queue up.
         self.failures: Counter[int] = Counter()
@@ -671,6 +673,29 @@ class Pipeline:
         """Forget the index: the next use rebuilds it from the database."""
         self._index = None
         self.counters["pipeline.index.stale"] += 1
+
+    # ------------------------------------------------------------------ bulk writes
+
+    def attach_later(self, incident_id: int, link: MessageLink) -> None:
+        """Queue an attach for the batch's bulk write (written now outside a batch).
+
+        Inside a batch, attaches are written together (``Workflow.attach_messages``: a few
+        statements for all of them) before the verdicts, before any surge's writes (which read
+        and extend the same incidents' history) and so always in the batch's transaction.
+        Other writes between (a new incident, its routing) concern other incidents, so each
+        incident's events keep their order.
+        """
+        if self.session is None:
+            self.workflow.attach_message(incident_id, link)
+            return
+        self._attaches.append((incident_id, link))
+
+    def write_attaches(self) -> None:
+        """Write the attaches queued in the batch's transaction (see :meth:`attach_later`)."""
+        if not self._attaches or self.session is None:
+            return
+        links, self._attaches = self._attaches, []
+        self.workflow.attach_messages(links, session=self.session)
 
     # ------------------------------------------------------------------ threads
 
@@ -769,6 +794,7 @@ class Pipeline:
                 if self.session is None:
                     self._apply_surge(update, result.municipality)
                 else:
+                    self.write_attaches()  # the surge reads and extends these incidents
                     with self.session.begin_nested():
                         self._apply_surge(update, result.municipality)
         except Exception as err:
@@ -1036,10 +1062,13 @@ class Pipeline:
         try:
             with self.sessions.begin() as session:
                 self.session = session
+                self._attaches = []
                 finished = self._process_items(items)
+                self.write_attaches()
                 self._store_verdicts(finished, session)
         finally:
             self.session = None
+            self._attaches = []
         return finished
 
     def _process_items(self, items: Sequence[Item]) -> list[Item]:

@@ -65,8 +65,8 @@ from storage.repositories import (
     NotFound,
     clock_to_json,
 )
-from storage.repositories.events import ESCALATION_EVENT
-from storage.repositories.grouping import GroupingRepository, IncidentCounters
+from storage.repositories.events import ESCALATION_EVENT, NewEvent
+from storage.repositories.grouping import GroupingRepository, IncidentCounters, NewLink
 from storage.repositories.labels import LabelRepository
 
 __all__ = [
@@ -1345,36 +1345,69 @@ class Workflow:
     # ------------------------------------------------------------------ messages (the pipeline)
 
     def _link(self, unit: _Unit, incident_id: int, link: MessageLink, now: datetime) -> None:
+        self._link_many(unit, [(incident_id, link)], now)
+
+    def _link_many(
+        self,
+        unit: _Unit,
+        links: Sequence[tuple[int, MessageLink]],
+        now: datetime,
+        before: Mapping[int, IncidentCounters] | None = None,
+    ) -> None:
+        """Write links, fingerprints, counters and ``attach`` events of many messages in bulk.
+
+        One statement per table however many links (the pipeline's batches): the links, the
+        fingerprints not stored yet, each incident's last counters, the events in the order
+        given. ``priority_before`` of an incident's first event is its stored priority (or the
+        one in ``before``), of each later one the priority its previous link set.
+        """
+        if not links:
+            return
         grouping = GroupingRepository(unit.session)
-        grouping.link(
-            incident_id=incident_id,
-            message_id=link.message_id,
-            grouping_version=link.grouping_version,
-            evidence=dict(link.evidence),
+        grouping.link_many(
+            [
+                NewLink(incident_id, link.message_id, link.grouping_version, dict(link.evidence))
+                for incident_id, link in links
+            ],
             now=now,
         )
-        grouping.add_fingerprints(incident_id, link.fingerprints, now=now)
-        before = grouping.counters(incident_id)
-        grouping.set_counters(incident_id, link.counters)
-        unit.events.append(
-            incident_id=incident_id,
-            actor_user_id=None,
-            kind=ATTACH_EVENT,
-            from_status=None,
-            to_status=None,
-            payload={
-                "message_id": link.message_id,
-                "message_key": link.message_key,
-                "grouping_version": link.grouping_version,
-                "evidence": dict(link.evidence),
-                "messages": link.counters.message_count,
-                "authors": link.counters.author_count,
-                "reach": link.counters.reach,
-                "priority": link.counters.priority.value,
-                "priority_before": before.priority.value,
-            },
-            occurred_at=now,
+        grouping.add_fingerprints_many(
+            [
+                (incident_id, fp, version)
+                for incident_id, link in links
+                for fp, version in link.fingerprints
+            ],
+            now=now,
         )
+        current = dict(before or {})
+        unknown = {incident_id for incident_id, _ in links} - current.keys()
+        current.update(grouping.counters_many(unknown))
+        events = []
+        for incident_id, link in links:
+            events.append(
+                NewEvent(
+                    incident_id=incident_id,
+                    actor_user_id=None,
+                    kind=ATTACH_EVENT,
+                    from_status=None,
+                    to_status=None,
+                    payload={
+                        "message_id": link.message_id,
+                        "message_key": link.message_key,
+                        "grouping_version": link.grouping_version,
+                        "evidence": dict(link.evidence),
+                        "messages": link.counters.message_count,
+                        "authors": link.counters.author_count,
+                        "reach": link.counters.reach,
+                        "priority": link.counters.priority.value,
+                        "priority_before": current[incident_id].priority.value,
+                    },
+                    occurred_at=now,
+                )
+            )
+            current[incident_id] = link.counters
+        grouping.set_counters_many({incident_id: link.counters for incident_id, link in links})
+        unit.events.append_many(events)
 
     def open_incident_with_message(
         self,
@@ -1405,7 +1438,9 @@ class Workflow:
                 payload={"public_number": record.public_number, "message_key": link.message_key},
                 occurred_at=now,
             )
-            self._link(unit, record.id, link, now)
+            # Just created: its stored priority is the one it was opened with.
+            opened = IncidentCounters(0, 0, 0, record.priority)
+            self._link_many(unit, [(record.id, link)], now, before={record.id: opened})
             if also is not None:
                 also(session)
             return record
@@ -1430,6 +1465,19 @@ class Workflow:
             self._link(unit, incident_id, link, now)
             if also is not None:
                 also(session)
+
+    def attach_messages(
+        self, links: Sequence[tuple[int, MessageLink]], *, session: Session | None = None
+    ) -> None:
+        """Attach many messages, each to its incident, as :meth:`attach_message` does one.
+
+        The same rows and events, written in bulk (a few statements however many messages:
+        the pipeline's batches); ``links`` are ``(incident id, link)`` in the order they were
+        decided, so each incident's events and counters follow that order.
+        """
+        now = self._now()
+        with self._begin(session) as session:
+            self._link_many(self._unit(session), links, now)
 
     def record_tombstones(
         self, incident_id: int | None, fingerprints: Iterable[str], *, reason: str

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from storage.enums import AssignmentStatus, IncidentStatus, Priority, Resolution
 from storage.models import PRIORITY_RANK, Assignment, Executor, Incident
@@ -64,6 +66,49 @@ class IncidentRecord:
     created_at: dt.datetime
     executor_code: str | None
     parent_incident_id: int | None = None
+
+
+_TABLE = cast("sa.Table", Incident.__table__)
+#: The columns of an IncidentRecord, in _from_row's order (read and returned by Core statements).
+_RECORD_COLUMNS = tuple(
+    _TABLE.c[name]
+    for name in (
+        "id",
+        "public_number",
+        "status",
+        "version",
+        "title",
+        "topic_group",
+        "topic",
+        "municipality_oktmo",
+        "priority",
+        "resolution",
+        "merged_into_id",
+        "closed_at",
+        "created_at",
+        "parent_incident_id",
+    )
+)
+
+
+def _from_row(row: Sequence[Any], executor_code: str | None) -> IncidentRecord:
+    return IncidentRecord(
+        id=row[0],
+        public_number=row[1],
+        status=row[2],
+        version=row[3],
+        title=row[4],
+        topic_group=row[5],
+        topic=row[6],
+        municipality_oktmo=row[7],
+        priority=row[8],
+        resolution=row[9],
+        merged_into_id=row[10],
+        closed_at=row[11],
+        created_at=row[12],
+        executor_code=executor_code,
+        parent_incident_id=row[13],
+    )
 
 
 class IncidentRepository:
@@ -122,31 +167,68 @@ class IncidentRepository:
         )
 
     def create(self, new: NewIncident, *, now: dt.datetime) -> IncidentRecord:
-        """Insert an incident in state ``new`` and return it."""
-        row = Incident(
+        """Insert an incident in state ``new`` and return it (one INSERT … RETURNING).
+
+        A new incident has no assignment yet, so there is no executor to look up.
+        """
+        row = self._session.execute(
+            sa.insert(Incident)
+            .values(
+                public_number=new.public_number,
+                title=new.title,
+                summary=new.summary,
+                topic_group=new.topic_group,
+                topic=new.topic,
+                municipality=new.municipality,
+                municipality_oktmo=new.municipality_oktmo,
+                priority=new.priority,
+                priority_rank=PRIORITY_RANK[new.priority],
+                status=IncidentStatus.NEW,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Incident.id)
+        ).one()
+        return IncidentRecord(
+            id=int(row[0]),
             public_number=new.public_number,
+            status=IncidentStatus.NEW,
+            version=1,
             title=new.title,
-            summary=new.summary,
             topic_group=new.topic_group,
             topic=new.topic,
-            municipality=new.municipality,
             municipality_oktmo=new.municipality_oktmo,
             priority=new.priority,
-            priority_rank=PRIORITY_RANK[new.priority],
-            status=IncidentStatus.NEW,
+            resolution=None,
+            merged_into_id=None,
+            closed_at=None,
             created_at=now,
-            updated_at=now,
+            executor_code=None,
         )
-        self._session.add(row)
-        self._session.flush()
-        return self._record(row, self._executor_code(row.id))
 
     def get(self, incident_id: int) -> IncidentRecord:
         """Return the incident; NotFound if there is none."""
-        row = self._session.get(Incident, incident_id, populate_existing=True)
+        row = self._session.execute(
+            sa.select(*_RECORD_COLUMNS, self._active_code(_TABLE.c.id)).where(
+                _TABLE.c.id == incident_id
+            )
+        ).one_or_none()
         if row is None:
             raise NotFound(f"no incident with id {incident_id}")
-        return self._record(row, self._executor_code(row.id))
+        return _from_row(row, row[-1])
+
+    @staticmethod
+    def _active_code(incident_id: sa.ColumnElement[int]) -> sa.ScalarSelect[str]:
+        """The code of an incident's active executor, as a scalar subquery."""
+        return (
+            sa.select(Executor.code)
+            .join(Assignment, Assignment.executor_id == Executor.id)
+            .where(Assignment.incident_id == incident_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
+            .order_by(Assignment.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
 
     def municipality(self, incident_id: int) -> str | None:
         """Return the incident's municipality name (the screens show it; records carry OKTMO)."""
@@ -233,21 +315,31 @@ class IncidentRepository:
             NotFound: the incident does not exist.
             ConcurrentUpdate: the incident changed since the caller read it.
         """
-        row = self._session.get(Incident, new.id, populate_existing=True)
+        # One UPDATE … WHERE version = expected RETURNING (the optimistic lock in the statement)
+        # instead of a re-read, a unit-of-work flush and a second read.
+        table = _TABLE
+        row = self._session.execute(
+            sa.update(table)
+            .where(table.c.id == new.id, table.c.version == expected_version)
+            .values(
+                status=new.status,
+                resolution=new.resolution,
+                merged_into_id=new.merged_into_id,
+                closed_at=new.closed_at,
+                # Every workflow step bumps the version, even one that leaves every field as it
+                # was (an interim answer keeps the state; a fake clock may not move).
+                updated_at=now,
+                version=expected_version + 1,
+            )
+            .returning(*_RECORD_COLUMNS)
+        ).one_or_none()
         if row is None:
-            raise NotFound(f"no incident with id {new.id}")
-        if row.version != expected_version:
-            raise ConcurrentUpdate(new.id, expected_version, row.version)
-        row.status = new.status
-        row.resolution = new.resolution
-        row.merged_into_id = new.merged_into_id
-        row.closed_at = new.closed_at
-        row.updated_at = now
-        # Every workflow step bumps the version, even one that leaves every field as it was
-        # (an interim answer keeps the state; a fake clock may not move).
-        flag_modified(row, "updated_at")
-        try:
-            self._session.flush()
-        except StaleDataError as err:
-            raise ConcurrentUpdate(new.id, expected_version) from err
-        return self._record(row, self._executor_code(row.id))
+            stored = self._session.scalar(sa.select(table.c.version).where(table.c.id == new.id))
+            if stored is None:
+                raise NotFound(f"no incident with id {new.id}")
+            raise ConcurrentUpdate(new.id, expected_version, stored)
+        # An ORM copy loaded earlier in this session is now out of date: reload it on next use.
+        loaded = self._session.identity_map.get(identity_key(Incident, new.id))
+        if loaded is not None:
+            self._session.expire(loaded)
+        return _from_row(row, self._executor_code(new.id))
