@@ -1353,13 +1353,16 @@ class Workflow:
         links: Sequence[tuple[int, MessageLink]],
         now: datetime,
         before: Mapping[int, IncidentCounters] | None = None,
+        first: Sequence[NewEvent] = (),
     ) -> None:
         """Write links, fingerprints, counters and ``attach`` events of many messages in bulk.
 
         One statement per table however many links (the pipeline's batches): the links, the
         fingerprints not stored yet, each incident's last counters, the events in the order
         given. ``priority_before`` of an incident's first event is its stored priority (or the
-        one in ``before``), of each later one the priority its previous link set.
+        one in ``before``), of each later one the priority its previous link set. ``first``
+        are events written just before the attach events, in the same statement; incidents in
+        ``before`` are taken to be new, with no stored fingerprints to skip.
         """
         if not links:
             return
@@ -1378,11 +1381,12 @@ class Workflow:
                 for fp, version in link.fingerprints
             ],
             now=now,
+            fresh=(before or {}).keys(),
         )
         current = dict(before or {})
         unknown = {incident_id for incident_id, _ in links} - current.keys()
         current.update(grouping.counters_many(unknown))
-        events = []
+        events = list(first)
         for incident_id, link in links:
             events.append(
                 NewEvent(
@@ -1429,7 +1433,7 @@ class Workflow:
         with self._begin(session) as session:
             unit = self._unit(session)
             record = unit.incidents.create(new, now=now)
-            unit.events.append(
+            created = NewEvent(
                 incident_id=record.id,
                 actor_user_id=None,
                 kind="create",
@@ -1438,9 +1442,12 @@ class Workflow:
                 payload={"public_number": record.public_number, "message_key": link.message_key},
                 occurred_at=now,
             )
-            # Just created: its stored priority is the one it was opened with.
+            # Just created: its stored priority is the one it was opened with, it has no
+            # fingerprints yet, and its create event goes in with the attach event.
             opened = IncidentCounters(0, 0, 0, record.priority)
-            self._link_many(unit, [(record.id, link)], now, before={record.id: opened})
+            self._link_many(
+                unit, [(record.id, link)], now, before={record.id: opened}, first=[created]
+            )
             if also is not None:
                 also(session)
             return record

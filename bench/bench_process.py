@@ -78,6 +78,37 @@ def backlog(sessions: Any, messages: int, seed: int) -> int:
     return stored
 
 
+def time_stages(pipeline: Any) -> dict[str, float]:
+    """Wrap each stage's ``prepare`` and ``process`` to add up the CPU time they take."""
+    spent: dict[str, float] = {}
+    for stage in pipeline.stages:
+        spent[stage.name] = 0.0
+        for method in ("prepare", "process"):
+            inner = getattr(stage, method)
+
+            def timed(*args: Any, _inner: Any = inner, _name: str = stage.name) -> Any:
+                started = time.process_time()
+                try:
+                    return _inner(*args)
+                finally:
+                    spent[_name] += time.process_time() - started
+
+            setattr(stage, method, timed)
+    write = pipeline.write_attaches
+
+    def timed_write() -> None:
+        started = time.process_time()
+        try:
+            write()
+        finally:
+            spent["bulk attaches"] = spent.get("bulk attaches", 0.0) + (
+                time.process_time() - started
+            )
+
+    pipeline.write_attaches = timed_write
+    return spent
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the backlog, run the pipeline over it, print the figures and the baseline."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -132,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
         event.listen(engine, "before_cursor_execute", statement)
         event.listen(engine, "commit", commit)
+        stage_cpu = time_stages(pipeline)
         started, cpu_started = time.perf_counter(), time.process_time()
         report = pipeline.run_once()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -153,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         "a message"
     )
     print(f"classify alone {len(texts) / alone:7.0f} messages/s wall (same texts, batches of 200)")
+    shares = ", ".join(f"{name} {seconds / cpu:.0%}" for name, seconds in stage_cpu.items())
+    print(f"CPU by stage   {shares}, the rest {1 - sum(stage_cpu.values()) / cpu:.0%}")
     return 0
 
 

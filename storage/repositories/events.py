@@ -73,6 +73,10 @@ def _record(row: Event) -> EventRecord:
     )
 
 
+#: Built once, run with parameters (building it with literal values costs more than running it).
+_APPEND = sa.insert(Event).returning(Event.id)
+
+
 class EventRepository:
     """The event log within one session: rows are only ever added (the database enforces it)."""
 
@@ -93,17 +97,16 @@ class EventRepository:
     ) -> EventRecord:
         """Add one event and return it (one INSERT … RETURNING, no unit-of-work object)."""
         event_id = self._session.execute(
-            sa.insert(Event)
-            .values(
-                incident_id=incident_id,
-                actor_user_id=actor_user_id,
-                kind=kind,
-                from_status=from_status,
-                to_status=to_status,
-                payload=payload,
-                occurred_at=occurred_at,
-            )
-            .returning(Event.id)
+            _APPEND,
+            {
+                "incident_id": incident_id,
+                "actor_user_id": actor_user_id,
+                "kind": kind,
+                "from_status": from_status,
+                "to_status": to_status,
+                "payload": payload,
+                "occurred_at": occurred_at,
+            },
         ).scalar_one()
         return EventRecord(
             int(event_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -167,27 +167,36 @@ class GroupingRepository:
         )
 
     def add_fingerprints_many(
-        self, rows: Iterable[tuple[int, str, str]], *, now: dt.datetime
+        self,
+        rows: Iterable[tuple[int, str, str]],
+        *,
+        now: dt.datetime,
+        fresh: Collection[int] = (),
     ) -> int:
         """Point ``(incident_id, fingerprint, version)`` rows at their incidents, skipping those
         already stored (or listed twice): one read and one multi-row insert. Return how many
-        were new.
+        were new. Incidents in ``fresh`` were just created: they have none stored, so nothing is
+        read for them.
         """
         wanted: dict[tuple[int, str], str] = {}
         for incident_id, fp, version in rows:
             wanted.setdefault((incident_id, fp), version)
         if not wanted:
             return 0
-        incident_ids = {incident_id for incident_id, _ in wanted}
-        have = {
-            (int(row[0]), str(row[1]))
-            for row in self._session.execute(
-                sa.select(IncidentFingerprint.incident_id, IncidentFingerprint.fingerprint).where(
-                    IncidentFingerprint.incident_id.in_(incident_ids),
-                    IncidentFingerprint.fingerprint.in_({fp for _, fp in wanted}),
+        incident_ids = {incident_id for incident_id, _ in wanted} - set(fresh)
+        have = set()
+        if incident_ids:
+            have = {
+                (int(row[0]), str(row[1]))
+                for row in self._session.execute(
+                    sa.select(
+                        IncidentFingerprint.incident_id, IncidentFingerprint.fingerprint
+                    ).where(
+                        IncidentFingerprint.incident_id.in_(incident_ids),
+                        IncidentFingerprint.fingerprint.in_({fp for _, fp in wanted}),
+                    )
                 )
-            )
-        }
+            }
         new = [
             {
                 "fingerprint": fp,

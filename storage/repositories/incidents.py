@@ -111,6 +111,40 @@ def _from_row(row: Sequence[Any], executor_code: str | None) -> IncidentRecord:
     )
 
 
+def _active_code(incident_id: sa.ColumnElement[int]) -> sa.ScalarSelect[str]:
+    """The code of an incident's active executor (the newest active assignment's)."""
+    return (
+        sa.select(Executor.code)
+        .join(Assignment, Assignment.executor_id == Executor.id)
+        .where(Assignment.incident_id == incident_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
+        .order_by(Assignment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# Built once, run with parameters: the hot paths of the pipeline's batches (building a statement
+# with literal values each time costs more than running it on SQLite).
+_GET = sa.select(*_RECORD_COLUMNS, _active_code(_TABLE.c.id)).where(
+    _TABLE.c.id == sa.bindparam("b_id")
+)
+_EXECUTOR_CODE = sa.select(_active_code(sa.bindparam("b_id")))
+_CREATE = sa.insert(Incident).returning(Incident.id)
+_SAVE_STATE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"), _TABLE.c.version == sa.bindparam("b_expected"))
+    .values(
+        status=sa.bindparam("b_status"),
+        resolution=sa.bindparam("b_resolution"),
+        merged_into_id=sa.bindparam("b_merged_into_id"),
+        closed_at=sa.bindparam("b_closed_at"),
+        updated_at=sa.bindparam("b_now"),
+        version=sa.bindparam("b_version"),
+    )
+    .returning(*_RECORD_COLUMNS)
+)
+
+
 class IncidentRepository:
     """Incidents within one session (the caller owns the transaction)."""
 
@@ -119,14 +153,7 @@ class IncidentRepository:
         self._session = session
 
     def _executor_code(self, incident_id: int) -> str | None:
-        query = (
-            sa.select(Executor.code)
-            .join(Assignment, Assignment.executor_id == Executor.id)
-            .where(Assignment.incident_id == incident_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
-            .order_by(Assignment.id.desc())
-            .limit(1)
-        )
-        return self._session.scalars(query).first()
+        return self._session.scalar(_EXECUTOR_CODE, {"b_id": incident_id})
 
     def _executor_codes(self, incident_ids: Sequence[int]) -> dict[int, str]:
         """Return the active executor's code of each incident, in one query."""
@@ -172,23 +199,22 @@ class IncidentRepository:
         A new incident has no assignment yet, so there is no executor to look up.
         """
         row = self._session.execute(
-            sa.insert(Incident)
-            .values(
-                public_number=new.public_number,
-                title=new.title,
-                summary=new.summary,
-                topic_group=new.topic_group,
-                topic=new.topic,
-                municipality=new.municipality,
-                municipality_oktmo=new.municipality_oktmo,
-                priority=new.priority,
-                priority_rank=PRIORITY_RANK[new.priority],
-                status=IncidentStatus.NEW,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(Incident.id)
+            _CREATE,
+            {
+                "public_number": new.public_number,
+                "title": new.title,
+                "summary": new.summary,
+                "topic_group": new.topic_group,
+                "topic": new.topic,
+                "municipality": new.municipality,
+                "municipality_oktmo": new.municipality_oktmo,
+                "priority": new.priority,
+                "priority_rank": PRIORITY_RANK[new.priority],
+                "status": IncidentStatus.NEW,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            },
         ).one()
         return IncidentRecord(
             id=int(row[0]),
@@ -209,26 +235,10 @@ class IncidentRepository:
 
     def get(self, incident_id: int) -> IncidentRecord:
         """Return the incident; NotFound if there is none."""
-        row = self._session.execute(
-            sa.select(*_RECORD_COLUMNS, self._active_code(_TABLE.c.id)).where(
-                _TABLE.c.id == incident_id
-            )
-        ).one_or_none()
+        row = self._session.execute(_GET, {"b_id": incident_id}).one_or_none()
         if row is None:
             raise NotFound(f"no incident with id {incident_id}")
         return _from_row(row, row[-1])
-
-    @staticmethod
-    def _active_code(incident_id: sa.ColumnElement[int]) -> sa.ScalarSelect[str]:
-        """The code of an incident's active executor, as a scalar subquery."""
-        return (
-            sa.select(Executor.code)
-            .join(Assignment, Assignment.executor_id == Executor.id)
-            .where(Assignment.incident_id == incident_id, Assignment.status.in_(ACTIVE_ASSIGNMENT))
-            .order_by(Assignment.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
 
     def municipality(self, incident_id: int) -> str | None:
         """Return the incident's municipality name (the screens show it; records carry OKTMO)."""
@@ -317,24 +327,23 @@ class IncidentRepository:
         """
         # One UPDATE … WHERE version = expected RETURNING (the optimistic lock in the statement)
         # instead of a re-read, a unit-of-work flush and a second read.
-        table = _TABLE
+        # Every workflow step bumps the version, even one that leaves every field as it was (an
+        # interim answer keeps the state; a fake clock may not move).
         row = self._session.execute(
-            sa.update(table)
-            .where(table.c.id == new.id, table.c.version == expected_version)
-            .values(
-                status=new.status,
-                resolution=new.resolution,
-                merged_into_id=new.merged_into_id,
-                closed_at=new.closed_at,
-                # Every workflow step bumps the version, even one that leaves every field as it
-                # was (an interim answer keeps the state; a fake clock may not move).
-                updated_at=now,
-                version=expected_version + 1,
-            )
-            .returning(*_RECORD_COLUMNS)
+            _SAVE_STATE,
+            {
+                "b_id": new.id,
+                "b_expected": expected_version,
+                "b_status": new.status,
+                "b_resolution": new.resolution,
+                "b_merged_into_id": new.merged_into_id,
+                "b_closed_at": new.closed_at,
+                "b_now": now,
+                "b_version": expected_version + 1,
+            },
         ).one_or_none()
         if row is None:
-            stored = self._session.scalar(sa.select(table.c.version).where(table.c.id == new.id))
+            stored = self._session.scalar(sa.select(_TABLE.c.version).where(_TABLE.c.id == new.id))
             if stored is None:
                 raise NotFound(f"no incident with id {new.id}")
             raise ConcurrentUpdate(new.id, expected_version, stored)
