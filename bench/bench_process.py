@@ -34,15 +34,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def backlog(sessions: Any, messages: int, seed: int) -> int:
-    """Store about ``messages`` emulator posts and comments, one source per community."""
+def backlog(sessions: Any, messages: int, seed: int, groups: int | None = None) -> int:
+    """Store about ``messages`` emulator posts and comments, one source per community.
+
+    ``groups``: the emulator region's communities (default: one per 150 messages, at least 12).
+    A region too small for ``messages`` has its posts stored again under new ids.
+    """
     from collector.types import VkComment, VkPost
     from emulator.vk.server import VkEmulator
     from storage.enums import Network
     from storage.repositories.messages import MessageRepository
     from storage.repositories.sources import SourceRepository
 
-    groups = max(12, messages // 150)
+    groups = groups or max(12, messages // 150)
     emu = VkEmulator(seed=seed, groups=groups)
     now = dt.datetime.now(dt.UTC)
     stored = 0

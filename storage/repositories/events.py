@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -73,8 +73,10 @@ def _record(row: Event) -> EventRecord:
     )
 
 
-#: Built once, run with parameters (building it with literal values costs more than running it).
-_APPEND = sa.insert(Event).returning(Event.id)
+#: Built once, run with parameters (building it with literal values costs more than running it);
+#: Core on the table (an ORM-enabled insert of one row costs about three times the CPU).
+_EVENTS = cast("sa.Table", Event.__table__)
+_APPEND = sa.insert(_EVENTS).returning(_EVENTS.c.id)
 
 
 class EventRepository:
@@ -96,6 +98,7 @@ class EventRepository:
         occurred_at: dt.datetime,
     ) -> EventRecord:
         """Add one event and return it (one INSERT … RETURNING, no unit-of-work object)."""
+        self._session.flush()  # what the ORM's autoflush would do: the incident row goes first
         event_id = self._session.execute(
             _APPEND,
             {
