@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1354,6 +1354,7 @@ class Workflow:
         now: datetime,
         before: Mapping[int, IncidentCounters] | None = None,
         first: Sequence[NewEvent] = (),
+        counted: Collection[int] = (),
     ) -> None:
         """Write links, fingerprints, counters and ``attach`` events of many messages in bulk.
 
@@ -1362,7 +1363,8 @@ class Workflow:
         given. ``priority_before`` of an incident's first event is its stored priority (or the
         one in ``before``), of each later one the priority its previous link set. ``first``
         are events written just before the attach events, in the same statement; incidents in
-        ``before`` are taken to be new, with no stored fingerprints to skip.
+        ``before`` are taken to be new, with no stored fingerprints to skip; those in
+        ``counted`` already store the counters their (only) link sets.
         """
         if not links:
             return
@@ -1410,7 +1412,13 @@ class Workflow:
                 )
             )
             current[incident_id] = link.counters
-        grouping.set_counters_many({incident_id: link.counters for incident_id, link in links})
+        grouping.set_counters_many(
+            {
+                incident_id: link.counters
+                for incident_id, link in links
+                if incident_id not in counted
+            }
+        )
         unit.events.append_many(events)
 
     def open_incident_with_message(
@@ -1432,7 +1440,15 @@ class Workflow:
         now = self._now()
         with self._begin(session) as session:
             unit = self._unit(session)
-            record = unit.incidents.create(new, now=now)
+            counted = link.counters.priority is new.priority
+            record = unit.incidents.create(
+                new,
+                now=now,
+                # Its first message's counters go in with it (an UPDATE saved) when they agree.
+                message_count=link.counters.message_count if counted else 0,
+                author_count=link.counters.author_count if counted else 0,
+                reach=link.counters.reach if counted else 0,
+            )
             created = NewEvent(
                 incident_id=record.id,
                 actor_user_id=None,
@@ -1446,7 +1462,12 @@ class Workflow:
             # fingerprints yet, and its create event goes in with the attach event.
             opened = IncidentCounters(0, 0, 0, record.priority)
             self._link_many(
-                unit, [(record.id, link)], now, before={record.id: opened}, first=[created]
+                unit,
+                [(record.id, link)],
+                now,
+                before={record.id: opened},
+                first=[created],
+                counted=[record.id] if counted else (),
             )
             if also is not None:
                 also(session)

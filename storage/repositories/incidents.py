@@ -202,10 +202,19 @@ class IncidentRepository:
             parent_incident_id=row.parent_incident_id,
         )
 
-    def create(self, new: NewIncident, *, now: dt.datetime) -> IncidentRecord:
+    def create(
+        self,
+        new: NewIncident,
+        *,
+        now: dt.datetime,
+        message_count: int = 0,
+        author_count: int = 0,
+        reach: int = 0,
+    ) -> IncidentRecord:
         """Insert an incident in state ``new`` and return it (one INSERT … RETURNING).
 
-        A new incident has no assignment yet, so there is no executor to look up.
+        The counters may be given when the incident is opened with its first message already
+        counted (the pipeline). A new incident has no assignment, so no executor is looked up.
         """
         self._session.flush()
         row = self._session.execute(
@@ -220,6 +229,9 @@ class IncidentRepository:
                 "municipality_oktmo": new.municipality_oktmo,
                 "priority": new.priority,
                 "priority_rank": PRIORITY_RANK[new.priority],
+                "message_count": message_count,
+                "author_count": author_count,
+                "reach": reach,
                 "status": IncidentStatus.NEW,
                 "version": 1,
                 "created_at": now,
