@@ -140,12 +140,15 @@ def queue_times(
     every message collected so far, oldest first, at ``rate`` messages a second, and goes on
     with those collected meanwhile until none waits (the daemon's chunks of 50, back to back).
     """
+    # The job's ticks are offset by half an interval from the collector's minute marks: the
+    # daemon's jobs are not aligned, and half an interval is the mean wait over all offsets.
+    first = START + interval / 2
     order = sorted(arrivals.items(), key=lambda item: item[1])
     done: dict[tuple[str, int, int], float] = {}
     busy_until, i = START, 0
     while i < len(order):
         ready = max(busy_until, order[i][1])
-        clock = START + math.ceil((ready - START) / interval) * interval
+        clock = first + max(0, math.ceil((ready - first) / interval)) * interval
         while i < len(order) and order[i][1] <= clock:
             clock += 1.0 / rate
             done[order[i][0]] = clock
