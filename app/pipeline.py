@@ -536,7 +536,7 @@ class StoreStage:
                 priority=Priority(incident.priority(pipeline.priority_config).level.value),
             )
             link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
-            pipeline.workflow.attach_message(incident.id, link, session=pipeline.session)
+            pipeline.attach_later(incident.id, link)
             if decision.evidence.rule is GroupingRule.ENTITY:
                 self._locate(incident.id, message, result)
         except Exception:
@@ -711,6 +711,10 @@ class Pipeline:
         self.session: Session | None = None
         self._surges_before: SurgeDetector | None = None
         self._stale_after_batch = False
+        #: Where the next run's scan for pending messages starts (see run_once).
+        self._resume_after = 0
+        #: Attaches decided in the batch being written, not yet written (see attach_later).
+        self._attaches: list[tuple[int, MessageLink]] = []
         #: Failed attempts per message id (this process): a message failing alone this many
         #: times is skipped with its verdict stored, so that it cannot hold the queue up.
         self.failures: Counter[int] = Counter()
@@ -758,6 +762,29 @@ class Pipeline:
         """Forget the index: the next use rebuilds it from the database."""
         self._index = None
         self.counters["pipeline.index.stale"] += 1
+
+    # ------------------------------------------------------------------ bulk writes
+
+    def attach_later(self, incident_id: int, link: MessageLink) -> None:
+        """Queue an attach for the batch's bulk write (written now outside a batch).
+
+        Inside a batch, attaches are written together (``Workflow.attach_messages``: a few
+        statements for all of them) before the verdicts, before any surge's writes (which read
+        and extend the same incidents' history) and so always in the batch's transaction.
+        Other writes between (a new incident, its routing) concern other incidents, so each
+        incident's events keep their order.
+        """
+        if self.session is None:
+            self.workflow.attach_message(incident_id, link)
+            return
+        self._attaches.append((incident_id, link))
+
+    def write_attaches(self) -> None:
+        """Write the attaches queued in the batch's transaction (see :meth:`attach_later`)."""
+        if not self._attaches or self.session is None:
+            return
+        links, self._attaches = self._attaches, []
+        self.workflow.attach_messages(links, session=self.session)
 
     # ------------------------------------------------------------------ threads
 
@@ -858,6 +885,7 @@ class Pipeline:
                 if self.session is None:
                     self._apply_surge(update, result.municipality)
                 else:
+                    self.write_attaches()  # the surge reads and extends these incidents
                     with self.session.begin_nested():
                         self._apply_surge(update, result.municipality)
         except Exception as err:
@@ -1128,10 +1156,13 @@ class Pipeline:
         try:
             with self.sessions.begin() as session:
                 self.session = session
+                self._attaches = []
                 finished = self._process_items(items)
+                self.write_attaches()
                 self._store_verdicts(finished, session)
         finally:
             self.session = None
+            self._attaches = []
         return finished
 
     def _process_items(self, items: Sequence[Item]) -> list[Item]:
@@ -1217,7 +1248,9 @@ class Pipeline:
         self._route_leftovers()
         version = self.classifier.version
         done = 0
-        after_id = 0
+        after_id = self._resume_after
+        self._resume_after = 0
+        finished = True
         while limit is None or done < limit:
             size = self.batch_size if limit is None else min(self.batch_size, limit - done)
             with self.sessions() as session:
@@ -1230,7 +1263,16 @@ class Pipeline:
                 break  # the model (or the database) is failing: the next run tries again
             done += len(batch)
             after_id = batch[-1].id
+        else:
+            finished = False  # stopped at the limit: more may wait after ``after_id``
         delta = self.counters - before
+        if not finished and not any(k.startswith("pipeline.error.") for k in delta):
+            # The next run (the daemon's next chunk) goes on from here instead of reading the
+            # backlog from its start again: with 50 messages a chunk, scanning every message
+            # already done made a 100 000-message backlog quadratic. Any run that reaches the
+            # end, or leaves a message behind, makes the next one start from the first id
+            # again, which also finds a message committed late under a lower id.
+            self._resume_after = after_id
         return RunReport(
             classified=delta["pipeline.classified"],
             complaints=delta["pipeline.complaint"],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -65,8 +65,8 @@ from storage.repositories import (
     NotFound,
     clock_to_json,
 )
-from storage.repositories.events import ESCALATION_EVENT
-from storage.repositories.grouping import GroupingRepository, IncidentCounters
+from storage.repositories.events import ESCALATION_EVENT, NewEvent
+from storage.repositories.grouping import GroupingRepository, IncidentCounters, NewLink
 from storage.repositories.labels import LabelRepository
 
 __all__ = [
@@ -1345,36 +1345,81 @@ class Workflow:
     # ------------------------------------------------------------------ messages (the pipeline)
 
     def _link(self, unit: _Unit, incident_id: int, link: MessageLink, now: datetime) -> None:
+        self._link_many(unit, [(incident_id, link)], now)
+
+    def _link_many(
+        self,
+        unit: _Unit,
+        links: Sequence[tuple[int, MessageLink]],
+        now: datetime,
+        before: Mapping[int, IncidentCounters] | None = None,
+        first: Sequence[NewEvent] = (),
+        counted: Collection[int] = (),
+    ) -> None:
+        """Write links, fingerprints, counters and ``attach`` events of many messages in bulk.
+
+        One statement per table however many links (the pipeline's batches): the links, the
+        fingerprints not stored yet, each incident's last counters, the events in the order
+        given. ``priority_before`` of an incident's first event is its stored priority (or the
+        one in ``before``), of each later one the priority its previous link set. ``first``
+        are events written just before the attach events, in the same statement; incidents in
+        ``before`` are taken to be new, with no stored fingerprints to skip; those in
+        ``counted`` already store the counters their (only) link sets.
+        """
+        if not links:
+            return
         grouping = GroupingRepository(unit.session)
-        grouping.link(
-            incident_id=incident_id,
-            message_id=link.message_id,
-            grouping_version=link.grouping_version,
-            evidence=dict(link.evidence),
+        grouping.link_many(
+            [
+                NewLink(incident_id, link.message_id, link.grouping_version, dict(link.evidence))
+                for incident_id, link in links
+            ],
             now=now,
         )
-        grouping.add_fingerprints(incident_id, link.fingerprints, now=now)
-        before = grouping.counters(incident_id)
-        grouping.set_counters(incident_id, link.counters)
-        unit.events.append(
-            incident_id=incident_id,
-            actor_user_id=None,
-            kind=ATTACH_EVENT,
-            from_status=None,
-            to_status=None,
-            payload={
-                "message_id": link.message_id,
-                "message_key": link.message_key,
-                "grouping_version": link.grouping_version,
-                "evidence": dict(link.evidence),
-                "messages": link.counters.message_count,
-                "authors": link.counters.author_count,
-                "reach": link.counters.reach,
-                "priority": link.counters.priority.value,
-                "priority_before": before.priority.value,
-            },
-            occurred_at=now,
+        grouping.add_fingerprints_many(
+            [
+                (incident_id, fp, version)
+                for incident_id, link in links
+                for fp, version in link.fingerprints
+            ],
+            now=now,
+            fresh=(before or {}).keys(),
         )
+        current = dict(before or {})
+        unknown = {incident_id for incident_id, _ in links} - current.keys()
+        current.update(grouping.counters_many(unknown))
+        events = list(first)
+        for incident_id, link in links:
+            events.append(
+                NewEvent(
+                    incident_id=incident_id,
+                    actor_user_id=None,
+                    kind=ATTACH_EVENT,
+                    from_status=None,
+                    to_status=None,
+                    payload={
+                        "message_id": link.message_id,
+                        "message_key": link.message_key,
+                        "grouping_version": link.grouping_version,
+                        "evidence": dict(link.evidence),
+                        "messages": link.counters.message_count,
+                        "authors": link.counters.author_count,
+                        "reach": link.counters.reach,
+                        "priority": link.counters.priority.value,
+                        "priority_before": current[incident_id].priority.value,
+                    },
+                    occurred_at=now,
+                )
+            )
+            current[incident_id] = link.counters
+        grouping.set_counters_many(
+            {
+                incident_id: link.counters
+                for incident_id, link in links
+                if incident_id not in counted
+            }
+        )
+        unit.events.append_many(events)
 
     def open_incident_with_message(
         self,
@@ -1395,8 +1440,16 @@ class Workflow:
         now = self._now()
         with self._begin(session) as session:
             unit = self._unit(session)
-            record = unit.incidents.create(new, now=now)
-            unit.events.append(
+            counted = link.counters.priority is new.priority
+            record = unit.incidents.create(
+                new,
+                now=now,
+                # Its first message's counters go in with it (an UPDATE saved) when they agree.
+                message_count=link.counters.message_count if counted else 0,
+                author_count=link.counters.author_count if counted else 0,
+                reach=link.counters.reach if counted else 0,
+            )
+            created = NewEvent(
                 incident_id=record.id,
                 actor_user_id=None,
                 kind="create",
@@ -1405,7 +1458,17 @@ class Workflow:
                 payload={"public_number": record.public_number, "message_key": link.message_key},
                 occurred_at=now,
             )
-            self._link(unit, record.id, link, now)
+            # Just created: its stored priority is the one it was opened with, it has no
+            # fingerprints yet, and its create event goes in with the attach event.
+            opened = IncidentCounters(0, 0, 0, record.priority)
+            self._link_many(
+                unit,
+                [(record.id, link)],
+                now,
+                before={record.id: opened},
+                first=[created],
+                counted=[record.id] if counted else (),
+            )
             if also is not None:
                 also(session)
             return record
@@ -1430,6 +1493,19 @@ class Workflow:
             self._link(unit, incident_id, link, now)
             if also is not None:
                 also(session)
+
+    def attach_messages(
+        self, links: Sequence[tuple[int, MessageLink]], *, session: Session | None = None
+    ) -> None:
+        """Attach many messages, each to its incident, as :meth:`attach_message` does one.
+
+        The same rows and events, written in bulk (a few statements however many messages:
+        the pipeline's batches); ``links`` are ``(incident id, link)`` in the order they were
+        decided, so each incident's events and counters follow that order.
+        """
+        now = self._now()
+        with self._begin(session) as session:
+            self._link_many(self._unit(session), links, now)
 
     def record_tombstones(
         self, incident_id: int | None, fingerprints: Iterable[str], *, reason: str

@@ -18,7 +18,11 @@ the emulator answering through ``VkEmulator.call``), and each mode simulates the
 
 For every post and comment published during the day it records the delay from publication to
 collection, and prints p50/p95, what was never collected, and the calls each token made per
-method against its quota. Run: ``.venv/bin/python bench/bench_freshness.py [--groups 1000]``.
+method against its quota. It also prints the delay from publication to the message's incident
+in the queue: the collection times fed to the daemon's ``process`` job, modelled as a run every
+``--process-interval`` seconds working through what was collected at ``--process-rate``
+messages a second (the pipeline's wall rate, measured by bench/bench_process.py). Run:
+``.venv/bin/python bench/bench_freshness.py [--groups 1000] [--process-rate 150]``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import math
 import random
 import statistics
 import time
@@ -91,6 +96,9 @@ class Outcome:
     mode: str
     post_delays: list[float] = field(default_factory=list)
     comment_delays: list[float] = field(default_factory=list)
+    #: Publication to incident in the queue: collection, then the process job (see queue_times).
+    post_queue_delays: list[float] = field(default_factory=list)
+    comment_queue_delays: list[float] = field(default_factory=list)
     posts_missed: int = 0
     comments_missed: int = 0
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -123,8 +131,41 @@ def human(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def queue_times(
+    arrivals: Mapping[tuple[str, int, int], float], *, interval: float, rate: float
+) -> dict[tuple[str, int, int], float]:
+    """Return when the daemon's ``process`` job has each collected message through the pipeline.
+
+    The job starts every ``interval`` seconds unless a run is still going; a run works through
+    every message collected so far, oldest first, at ``rate`` messages a second, and goes on
+    with those collected meanwhile until none waits (the daemon's chunks of 50, back to back).
+    """
+    # The job's ticks are offset by half an interval from the collector's minute marks: the
+    # daemon's jobs are not aligned, and half an interval is the mean wait over all offsets.
+    first = START + interval / 2
+    order = sorted(arrivals.items(), key=lambda item: item[1])
+    done: dict[tuple[str, int, int], float] = {}
+    busy_until, i = START, 0
+    while i < len(order):
+        ready = max(busy_until, order[i][1])
+        clock = first + max(0, math.ceil((ready - first) / interval)) * interval
+        while i < len(order) and order[i][1] <= clock:
+            clock += 1.0 / rate
+            done[order[i][0]] = clock
+            i += 1
+        busy_until = clock
+    return done
+
+
 async def simulate(
-    mode: str, *, groups: int, seed: int, hours: float = 24.0, exponent: float = 0.35
+    mode: str,
+    *,
+    groups: int,
+    seed: int,
+    hours: float = 24.0,
+    exponent: float = 0.35,
+    process_interval: float = 30.0,
+    process_rate: float = 150.0,
 ) -> Outcome:
     """Simulate one day of collection in ``mode`` and return its figures."""
     wall_started = time.perf_counter()
@@ -336,6 +377,11 @@ async def simulate(
                 seen("comment", comment.owner_id, comment.id)
             if not feed:
                 meter.observe(key, poll.new_posts + len(poll.comments), now())
+    queued = queue_times(collected, interval=process_interval, rate=process_rate)
+    for message, date in published.items():
+        done = queued.get(message)
+        waits = out.post_queue_delays if message[0] == "post" else out.comment_queue_delays
+        waits.append(max(0.0, (done if done is not None and done <= end else end) - date))
     for key, date in published.items():
         got = collected.get(key)
         delays, kind = (out.post_delays, "post") if key[0] == "post" else (out.comment_delays, "c")
@@ -389,6 +435,12 @@ def report(out: Outcome) -> None:
         f"delay p50 {human(pct(out.comment_delays, 0.5))}, "
         f"p95 {human(pct(out.comment_delays, 0.95))}"
     )
+    print(
+        f"  publication -> in the queue (collected, then processed): posts p50 "
+        f"{human(pct(out.post_queue_delays, 0.5))}, p95 {human(pct(out.post_queue_delays, 0.95))}"
+        f"; comments p50 {human(pct(out.comment_queue_delays, 0.5))}, "
+        f"p95 {human(pct(out.comment_queue_delays, 0.95))}"
+    )
     for token in TOKENS:
         calls = out.calls.get(token, {})
         wall = calls.get("wall.get", 0)
@@ -404,11 +456,22 @@ def report(out: Outcome) -> None:
         print(f"  {out.outside}")
 
 
-async def main_async(groups: int, seed: int, modes: list[str], exponent: float) -> None:
+async def main_async(
+    groups: int,
+    seed: int,
+    modes: list[str],
+    exponent: float,
+    process_interval: float = 30.0,
+    process_rate: float = 150.0,
+) -> None:
     """Simulate each mode and print the comparison."""
     print(
         f"{groups} emulated communities, one simulated day (fake clock), 3 tokens "
         f"(1 user following them, 2 service), wall.get {WALL_QUOTA}/day each"
+    )
+    print(
+        f"the process job every {process_interval:.0f} s at {process_rate:.0f} messages/s "
+        "(--process-rate: bench_process.py's wall figure on this machine)"
     )
     print(
         f"naive polling every 5 min would need {groups * 288:,} wall.get calls a day: "
@@ -416,7 +479,14 @@ async def main_async(groups: int, seed: int, modes: list[str], exponent: float) 
     )
     outcomes = []
     for mode in modes:
-        out = await simulate(mode, groups=groups, seed=seed, exponent=exponent)
+        out = await simulate(
+            mode,
+            groups=groups,
+            seed=seed,
+            exponent=exponent,
+            process_interval=process_interval,
+            process_rate=process_rate,
+        )
         report(out)
         outcomes.append(out)
     base = next((o for o in outcomes if o.mode == "naive"), None)
@@ -439,8 +509,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--modes", default="naive,planner,feed")
     parser.add_argument("--exponent", type=float, default=0.35, help="the planner's exponent")
+    parser.add_argument(
+        "--process-interval", type=float, default=30.0, help="scheduler.classify_interval, s"
+    )
+    parser.add_argument(
+        "--process-rate", type=float, default=150.0, help="the pipeline's messages a second"
+    )
     args = parser.parse_args()
-    asyncio.run(main_async(args.groups, args.seed, args.modes.split(","), args.exponent))
+    asyncio.run(
+        main_async(
+            args.groups,
+            args.seed,
+            args.modes.split(","),
+            args.exponent,
+            args.process_interval,
+            args.process_rate,
+        )
+    )
 
 
 if __name__ == "__main__":

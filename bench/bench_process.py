@@ -34,15 +34,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def backlog(sessions: Any, messages: int, seed: int) -> int:
-    """Store about ``messages`` emulator posts and comments, one source per community."""
+def backlog(sessions: Any, messages: int, seed: int, groups: int | None = None) -> int:
+    """Store about ``messages`` emulator posts and comments, one source per community.
+
+    ``groups``: the emulator region's communities (default: one per 150 messages, at least 12).
+    A region too small for ``messages`` has its posts stored again under new ids.
+    """
     from collector.types import VkComment, VkPost
     from emulator.vk.server import VkEmulator
     from storage.enums import Network
     from storage.repositories.messages import MessageRepository
     from storage.repositories.sources import SourceRepository
 
-    groups = max(12, messages // 150)
+    groups = groups or max(12, messages // 150)
     emu = VkEmulator(seed=seed, groups=groups)
     now = dt.datetime.now(dt.UTC)
     stored = 0
@@ -76,6 +80,37 @@ def backlog(sessions: Any, messages: int, seed: int) -> int:
                 )
                 stored += 1
     return stored
+
+
+def time_stages(pipeline: Any) -> dict[str, float]:
+    """Wrap each stage's ``prepare`` and ``process`` to add up the CPU time they take."""
+    spent: dict[str, float] = {}
+    for stage in pipeline.stages:
+        spent[stage.name] = 0.0
+        for method in ("prepare", "process"):
+            inner = getattr(stage, method)
+
+            def timed(*args: Any, _inner: Any = inner, _name: str = stage.name) -> Any:
+                started = time.process_time()
+                try:
+                    return _inner(*args)
+                finally:
+                    spent[_name] += time.process_time() - started
+
+            setattr(stage, method, timed)
+    write = pipeline.write_attaches
+
+    def timed_write() -> None:
+        started = time.process_time()
+        try:
+            write()
+        finally:
+            spent["bulk attaches"] = spent.get("bulk attaches", 0.0) + (
+                time.process_time() - started
+            )
+
+    pipeline.write_attaches = timed_write
+    return spent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
         event.listen(engine, "before_cursor_execute", statement)
         event.listen(engine, "commit", commit)
+        stage_cpu = time_stages(pipeline)
         started, cpu_started = time.perf_counter(), time.process_time()
         report = pipeline.run_once()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -153,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         "a message"
     )
     print(f"classify alone {len(texts) / alone:7.0f} messages/s wall (same texts, batches of 200)")
+    shares = ", ".join(f"{name} {seconds / cpu:.0%}" for name, seconds in stage_cpu.items())
+    print(f"CPU by stage   {shares}, the rest {1 - sum(stage_cpu.values()) / cpu:.0%}")
     return 0
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ __all__ = [
     "GroupingRepository",
     "IncidentCounters",
     "LinkedMessage",
+    "NewLink",
     "OpenIncident",
     "StoredFingerprint",
     "TombstoneRecord",
@@ -51,6 +52,16 @@ class IncidentCounters:
     author_count: int
     reach: int
     priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A message's link to an incident, about to be written."""
+
+    incident_id: int
+    message_id: int
+    grouping_version: str
+    evidence: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,44 +135,126 @@ class GroupingRepository:
         now: dt.datetime,
     ) -> None:
         """Record that a message belongs to an incident, with the evidence and the version."""
-        self._session.add(
-            IncidentMessage(
-                incident_id=incident_id,
-                message_id=message_id,
-                grouping_version=grouping_version,
-                evidence=evidence,
-                attached_at=now,
-            )
+        self.link_many([NewLink(incident_id, message_id, grouping_version, evidence)], now=now)
+
+    # The bulk write path (the pipeline's batches): each method is one statement however many
+    # rows it writes, through Core inserts rather than one ORM flush a row.
+
+    def link_many(self, links: Sequence[NewLink], *, now: dt.datetime) -> None:
+        """Record many message links in one multi-row insert."""
+        if not links:
+            return
+        self._session.execute(
+            sa.insert(IncidentMessage),
+            [
+                {
+                    "incident_id": link.incident_id,
+                    "message_id": link.message_id,
+                    "grouping_version": link.grouping_version,
+                    "evidence": link.evidence,
+                    "attached_at": now,
+                }
+                for link in links
+            ],
         )
-        self._session.flush()
 
     def add_fingerprints(
         self, incident_id: int, fingerprints: Iterable[tuple[str, str]], *, now: dt.datetime
     ) -> int:
         """Point ``(fingerprint, version)`` pairs at an incident; return how many were new."""
-        wanted = dict(fingerprints)
+        return self.add_fingerprints_many(
+            [(incident_id, fp, version) for fp, version in fingerprints], now=now
+        )
+
+    def add_fingerprints_many(
+        self,
+        rows: Iterable[tuple[int, str, str]],
+        *,
+        now: dt.datetime,
+        fresh: Collection[int] = (),
+    ) -> int:
+        """Point ``(incident_id, fingerprint, version)`` rows at their incidents, skipping those
+        already stored (or listed twice): one read and one multi-row insert. Return how many
+        were new. Incidents in ``fresh`` were just created: they have none stored, so nothing is
+        read for them.
+        """
+        wanted: dict[tuple[int, str], str] = {}
+        for incident_id, fp, version in rows:
+            wanted.setdefault((incident_id, fp), version)
         if not wanted:
             return 0
-        have = set(
-            self._session.scalars(
-                sa.select(IncidentFingerprint.fingerprint).where(
-                    IncidentFingerprint.incident_id == incident_id,
-                    IncidentFingerprint.fingerprint.in_(list(wanted)),
+        incident_ids = {incident_id for incident_id, _ in wanted} - set(fresh)
+        have = set()
+        if incident_ids:
+            have = {
+                (int(row[0]), str(row[1]))
+                for row in self._session.execute(
+                    sa.select(
+                        IncidentFingerprint.incident_id, IncidentFingerprint.fingerprint
+                    ).where(
+                        IncidentFingerprint.incident_id.in_(incident_ids),
+                        IncidentFingerprint.fingerprint.in_({fp for _, fp in wanted}),
+                    )
                 )
-            )
-        )
-        new = [(fp, version) for fp, version in wanted.items() if fp not in have]
-        for fp, version in new:
-            self._session.add(
-                IncidentFingerprint(
-                    fingerprint=fp,
-                    incident_id=incident_id,
-                    grouping_version=version,
-                    created_at=now,
-                )
-            )
-        self._session.flush()
+            }
+        new = [
+            {
+                "fingerprint": fp,
+                "incident_id": incident_id,
+                "grouping_version": version,
+                "created_at": now,
+            }
+            for (incident_id, fp), version in wanted.items()
+            if (incident_id, fp) not in have
+        ]
+        if new:
+            self._session.execute(sa.insert(IncidentFingerprint), new)
         return len(new)
+
+    def set_counters_many(self, counters: Mapping[int, IncidentCounters]) -> None:
+        """Write many incidents' aggregates and priority in one executemany (see set_counters)."""
+        if not counters:
+            return
+        # Core on the table: an ORM bulk UPDATE would treat the optimistic-locking version.
+        table = cast("sa.Table", Incident.__table__)
+        self._session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                message_count=sa.bindparam("b_messages"),
+                author_count=sa.bindparam("b_authors"),
+                reach=sa.bindparam("b_reach"),
+                priority=sa.bindparam("b_priority"),
+                priority_rank=sa.bindparam("b_rank"),
+            ),
+            [
+                {
+                    "b_id": incident_id,
+                    "b_messages": c.message_count,
+                    "b_authors": c.author_count,
+                    "b_reach": c.reach,
+                    "b_priority": c.priority,
+                    "b_rank": PRIORITY_RANK[c.priority],
+                }
+                for incident_id, c in counters.items()
+            ],
+        )
+
+    def counters_many(self, incident_ids: Iterable[int]) -> dict[int, IncidentCounters]:
+        """Return the stored aggregates of these incidents (one query)."""
+        ids = set(incident_ids)
+        if not ids:
+            return {}
+        rows = self._session.execute(
+            sa.select(
+                Incident.id,
+                Incident.message_count,
+                Incident.author_count,
+                Incident.reach,
+                Incident.priority,
+            ).where(Incident.id.in_(ids))
+        )
+        return {int(r[0]): IncidentCounters(int(r[1]), int(r[2]), int(r[3]), r[4]) for r in rows}
 
     def set_counters(self, incident_id: int, counters: IncidentCounters) -> None:
         """Write an incident's aggregates and priority.

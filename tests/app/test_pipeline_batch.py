@@ -131,24 +131,26 @@ def test_an_outage_mid_batch_leaves_nothing_and_the_next_run_does_it_all(db_url:
         post(w.sm, source, text, now - timedelta(hours=4 - k), author=20 + k)
     post(w.sm, source, CLINIC, now - timedelta(minutes=30), author=40)
     pipeline = pipeline_for(w)
-    real = w.workflow.attach_message
+    real = w.workflow.attach_messages
     calls: list[int] = []
 
-    def fail_on_third(incident_id: int, link: MessageLink, **kw: Any) -> None:
-        calls.append(link.message_id)
-        if len(calls) == 3:
+    def fail_at_the_third(links: list[tuple[int, MessageLink]], **kw: Any) -> None:
+        # The batch's attaches are written together: the outage hits while writing them.
+        calls.extend(link.message_id for _, link in links)
+        if len(calls) >= 3:
             raise outage()
-        real(incident_id, link, **kw)
+        real(links, **kw)
 
-    w.workflow.attach_message = fail_on_third  # type: ignore[method-assign]
+    w.workflow.attach_messages = fail_at_the_third  # type: ignore[method-assign]
     with pytest.raises(sa.exc.OperationalError):
         pipeline.run_once()
-    # Two attaches and the incident they joined were written before the failure: none stayed.
+    # The incidents, their routing and the attaches were written before the failure: none stayed.
+    assert calls
     assert written(w.sm) == (0, 0, 0, 0)
     with w.sm() as s:
         assert ClassificationRepository(s).count_pending(VERSION) == 5
 
-    w.workflow.attach_message = real  # type: ignore[method-assign]
+    w.workflow.attach_messages = real  # type: ignore[method-assign]
     report = pipeline.run_once()
     assert (report.classified, report.created, report.attached, report.errors) == (5, 2, 3, {})
     incidents, links, _, verdicts = written(w.sm)
@@ -165,19 +167,20 @@ def test_a_failure_mid_batch_is_rolled_back_and_the_split_batch_stores_each_once
         post(w.sm, source, text, now - timedelta(hours=4 - k), author=20 + k)
     post(w.sm, source, CLINIC, now - timedelta(minutes=30), author=40)
     pipeline = pipeline_for(w)
-    real = w.workflow.attach_message
+    real = w.workflow.attach_messages
     failed: list[int] = []
 
-    def fail_once(incident_id: int, link: MessageLink, **kw: Any) -> None:
-        if len(failed) == 0 and link.message_key.endswith(str(failed_key)):
-            failed.append(link.message_id)
-            raise RuntimeError("constraint violated")
-        real(incident_id, link, **kw)
+    def fail_once(links: list[tuple[int, MessageLink]], **kw: Any) -> None:
+        for _, link in links:
+            if len(failed) == 0 and link.message_key.endswith(str(failed_key)):
+                failed.append(link.message_id)
+                raise RuntimeError("constraint violated")
+        real(links, **kw)
 
     with w.sm() as s:
         pending = ClassificationRepository(s).pending(VERSION, limit=10)
     failed_key = pending[2].key.split(":", 1)[1]
-    w.workflow.attach_message = fail_once  # type: ignore[method-assign]
+    w.workflow.attach_messages = fail_once  # type: ignore[method-assign]
 
     report = pipeline.run_once()
 

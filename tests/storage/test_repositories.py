@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from router.sla import Budget, pause, resume, start_clock, switch_to_interim
 from storage.db import create_engine_for, make_sessionmaker
@@ -110,29 +109,41 @@ def test_save_state_refuses_a_stale_version(db_url: str) -> None:
     assert (caught.value.expected, caught.value.actual) == (incident.version, saved.version)
 
 
-def test_write_between_read_and_flush_is_caught(postgres_url: str) -> None:
-    """Another transaction commits after our read, before our UPDATE: StaleDataError → ours."""
+def test_write_between_read_and_update_is_caught(postgres_url: str) -> None:
+    """Another transaction commits after the caller read the incident, just before our UPDATE.
+
+    The version check is in the UPDATE itself (``WHERE version = expected``), so the other
+    write is seen however late it comes: ConcurrentUpdate, and the other write stays.
+    """
     upgrade(postgres_url)
     engine = create_engine_for(postgres_url)
     sm = make_sessionmaker(engine)
     with sm.begin() as session:
         incident = IncidentRepository(session).create(NewIncident("N-3"), now=NOW)
+    sneaked: list[str] = []
 
-    def sneak_in(session: Session, *_: object) -> None:
-        with engine.begin() as other:
+    def sneak_in(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if sneaked or not statement.lstrip().upper().startswith("UPDATE INCIDENTS"):
+            return
+        sneaked.append(statement)
+        with engine.connect() as other:
             other.execute(
                 sa.update(Incident)
                 .where(Incident.id == incident.id)
                 .values(version=Incident.version + 1, status=IncidentStatus.REJECTED)
             )
+            other.commit()
 
+    event.listen(engine, "before_cursor_execute", sneak_in)
     with sm() as session:
-        event.listen(session, "before_flush", sneak_in, once=True)
-        with pytest.raises(ConcurrentUpdate, match="was just changed"):
+        with pytest.raises(ConcurrentUpdate) as caught:
             IncidentRepository(session).save_state(
                 _with(incident, IncidentStatus.TRIAGE), expected_version=incident.version, now=NOW
             )
         session.rollback()
+    event.remove(engine, "before_cursor_execute", sneak_in)
+    assert sneaked
+    assert (caught.value.expected, caught.value.actual) == (incident.version, incident.version + 1)
     with sm() as session:
         assert IncidentRepository(session).get(incident.id).status is IncidentStatus.REJECTED
     engine.dispose()
