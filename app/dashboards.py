@@ -28,6 +28,7 @@ from app.kpi import (
     build_cases,
     escalation_counts,
     group_rows,
+    kpi_tables,
     misroutes,
     report_of,
     summarise,
@@ -35,6 +36,7 @@ from app.kpi import (
     weekly,
 )
 from app.routing import Routing
+from app.tabular import Table
 from router.sla import WorkingHours
 from storage.repositories.kpi import KpiRepository, SourceHealth
 from web.contracts import Viewer
@@ -199,3 +201,9 @@ class KpiService:
             raise BadRequest("by: executor, municipality, topic или network", field="by") from None
         scope = self._scope(viewer)
         return await asyncio.to_thread(self.report, period, by=dimension, executor=scope)
+
+    async def tables_for(
+        self, viewer: Viewer, start: datetime, end: datetime, by: str | None
+    ) -> list[Table]:
+        """The report a viewer may see as tables: the figures, then the misroutes per rule."""
+        return kpi_tables(await self.report_for(viewer, start, end, by))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from app.dashboards import Dashboard
     from app.kpi import KpiReport
+    from app.tabular import Table
     from web.contracts import Viewer
 
 __all__ = ["Dashboards"]
@@ -27,4 +28,10 @@ class Dashboards(Protocol):
         self, viewer: Viewer, start: datetime, end: datetime, by: str | None
     ) -> KpiReport:
         """Return the KPI report the viewer may see, broken down ``by`` a dimension."""
+        ...
+
+    async def tables_for(
+        self, viewer: Viewer, start: datetime, end: datetime, by: str | None
+    ) -> list[Table]:
+        """Return that report as tables for the exporters: the figures, then the misroutes."""
         ...

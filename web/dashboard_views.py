@@ -216,7 +216,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     )
 
 
-#: The KPI tables a dashboard export names (app.kpi.kpi_tables returns them in this order).
+#: The KPI tables a dashboard export names (``Dashboards.tables_for`` returns them in order).
 EXPORT_TABLES = ("figures", "misroutes")
 
 
@@ -226,8 +226,6 @@ async def dashboard_export(request: web.Request) -> web.StreamResponse:
     ``from``/``to`` as on the page, ``by`` (executor, municipality, topic, network; none: the
     totals); an executor's staff get only their own executor's figures, as on the page.
     """
-    from app.kpi import kpi_tables
-
     viewer = require_viewer(request)
     service = _service(request)
     which = request.match_info["table"]
@@ -239,8 +237,8 @@ async def dashboard_export(request: web.Request) -> web.StreamResponse:
     assert workspace is not None  # noqa: S101 - _service checked it
     today = workspace.clock().astimezone(ZoneInfo(info.timezone)).date()
     first, last, start, end = parse_period(request.query, info.timezone, today)
-    report = await service.report_for(viewer, start, end, request.query.get("by") or None)
-    table = kpi_tables(report)[EXPORT_TABLES.index(which)]
+    tables = await service.tables_for(viewer, start, end, request.query.get("by") or None)
+    table = tables[EXPORT_TABLES.index(which)]
     name = f"{table.name}-{first.isoformat()}-{last.isoformat()}.{fmt}"
     return await stream_table(request, table, fmt, filename=name)
 
