@@ -22,7 +22,7 @@ from classifier.regions import (
     Region,
     RegionError,
 )
-from classifier.text import PreparedText, clean, fold, word_matches
+from classifier.text import PreparedText, clean, fold, within_one_edit, word_matches
 from classifier.types import Evidence, MunicipalityCandidate
 
 __all__ = [
@@ -450,30 +450,6 @@ def _fuzzy_ok(form: str) -> bool:
 
 def _deletions(word: str) -> set[str]:
     return {word[:k] + word[k + 1 :] for k in range(len(word))}
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Tell whether two words differ by at most one insertion, deletion, substitution or swap."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [k for k in range(la) if a[k] != b[k]]
-        if len(diff) == 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    short, long_ = (a, b) if la < lb else (b, a)
-    k = 0
-    while k < len(short) and short[k] == long_[k]:
-        k += 1
-    return short[k:] == long_[k + 1 :]
 
 
 @cache
@@ -938,7 +914,7 @@ class Gazetteer:
         found: set[str] = set(self._fuzzy.get(low, ()))
         for variant in _deletions(low):
             found.update(self._fuzzy.get(variant, ()))
-        close = {f for f in found if f[0] == low[0] and _within_one_edit(f, low)}
+        close = {f for f in found if f[0] == low[0] and within_one_edit(f, low)}
         return close.pop() if len(close) == 1 else None
 
     def _judge(self, toks: _Tokens, i: int, length: int, entry: _Form) -> PlaceMention | None:

@@ -16,6 +16,7 @@ __all__ = [
     "normalize",
     "prepare",
     "tokenize",
+    "within_one_edit",
     "word_matches",
     "word_spans",
 ]
@@ -256,3 +257,27 @@ def prepare(text: str) -> PreparedText:
     joinable = len(raw_lines) <= 1 or _cleans_line_by_line(text)
     whole = " ".join(lines) if joinable else clean(text)
     return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Tell whether two words differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [k for k in range(la) if a[k] != b[k]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if la < lb else (b, a)
+    k = 0
+    while k < len(short) and short[k] == long_[k]:
+        k += 1
+    return short[k:] == long_[k + 1 :]

@@ -6,29 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from classifier.text import within_one_edit
 from router.entities import Entity, EntityKind
 
 __all__ = ["StreetVocabulary"]
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Tell whether two words differ by one insertion, deletion, substitution or swap."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diff) == 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 class StreetVocabulary:
@@ -57,7 +38,7 @@ class StreetVocabulary:
             known
             for length in (len(street) - 1, len(street), len(street) + 1)
             for known in self._by_length.get(length, ())
-            if known[0] == street[0] and _within_one_edit(known, street)
+            if known[0] == street[0] and within_one_edit(known, street)
         ]
         # «Масковской» is one edit from both «Московской» and «Маяковского»: leave it alone.
         return near[0] if len(near) == 1 else street
