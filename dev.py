@@ -60,9 +60,10 @@ def ensure_venv(extra: str) -> None:
 def pytest_arguments(args: list[str]) -> list[str]:
     """Return pytest's arguments: ``args``, plus ``-n auto`` when they run the whole suite.
 
-    The whole suite is spread over every core by pytest-xdist (a test that must not share the
-    machine's state with another is kept to one worker by its ``xdist_group``). Named test files
-    or node ids run in this one process, as typed: starting workers only slows a single file.
+    The whole suite is spread over every core by pytest-xdist, one test file per worker at a
+    time (``--dist loadfile``): a module's shared fixtures (a trained model, a migrated database,
+    the wheel that test_packaging builds inside the source tree) are made once, never by two
+    workers at once. Named test files or node ids run in this one process, as typed.
     """
     names_tests = any(
         not arg.startswith("-")
@@ -73,7 +74,7 @@ def pytest_arguments(args: list[str]) -> list[str]:
     chosen = any(arg.split("=")[0] in XDIST_CHOSEN or arg.startswith("-n") for arg in args)
     if names_tests or chosen:
         return args
-    return ["-n", "auto", "--dist", "loadgroup", *args]
+    return ["-n", "auto", "--dist", "loadfile", *args]
 
 
 def command_test(args: list[str]) -> None:

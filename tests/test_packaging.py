@@ -10,9 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# pip builds the wheel inside the source tree (build/, *.egg-info): one xdist worker builds it,
-# two at once would overwrite each other's files.
-pytestmark = pytest.mark.xdist_group("source-tree-build")
 
 
 def test_pymorphy3_uses_the_c_dawg_extension() -> None:
