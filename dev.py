@@ -3,6 +3,7 @@
 
 python3 dev.py run [ARGS...]    install into .venv and run the demo (SQLite, the demo region)
 python3 dev.py test [ARGS...]   install with the test extra; ruff, mypy, then pytest ARGS
+                                (the whole suite on every core; named tests in one process)
 python3 dev.py cli [ARGS...]    any incident-management command inside .venv
 """
 
@@ -21,6 +22,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".incident-management-installed"
 CHECKED_PACKAGES = ["collector", "classifier", "router", "storage", "web", "app", "emulator"]
+#: Arguments by which a caller has already chosen how (or whether) pytest-xdist spreads the
+#: tests; --pdb and --trace need the tests in this process.
+XDIST_CHOSEN = ("-n", "--numprocesses", "--dist", "no:xdist", "-pno:xdist", "--pdb", "--trace")
+#: pytest options whose value is the next argument (so ``-k router`` names no directory).
+TAKES_VALUE = ("-k", "-m", "-p", "-o", "-c", "--deselect", "--ignore", "--durations", "--maxfail")
 
 
 def _say(message: str) -> None:
@@ -51,6 +57,26 @@ def ensure_venv(extra: str) -> None:
     STAMP.write_text("\n".join([*previous, wanted]) + "\n")
 
 
+def pytest_arguments(args: list[str]) -> list[str]:
+    """Return pytest's arguments: ``args``, plus ``-n auto`` when they run the whole suite.
+
+    The whole suite is spread over every core by pytest-xdist, one test file per worker at a
+    time (``--dist loadfile``): a module's shared fixtures (a trained model, a migrated database,
+    the wheel that test_packaging builds inside the source tree) are made once, never by two
+    workers at once. Named test files or node ids run in this one process, as typed.
+    """
+    names_tests = any(
+        not arg.startswith("-")
+        and (index == 0 or args[index - 1] not in TAKES_VALUE)
+        and (ROOT / arg.split("::")[0]).exists()
+        for index, arg in enumerate(args)
+    )
+    chosen = any(arg.split("=")[0] in XDIST_CHOSEN or arg.startswith("-n") for arg in args)
+    if names_tests or chosen:
+        return args
+    return ["-n", "auto", "--dist", "loadfile", *args]
+
+
 def command_test(args: list[str]) -> None:
     """Lint, format-check and type-check our packages, then run pytest."""
     ensure_venv("test")
@@ -61,7 +87,7 @@ def command_test(args: list[str]) -> None:
     _say("mypy (strict) on " + ", ".join(CHECKED_PACKAGES))
     _run(PYTHON, "-m", "mypy")
     _say("pytest")
-    _run(PYTHON, "-m", "pytest", *args)
+    _run(PYTHON, "-m", "pytest", *pytest_arguments(args))
 
 
 def command_cli(args: list[str]) -> None:

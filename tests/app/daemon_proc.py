@@ -149,7 +149,9 @@ async def start_daemon(
             "run",
             "--port",
             str(port),
-            cwd=ROOT,
+            # Its own directory: a daemon on PostgreSQL keeps its session key under ./var, which
+            # must not be the checkout that other tests (and xdist workers) share.
+            cwd=directory,
             env=dict(env),
             stdout=stdout,
             stderr=stderr,

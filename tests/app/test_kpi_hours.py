@@ -18,7 +18,9 @@ MOSCOW_SHORT = WorkingHours(
 )
 
 
-@pytest.mark.parametrize("hours", [HOURS_A, DESK, NIGHT, MOSCOW_SHORT], ids=str)
+@pytest.mark.parametrize(
+    "hours", [HOURS_A, DESK, NIGHT, MOSCOW_SHORT], ids=["A", "desk", "night", "moscow-short"]
+)
 def test_same_as_working_hours_between(hours: WorkingHours) -> None:
     rng = random.Random(7)
     cache = DayCache(hours)
