@@ -19,10 +19,13 @@ __all__ = ["NormalFormLookup"]
 class NormalFormLookup:
     """``morph.parse(word)[0].normal_form`` of lower-case words, from the dictionary if it can."""
 
-    def __init__(self, morph: Any) -> None:
-        """Read the dictionary parts of ``morph`` (a ``pymorphy3.MorphAnalyzer``) once."""
+    def __init__(self, morph: Any, *, direct: bool = True) -> None:
+        """Read the dictionary parts of ``morph`` (a ``pymorphy3.MorphAnalyzer``) once.
+
+        ``direct=False`` always asks ``parse`` (the reference the direct way is checked by).
+        """
         self._morph = morph
-        self._fast = _dictionary_parts(morph)
+        self._fast = _dictionary_parts(morph) if direct else None
 
     def normal_form(self, word: str) -> str | None:
         """Return the normal form of the first parse of ``word`` (lower case), None if none."""
