@@ -32,9 +32,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
+from app.database_url import InvalidDatabaseUrl, parse_database_url
 from classifier.regions import (
     AmbiguousMunicipalityError,
     Municipality,
@@ -503,23 +502,18 @@ class DatabaseConfig(_Section):
     @classmethod
     def _absolute_url(cls, value: str, info: ValidationInfo) -> str:
         try:
-            url = make_url(value.strip())
-        except (ArgumentError, ValueError):
+            url = parse_database_url(value.strip())
+        except InvalidDatabaseUrl:
             raise _custom(
                 "database_url",
                 "not a database URL (expected e.g. sqlite:///var/incident-management.db "
                 "or postgresql+psycopg://user@host/db)",
             ) from None
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            path = Path(url.database)
-            if not path.is_absolute() and not url.database.startswith("file:"):
-                url = url.set(database=str(_ctx(info).base_dir / path))
-                return url.render_as_string(hide_password=False)
-        return value.strip()
+        return url.absolute_sqlite(_ctx(info).base_dir)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Show the URL with its password hidden."""
-        yield "url", make_url(self.url).render_as_string(hide_password=True)
+        yield "url", parse_database_url(self.url).with_password_hidden()
 
 
 class WebConfig(_Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +14,15 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["FeatureSpec", "Featurizer", "FrozenVectorizer", "LemmaDoc", "l2_rows", "prepare_docs"]
+__all__ = [
+    "FeatureSpec",
+    "Featurizer",
+    "FrozenVectorizer",
+    "LemmaDoc",
+    "l2_rows",
+    "prepare_docs",
+    "word_char_ngrams",
+]
 
 CHAR_CACHE_SIZE = 300_000
 
@@ -75,7 +84,7 @@ class Featurizer:
                 dtype=np.float32,
             )
         self._word_names: np.ndarray[Any, Any] | None = None
-        self._char_cache: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        self._char_cache: dict[str, list[int]] = {}
         self._analyzer: tuple[Callable[[str], list[str]], dict[str, int]] | None = None
 
     @property
@@ -178,28 +187,15 @@ class Featurizer:
             raise ValueError("this featurizer has no char n-grams")
         return self.chars
 
-    def _char_analyzer(self) -> tuple[Callable[[str], list[str]], dict[str, int]]:
-        if self._analyzer is None:
-            chars = self._fitted_chars()
-            self._analyzer = (chars.build_analyzer(), chars.vocabulary_)
-        return self._analyzer
-
-    def _char_counts(self, word: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Return the char n-gram columns and counts of one word (memoised)."""
+    def _char_columns(self, word: str) -> list[int]:
+        """Return the char n-gram columns of one word, one entry per n-gram (memoised)."""
         cached = self._char_cache.get(word)
         if cached is None:
             if len(self._char_cache) >= CHAR_CACHE_SIZE:
                 self._char_cache.clear()
-            analyze, vocabulary = self._char_analyzer()
-            counts: dict[int, int] = {}
-            for gram in analyze(word):
-                column = vocabulary.get(gram)
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            cached = (
-                np.fromiter(counts.keys(), dtype=np.int32, count=len(counts)),
-                np.fromiter(counts.values(), dtype=np.float32, count=len(counts)),
-            )
+            lo, hi = self._fitted_chars().ngram_range
+            lookup = self._fitted_chars().vocabulary_.get
+            cached = [c for c in map(lookup, word_char_ngrams(word, lo, hi)) if c is not None]
             self._char_cache[word] = cached
         return cached
 
@@ -207,38 +203,36 @@ class Featurizer:
         """Char n-gram TF-IDF, equal to ``self.chars.transform`` but computed per distinct word.
 
         ``char_wb`` n-grams never cross a space, so a document's counts are the sum of its
-        words' counts; words repeat across messages, so each word is analysed once.
+        words' counts (one product of a documents-by-words matrix and a words-by-n-grams one);
+        words repeat across messages, so each word is analysed once. The counts are small whole
+        numbers, exact in float32 however they are summed.
         """
         chars = self._fitted_chars()
-        index: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        for row, doc in enumerate(docs):
-            for word in doc.split():
-                rows.append(row)
-                cols.append(index.setdefault(word, len(index)))
-        words = list(index)
-        parts = [self._char_counts(w) for w in words]
-        lengths = np.fromiter((len(p[0]) for p in parts), dtype=np.int64, count=len(parts))
+        split = [doc.split() for doc in docs]
+        words = list(chain.from_iterable(split))
+        index = {word: k for k, word in enumerate(dict.fromkeys(words))}
+        parts = [self._char_columns(w) for w in index]
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
         indptr = np.concatenate(([0], np.cumsum(lengths)))
         n_features = len(chars.vocabulary_)
-        if parts:
-            indices = np.concatenate([p[0] for p in parts])
-            data = np.concatenate([p[1] for p in parts])
-        else:
-            indices = np.zeros(0, dtype=np.int32)
-            data = np.zeros(0, dtype=np.float32)
-        per_word = sp.csr_matrix((data, indices, indptr), shape=(len(words), n_features))
+        indices = np.fromiter(chain.from_iterable(parts), dtype=np.int32, count=int(indptr[-1]))
+        data = np.ones(len(indices), dtype=np.float32)
+        per_word = sp.csr_matrix((data, indices, indptr), shape=(len(index), n_features))
+        doc_lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
         incidence = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(words))
+            (
+                np.ones(len(words), dtype=np.float32),
+                np.fromiter(map(index.__getitem__, words), dtype=np.int32, count=len(words)),
+                np.concatenate(([0], np.cumsum(doc_lengths))),
+            ),
+            shape=(len(docs), len(index)),
         )
         counts = sp.csr_matrix(incidence @ per_word)
         counts.sum_duplicates()
         if chars.sublinear_tf:
             np.log(counts.data, counts.data)
             counts.data += 1.0
-        tfidf = sp.csr_matrix(counts @ sp.diags(chars.idf_.astype(np.float32)))
-        return l2_rows(tfidf)
+        return l2_rows(_descending_rows(counts, chars.idf_.astype(np.float32)))
 
     def freeze(self) -> Featurizer:
         """Return a copy that needs no scikit-learn: vocabularies and weights as plain arrays.
@@ -261,6 +255,20 @@ class Featurizer:
     def word_name(self, column: int) -> str:
         """Return the lemma (or lemma pair) of a word column."""
         return str(self.word_names()[column])
+
+
+def _descending_rows(counts: sp.csr_matrix, idf: np.ndarray[Any, Any]) -> sp.csr_matrix:
+    """Return ``counts`` (sorted rows) times ``idf`` per column, each row's columns descending.
+
+    The product with ``sp.diags(idf)`` that this replaces leaves every row in that order; the
+    l2 norm and the models' products add a row's values in stored order, so it is kept, and
+    their results stay the same to the bit.
+    """
+    lengths = np.diff(counts.indptr)
+    reverse = np.repeat(counts.indptr[:-1] + counts.indptr[1:] - 1, lengths) - np.arange(counts.nnz)
+    indices = counts.indices[reverse]
+    data = counts.data[reverse] * idf[indices]
+    return sp.csr_matrix((data, indices, counts.indptr.copy()), shape=counts.shape)
 
 
 def l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -349,3 +357,20 @@ class FrozenVectorizer:
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def word_char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """Return scikit-learn's ``char_wb`` n-grams of one word (no white space in it), in order.
+
+    The word is padded with a space each side; a padded word no longer than ``n`` gives itself
+    once and ends the n-grams (``_char_wb_ngrams``'s rule), so a short word counts once.
+    """
+    padded = f" {word} "
+    length = len(padded)
+    grams: list[str] = []
+    for n in range(min_n, max_n + 1):
+        if length <= n:
+            grams.append(padded)
+            break
+        grams.extend([padded[k : k + n] for k in range(length - n + 1)])
+    return grams

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from classifier.regions import (
     Region,
     RegionError,
 )
-from classifier.text import PreparedText, clean, fold, within_one_edit, word_matches
+from classifier.text import PreparedText, clean, fold, tokenize, within_one_edit, word_matches
 from classifier.types import Evidence, MunicipalityCandidate
 
 __all__ = [
@@ -500,33 +501,34 @@ class _Tokens(Sequence[_Tok]):
     name, and only the few that may are looked at closely (their ``_Tok`` built).
     """
 
-    __slots__ = ("_built", "_lines", "_matches", "_starts", "lows")
+    __slots__ = ("_built", "_firsts", "_lines", "_matches", "_size", "lows")
 
     def __init__(self, lines: Iterable[str]) -> None:
-        """Split each cleaned line into words."""
+        """Split each cleaned line into words (their spans are found when a token is built)."""
         self._lines: list[str] = []
-        self._matches: list[re.Match[str]] = []
-        self._starts: list[bool] = []  # the first word of its line
+        self._firsts: list[int] = []  # the index of each line's first token
+        self._matches: dict[int, list[re.Match[str]]] = {}  # a line's words, once needed
+        raws: list[str] = []
         for cleaned in lines:
-            if not cleaned:
+            words = tokenize(cleaned) if cleaned else ()
+            if not words:
                 continue
-            matches = list(word_matches(cleaned))
-            if not matches:
-                continue
-            self._lines.extend([cleaned] * len(matches))
-            self._starts.append(True)
-            self._starts.extend([False] * (len(matches) - 1))
-            self._matches.extend(matches)
-        self.lows: list[str] = [fold(m.group(0)) for m in self._matches]
+            self._lines.append(cleaned)
+            self._firsts.append(len(raws))
+            raws.extend(words)
+        self._size = len(raws)
+        # Folded all at once: lower-casing never makes or takes a space, so the split gives
+        # back each word's own folded form.
+        self.lows: list[str] = fold(" ".join(raws)).split(" ") if raws else []
         self._built: dict[int, _Tok] = {}
 
     def __len__(self) -> int:
         """Return the number of tokens."""
-        return len(self._matches)
+        return self._size
 
     def __iter__(self) -> Iterator[_Tok]:
         """Yield the tokens in order."""
-        for k in range(len(self._matches)):
+        for k in range(self._size):
             yield self[k]
 
     @overload
@@ -538,9 +540,9 @@ class _Tokens(Sequence[_Tok]):
     def __getitem__(self, index: int | slice) -> _Tok | list[_Tok]:
         """Return one token (built once) or a list of them."""
         if isinstance(index, slice):
-            return [self[k] for k in range(*index.indices(len(self._matches)))]
+            return [self[k] for k in range(*index.indices(self._size))]
         if index < 0:
-            index += len(self._matches)
+            index += self._size
         tok = self._built.get(index)
         if tok is None:
             tok = self._build(index)
@@ -548,10 +550,17 @@ class _Tokens(Sequence[_Tok]):
         return tok
 
     def _build(self, index: int) -> _Tok:
-        cleaned, span = self._lines[index], self._matches[index]
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        line = bisect_right(self._firsts, index) - 1
+        cleaned, k = self._lines[line], index - self._firsts[line]
+        matches = self._matches.get(line)
+        if matches is None:
+            matches = self._matches[line] = list(word_matches(cleaned))
+        span = matches[k]
         raw, start, end = span.group(0), span.start(), span.end()
         # punctuation, or a line start, between this word and the one before
-        previous_end = None if self._starts[index] else self._matches[index - 1].end()
+        previous_end = None if k == 0 else matches[k - 1].end()
         gap = "." if previous_end is None else cleaned[previous_end:start].strip()
         k = start - 1
         while k >= 0 and cleaned[k] == " ":
@@ -762,14 +771,18 @@ class Gazetteer:
         toks = _Tokens(text.lines) if isinstance(text, PreparedText) else _tokens(text)
         spans: list[tuple[PlaceMention, int, int]] = []
         i, n = 0, len(toks)
-        adjectives, index = self._adjectives, self._index
+        adjectives, index, corrections = self._adjectives, self._index, self._corrections
         lows = toks.lows
         while i < n:
             low = lows[i]
             if (
                 low not in adjectives
                 and low not in index
-                and (len(low) < _FUZZY_MIN_LENGTH or self._correct(low) is None)
+                and (
+                    len(low) < _FUZZY_MIN_LENGTH
+                    or corrections.get(low, low) is None  # a word checked before: no typo
+                    or self._correct(low) is None
+                )
             ):
                 i += 1  # no name starts here (nor a typo of one): most words of a message
                 continue

@@ -9,6 +9,7 @@ from typing import Any
 import pymorphy3
 import pymorphy3.dawg
 
+from classifier.morph_lookup import NormalFormLookup
 from classifier.text import normalize, tokenize
 
 __all__ = ["DEFAULT_CACHE_SIZE", "RUSSIAN_STOP_WORDS", "Lemmatizer"]
@@ -52,6 +53,7 @@ class Lemmatizer:
         if cache_size < 0:
             raise ValueError(f"cache_size must be >= 0, got {cache_size}")
         self._morph: Any = morph if morph is not None else pymorphy3.MorphAnalyzer()
+        self._normal_form = NormalFormLookup(self._morph).normal_form
         self._cache_size = cache_size
         self.stop_words: frozenset[str] = (
             RUSSIAN_STOP_WORDS if stop_words is None else frozenset(stop_words)
@@ -95,10 +97,10 @@ class Lemmatizer:
             clear()
 
     def _analyse(self, word: str) -> str:
-        parses = self._morph.parse(word)
-        if not parses:
+        normal_form = self._normal_form(word)  # the first parse's, without building them all
+        if normal_form is None:
             return word
-        return str(parses[0].normal_form).replace("ё", "е")
+        return normal_form.replace("ё", "е")
 
     def lemma(self, word: str) -> str:
         """Return the lemma of one word (lower-case, "е" for "ё"); numbers come back as they are."""

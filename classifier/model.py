@@ -486,9 +486,9 @@ class TextModels:
         group chosen. Computed for the whole batch at once.
         """
         n = x.shape[0]
-        explainable = self._explainable()
         rows = np.repeat(np.arange(n), np.diff(x.indptr))
         cols = x.indices
+        explainable = self._explainable(cols)
         selected = cols < len(explainable)
         selected[selected] = explainable[cols[selected]]
         rows, cols, vals = rows[selected], cols[selected], x.data[selected]
@@ -533,19 +533,31 @@ class TextModels:
                 result[row].append(Evidence(name, self.featurizer.word_name(col), round(weight, 4)))
         return [tuple(items) for items in result]
 
-    def _explainable(self) -> np.ndarray[Any, Any]:
-        """Return, per word column, whether it may be shown as evidence (computed once)."""
+    def _explainable(self, columns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Return, per word column, whether it may be shown as evidence.
+
+        Decided for ``columns`` (those of a batch) the first time each is seen, not for the
+        whole vocabulary at once: one message need not pay for fifteen thousand names.
+        """
+        names = self.featurizer.word_names()
         mask: np.ndarray[Any, Any] | None = getattr(self, "_explainable_mask", None)
-        if mask is None:
-            names = self.featurizer.word_names()
-            mask = np.fromiter((_explains(str(n)) for n in names), dtype=bool, count=len(names))
-            self._explainable_mask = mask
+        known: np.ndarray[Any, Any] | None = getattr(self, "_explainable_known", None)
+        if mask is None or known is None:
+            mask = np.zeros(len(names), dtype=bool)
+            known = np.zeros(len(names), dtype=bool)
+            self._explainable_mask, self._explainable_known = mask, known
+        columns = columns[columns < len(names)]
+        new = np.unique(columns[~known[columns]])
+        if len(new):
+            mask[new] = [_explains(str(names[c])) for c in new.tolist()]
+            known[new] = True
         return mask
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the evidence mask (rebuilt on first use)."""
         state = dict(self.__dict__)
         state.pop("_explainable_mask", None)
+        state.pop("_explainable_known", None)
         state["_topic_to_group"] = None
         return state
 

@@ -177,20 +177,26 @@ def clean(text: str, *, placeholders: bool = False) -> str:
         text = _EMAIL.sub(email_sub, text)
     if _URL_HINT.search(text):
         text = _URL.sub(" ", text)
-    text = _PHONE.sub(phone_sub, text)
+    if "8" in text or "+7" in text:  # every phone number opens so
+        text = _PHONE.sub(phone_sub, text)
     text = _EMOJI.sub(" ", text)
     text = _INVISIBLE.sub("", text)
     if _DASH_HINT.search(text):
         text = _WORD_DASH.sub("-", text)
     if _LATIN_LETTER.search(text) is None:
-        return _SPACES.sub(" ", _collapse_word_repeats(text)).strip()
+        return _squeeze_spaces(_collapse_word_repeats(text))
     text = _MIXED_WORD.sub(_fix_lookalikes, text)
     if _SHORT_LATIN_WORD.search(text) and len(_CYRILLIC_LETTER.findall(text)) > 2 * len(
         _LATIN_LETTER.findall(text)
     ):
         text = _SHORT_LATIN_WORD.sub(_fix_lookalikes, text)
     text = _collapse_word_repeats(text)
-    return _SPACES.sub(" ", text).strip()
+    return _squeeze_spaces(text)
+
+
+def _squeeze_spaces(text: str) -> str:
+    """Return ``_SPACES.sub(" ", text).strip()``: its characters are exactly ``str.isspace``'s."""
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:
@@ -235,15 +241,15 @@ class PreparedText:
 # What makes a message clean differently as a whole than line by line: markup and mentions
 # (their patterns may span a line break), a short Latin word (read as Cyrillic or not by the
 # whole text's alphabet) and digits on both sides of a line break (a phone number split).
-_ACROSS_LINES_CHARS = frozenset("<&[@*")
+_ACROSS_LINES_CHARS = re.compile(r"[<&\[@*]")
 _DIGITS_ACROSS_LINES = re.compile(r"\d[\s()-]*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029][\s()-]*\d")
 
 
 def _cleans_line_by_line(text: str) -> bool:
     """Tell whether ``clean(text)`` is its cleaned lines joined by spaces."""
     return (
-        _ACROSS_LINES_CHARS.isdisjoint(text)
-        and _SHORT_LATIN_WORD.search(text) is None
+        _ACROSS_LINES_CHARS.search(text) is None
+        and (_LATIN_LETTER.search(text) is None or _SHORT_LATIN_WORD.search(text) is None)
         and _DIGITS_ACROSS_LINES.search(text) is None
     )
 

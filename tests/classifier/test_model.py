@@ -321,6 +321,17 @@ def test_cached_char_features_equal_the_vectorizers(
         assert abs(got - expected).max() < 1e-6
 
 
+def test_word_char_ngrams_are_the_vectorizers_char_wb_ngrams() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classifier.features import word_char_ngrams
+
+    analyze = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=False)
+    analyze = analyze.build_analyzer()
+    for word in ["я", "ул", "яма", "дом", "вода", "кирово-чепецк", "10-й", "ё", "😡"]:
+        assert word_char_ngrams(word, 3, 5) == analyze(word)
+
+
 def test_frozen_models_predict_exactly_as_the_fitted_ones(
     models: TextModels, lemmatizer: Lemmatizer, tmp_path: Path
 ) -> None:

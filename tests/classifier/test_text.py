@@ -192,3 +192,13 @@ def test_short_latin_lookalike_words_in_russian_text() -> None:
 def test_inline_tags_join_and_block_tags_part() -> None:
     assert normalize("Привет, <b>мир</b>! <a href='x'>Ссылка</a>") == "привет, мир! ссылка"
     assert normalize("строка<br>строка<p>абзац</p><div>блок</div>") == "строка строка абзац блок"
+
+
+def test_every_white_space_character_parts_words_and_nothing_else_does() -> None:
+    # clean() squeezes spaces with str.split(): the characters it splits on are _SPACES's own.
+    from classifier.text import _SPACES
+
+    for code in range(0x3001):  # the last white space character is U+3000
+        char = chr(code)
+        assert bool(_SPACES.fullmatch(char)) == char.isspace(), hex(code)
+    assert clean("Нет\u00a0воды\u2009в\u3000Кирове \n") == "Нет воды в Кирове"
