@@ -709,6 +709,7 @@ class Pipeline:
         self.priority_config = priority or PriorityConfig()
         self.jurisdiction = jurisdiction
         self.min_complaint_confidence = min_complaint_confidence
+        self.max_age = max_age
         self.batch_size = max(1, batch_size)
         self.counters: Counter[str] = Counter()
         self.zone = zone  # the region's: notices give local dates and hours
@@ -1106,6 +1107,21 @@ class Pipeline:
                     return
         self.rebuild_index()
 
+    def _expire_postings(self) -> None:
+        """Forget the index's lemma postings of days no message it will group can reach.
+
+        The fresh stage lets through only messages posted within ``max_age``, and a message is
+        compared with the postings of its grouping window: older days are dead weight in a
+        daemon that runs for weeks. Incidents and their messages stay (a late comment still
+        joins its post's incident); without the fresh stage nothing is forgotten.
+        """
+        if self.max_age is None or not any(s.name == "fresh" for s in self.stages):
+            return
+        horizon = self.now() - self.max_age - self.grouping_config.window
+        dropped = self.index.expire(horizon)
+        if dropped:
+            self.counters["pipeline.index.expired_blocks"] += dropped
+
     def _route_leftovers(self) -> None:
         """Send to triage incidents a crash left in ``new`` after their first message was stored."""
         with self.sessions() as session:
@@ -1287,6 +1303,7 @@ class Pipeline:
         started = time.perf_counter()
         before = Counter(self.counters)
         self._refresh_index()
+        self._expire_postings()
         self._route_leftovers()
         version = self.classifier.version
         done = 0

@@ -12,7 +12,7 @@ from app.workflow import SYSTEM, ConcurrentUpdate, TransitionNotAllowed
 from storage.enums import IncidentStatus
 from storage.repositories import EventRepository, IncidentRepository, NewIncident
 from tests.app.test_pipeline_batch import AD, CLINIC, POTHOLES, pipeline_for
-from tests.app.test_pipeline_support import add_source, post
+from tests.app.test_pipeline_support import add_source, comment, post
 from tests.factories import world
 
 
@@ -79,3 +79,23 @@ def test_triage_many_checks_versions_and_transitions(db_url: str) -> None:
     with w.sm() as s:
         reasons = [e.payload.get("reason") for e in EventRepository(s).for_incident(opened[1].id)]
     assert reasons == [None, "b"]  # the failed call above wrote nothing
+
+
+def test_postings_no_fresh_message_can_reach_are_forgotten_and_late_comments_still_join(
+    db_url: str,
+) -> None:
+    w = world(db_url)
+    source = add_source(w.sm)
+    first = post(w.sm, source, POTHOLES[0], w.clock() - timedelta(hours=2), author=11)
+    pipeline = pipeline_for(w)
+    assert pipeline.run_once().created == 1
+    assert pipeline.counters["pipeline.index.expired_blocks"] == 0
+
+    w.clock.advance(timedelta(days=8))  # past the fresh stage's 3 days and the 3-day window
+    comment(
+        w.sm, source, first, "Так и не заделали яму на Ленина 15, уже неделя прошла!", w.clock()
+    )
+    report = pipeline.run_once()
+
+    assert pipeline.counters["pipeline.index.expired_blocks"] >= 1
+    assert (report.created, report.attached) == (0, 1)
