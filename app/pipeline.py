@@ -496,6 +496,7 @@ class StoreStage:
         pipeline = self.pipeline
         related_id = decision.evidence.related_incident_id
         assert related_id is not None  # noqa: S101 - checked by the caller
+        pipeline.write_triages()  # the related incident may be one of them: read it as stored
         savepoint = (
             pipeline.session.begin_nested()
             if pipeline.session is not None
@@ -551,6 +552,7 @@ class StoreStage:
         session = pipeline.session
         if oktmo is None or session is None or not pipeline.index.locate(incident_id, oktmo):
             return
+        pipeline.write_triages()  # the incident's triage event, if queued, comes first
         if GroupingRepository(session).set_municipality_if_unknown(
             incident_id, municipality=result.municipality, municipality_oktmo=oktmo
         ):
@@ -624,22 +626,30 @@ class RouteStage:
         """Route an incident this message opened (attached messages need nothing)."""
         if not item.created or item.incident is None or item.classification is None:
             return item
-        workflow, result = self.pipeline.workflow, item.classification
-        if result.complaint_confidence < self.pipeline.min_complaint_confidence:
-            item.incident = workflow.triage(
-                item.incident,
-                actor=SYSTEM,
-                reason=f"low complaint confidence {result.complaint_confidence:.2f}",
-                session=self.pipeline.session,
+        pipeline, result = self.pipeline, item.classification
+        if result.complaint_confidence < pipeline.min_complaint_confidence:
+            pipeline.triage_later(
+                item, f"low complaint confidence {result.complaint_confidence:.2f}"
             )
-            self.pipeline.counters["pipeline.routed.triage"] += 1
-            self.pipeline.counters["pipeline.low_confidence"] += 1
+            pipeline.counters["pipeline.routed.triage"] += 1
+            pipeline.counters["pipeline.low_confidence"] += 1
             return item
-        subject = routing_subject(result, self.pipeline.jurisdiction)
-        record, decision = workflow.route(item.incident, subject, session=self.pipeline.session)
-        item.incident = record
+        # Workflow.route, with the triage (most new incidents) queued for the batch's bulk write.
+        subject = routing_subject(result, pipeline.jurisdiction)
+        decision = pipeline.workflow.plan_route(subject, SYSTEM)
+        if decision.executor is not None:
+            item.incident = pipeline.workflow.assign(
+                item.incident,
+                decision.executor,
+                SYSTEM,
+                rule_id=decision.rule_id,
+                reason=decision.reason,
+                session=pipeline.session,
+            )
+        elif item.incident.status is not StoredStatus.TRIAGE:
+            pipeline.triage_later(item, decision.reason)
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
-        self.pipeline.counters[key] += 1
+        pipeline.counters[key] += 1
         return item
 
 
@@ -699,6 +709,7 @@ class Pipeline:
         self.priority_config = priority or PriorityConfig()
         self.jurisdiction = jurisdiction
         self.min_complaint_confidence = min_complaint_confidence
+        self.max_age = max_age
         self.batch_size = max(1, batch_size)
         self.counters: Counter[str] = Counter()
         self.zone = zone  # the region's: notices give local dates and hours
@@ -715,6 +726,8 @@ class Pipeline:
         self._resume_after = 0
         #: Attaches decided in the batch being written, not yet written (see attach_later).
         self._attaches: list[tuple[int, MessageLink]] = []
+        #: New incidents of the batch being written bound for triage (see triage_later).
+        self._triages: list[tuple[Item, str]] = []
         #: Failed attempts per message id (this process): a message failing alone this many
         #: times is skipped with its verdict stored, so that it cannot hold the queue up.
         self.failures: Counter[int] = Counter()
@@ -779,8 +792,38 @@ class Pipeline:
             return
         self._attaches.append((incident_id, link))
 
+    def triage_later(self, item: Item, reason: str) -> None:
+        """Queue a new incident for the batch's bulk triage (done now outside a batch).
+
+        Written by :meth:`write_triages` (``Workflow.triage_many``: one update and one event
+        insert for all of them) before anything reads or extends these incidents again: the
+        queued attaches, a surge, a related link, a locate event.
+        """
+        assert item.incident is not None  # noqa: S101 - the route stage's new incident
+        if self.session is None:
+            item.incident = self.workflow.triage(item.incident, actor=SYSTEM, reason=reason)
+            return
+        self._triages.append((item, reason))
+
+    def write_triages(self) -> None:
+        """Write the triages queued in the batch's transaction (see :meth:`triage_later`)."""
+        if not self._triages or self.session is None:
+            return
+        queued, self._triages = self._triages, []
+        saved = self.workflow.triage_many(
+            [(item.incident, reason) for item, reason in queued if item.incident is not None],
+            SYSTEM,
+            session=self.session,
+        )
+        for (item, _reason), record in zip(queued, saved, strict=True):
+            item.incident = record
+
     def write_attaches(self) -> None:
-        """Write the attaches queued in the batch's transaction (see :meth:`attach_later`)."""
+        """Write the attaches queued in the batch's transaction (see :meth:`attach_later`).
+
+        The queued triages go first: each incident's events keep the order they were decided.
+        """
+        self.write_triages()
         if not self._attaches or self.session is None:
             return
         links, self._attaches = self._attaches, []
@@ -1064,6 +1107,21 @@ class Pipeline:
                     return
         self.rebuild_index()
 
+    def _expire_postings(self) -> None:
+        """Forget the index's lemma postings of days no message it will group can reach.
+
+        The fresh stage lets through only messages posted within ``max_age``, and a message is
+        compared with the postings of its grouping window: older days are dead weight in a
+        daemon that runs for weeks. Incidents and their messages stay (a late comment still
+        joins its post's incident); without the fresh stage nothing is forgotten.
+        """
+        if self.max_age is None or not any(s.name == "fresh" for s in self.stages):
+            return
+        horizon = self.now() - self.max_age - self.grouping_config.window
+        dropped = self.index.expire(horizon)
+        if dropped:
+            self.counters["pipeline.index.expired_blocks"] += dropped
+
     def _route_leftovers(self) -> None:
         """Send to triage incidents a crash left in ``new`` after their first message was stored."""
         with self.sessions() as session:
@@ -1156,13 +1214,13 @@ class Pipeline:
         try:
             with self.sessions.begin() as session:
                 self.session = session
-                self._attaches = []
+                self._attaches, self._triages = [], []
                 finished = self._process_items(items)
                 self.write_attaches()
                 self._store_verdicts(finished, session)
         finally:
             self.session = None
-            self._attaches = []
+            self._attaches, self._triages = [], []
         return finished
 
     def _process_items(self, items: Sequence[Item]) -> list[Item]:
@@ -1245,6 +1303,7 @@ class Pipeline:
         started = time.perf_counter()
         before = Counter(self.counters)
         self._refresh_index()
+        self._expire_postings()
         self._route_leftovers()
         version = self.classifier.version
         done = 0

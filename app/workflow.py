@@ -613,6 +613,10 @@ class Workflow:
             )
             return record
 
+    def plan_route(self, subject: RoutingSubject, actor: Actor = SYSTEM) -> RouteDecision:
+        """Return where :meth:`route` would send ``subject`` (nothing is written)."""
+        return self._routing.jurisdiction.route(subject, automatic=actor.role is Role.SYSTEM)
+
     def route(
         self,
         incident: IncidentRecord,
@@ -622,7 +626,7 @@ class Workflow:
         session: Session | None = None,
     ) -> tuple[IncidentRecord, RouteDecision]:
         """Route automatically: assign when the rules and confidence allow, else to triage."""
-        decision = self._routing.jurisdiction.route(subject, automatic=actor.role is Role.SYSTEM)
+        decision = self.plan_route(subject, actor)
         if decision.executor is not None:
             record = self.assign(
                 incident,
@@ -652,6 +656,58 @@ class Workflow:
             change.payload["reason"] = reason
 
         return self._run(incident, Action.TRIAGE, actor, step, session)
+
+    def triage_many(
+        self,
+        incidents: Sequence[tuple[IncidentRecord, str]],
+        actor: Actor,
+        *,
+        session: Session | None = None,
+    ) -> list[IncidentRecord]:
+        """Put many ``(incident, reason)`` in the triage queue, as :meth:`triage` does each.
+
+        The same checks, rows and events, written in bulk (the pipeline's new incidents: one
+        update and one multi-row event insert for a batch); returned in the order given.
+        """
+        if not incidents:
+            return []
+        now = self._now()
+        for incident, _reason in incidents:
+            transition = find_transition(incident.status, Action.TRIAGE)
+            if transition is None:
+                raise TransitionNotAllowed(
+                    f"incident {incident.public_number}: cannot {Action.TRIAGE.value} "
+                    f"from {incident.status.value}"
+                )
+            if actor.role not in transition.roles:
+                raise PermissionDenied(
+                    f"a {actor.role.value} may not {Action.TRIAGE.value} an incident "
+                    f"({incident.status.value})"
+                )
+            if not can_act_on(actor, incident.executor_code):
+                raise PermissionDenied(
+                    f"incident {incident.public_number} is not assigned to {actor.executor_code}"
+                )
+        with self._begin(session) as session:
+            unit = self._unit(session)
+            saved = unit.incidents.set_status_many(
+                [incident for incident, _ in incidents], S.TRIAGE, now=now
+            )
+            unit.events.append_many(
+                [
+                    NewEvent(
+                        incident_id=incident.id,
+                        actor_user_id=actor.user_id,
+                        kind=Action.TRIAGE.value,
+                        from_status=incident.status.value,
+                        to_status=S.TRIAGE.value,
+                        payload={"reason": reason},
+                        occurred_at=now,
+                    )
+                    for incident, reason in incidents
+                ]
+            )
+            return saved
 
     def assign(
         self,

@@ -16,6 +16,11 @@ The baseline, in the same run, is the RSS before the pipeline's first message: i
 libraries, the classifier's model and gazetteer, the configuration. ``--trace`` adds
 tracemalloc's largest growths between the first tenth and the end (slower). Figures are
 printed, never asserted.
+
+``--daemon`` measures the real service instead: ``incident-management run`` in a child process
+over the same database (./config.yaml, its web app on a free port, every job of the scheduler;
+Telegram pointed at a closed local port so that nothing leaves the machine, VK and OK off as
+shipped), its VmRSS sampled every two seconds until the backlog is processed.
 """
 
 from __future__ import annotations
@@ -103,6 +108,73 @@ def store_backlog(sessions: Any, sources: int, messages: int, seed: int) -> int:
     return stored
 
 
+def _rss_of(pid: int) -> float:
+    """Return another process's resident set size in MB (nan once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_daemon(url: str, sessions: Any, stored: int, version: str, timeout: float) -> None:
+    """Run ``incident-management run`` over the backlog; print its RSS until it is processed."""
+    import signal
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from storage.models import Classification
+
+    env = dict(os.environ)
+    env.update(
+        IM_CONFIG=str(ROOT / "config.yaml"),
+        IM_DATABASE_URL=url,
+        IM_TELEGRAM_URL="http://127.0.0.1:9",  # discard port: polls fail at once, locally
+    )
+    command = [sys.executable, "-m", "app", "run", "--port", "0", "--no-migrate"]
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    started = time.perf_counter()
+    samples: list[tuple[float, int, float]] = []
+    try:
+        while time.perf_counter() - started < timeout and child.poll() is None:
+            time.sleep(2)
+            with sessions() as s:
+                done = s.scalar(
+                    sa.select(sa.func.count()).where(Classification.model_version == version)
+                )
+            rss = _rss_of(child.pid)
+            samples.append((time.perf_counter() - started, int(done or 0), rss))
+            if len(samples) % 15 == 1 or done >= stored:
+                print(f"{samples[-1][0]:6.0f} s  {done:>8} processed  daemon RSS {rss:6.0f} MB")
+            if done >= stored:
+                break
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if not samples:
+        print("the daemon exited before the first sample")
+        return
+    before = [rss for _, done, rss in samples if done == 0]
+    peak = max(rss for _, _, rss in samples)
+    print(
+        f"daemon: {samples[-1][1]} of {stored} processed in {samples[-1][0]:.0f} s; RSS before "
+        f"the first message {max(before) if before else float('nan'):.0f} MB, peak {peak:.0f} MB"
+    )
+    half = [x for x in samples if x[1] >= stored // 2]
+    if len(half) >= 2 and half[-1][1] > half[0][1]:
+        slope = (half[-1][2] - half[0][2]) / (half[-1][1] - half[0][1]) * 10_000
+        print(f"daemon growth over the second half: {slope:+.1f} MB per 10 000 messages")
+
+
 def _store_in_child(url: str, sources: int, messages: int, seed: int) -> int:
     from storage.db import create_engine_for, make_sessionmaker
 
@@ -147,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default=None, help="an empty database URL (default: SQLite)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trace", action="store_true", help="tracemalloc's largest growths")
+    parser.add_argument("--daemon", action="store_true", help="measure `incident-management run`")
+    parser.add_argument("--timeout", type=float, default=3600, help="--daemon: give up after (s)")
     args = parser.parse_args(argv)
 
     from app.bootstrap import bootstrap
@@ -175,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{time.perf_counter() - started:.0f} s"
         )
         classifier = build_classifier(config, None)
+        if args.daemon:
+            run_daemon(url, sessions, stored, classifier.version, args.timeout)
+            engine.dispose()
+            return 0
         routing = build_routing(config)
         workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=routing)
         pipeline = Pipeline(

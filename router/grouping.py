@@ -983,6 +983,23 @@ class _Incident:
     reach: Reach = field(default_factory=Reach)
     entities: Counter[str] = field(default_factory=Counter)
     streets: Counter[str] = field(default_factory=Counter)
+    #: Bumped whenever a message is attached or detached (the counters above change).
+    revision: int = 0
+    #: The last snapshot :meth:`GroupingIndex._record` built, with the state it was built from.
+    snapshot: tuple[tuple[object, ...], IncidentRecord] | None = None
+
+    def state(self) -> tuple[object, ...]:
+        """Return what a snapshot depends on besides the counters (set directly elsewhere)."""
+        return (
+            self.revision,
+            self.status,
+            self.topic_group,
+            self.topic,
+            self.municipality_oktmo,
+            self.opened_at,
+            self.last_message_at,
+            self.parent_incident_id,
+        )
 
 
 class GroupingIndex:
@@ -1416,6 +1433,7 @@ class GroupingIndex:
 
     def _attach_entry(self, incident: _Incident, entry: _Entry) -> None:
         entry.incident_id = incident.id
+        incident.revision += 1
         incident.keys[entry.key] = None
         incident.profile.update(entry.terms)
         if entry.address:
@@ -1443,6 +1461,7 @@ class GroupingIndex:
 
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
+        incident.revision += 1
         incident.profile.subtract(entry.terms)
         incident.profile += Counter()  # drop zero counts
         if entry.address:
@@ -1473,9 +1492,18 @@ class GroupingIndex:
         # decision scores candidates on their current profile.
 
     def _record(self, incident: _Incident, *, copy: bool = False) -> IncidentRecord:
-        profile: Mapping[str, int] = (
-            dict(incident.profile) if copy else MappingProxyType(incident.profile)
-        )
+        # Grouping reads ~20 candidates a message: a snapshot is built once per change of its
+        # incident, not once per probe (its profile is a live view, as before).
+        if copy:
+            return self._build_record(incident, dict(incident.profile))
+        state = incident.state()
+        if incident.snapshot is not None and incident.snapshot[0] == state:
+            return incident.snapshot[1]
+        record = self._build_record(incident, MappingProxyType(incident.profile))
+        incident.snapshot = (state, record)
+        return record
+
+    def _build_record(self, incident: _Incident, profile: Mapping[str, int]) -> IncidentRecord:
         return IncidentRecord(
             id=incident.id,
             status=incident.status,

@@ -376,3 +376,51 @@ class IncidentRepository:
         if loaded is not None:
             self._session.expire(loaded)
         return _from_row(row, self._executor_code(new.id))
+
+    def set_status_many(
+        self,
+        incidents: Sequence[IncidentRecord],
+        status: IncidentStatus,
+        *,
+        now: dt.datetime,
+    ) -> list[IncidentRecord]:
+        """Move many incidents to ``status`` if each is still at the version given; in order.
+
+        What :meth:`save_state` does for one incident, with resolution, merge and closing unset,
+        with one ``UPDATE … WHERE id IN … AND version = … RETURNING`` per version among
+        them (the pipeline's new incidents share version 1) and one read of executors.
+
+        Raises:
+            ConcurrentUpdate: an incident changed since the caller read it (or is gone).
+        """
+        if not incidents:
+            return []
+        self._session.flush()
+        by_version: dict[int, list[int]] = {}
+        for incident in incidents:
+            by_version.setdefault(incident.version, []).append(incident.id)
+        saved: dict[int, sa.Row[Any]] = {}
+        for version, ids in by_version.items():
+            rows = self._session.execute(
+                sa.update(_TABLE)
+                .where(_TABLE.c.id.in_(ids), _TABLE.c.version == version)
+                .values(
+                    status=status,
+                    resolution=None,
+                    merged_into_id=None,
+                    closed_at=None,
+                    updated_at=now,
+                    version=version + 1,
+                )
+                .returning(*_RECORD_COLUMNS)
+            ).all()
+            saved.update((int(row[0]), row) for row in rows)
+            missing = [i for i in ids if i not in saved]
+            if missing:
+                raise ConcurrentUpdate(missing[0], version)
+        codes = self._executor_codes([i.id for i in incidents])
+        for incident in incidents:
+            loaded = self._session.identity_map.get(identity_key(Incident, incident.id))
+            if loaded is not None:
+                self._session.expire(loaded)
+        return [_from_row(saved[i.id], codes.get(i.id)) for i in incidents]

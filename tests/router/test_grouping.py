@@ -27,6 +27,7 @@ from router.grouping import (
     GroupingIndex,
     GroupingMessage,
     IncidentHeader,
+    IncidentRecord,
     IncidentStatus,
     Reach,
     Rule,
@@ -703,3 +704,38 @@ def test_the_bench_runs_on_a_tiny_index() -> None:
     assert len(decisions) == 40
     assert any(isinstance(d, Attach) for d in decisions)
     assert [module.outcome(d) for d in decisions] == [module.outcome(d) for d in all_pairs]
+
+
+def _candidates(
+    index: GroupingIndex, probe: GroupingMessage, incident_id: int
+) -> list[IncidentRecord]:
+    """Return the snapshots of ``incident_id`` a lookup for ``probe`` hands the decision."""
+    found = index.lookup(probe, index.fingerprints(probe))
+    records = [r for _, r in found.fingerprint_hits] + list(found.similar)
+    return [r for r in records if r.id == incident_id]
+
+
+def test_lookup_sees_each_change_of_an_incident_it_read_before() -> None:
+    # The index keeps one snapshot per incident between changes: each attach, detach and
+    # direct change (locate, close) must show in the next lookup.
+    index = GroupingIndex()
+    first, _ = feed(
+        index,
+        msg("a", WATER_LENINA, place=None, author="u1"),
+        msg("c", WATER_LENINA, minutes=40, place=None, author="u1"),
+    )
+    probe = msg("p", WATER_LENINA_2, minutes=50, place=None)
+    before = _candidates(index, probe, first)
+    assert {(r.message_count, r.authors) for r in before} == {(2, frozenset({"u1"}))}
+
+    # Between its first and last message: only the message count and the authors change.
+    assert feed(index, msg("b", WATER_LENINA_2, minutes=20, place=None, author="u2")) == [first]
+    after = _candidates(index, probe, first)
+    assert {(r.message_count, r.authors) for r in after} == {(3, frozenset({"u1", "u2"}))}
+    assert {r.message_keys for r in after} == {("a", "c", "b")}
+
+    assert index.locate(first, KIROV)
+    assert {r.municipality_oktmo for r in _candidates(index, probe, first)} == {KIROV}
+
+    index.close(first)
+    assert _candidates(index, probe, first) == []
