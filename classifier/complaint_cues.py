@@ -24,9 +24,14 @@ from classifier.noise import FIRST_NAMES
 
 __all__ = [
     "ADVICE_REASON",
+    "AD_REASON",
+    "COMMENT_REASON",
     "CUE_NAMES",
+    "INVITATION_REASON",
     "NO_PROBLEM_REASON",
+    "PET_REASON",
     "REPLY_REASON",
+    "RULES_REASON",
     "cue_matrix",
     "no_problem_reason",
     "problem_vocabulary",
@@ -36,6 +41,11 @@ __all__ = [
 ADVICE_REASON = "совет, куда обращаться"
 REPLY_REASON = "обращение к другому комментатору"
 NO_PROBLEM_REASON = "нет ни объекта, ни неисправности"
+AD_REASON = "объявление: продажа, аренда, покупка"
+PET_REASON = "потерялось или нашлось животное"
+RULES_REASON = "правила сообщества"
+INVITATION_REASON = "приглашение или опрос"
+COMMENT_REASON = "комментарий без неисправности и её объекта"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -61,7 +71,11 @@ _PROBLEM_TEXT = """
     грязно мокро сыро душно воняет надпись граффити объявление реклама листва пень
     осыпаться отваливаться облупиться покосить покоситься наклониться торчать
     неудовлетворительный ненадлежащий неуд разрушение замена восстановление просадка
-    отслоение провис провиснуть завал выломать требоваться ямина
+    отслоение провис провиснуть завал выломать требоваться ямина ям беда проблема
+    бросаться кидаться кусаться кусать напасть нападать отменить отмена перегорать перегореть
+    скакать мигать вырубать вырубить выключить сорвать ломаться протечь залить заливать
+    затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
+    жалоба бесполезно отписка
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -75,6 +89,8 @@ _OBJECT_TEXT = """
     фасад окно дверь замок домофон парковка стоянка машина автомобиль гараж пляж река пруд
     берег лес завод предприятие выброс воздух собака кошка животное управляющий ук тсж
     магазин рынок киоск связь интернет сеть вышка мфц кладбище баня стадион библиотека
+    лампочка напряжение окулист талон объезд набережная тротуар колесо стена потолок пол
+    этаж счётчик счёт квитанция платёжка тариф мост перрон вокзал поезд рейс дворник
 """
 # How advice opens: an imperative of "write, call, complain, photograph, go".
 _ADVICE_TEXT = """
@@ -93,6 +109,30 @@ _PROBLEM = _lexicon(_PROBLEM_TEXT)
 _OBJECT = _lexicon(_OBJECT_TEXT)
 _ADVICE = _lexicon(_ADVICE_TEXT)
 _QUESTION = frozenset({"подсказать", "кто", "где", "какой", "куда", "во", "ли"})
+# An ad's opening: sell, let, buy, give away, swap (lemmas of «продам», «сдаётся», «куплю»).
+_SALE_OPENING = _lexicon(
+    "продать продавать продаваться сдать сдавать сдаваться купить покупать отдать обменять обмен"
+)
+# A lost or found pet: the animal, and a word of losing, finding or placing it.
+_PET = _lexicon("""
+    кошка кот котик кошечка котенок собака собачка пес щенок кобель хаск попугай хомяк кролик
+""")
+_PET_LOST = _lexicon("""
+    пропасть потеряться потерять убежать сбежать найти найтись нашедший пристроить
+    передержка кличка откликаться вознаграждение хозяин
+""")
+# What makes an animal a problem rather than a lost pet.
+_PET_DANGER = _lexicon("""
+    бродячий стая укусить кусаться кусать напасть нападать бросаться кидаться опасно опасный
+    опасность лаять выть гадить агрессивный мертвый труп отлов отловить поводок намордник
+    выгуливать убрать вывезти
+""")
+# How long something has lasted is a problem word only beside a failure («второй день нет»).
+_DURATION = _lexicon("неделя месяц сутки день второй третий")
+_FAILURE = _PROBLEM - _DURATION
+_GROUP = _lexicon("группа сообщество паблик чат канал")
+# An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
+_INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
 
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
@@ -157,22 +197,38 @@ def problem_vocabulary(
     return frozenset(own) | _PROBLEM | _OBJECT
 
 
-def no_problem_reason(doc: str, vocabulary: frozenset[str]) -> str | None:
+def no_problem_reason(
+    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False
+) -> str | None:
     """Say why a lemma document reports no problem, or None when it may report one.
 
     The rules (first match wins): an advice-like opening («пишите», «звоните в ЕДДС») or a
-    name addressed («Олег, ...») with no problem word and object together; no word of the
-    problem vocabulary at all. A document with no word is left to the caller.
+    name addressed («Олег, ...») with no problem word and object together; an ad's opening
+    («продам», «сдаётся») with no failure word; a lost or found pet with no danger; the
+    community's rules; an invitation or a poll; no word of the problem vocabulary at all; a
+    comment (``is_comment``) with no failure word, or with no other word of the vocabulary
+    (what has failed). A document with no word is left to the caller.
     """
     words = doc.split()
     if not words:
         return None
     row = dict(zip(CUE_NAMES, _row(doc), strict=True))
+    present = set(words)
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
         if row["names_commenter"]:
             return REPLY_REASON
+    if words[0] in _INVITATION_OPENING:
+        return INVITATION_REASON
+    if words[0] in _SALE_OPENING and not present & _FAILURE:
+        return AD_REASON
+    if present & _PET and present & _PET_LOST and not present & _PET_DANGER:
+        return PET_REASON
+    if "правило" in present and present & _GROUP:
+        return RULES_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
+    if is_comment and not (present & _FAILURE and (present & vocabulary) - _FAILURE):
+        return COMMENT_REASON
     return None
