@@ -14,10 +14,13 @@ from classifier.calibration import fit_temperature, softmax
 from classifier.complaint_cues import (
     AD_REASON,
     ADVICE_REASON,
+    GREETING_REASON,
     INVITATION_REASON,
     PET_REASON,
     REPLY_REASON,
     RULES_REASON,
+    SPAM_REASON,
+    THANKS_REASON,
     no_problem_reason,
     problem_vocabulary,
 )
@@ -60,6 +63,9 @@ _REASON_KINDS = {
     PET_REASON: "ad",
     RULES_REASON: "news",
     INVITATION_REASON: "news",
+    SPAM_REASON: "spam",
+    THANKS_REASON: "thanks",
+    GREETING_REASON: "greeting",
 }
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
