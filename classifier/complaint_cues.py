@@ -149,6 +149,12 @@ _THANKS = _lexicon("спасибо благодарить поблагодари
 _CONTRAST = _lexicon("а но теперь опять снова зато только хоть уж")
 # Advice in a comment may open with "you should" before its verb («Надо сразу в ЦУР писать»).
 _SHOULD = _lexicon("надо нужно лучше советовать попробовать стоить сразу")
+# Failure words that say nothing alone («Вообще беда», «нет, на площади удобнее»): a comment
+# with only these must also name what has failed.
+_WEAK_FAILURE = _lexicon("""
+    не нет беда проблема плохо плохой ужасный ужасно хуже запах мучиться страдать жалоба
+    жаловаться бесполезно невыносимо никто ничто никак
+""")
 _GROUP = _lexicon("группа сообщество паблик чат канал")
 # An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
 _INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
@@ -185,15 +191,19 @@ def _row(doc: str) -> list[float]:
 
 
 def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
-    """Say whether a comment names a failure and what has failed.
+    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed).
 
-    «не» is a failure before a complaint's word («не вывозят», «не горит»), not before any word
-    («не в первый раз», «не наш район»).
+    «не» is a failure before a word that can fail («не вывозят», «не горит»), not before a
+    function word («не в первый раз», «не наш район», «не так всё просто»).
     """
     failures = {w for w in words if w in _FAILURE and w != "не"}
     failures.update(
-        "не" for w, after in itertools.pairwise(words) if w == "не" and after in vocabulary
+        "не"
+        for w, after in itertools.pairwise(words)
+        if w == "не" and after not in RUSSIAN_STOP_WORDS
     )
+    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали»
+        return True
     return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
 
 

@@ -157,8 +157,10 @@ def test_posts_that_report_no_problem(
 @pytest.mark.parametrize(
     ("text", "is_comment", "reason"),
     [
-        ("Наш подъезд точно не выиграет 😂", True, COMMENT_REASON),
-        ("Это уже не первый раз", True, COMMENT_REASON),
+        ("Наш подъезд самый дружный 😂", True, COMMENT_REASON),
+        ("Это уже не в первый раз", True, COMMENT_REASON),
+        ("Вообще беда", True, COMMENT_REASON),
+        ("А вечерний рейс отменили без предупреждения", True, None),
         ("Надо сразу в жилинспекцию писать, УК не чешется", True, ADVICE_REASON),
         ("Пишите в прокуратуру, пусть проверят лифт", True, ADVICE_REASON),
         ("Пишите в прокуратуру, пусть проверят лифт", False, None),
