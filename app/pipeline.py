@@ -61,7 +61,7 @@ from router.thread import (
     decide_thread,
 )
 from storage.enums import IncidentStatus as StoredStatus
-from storage.enums import Priority
+from storage.enums import MessageKind, Priority
 from storage.repositories import IncidentRecord, IncidentRepository, NewIncident
 from storage.repositories.classifications import ClassificationRepository, PendingMessage
 from storage.repositories.events import EventRepository
@@ -209,6 +209,7 @@ class ClassifyStage:
                 or i.message.source_municipality,
                 lat=i.message.geo_lat,
                 lon=i.message.geo_lon,
+                is_comment=i.message.kind is MessageKind.COMMENT,
             )
             for i in todo
         ]

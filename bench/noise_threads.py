@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     messages = load_noise_set(args.set)
     classifier = load_classifier(args.model)
-    results = classifier.classify_many([ClassificationInput(m.text) for m in messages])
+    results = classifier.classify_many(
+        [ClassificationInput(m.text, is_comment=m.role != "post") for m in messages]
+    )
     by_id = {m.id: (m, r) for m, r in zip(messages, results, strict=True)}
     lemmatize = classifier.lemmatizer.lemmatize_text
     actions: Counter[tuple[str, str]] = Counter()

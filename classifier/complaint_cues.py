@@ -12,6 +12,7 @@ dense columns for experiments. Pure: lemma strings in, values out.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -24,9 +25,17 @@ from classifier.noise import FIRST_NAMES
 
 __all__ = [
     "ADVICE_REASON",
+    "AD_REASON",
+    "COMMENT_REASON",
     "CUE_NAMES",
+    "GREETING_REASON",
+    "INVITATION_REASON",
     "NO_PROBLEM_REASON",
+    "PET_REASON",
     "REPLY_REASON",
+    "RULES_REASON",
+    "SPAM_REASON",
+    "THANKS_REASON",
     "cue_matrix",
     "no_problem_reason",
     "problem_vocabulary",
@@ -36,6 +45,14 @@ __all__ = [
 ADVICE_REASON = "совет, куда обращаться"
 REPLY_REASON = "обращение к другому комментатору"
 NO_PROBLEM_REASON = "нет ни объекта, ни неисправности"
+AD_REASON = "объявление: продажа, аренда, покупка"
+PET_REASON = "потерялось или нашлось животное"
+RULES_REASON = "правила сообщества"
+INVITATION_REASON = "приглашение или опрос"
+COMMENT_REASON = "комментарий без неисправности и её объекта"
+SPAM_REASON = "спам: заработок, ссылки, розыгрыши"
+THANKS_REASON = "благодарность без жалобы"
+GREETING_REASON = "поздравление или приветствие"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -61,7 +78,11 @@ _PROBLEM_TEXT = """
     грязно мокро сыро душно воняет надпись граффити объявление реклама листва пень
     осыпаться отваливаться облупиться покосить покоситься наклониться торчать
     неудовлетворительный ненадлежащий неуд разрушение замена восстановление просадка
-    отслоение провис провиснуть завал выломать требоваться ямина
+    отслоение провис провиснуть завал выломать требоваться ямина ям беда проблема
+    бросаться кидаться кусаться кусать напасть нападать отменить отмена перегорать перегореть
+    скакать мигать вырубать вырубить выключить сорвать ломаться протечь залить заливать
+    затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
+    жалоба бесполезно отписка
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -75,6 +96,8 @@ _OBJECT_TEXT = """
     фасад окно дверь замок домофон парковка стоянка машина автомобиль гараж пляж река пруд
     берег лес завод предприятие выброс воздух собака кошка животное управляющий ук тсж
     магазин рынок киоск связь интернет сеть вышка мфц кладбище баня стадион библиотека
+    лампочка напряжение окулист талон объезд набережная тротуар колесо стена потолок пол
+    этаж счётчик счёт квитанция платёжка тариф мост перрон вокзал поезд рейс дворник
 """
 # How advice opens: an imperative of "write, call, complain, photograph, go".
 _ADVICE_TEXT = """
@@ -93,6 +116,48 @@ _PROBLEM = _lexicon(_PROBLEM_TEXT)
 _OBJECT = _lexicon(_OBJECT_TEXT)
 _ADVICE = _lexicon(_ADVICE_TEXT)
 _QUESTION = frozenset({"подсказать", "кто", "где", "какой", "куда", "во", "ли"})
+# An ad's opening: sell, let, buy, give away, swap (lemmas of «продам», «сдаётся», «куплю»).
+_SALE_OPENING = _lexicon(
+    "продать продавать продаваться сдать сдавать сдаваться купить покупать отдать обменять обмен"
+)
+# A lost or found pet: the animal, and a word of losing, finding or placing it.
+_PET = _lexicon("""
+    кошка кот котик кошечка котенок собака собачка пес щенок кобель хаск попугай хомяк кролик
+""")
+_PET_LOST = _lexicon("""
+    пропасть потеряться потерять убежать сбежать найти найтись нашедший пристроить
+    передержка кличка откликаться вознаграждение хозяин
+""")
+# What makes an animal a problem rather than a lost pet.
+_PET_DANGER = _lexicon("""
+    бродячий стая укусить кусаться кусать напасть нападать бросаться кидаться опасно опасный
+    опасность лаять выть гадить агрессивный мертвый труп отлов отловить поводок намордник
+    выгуливать убрать вывезти
+""")
+# How long something has lasted is a problem word only beside a failure («второй день нет»).
+_DURATION = _lexicon("неделя месяц сутки день второй третий")
+_FAILURE = _PROBLEM - _DURATION
+_SPAM = _lexicon("""
+    заработок заработать доход подписка подписываться подписаться розыгрыш ссылка переходить
+    бонус криптовалюта казино ставка прогноз кредит займ удаленка раскрутка промокод
+""")
+# A congratulation or a greeting opens with its verb, or «с» and the occasion («С Днём матери»).
+_GREETING = _lexicon("поздравлять поздравить поздравление")
+_OCCASION = _lexicon("день праздник новый рождество юбилей рождение масленица пасха победа")
+_THANKS = _lexicon("спасибо благодарить поблагодарить благодарность благодарный")
+# Sarcasm turns on a contrast («спасибо дорожникам, теперь катаемся как по стиральной доске»).
+_CONTRAST = _lexicon("а но теперь опять снова зато только хоть уж")
+# Advice in a comment may open with "you should" before its verb («Надо сразу в ЦУР писать»).
+_SHOULD = _lexicon("надо нужно лучше советовать попробовать стоить сразу")
+# Failure words that say nothing alone («Вообще беда», «нет, на площади удобнее»): a comment
+# with only these must also name what has failed.
+_WEAK_FAILURE = _lexicon("""
+    не нет беда проблема плохо плохой ужасный ужасно хуже запах мучиться страдать жалоба
+    жаловаться бесполезно невыносимо никто ничто никак
+""")
+_GROUP = _lexicon("группа сообщество паблик чат канал")
+# An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
+_INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
 
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
@@ -123,6 +188,31 @@ def _row(doc: str) -> list[float]:
         float(first in _QUESTION and first != "когда"),
         min(math.log1p(len(words)) / _LONG, 1.0),
     ]
+
+
+def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
+    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed).
+
+    «не» is a failure before a word that can fail («не вывозят», «не горит»), not before a
+    function word («не в первый раз», «не наш район», «не так всё просто»).
+    """
+    failures = {w for w in words if w in _FAILURE and w != "не"}
+    failures.update(
+        "не"
+        for w, after in itertools.pairwise(words)
+        if w == "не" and after not in RUSSIAN_STOP_WORDS
+    )
+    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали»
+        return True
+    return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
+
+
+def _comment_advice(words: Sequence[str]) -> bool:
+    """Say whether a comment gives advice: an advice verb first, or "you should" before one."""
+    head = words[:3]
+    if head[0] in _ADVICE or (head[0] == "вы" and len(head) > 1 and head[1] in _ADVICE):
+        return True
+    return head[0] in _SHOULD and any(w in _ADVICE for w in words[1:5])
 
 
 def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
@@ -157,22 +247,54 @@ def problem_vocabulary(
     return frozenset(own) | _PROBLEM | _OBJECT
 
 
-def no_problem_reason(doc: str, vocabulary: frozenset[str]) -> str | None:
+def no_problem_reason(
+    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False
+) -> str | None:
     """Say why a lemma document reports no problem, or None when it may report one.
 
-    The rules (first match wins): an advice-like opening («пишите», «звоните в ЕДДС») or a
-    name addressed («Олег, ...») with no problem word and object together; no word of the
-    problem vocabulary at all. A document with no word is left to the caller.
+    The rules, first match wins:
+
+    - a comment that opens with advice («Пишите в ЦУР», «Надо сразу в прокуратуру писать»);
+    - an advice-like opening or a name addressed («Олег, ...») with no problem word and object
+      together; an invitation or a poll («Приглашаем…», «Опрос: …»);
+    - an ad's opening («продам», «сдаётся») with no failure word; a lost or found pet with no
+      danger; the community's rules; spam; thanks or a congratulation with no failure and no
+      contrast (sarcasm keeps one: «спасибо, теперь катаемся как по стиральной доске»);
+    - no word of the problem vocabulary at all;
+    - a comment (``is_comment``) with no failure word, or no other word of the vocabulary (what
+      has failed).
+
+    A document with no word is left to the caller.
     """
     words = doc.split()
     if not words:
         return None
     row = dict(zip(CUE_NAMES, _row(doc), strict=True))
+    present = set(words)
+    if is_comment and _comment_advice(words):
+        return ADVICE_REASON
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
         if row["names_commenter"]:
             return REPLY_REASON
+    if words[0] in _INVITATION_OPENING:
+        return INVITATION_REASON
+    if words[0] in _SALE_OPENING and not present & _FAILURE:
+        return AD_REASON
+    if present & _PET and present & _PET_LOST and not present & _PET_DANGER:
+        return PET_REASON
+    if "правило" in present and present & _GROUP:
+        return RULES_REASON
+    if present & _SPAM and not present & _FAILURE:
+        return SPAM_REASON
+    if set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
+        return THANKS_REASON
+    greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
+    if greets and not present & _FAILURE:
+        return GREETING_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
+    if is_comment and not _names_failure(words, vocabulary):
+        return COMMENT_REASON
     return None

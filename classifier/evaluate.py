@@ -354,9 +354,14 @@ def _score(
 def evaluate_noise(
     models: TextModels, messages: Sequence[NoiseMessage], *, lemmatize: Lemmatize
 ) -> NoiseReport:
-    """Score models on the measured noise set: complaint P/R, and a row per kind."""
+    """Score models on the measured noise set: complaint P/R, and a row per kind.
+
+    Each message is read as what it is in its thread (a post, or a comment or reply under one),
+    as the pipeline reads it.
+    """
     docs = [" ".join(lemmatize(m.text)) for m in messages]
-    predictions = models.predict(docs, evidence=False)
+    comments = [m.role != "post" for m in messages]
+    predictions = models.predict(docs, evidence=False, comments=comments)
     kinds = [p.kind for p in predictions]
     return noise_report(
         messages,

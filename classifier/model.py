@@ -12,8 +12,15 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from classifier.calibration import fit_temperature, softmax
 from classifier.complaint_cues import (
+    AD_REASON,
     ADVICE_REASON,
+    GREETING_REASON,
+    INVITATION_REASON,
+    PET_REASON,
     REPLY_REASON,
+    RULES_REASON,
+    SPAM_REASON,
+    THANKS_REASON,
     no_problem_reason,
     problem_vocabulary,
 )
@@ -49,7 +56,17 @@ MIN_CALIBRATION = 100
 #: complaint confidence, and the reason in its evidence. Of the dev set's messages so gated
 #: none was a complaint (bench/data/noise_dev_threads.txt).
 NO_PROBLEM_CONFIDENCE = 0.2
-_REASON_KINDS = {ADVICE_REASON: "advice", REPLY_REASON: "reply"}
+_REASON_KINDS = {
+    ADVICE_REASON: "advice",
+    REPLY_REASON: "reply",
+    AD_REASON: "ad",
+    PET_REASON: "ad",
+    RULES_REASON: "news",
+    INVITATION_REASON: "news",
+    SPAM_REASON: "spam",
+    THANKS_REASON: "thanks",
+    GREETING_REASON: "greeting",
+}
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
 
@@ -336,8 +353,18 @@ class TextModels:
         """Return the groups the group model knows."""
         return self.group.classes
 
-    def predict(self, docs: Sequence[LemmaDoc], *, evidence: bool = True) -> list[TextPrediction]:
-        """Predict complaint, group and topic for each document (one batch)."""
+    def predict(
+        self,
+        docs: Sequence[LemmaDoc],
+        *,
+        evidence: bool = True,
+        comments: Sequence[bool] | None = None,
+    ) -> list[TextPrediction]:
+        """Predict complaint, group and topic for each document (one batch).
+
+        ``comments`` says which documents are comments under a post (read more strictly by the
+        no-problem rule: a comment must name a failure and what has failed); none by default.
+        """
         if not docs:
             return []
         x, x_words = self.featurizer.transform_parts(docs)
@@ -346,7 +373,7 @@ class TextModels:
         wordless = np.diff(x.indptr) == 0
         p_complaint[wordless] = NO_WORDS_CONFIDENCE
         kinds, kind_conf = self._kind(p_all, wordless)
-        reasons = self._gate(docs, p_complaint, kinds)
+        reasons = self._gate(docs, p_complaint, kinds, comments)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         p_group = self.group_proba(self.group.proba(x), p_topic)
         best = np.argmax(p_group, axis=1)
@@ -431,7 +458,11 @@ class TextModels:
         return kinds, conf
 
     def _gate(
-        self, docs: Sequence[LemmaDoc], p_complaint: np.ndarray[Any, Any], kinds: list[str | None]
+        self,
+        docs: Sequence[LemmaDoc],
+        p_complaint: np.ndarray[Any, Any],
+        kinds: list[str | None],
+        comments: Sequence[bool] | None = None,
     ) -> list[str | None]:
         """Keep out of the complaints each text that names no problem; return the reasons.
 
@@ -443,7 +474,7 @@ class TextModels:
             return reasons
         known = {self.complaint.classes[int(i)] for i in self._kinds}
         for row, doc in enumerate(docs):
-            reason = no_problem_reason(doc, words)
+            reason = no_problem_reason(doc, words, is_comment=bool(comments and comments[row]))
             if reason is None:
                 continue
             reasons[row] = reason

@@ -300,7 +300,9 @@ class Classifier:
         else:
             lemmas = [tuple(lemmatizer.lemmatize_text(item.text)) for item in items]
         docs = [" ".join(words) for words in lemmas]
-        predictions = self.models.predict(docs, evidence=self.evidence)
+        predictions = self.models.predict(
+            docs, evidence=self.evidence, comments=[item.is_comment for item in items]
+        )
         by_prepared = isinstance(self.matcher, PreparedMatcher)
         return [
             (self._combine(item, pred, p if by_prepared else None), words)

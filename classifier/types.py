@@ -31,6 +31,7 @@ class ClassificationInput:
     source_municipality: str | None = None  # name, short name or OKTMO of the source's territory
     lat: float | None = None
     lon: float | None = None
+    is_comment: bool = False  # a comment under a post: it must name a problem of its own
 
 
 @dataclass(frozen=True, slots=True)
