@@ -44,6 +44,7 @@ from classifier.regions import (
 )
 from classifier.rubricator import RubricatorError, load_rubricator
 from router.calendar import CalendarError, load_calendar
+from storage.db import normalize_url
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -510,6 +511,12 @@ class DatabaseConfig(_Section):
                 "not a database URL (expected e.g. sqlite:///var/incident-management.db "
                 "or postgresql+psycopg://user@host/db)",
             ) from None
+        if normalize_url(url).drivername not in ("sqlite", "postgresql+psycopg"):
+            raise _custom(
+                "database_backend",
+                f"unsupported database {url.drivername!r}: use sqlite:///path/to/file.db "
+                "or postgresql+psycopg://user@host/db",
+            )
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             path = Path(url.database)
             if not path.is_absolute() and not url.database.startswith("file:"):
