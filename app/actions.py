@@ -30,6 +30,7 @@ from app.workflow import (
 )
 from classifier.regions import Region
 from classifier.rubricator import Rubricator
+from router.calendar import CalendarError
 from router.jurisdiction import RoutingSubject
 from storage.enums import Resolution
 from storage.models import Incident
@@ -259,6 +260,8 @@ class ActionService:
             raise InvalidAction(str(err)) from None
         except RowNotFound as err:
             raise BadRequest(str(err)) from None
+        except CalendarError as err:  # a deadline in a year the calendar does not cover
+            raise InvalidAction(f"срок не вычислить: {err}") from None
         log.info(
             "user %s: %s on incident %s -> %s",
             viewer.login,

@@ -493,6 +493,19 @@ class RegionConfig(_Section):
         return load_region(self.code)
 
 
+# What storage.db.normalize_url accepts (it maps the PostgreSQL spellings to psycopg 3).
+_SUPPORTED_DRIVERS = frozenset(
+    {
+        "sqlite",
+        "sqlite+pysqlite",
+        "postgresql",
+        "postgres",
+        "postgresql+psycopg",
+        "postgresql+psycopg2",
+    }
+)
+
+
 class DatabaseConfig(_Section):
     """Where incidents are stored."""
 
@@ -509,6 +522,12 @@ class DatabaseConfig(_Section):
                 "not a database URL (expected e.g. sqlite:///var/incident-management.db "
                 "or postgresql+psycopg://user@host/db)",
             ) from None
+        if url.drivername not in _SUPPORTED_DRIVERS:
+            raise _custom(
+                "database_backend",
+                f"unsupported database {url.drivername!r}: use sqlite:///path/to/file.db "
+                "or postgresql+psycopg://user@host/db",
+            )
         return url.absolute_sqlite(_ctx(info).base_dir)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

@@ -33,6 +33,7 @@ from app.related import link_related
 from app.workflow import SYSTEM, MessageLink, Workflow, WorkflowError
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
+from router.calendar import CalendarError
 from router.fingerprint import FingerprintKind, content_terms, extract_address
 from router.grouping import (
     Attach,
@@ -639,14 +640,28 @@ class RouteStage:
         subject = routing_subject(result, pipeline.jurisdiction)
         decision = pipeline.workflow.plan_route(subject, SYSTEM)
         if decision.executor is not None:
-            item.incident = pipeline.workflow.assign(
-                item.incident,
-                decision.executor,
-                SYSTEM,
-                rule_id=decision.rule_id,
-                reason=decision.reason,
-                session=pipeline.session,
-            )
+            try:
+                item.incident = pipeline.workflow.assign(
+                    item.incident,
+                    decision.executor,
+                    SYSTEM,
+                    rule_id=decision.rule_id,
+                    reason=decision.reason,
+                    session=pipeline.session,
+                )
+            except CalendarError as err:
+                # No deadline can be computed (the calendar lacks a year): the incident waits
+                # in triage with the reason, instead of failing its message for good.
+                log.error(
+                    "incident %s: not assigned to %s, no deadline: %s",
+                    item.incident.public_number,
+                    decision.executor,
+                    err,
+                )
+                if item.incident.status is not StoredStatus.TRIAGE:
+                    pipeline.triage_later(item, f"срок не вычислен ({decision.executor}): {err}")
+                pipeline.counters["pipeline.routed.triage"] += 1
+                return item
         elif item.incident.status is not StoredStatus.TRIAGE:
             pipeline.triage_later(item, decision.reason)
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"

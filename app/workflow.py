@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.permissions import Actor, Permission, Role, can, can_act_on
 from app.routing import Routing
+from router.calendar import CalendarError
 from router.escalation import EscalationPlan, Watched, plan_escalations
 from router.jurisdiction import RouteDecision, RoutingSubject
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
@@ -68,6 +70,8 @@ from storage.repositories import (
 from storage.repositories.events import ESCALATION_EVENT, NewEvent
 from storage.repositories.grouping import GroupingRepository, IncidentCounters, NewLink
 from storage.repositories.labels import LabelRepository
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ATTACH_EVENT",
@@ -452,6 +456,20 @@ class Workflow:
             )
             return saved
 
+    def _overall_on_assign(
+        self, unit: _Unit, current: IncidentRecord, now: datetime
+    ) -> SlaClock | None:
+        """Return the incident's overall clock as an assignment changes it (None: unchanged)."""
+        overall = self._overall(unit, current.id)
+        if overall is None:
+            budget = self._routing.policy.budget_for(
+                current.topic_group, current.topic, current.priority.value
+            )
+            return start_clock(now, budget, self._routing.region_hours)
+        if overall.paused:
+            return resume(overall, now, self._routing.region_hours)
+        return None
+
     def _clock_of(self, unit: _Unit, assignment: AssignmentRecord) -> SlaClock:
         clock = unit.events.clocks([assignment.incident_id]).get(assignment.id)
         if clock is None:
@@ -627,19 +645,33 @@ class Workflow:
     ) -> tuple[IncidentRecord, RouteDecision]:
         """Route automatically: assign when the rules and confidence allow, else to triage."""
         decision = self.plan_route(subject, actor)
+        reason = decision.reason
         if decision.executor is not None:
-            record = self.assign(
-                incident,
-                decision.executor,
-                actor,
-                rule_id=decision.rule_id,
-                reason=decision.reason,
-                session=session,
-            )
-        elif incident.status is S.TRIAGE:
+            try:
+                record = self.assign(
+                    incident,
+                    decision.executor,
+                    actor,
+                    rule_id=decision.rule_id,
+                    reason=decision.reason,
+                    session=session,
+                )
+            except CalendarError as err:
+                # No deadline can be computed (the calendar lacks a year): the incident waits
+                # in triage, where operators see why, instead of failing its message for good.
+                log.error(
+                    "incident %s: not assigned to %s, no deadline: %s",
+                    incident.public_number,
+                    decision.executor,
+                    err,
+                )
+                reason = f"срок не вычислен ({decision.executor}): {err}"
+            else:
+                return record, decision
+        if incident.status is S.TRIAGE:
             record = incident
         else:
-            record = self.triage(incident, actor, reason=decision.reason, session=session)
+            record = self.triage(incident, actor, reason=reason, session=session)
         return record, decision
 
     def triage(
@@ -731,19 +763,23 @@ class Workflow:
             hours = self._routing.hours_of(executor)
             active = unit.assignments.active(current.id)
             same = active is not None and active.executor_id == target.id
-            if active is not None and same and active.status is AssignmentStatus.PAUSED:
+            if active is not None and same and active.status is not AssignmentStatus.PAUSED:
+                raise InvalidRequest(f"incident is already assigned to {executor}")
+            # Every deadline is computed before anything is written, so a calendar that lacks a
+            # year (CalendarYearMissing) leaves the session as it was (see ``route``).
+            overall = self._overall_on_assign(unit, current, now)
+            if active is not None and same:
                 clock = resume(self._clock_of(unit, active), now, hours)
                 self._set_clock(unit, change, active, clock, AssignmentStatus.RECEIVED)
                 assignment_id = active.id
-            elif active is not None and same:
-                raise InvalidRequest(f"incident is already assigned to {executor}")
             else:
-                if active is not None:
-                    self._finish_active(unit, current, now, change, AssignmentStatus.REROUTED)
                 budget = self._routing.policy.budget_for(
                     current.topic_group, current.topic, current.priority.value
                 )
                 clock = start_clock(now, budget, hours)
+                at_risk_at = at_risk_of(clock, hours, self._routing.policy.at_risk_share)
+                if active is not None:
+                    self._finish_active(unit, current, now, change, AssignmentStatus.REROUTED)
                 record = unit.assignments.add(
                     current.id,
                     target.id,
@@ -751,18 +787,11 @@ class Workflow:
                     status=AssignmentStatus.RECEIVED,
                     rule_id=rule_id,
                     now=now,
-                    at_risk_at=at_risk_of(clock, hours, self._routing.policy.at_risk_share),
+                    at_risk_at=at_risk_at,
                 )
                 change.clocks[record.id] = clock
                 assignment_id = record.id
-            overall = self._overall(unit, current.id)
-            if overall is None:
-                budget = self._routing.policy.budget_for(
-                    current.topic_group, current.topic, current.priority.value
-                )
-                change.overall = start_clock(now, budget, self._routing.region_hours)
-            elif overall.paused:
-                change.overall = resume(overall, now, self._routing.region_hours)
+            change.overall = overall
             change.payload.update(
                 executor=executor,
                 assignment_id=assignment_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping
@@ -13,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from collector.json_text import loads_clean
 from collector.ok_errors import (
     OkAuthError,
     OkConnectionError,
@@ -162,7 +162,7 @@ class OkClient:
             text = self._redact(f"{method}: {type(err).__name__}")
             raise OkConnectionError(text, method=method) from err
         try:
-            payload = json.loads(body)
+            payload = loads_clean(body)
         except ValueError as err:
             if status != 200:
                 raise OkConnectionError(f"{method}: HTTP {status}", method=method) from err

@@ -17,7 +17,6 @@ Messages are keyed by network and external id, so importing a file twice stores 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.errors import VkAccessDenied, VkError
+from collector.json_text import loads_clean
 from collector.messages import NETWORKS, CollectedMessage, Harvest
 from collector.quotas import WallClock, utcnow
 
@@ -81,7 +81,7 @@ def parse_line(line: str) -> CollectedMessage:
         ValueError: the line is not a valid message (the message says what is wrong).
     """
     try:
-        data = json.loads(line)
+        data = loads_clean(line)
     except ValueError as err:
         raise ValueError(f"not JSON ({err.args[0].split(':')[0]})") from None
     if not isinstance(data, dict):

@@ -21,6 +21,7 @@ from collector.errors import (
     VkServerError,
     error_for_code,
 )
+from collector.json_text import loads_clean
 from collector.quotas import QuotaTracker
 from collector.rate_limit import Sleep, SlidingWindowLimiter
 from collector.types import (
@@ -185,7 +186,7 @@ class VkClient:
         if status != 200:
             raise VkConnectionError(f"{method}: HTTP {status}", method=method)
         try:
-            payload = json.loads(body)
+            payload = loads_clean(body)
         except ValueError as err:
             raise VkConnectionError(
                 f"{method}: malformed JSON ({len(body)} bytes)", method=method
@@ -200,7 +201,10 @@ class VkClient:
         return payload
 
     def _api_error(self, method: str, error: Mapping[str, Any]) -> VkApiError:
-        code = int(error.get("error_code") or 0)
+        try:
+            code = int(error.get("error_code") or 0)
+        except (TypeError, ValueError):
+            code = 0  # not VK's shape: an unknown error, raised as VkApiError
         message = self._redact(str(error.get("error_msg") or ""))
         retry_after = 3600.0
         if code == 29 and self.quotas is not None:

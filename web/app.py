@@ -26,6 +26,7 @@ from web.keys import (
 )
 from web.metrics import add_metrics_route
 from web.middleware import error_middleware, security_headers
+from web.nul_guard import refuse_nul
 from web.outage import Availability, outage_middleware
 
 _HERE = Path(__file__).resolve().parent
@@ -56,6 +57,7 @@ def create_app(
     if workspace is not None:
         codec = SessionCodec(workspace.session_secret, max_age=workspace.session_max_age)
         middlewares.append(auth_middleware(workspace, codec, csrf_exempt=api.csrf_exempt))
+    middlewares.append(refuse_nul)
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     environment = aiohttp_jinja2.setup(
         app,

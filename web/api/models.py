@@ -11,7 +11,7 @@ import enum
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from web.contracts import ActionName, QueueSort, SlaState
 
@@ -118,6 +118,15 @@ class ReturnKind(enum.StrEnum):
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL: refused here as a 422 naming the field, not a 500.
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("NUL (\\u0000) is not allowed")
+        return value
 
 
 class _Response(BaseModel):
