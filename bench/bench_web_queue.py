@@ -11,10 +11,14 @@ What it does:
 2. Starts the web application (the real workspace services from the shipped config.yaml,
    pointed at that database) in a child process on 127.0.0.1, so server and clients do not
    share one interpreter.
-3. For each typical filter, sends ``--requests`` requests from ``--concurrency`` aiohttp clients
-   to the queue page (``/queue``, signed in by session cookie) and to ``GET /api/v1/incidents``
-   (Bearer token), and prints p50 / p95 / p99 latency and the throughput. The baseline, in the
-   same run, is ``/health`` (the server's floor: one trivial query, no queue).
+3. For each typical filter, loads the queue page (``/queue``, signed in by session cookie) and
+   ``GET /api/v1/incidents`` (Bearer token) from ``--concurrency`` closed-loop clients, and
+   prints p50 / p95 / p99 latency and the throughput. With ``wrk`` installed (the default
+   ``--load wrk``; bench/wrk_load.py) each line runs ``--duration`` seconds and also prints the
+   CPU a request of the web processes and of the database's PostgreSQL backends (/proc), and
+   the load average; a last line rotates through every filter. Without it, ``--requests``
+   requests from aiohttp clients in this process (which then share the cores with the server).
+   The baseline, in the same run, is ``/health`` (the server's floor: no queue, no template).
 4. Prints ``EXPLAIN (ANALYZE, BUFFERS)`` of each filter's queue query, captured from the
    repository itself (the SQL the service really sends), with the indexes it uses.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "make_read_sessionmaker",
     "make_sessionmaker",
     "normalize_url",
+    "postgres_pool_size",
     "redact",
 ]
 
@@ -98,6 +100,18 @@ def _setup_sqlite(engine: Engine, begin: SqliteBegin) -> None:
         connection.exec_driver_sql(f"BEGIN {begin}")
 
 
+def postgres_pool_size(cpus: int | None = None) -> int:
+    """Return the connections a PostgreSQL pool keeps: one per thread of asyncio's default
+    executor (where the web's and the daemon's reads run), plus a few for jobs and probes.
+
+    SQLAlchemy's default of 5 is below that executor's min(32, CPUs + 4) threads even on two
+    cores: the sixth concurrent read opened an overflow connection and closed it on return, a
+    new PostgreSQL backend (a fork and a sign-in) every few requests under load.
+    """
+    count = (os.cpu_count() or 1) if cpus is None else cpus
+    return min(32, count + 4) + 4
+
+
 #: Seconds a pooled PostgreSQL connection may sit idle before its next checkout pings it.
 POSTGRES_PING_AFTER_IDLE_S = 1.0
 
@@ -167,6 +181,7 @@ def create_engine_for(
                     f"cannot create the directory of {redact(parsed)}: {err.strerror}"
                 ) from err
     elif backend == "postgresql":
+        kw.setdefault("pool_size", postgres_pool_size())
         ping_after_idle = kw.pop("ping_after_idle", POSTGRES_PING_AFTER_IDLE_S)
         clock = kw.pop("ping_clock", time.monotonic)
         connect_args = dict(kw.pop("connect_args", {}))

@@ -13,6 +13,7 @@ from storage.db import (
     make_read_sessionmaker,
     make_sessionmaker,
     normalize_url,
+    postgres_pool_size,
     redact,
 )
 from storage.errors import StorageError
@@ -120,6 +121,25 @@ def test_postgresql_connection_killed_while_idle_is_replaced_unseen(postgres_url
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_postgresql_pool_keeps_a_connection_per_executor_thread(postgres_url: str) -> None:
+    # asyncio's default executor has min(32, CPUs + 4) threads: 6 on two cores.
+    assert postgres_pool_size(2) >= 6
+    assert postgres_pool_size(64) >= 32
+    engine = create_engine_for(postgres_url)
+    try:
+        held = [engine.connect() for _ in range(postgres_pool_size())]
+        pids = {int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) for c in held}
+        for conn in held:
+            conn.close()
+        again = [engine.connect() for _ in range(len(held))]
+        same = {int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) for c in again}
+        for conn in again:
+            conn.close()
+        assert same == pids  # every one was kept: none closed and opened anew
+    finally:
+        engine.dispose()
 
 
 def test_postgresql_busy_connections_are_not_pinged(
