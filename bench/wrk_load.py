@@ -97,7 +97,7 @@ def run_wrk(
         done = subprocess.run(
             [
                 wrk,
-                f"-t{threads}",
+                f"-t{min(threads, connections)}",  # wrk wants a connection per thread
                 f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--timeout",
