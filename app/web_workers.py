@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from app import event_loop
+
 if TYPE_CHECKING:
     from app.config import Config
 
@@ -101,7 +103,7 @@ def worker_main(config: Config, host: str, port: int, parent: int) -> None:
 
     # The main process's log settings: the same format, chatty libraries only from WARNING.
     configure_service_logging(config.logging.level, config.logging.format)
-    asyncio.run(_serve_worker(config, host, port, parent))
+    event_loop.run(_serve_worker(config, host, port, parent))
 
 
 @dataclass

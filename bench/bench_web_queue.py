@@ -11,10 +11,14 @@ What it does:
 2. Starts the web application (the real workspace services from the shipped config.yaml,
    pointed at that database) in a child process on 127.0.0.1, so server and clients do not
    share one interpreter.
-3. For each typical filter, sends ``--requests`` requests from ``--concurrency`` aiohttp clients
-   to the queue page (``/queue``, signed in by session cookie) and to ``GET /api/v1/incidents``
-   (Bearer token), and prints p50 / p95 / p99 latency and the throughput. The baseline, in the
-   same run, is ``/health`` (the server's floor: one trivial query, no queue).
+3. For each typical filter, loads the queue page (``/queue``, signed in by session cookie) and
+   ``GET /api/v1/incidents`` (Bearer token) from ``--concurrency`` closed-loop clients, and
+   prints p50 / p95 / p99 latency and the throughput. With ``wrk`` installed (the default
+   ``--load wrk``; bench/wrk_load.py) each line runs ``--duration`` seconds and also prints the
+   CPU a request of the web processes and of the database's PostgreSQL backends (/proc), and
+   the load average; a last line rotates through every filter. Without it, ``--requests``
+   requests from aiohttp clients in this process (which then share the cores with the server).
+   The baseline, in the same run, is ``/health`` (the server's floor: no queue, no template).
 4. Prints ``EXPLAIN (ANALYZE, BUFFERS)`` of each filter's queue query, captured from the
    repository itself (the SQL the service really sends), with the indexes it uses.
 
@@ -45,6 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 from app.accounts import AccountService  # noqa: E402
 from app.queries import QueryService  # noqa: E402
+from bench.process_cpu import cpu_seconds, descendants  # noqa: E402
+from bench.wrk_load import have_wrk, run_wrk  # noqa: E402
 from storage.db import create_engine_for, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from web.contracts import QueueFilter, Viewer  # noqa: E402
@@ -272,7 +278,6 @@ def _seed(conn: sa.Connection, incidents: int) -> dict[str, float]:
         conn.execute(sa.text(definition))
     timings["indexes"] = time.perf_counter() - start
     print(f"  indexes rebuilt: {timings['indexes']:.1f} s", flush=True)
-    step("analyze", "ANALYZE")
     return timings
 
 
@@ -336,54 +341,45 @@ def _plans(url: str, timezone: str) -> list[tuple[str, str, list[str]]]:
 def _serve(url: str, port: int, workers: int) -> None:
     """Run the web application over the bench database (the child process).
 
-    With ``workers`` > 1 this process serves HTTP too and starts ``workers - 1`` HTTP-only
-    processes on the same port, as ``run`` does with ``web.workers`` (app/web_workers.py).
+    The application is the one ``run`` serves (``build_http_app``), on the loop ``run`` uses
+    (app/event_loop.py; ``IM_EVENT_LOOP=asyncio`` for asyncio's own). With ``workers`` > 1
+    this process serves HTTP too and starts ``workers - 1`` HTTP-only processes on the same
+    port, as ``run`` does with ``web.workers`` (app/web_workers.py).
     """
     import logging
 
     from aiohttp import web
 
+    from app import event_loop
     from app.config import load_config
-    from app.routing import build_routing
-    from app.runtime import make_health_probe, site_info, utc_clock
-    from app.workflow import Workflow
-    from app.workspace import build_workspace
-    from web import create_app
+    from app.runtime import install_stop_signals
+    from app.web_workers import WorkerPool, build_http_app
 
     logging.basicConfig(level=logging.WARNING)
-    env = {**os.environ, "IM_DATABASE_URL": url, "IM_SESSION_SECRET": "b" * 48}
-    config = load_config(ROOT / "config.yaml", env)
-    engine = create_engine_for(url)  # the service's own pool settings
-    sessions = make_sessionmaker(engine)
-    workflow = Workflow(sessionmaker=sessions, clock=utc_clock, routing=build_routing(config))
-    app = create_app(
-        site_info=site_info(config),
-        health_probe=make_health_probe(engine),
-        workspace=build_workspace(config, sessions=sessions, workflow=workflow, clock=utc_clock),
-    )
-    if workers <= 1:
-        web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-        return
-    import asyncio as _asyncio
-
-    from app.runtime import install_stop_signals
-    from app.web_workers import WorkerPool
+    os.environ.update({"IM_DATABASE_URL": url, "IM_SESSION_SECRET": "b" * 48})
+    config = load_config(ROOT / "config.yaml", dict(os.environ))
+    app, close = build_http_app(config)
 
     async def main() -> None:
-        stop = _asyncio.Event()
+        stop = asyncio.Event()
         install_stop_signals(stop)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
         pool = WorkerPool(config, "127.0.0.1", port, workers - 1)
-        pool.start()
+        if workers > 1:
+            pool.start()
         try:
-            await pool.supervise(stop)
+            if workers > 1:
+                await pool.supervise(stop)
+            else:
+                await stop.wait()
         finally:
-            await _asyncio.to_thread(pool.stop)
+            await asyncio.to_thread(pool.stop)
             await runner.cleanup()
+            close()
 
-    _asyncio.run(main())
+    event_loop.run(main())
 
 
 async def _sign_in(session: aiohttp.ClientSession, base: str) -> None:
@@ -465,6 +461,74 @@ async def _measure(base: str, token: str, args: argparse.Namespace) -> list[tupl
     return rows
 
 
+async def _session_cookie(base: str) -> str:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        await _sign_in(session, base)
+        value = next((c.value for c in jar if c.key == "im_session"), None)
+    if value is None:
+        raise RuntimeError("signing in gave no session cookie")
+    return value
+
+
+def _backends(url: str, database: str) -> list[int]:
+    """The PostgreSQL backends serving ``database`` (the web processes' pooled connections)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        pids = conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": database},
+        ).all()
+    engine.dispose()
+    return list(pids)
+
+
+def _measure_wrk(
+    base: str, token: str, args: argparse.Namespace, server: int, url: str, database: str
+) -> None:
+    """Each target for ``--duration`` seconds under wrk; latency, req/s and CPU a request.
+
+    CPU a request: the web processes' CPU-seconds (the server's process tree) and the
+    database's backends' over the line's requests, read from /proc before and after.
+    """
+    bearer = {"Authorization": f"Bearer {token}"}
+    cookie = {"Cookie": "im_session=" + asyncio.run(_session_cookie(base))}
+    targets: list[tuple[str, list[str], dict[str, str]]] = [("baseline /health", ["/health"], {})]
+    mix = ["/api/v1/incidents" + ("?" + q if q else "") for q in FILTERS.values()]
+    for name, query in FILTERS.items():
+        suffix = "?" + query if query else ""
+        targets.append((f"page  {name}", ["/queue" + suffix], cookie))
+        targets.append((f"api   {name}", ["/api/v1/incidents" + suffix], bearer))
+    if len(mix) > 1:
+        targets.append(("api   every filter in turn", mix, bearer))
+    run_wrk(base, ["/api/v1/incidents"], headers=bearer, connections=10, seconds=2)  # warm up
+    print(
+        "  target | p50 | p95 | p99 ms | req/s | errors | web CPU ms/req | PG CPU ms/req | load",
+        flush=True,
+    )
+    for label, paths, headers in targets:
+        web_pids = descendants(server)
+        pg_pids = _backends(url, database)
+        web_before, pg_before = cpu_seconds(web_pids), cpu_seconds(pg_pids)
+        result = run_wrk(
+            base, paths, headers=headers, connections=args.concurrency, seconds=args.duration
+        )
+        web_after = cpu_seconds(descendants(server))
+        pg_after = cpu_seconds(_backends(url, database))
+        web_cpu = sum(v - web_before.get(pid, 0.0) for pid, v in web_after.items())
+        pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
+        per = max(result.requests, 1)
+        load = os.getloadavg()[0]
+        print(
+            f"  {label} | {result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} | "
+            f"{result.rate:.0f} | {result.errors} | {web_cpu / per * 1000:.2f} | "
+            f"{pg_cpu / per * 1000:.2f} | {load:.1f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     """Generate, serve, measure, explain, drop."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -472,10 +536,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per filter")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument(
+        "--load",
+        choices=("wrk", "aiohttp"),
+        default="wrk" if have_wrk() else "aiohttp",
+        help="load generator: wrk (default when installed) or the Python aiohttp clients",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per line with --load wrk"
+    )
+    parser.add_argument(
+        "--loops",
+        default="uvloop",
+        help="comma-separated event loops to measure in turn: uvloop, asyncio (IM_EVENT_LOOP)",
+    )
+    parser.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN ANALYZE part")
+    parser.add_argument(
         "--admin-url",
         default=os.environ.get(
             "IM_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
         ),
+    )
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help="name of the bench database (created and dropped by the script)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -487,7 +571,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         default="1",
-        help="comma-separated web process counts to measure in turn (e.g. 1,2; web.workers)",
+        help="comma-separated web process counts to measure in turn (e.g. 1,2; web.workers); "
+        "0: generate (or reuse) only",
     )
     args = parser.parse_args()
     if args.serve:
@@ -501,20 +586,29 @@ def main() -> None:
         for name in set(FILTERS) - wanted:
             del FILTERS[name]
     admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    url = str(sa.make_url(args.admin_url).set(database=DB_NAME).render_as_string(False))
+    db_name = args.database
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", db_name):
+        parser.error("--database: lower-case letters, digits and underscores only")
+    url = str(sa.make_url(args.admin_url).set(database=db_name).render_as_string(False))
     if not args.reuse:
         with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+            conn.execute(sa.text(f"CREATE DATABASE {db_name}"))
     child: subprocess.Popen[bytes] | None = None
     try:
         if not args.reuse:
             upgrade(url)
-            print(f"generating {args.incidents:,} incidents in {DB_NAME} ...", flush=True)
+            print(f"generating {args.incidents:,} incidents in {db_name} ...", flush=True)
             start = time.perf_counter()
             engine = sa.create_engine(url)
             with engine.begin() as conn:
                 _seed(conn, args.incidents)
+            # As autovacuum leaves a settled table: statistics, and the visibility map that
+            # lets index-only scans skip the table (VACUUM cannot run in a transaction).
+            vacuum_start = time.perf_counter()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
+            print(f"  vacuum analyze: {time.perf_counter() - vacuum_start:.1f} s", flush=True)
             engine.dispose()
             print(f"generated in {time.perf_counter() - start:.0f} s", flush=True)
         token = _users(url) if not args.reuse else _reuse_token(url)
@@ -527,7 +621,13 @@ def main() -> None:
                 for t in ("incidents", "messages", "incident_messages", "assignments")
             }
         print(f"database: {size}; rows: {counts}", flush=True)
-        for workers in [int(w) for w in args.workers.split(",")]:
+        runs = [
+            (loop, int(w))
+            for loop in args.loops.split(",")
+            for w in args.workers.split(",")
+            if int(w) > 0
+        ]
+        for loop, workers in runs:
             child = subprocess.Popen(
                 [
                     sys.executable,
@@ -540,6 +640,7 @@ def main() -> None:
                     str(workers),
                 ],
                 cwd=ROOT,
+                env={**os.environ, "IM_EVENT_LOOP": loop},
             )
             base = f"http://127.0.0.1:{args.port}"
             _wait_for(base)
@@ -547,18 +648,29 @@ def main() -> None:
                 time.sleep(8 + 2 * workers)  # the spawned workers import and bind
             load = os.getloadavg()
             print(
-                f"\nweb processes: {workers}; load average before: "
-                f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n"
-                f"{args.requests} requests per line, {args.concurrency} concurrent clients "
-                f"(latency ms: p50 | p95 | p99 | req/s | non-200):",
+                f"\nweb processes: {workers}, event loop {loop}; load average before: "
+                f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
                 flush=True,
             )
-            asyncio.run(_measure(base, token, args))
+            if args.load == "wrk":
+                print(
+                    f"wrk, {args.duration:.0f} s per line, {args.concurrency} connections "
+                    "in a closed loop:",
+                    flush=True,
+                )
+                _measure_wrk(base, token, args, child.pid, url, db_name)
+            else:
+                print(
+                    f"aiohttp, {args.requests} requests per line, {args.concurrency} concurrent "
+                    "clients (latency ms: p50 | p95 | p99 | req/s | non-200):",
+                    flush=True,
+                )
+                asyncio.run(_measure(base, token, args))
             child.terminate()
             child.wait(timeout=30)
             child = None
         print("\nplans (EXPLAIN ANALYZE of the repository's own SQL):", flush=True)
-        for name, query, plan in _plans(url, "Europe/Kirov"):
+        for name, query, plan in [] if args.no_plans else _plans(url, "Europe/Kirov"):
             names = sorted(set(re.findall(r"(?:using|Index Scan on) (\w+)", "\n".join(plan))))
             seq = sorted(set(re.findall(r"Seq Scan on (\w+)", "\n".join(plan))))
             timing = next((line for line in plan if line.startswith("Execution Time")), "")
@@ -572,7 +684,7 @@ def main() -> None:
             child.wait(timeout=30)
         if not args.keep:
             with admin.connect() as conn:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
         admin.dispose()
 
 

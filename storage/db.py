@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +22,7 @@ __all__ = [
     "make_read_sessionmaker",
     "make_sessionmaker",
     "normalize_url",
+    "postgres_pool_size",
     "redact",
 ]
 
@@ -96,6 +100,51 @@ def _setup_sqlite(engine: Engine, begin: SqliteBegin) -> None:
         connection.exec_driver_sql(f"BEGIN {begin}")
 
 
+def postgres_pool_size(cpus: int | None = None) -> int:
+    """Return the connections a PostgreSQL pool keeps: one per thread of asyncio's default
+    executor (where the web's and the daemon's reads run), plus a few for jobs and probes.
+
+    SQLAlchemy's default of 5 is below that executor's min(32, CPUs + 4) threads even on two
+    cores: the sixth concurrent read opened an overflow connection and closed it on return, a
+    new PostgreSQL backend (a fork and a sign-in) every few requests under load.
+    """
+    count = (os.cpu_count() or 1) if cpus is None else cpus
+    return min(32, count + 4) + 4
+
+
+#: Seconds a pooled PostgreSQL connection may sit idle before its next checkout pings it.
+POSTGRES_PING_AFTER_IDLE_S = 1.0
+
+_CHECKED_IN_AT = "im_checked_in_at"
+
+
+def _ping_when_idle(engine: Engine, after_idle: float, clock: Callable[[], float]) -> None:
+    """Ping a pooled connection on checkout only when it was idle longer than ``after_idle``.
+
+    ``pool_pre_ping`` pings on every checkout: one extra round trip each, half of a web
+    request's four (bench/README.md). A connection handed back and taken again within the
+    second is as alive as the one that just worked; one that sat idle (a database restart may
+    have passed) is pinged, and a dead one is replaced before anyone uses it (raising
+    DisconnectionError makes the pool retry with a fresh connection).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = clock()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        if checked_in is None or clock() - checked_in <= after_idle:
+            return  # new, or back from work a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise sa.exc.DisconnectionError(str(err)) from err
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection failed its ping")
+
+
 def _raise_storage_error_on_connect(engine: Engine) -> None:
     """Turn failures to open a connection into StorageError (statement errors pass through)."""
     parsed = engine.url
@@ -115,7 +164,9 @@ def create_engine_for(
 
     SQLite: the file's directory is created, WAL mode, foreign keys and a busy timeout are set
     on every connection, and transactions start with ``BEGIN {sqlite_begin}`` (use
-    ``"IMMEDIATE"`` for the single writer). PostgreSQL: psycopg 3 with ``pool_pre_ping``.
+    ``"IMMEDIATE"`` for the single writer). PostgreSQL: psycopg 3; a pooled connection idle
+    longer than ``ping_after_idle`` seconds (default 1) is pinged on checkout and replaced when
+    dead (``pool_pre_ping=True`` pings every checkout instead).
     Failing to connect raises StorageError; the engine itself connects lazily.
     """
     parsed = normalize_url(url)
@@ -130,7 +181,9 @@ def create_engine_for(
                     f"cannot create the directory of {redact(parsed)}: {err.strerror}"
                 ) from err
     elif backend == "postgresql":
-        kw.setdefault("pool_pre_ping", True)
+        kw.setdefault("pool_size", postgres_pool_size())
+        ping_after_idle = kw.pop("ping_after_idle", POSTGRES_PING_AFTER_IDLE_S)
+        clock = kw.pop("ping_clock", time.monotonic)
         connect_args = dict(kw.pop("connect_args", {}))
         connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
         kw["connect_args"] = connect_args
@@ -144,6 +197,8 @@ def create_engine_for(
         ) from err
     if backend == "sqlite":
         _setup_sqlite(engine, sqlite_begin)
+    elif not kw.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_after_idle, clock)
     _raise_storage_error_on_connect(engine)
     return engine
 

@@ -181,6 +181,8 @@ class Message(Base):
     __table_args__ = (
         sa.UniqueConstraint("network", "external_id"),
         sa.Index("ix_messages_source_id_posted_at", "source_id", "posted_at"),
+        # The queue's source filter reads a source's message ids from the index alone (0009).
+        sa.Index("ix_messages_source_id_id", "source_id", "id"),
         sa.Index("ix_messages_posted_at", "posted_at"),
         # The queue's full-text search on PostgreSQL: Russian stemming over the text (GIN).
         # SQLite has none; its search scans case-folded text (storage/repositories/queue.py).
@@ -282,9 +284,12 @@ class Incident(Base):
         sa.Index("ix_incidents_topic_group_topic", "topic_group", "topic"),
         # The deadline order, and the SLA filters over running clocks (0006).
         sa.Index("ix_incidents_queue_deadline_at_id", "queue_deadline_at", "id"),
+        # On PostgreSQL it also carries what sla=overdue|ok needs to pick its page from the
+        # index alone (0009): the state and the priority order's keys.
         sa.Index(
-            "ix_incidents_running_deadline_at",
+            "ix_incidents_running_deadline_at_keys",
             "active_deadline_at",
+            postgresql_include=["status", "priority_rank", "created_at", "id"],
             postgresql_where=sa.text("active_status = 'received'"),
             sqlite_where=sa.text("active_status = 'received'"),
         ),
@@ -367,14 +372,18 @@ class IncidentMessage(Base):
     """The link of a message to an incident, with the grouping version that made it."""
 
     __tablename__ = "incident_messages"
-    __table_args__ = (sa.UniqueConstraint("incident_id", "message_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "message_id"),
+        # A message's incidents from the index alone (the queue's source filter; 0009).
+        sa.Index("ix_incident_messages_message_id_incident_id", "message_id", "incident_id"),
+    )
 
     id: Mapped[big_id_pk]
     incident_id: Mapped[int] = mapped_column(
         sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="CASCADE")
     )
     message_id: Mapped[int] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="RESTRICT"), index=True
+        sa.BigInteger, sa.ForeignKey("messages.id", ondelete="RESTRICT")
     )
     grouping_version: Mapped[str] = mapped_column(_VERSION)
     evidence: Mapped[json_dict]

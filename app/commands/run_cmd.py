@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import event_loop
 from app.commands._common import add_command, load_config_or_fail
 from app.errors import CliError
 from app.logs import configure_service_logging
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     except OSError as err:
         if err.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise CliError(

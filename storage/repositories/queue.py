@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -291,11 +291,16 @@ class QueueRepository:
             Incident.priority_rank,
             Incident.queue_deadline_at,
         )
-        stmt: Any = (
-            sa.select(*columns)
-            .select_from(Incident)
-            .outerjoin(Executor, Executor.id == Incident.active_executor_id)
-        )
+        # sla=overdue|ok: the page's ids first, from ix_incidents_running_deadline_at_keys
+        # alone on PostgreSQL (it carries the state and the priority order's keys), then only
+        # those rows. Read as one statement, PostgreSQL fetched and joined every overdue
+        # incident before its top-N sort (9 000 rows for 51: 60 ms at 1 000 000 incidents).
+        deferred = query.sla in (SlaFilter.OVERDUE, SlaFilter.OK)
+        stmt: Any = sa.select(Incident.id) if deferred else sa.select(*columns)
+        if not deferred:
+            stmt = stmt.select_from(Incident).outerjoin(
+                Executor, Executor.id == Incident.active_executor_id
+            )
         for code in (executor, query.executor_code):
             if code is not None:
                 stmt = stmt.where(
@@ -381,8 +386,16 @@ class QueueRepository:
                     .where(IncidentMessage.incident_id == Incident.id, self._text_match(words))
                     .exists()
                 )
-        stmt = self._order(stmt, query)
-        rows = self._session.execute(stmt.limit(query.limit + 1)).all()
+        stmt = self._order(stmt, query).limit(query.limit + 1)
+        if deferred:
+            page = (
+                sa.select(*columns)
+                .select_from(Incident)
+                .outerjoin(Executor, Executor.id == Incident.active_executor_id)
+                .where(Incident.id.in_(stmt))
+            )
+            stmt = self._order(page, replace(query, after=None))
+        rows = self._session.execute(stmt).all()
         return [self._result(row, query.sort) for row in rows]
 
     @staticmethod

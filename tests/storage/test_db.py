@@ -13,6 +13,7 @@ from storage.db import (
     make_read_sessionmaker,
     make_sessionmaker,
     normalize_url,
+    postgres_pool_size,
     redact,
 )
 from storage.errors import StorageError
@@ -90,14 +91,73 @@ def test_savepoints_roll_back_only_the_nested_part(db_url: str) -> None:
         engine.dispose()
 
 
-def test_postgresql_urls_use_psycopg_and_pre_ping(postgres_url: str) -> None:
+def test_postgresql_urls_use_psycopg(postgres_url: str) -> None:
     plain = sa.make_url(postgres_url).set(drivername="postgresql")
     engine = create_engine_for(plain.render_as_string(hide_password=False))
     try:
         assert engine.dialect.driver == "psycopg"
-        assert engine.pool._pre_ping is True
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def _backend_pid(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_postgresql_connection_killed_while_idle_is_replaced_unseen(postgres_url: str) -> None:
+    now = [0.0]
+    engine = create_engine_for(postgres_url, ping_clock=lambda: now[0])
+    admin = create_engine_for(postgres_url)
+    try:
+        first = _backend_pid(engine)
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        now[0] += 5  # idle longer than the second after which checkout pings
+        second = _backend_pid(engine)  # no error: the dead connection was replaced
+        assert second != first
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_postgresql_pool_keeps_a_connection_per_executor_thread(postgres_url: str) -> None:
+    # asyncio's default executor has min(32, CPUs + 4) threads: 6 on two cores.
+    assert postgres_pool_size(2) >= 6
+    assert postgres_pool_size(64) >= 32
+    engine = create_engine_for(postgres_url)
+    try:
+        held = [engine.connect() for _ in range(postgres_pool_size())]
+        pids = {int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) for c in held}
+        for conn in held:
+            conn.close()
+        again = [engine.connect() for _ in range(len(held))]
+        same = {int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) for c in again}
+        for conn in again:
+            conn.close()
+        assert same == pids  # every one was kept: none closed and opened anew
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_busy_connections_are_not_pinged(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]
+    engine = create_engine_for(postgres_url, ping_clock=lambda: now[0])
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+    try:
+        pid = _backend_pid(engine)
+        for _ in range(5):  # handed back and taken again at once: no round trip spent
+            assert _backend_pid(engine) == pid
+        assert pings == []
+        now[0] += 5
+        assert _backend_pid(engine) == pid
+        assert len(pings) == 1
     finally:
         engine.dispose()
 

@@ -94,6 +94,27 @@ async def test_keyset_pages_cover_everything_once(desk: Desk, sort: str) -> None
     assert seen == one_page
 
 
+@pytest.mark.parametrize("sort", ["priority", "deadline", "received"])
+async def test_overdue_pages_cover_every_overdue_incident_once(desk: Desk, sort: str) -> None:
+    # sla=overdue picks each page's ids first and then reads their rows (queue.py).
+    desk.w.clock.advance(timedelta(days=3))
+    client = await desk.client("operator")
+    seen: list[int] = []
+    url = f"/queue?sla=overdue&sort={sort}&limit=1"
+    while url:
+        page = await (await client.get(url)).text()
+        seen.extend(ids_on(page))
+        found = re.search(r'<a href="(/queue\?[^"]+)" id="next">', page)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    overdue = {desk.incidents["clinic"].id, desk.incidents["pothole"].id}
+    assert sorted(seen) == sorted(overdue)
+    one_page = ids_on(await (await client.get(f"/queue?sla=overdue&sort={sort}")).text())
+    assert seen == one_page
+    api = await desk.client("operator")
+    body = await (await api.get(f"/api/v1/incidents?sla=overdue&sort={sort}")).json()
+    assert [item["id"] for item in body["items"]] == one_page
+
+
 async def test_received_order_is_newest_first(desk: Desk) -> None:
     client = await desk.client("operator")
     page = await (await client.get("/queue?sort=received")).text()

@@ -1,0 +1,117 @@
+"""Closed-loop HTTP load from ``wrk`` (C, one event loop a thread), for the web benchmarks.
+
+A Python client on the same two cores as the server spends a good share of them on itself;
+``wrk`` spends a few per cent. Each run gets a generated Lua script that sets the credentials
+header on every request, rotates through the given paths, and prints one machine-readable line
+at the end with the percentiles ``wrk`` keeps exactly (its histogram is in microseconds).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["WrkResult", "have_wrk", "run_wrk"]
+
+_MARK = "IM-WRK-RESULT"
+
+_SCRIPT = """
+local paths = {%(paths)s}
+local headers = {%(headers)s}
+local counter = 0
+
+function setup(thread)
+    thread:set("offset", counter)
+    counter = counter + 1
+end
+
+function init(args)
+    n = offset or 0
+end
+
+function request()
+    n = n + 1
+    return wrk.format("GET", paths[(n %% #paths) + 1], headers)
+end
+
+function done(summary, latency, requests)
+    local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+        + summary.errors.write + summary.errors.timeout
+    io.write(string.format("%(mark)s %%d %%d %%d %%d %%d %%d\\n",
+        latency:percentile(50), latency:percentile(95), latency:percentile(99),
+        summary.requests, summary.duration, bad))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    """One run: latency percentiles in ms, requests, seconds, and failed or non-2xx/3xx ones."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    seconds: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        """Requests a second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def have_wrk() -> bool:
+    """Return whether ``wrk`` is on the PATH (Debian: ``apt-get install wrk``)."""
+    return shutil.which("wrk") is not None
+
+
+def _lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def run_wrk(
+    base: str,
+    paths: list[str],
+    *,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    threads: int = 2,
+) -> WrkResult:
+    """Run ``wrk`` against ``base`` for ``seconds`` with ``connections`` closed-loop clients."""
+    script = _SCRIPT % {
+        "paths": ", ".join(_lua_string(p) for p in paths),
+        "headers": ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
+        "mark": _MARK,
+    }
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="im-wrk-") as tmp:
+        lua = Path(tmp) / "load.lua"
+        lua.write_text(script, encoding="utf-8")
+        done = subprocess.run(
+            [
+                wrk,
+                f"-t{min(threads, connections)}",  # wrk wants a connection per thread
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(lua),
+                base + paths[0],
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    line = next((x for x in done.stdout.splitlines() if x.startswith(_MARK)), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result: {done.stdout[-500:]} {done.stderr[-500:]}")
+    p50, p95, p99, requests, duration_us, errors = (int(x) for x in line.split()[1:])
+    return WrkResult(p50 / 1000, p95 / 1000, p99 / 1000, requests, duration_us / 1e6, errors)
