@@ -181,7 +181,8 @@ def create_engine_for(
                     f"cannot create the directory of {redact(parsed)}: {err.strerror}"
                 ) from err
     elif backend == "postgresql":
-        kw.setdefault("pool_size", postgres_pool_size())
+        if "poolclass" not in kw:  # NullPool and StaticPool take no size
+            kw.setdefault("pool_size", postgres_pool_size())
         ping_after_idle = kw.pop("ping_after_idle", POSTGRES_PING_AFTER_IDLE_S)
         clock = kw.pop("ping_clock", time.monotonic)
         connect_args = dict(kw.pop("connect_args", {}))
