@@ -415,21 +415,7 @@ class Workflow:
             current = unit.incidents.get(incident.id)
             if current.version != incident.version:
                 raise ConcurrentUpdate(incident.id, incident.version, current.version)
-            transition = find_transition(current.status, action)
-            if transition is None:
-                raise TransitionNotAllowed(
-                    f"incident {current.public_number}: cannot {action.value} "
-                    f"from {current.status.value}"
-                )
-            if actor.role not in transition.roles:
-                raise PermissionDenied(
-                    f"a {actor.role.value} may not {action.value} an incident "
-                    f"({current.status.value})"
-                )
-            if not can_act_on(actor, current.executor_code):
-                raise PermissionDenied(
-                    f"incident {current.public_number} is not assigned to {actor.executor_code}"
-                )
+            transition = _allowed_transition(current, action, actor)
             change = _Change()
             step(unit, current, now, change)
             new = replace(
@@ -705,21 +691,7 @@ class Workflow:
             return []
         now = self._now()
         for incident, _reason in incidents:
-            transition = find_transition(incident.status, Action.TRIAGE)
-            if transition is None:
-                raise TransitionNotAllowed(
-                    f"incident {incident.public_number}: cannot {Action.TRIAGE.value} "
-                    f"from {incident.status.value}"
-                )
-            if actor.role not in transition.roles:
-                raise PermissionDenied(
-                    f"a {actor.role.value} may not {Action.TRIAGE.value} an incident "
-                    f"({incident.status.value})"
-                )
-            if not can_act_on(actor, incident.executor_code):
-                raise PermissionDenied(
-                    f"incident {incident.public_number} is not assigned to {actor.executor_code}"
-                )
+            _allowed_transition(incident, Action.TRIAGE, actor)
         with self._begin(session) as session:
             unit = self._unit(session)
             saved = unit.incidents.set_status_many(
@@ -1617,3 +1589,26 @@ class Workflow:
                     occurred_at=now,
                 )
             return len(added)
+
+
+def _allowed_transition(incident: IncidentRecord, action: Action, actor: Actor) -> Transition:
+    """Return the transition ``action`` makes from the incident's state, if ``actor`` may make it.
+
+    Raises:
+        TransitionNotAllowed: the state has no such transition.
+        PermissionDenied: the actor's role, or its executor body, may not make it.
+    """
+    transition = find_transition(incident.status, action)
+    if transition is None:
+        raise TransitionNotAllowed(
+            f"incident {incident.public_number}: cannot {action.value} from {incident.status.value}"
+        )
+    if actor.role not in transition.roles:
+        raise PermissionDenied(
+            f"a {actor.role.value} may not {action.value} an incident ({incident.status.value})"
+        )
+    if not can_act_on(actor, incident.executor_code):
+        raise PermissionDenied(
+            f"incident {incident.public_number} is not assigned to {actor.executor_code}"
+        )
+    return transition
