@@ -1169,7 +1169,9 @@ class Pipeline:
         try:
             for stage in self.stages:
                 stage.prepare(items)
-        except Exception:
+        except Exception as err:
+            if database_unreachable(err) is not None:
+                raise  # an outage, not a fault of these messages: the outage watcher reports it
             log.exception("pipeline: preparing a batch of %d messages failed", len(items))
             self.counters[f"pipeline.error.{stage.name}"] += len(items)
             return False

@@ -157,6 +157,31 @@ def test_an_outage_mid_batch_leaves_nothing_and_the_next_run_does_it_all(db_url:
     assert (incidents, links, verdicts) == (2, 5, 5)
 
 
+def test_an_outage_while_preparing_a_batch_is_an_outage_not_the_messages_fault(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    post(w.sm, source, CLINIC, w.clock() - timedelta(minutes=30), author=40)
+    pipeline = pipeline_for(w)
+    group = next(stage for stage in pipeline.stages if stage.name == "group")
+    real = group.prepare
+
+    def server_gone(items: Any) -> None:
+        raise outage()
+
+    group.prepare = server_gone  # type: ignore[method-assign]
+    with caplog.at_level("ERROR"), pytest.raises(sa.exc.OperationalError):
+        pipeline.run_once()
+    # The job's outage watcher reports it once; no traceback, no error counted on the messages.
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not any(k.startswith("pipeline.error") and v for k, v in pipeline.counters.items())
+
+    group.prepare = real  # type: ignore[method-assign]
+    report = pipeline.run_once()
+    assert (report.classified, report.created, report.errors) == (1, 1, {})
+
+
 def test_a_failure_mid_batch_is_rolled_back_and_the_split_batch_stores_each_once(
     sqlite_url: str,
 ) -> None:
