@@ -116,3 +116,43 @@ def test_word_features_equal_scikit_learns_transform(lemmatizer: Lemmatizer) -> 
     assert (ours.indices == theirs.indices).all()
     assert (ours.data == theirs.data).all()
     assert ours.nnz > 20
+
+
+def test_word_pairs_with_an_unknown_word_fall_back_to_their_text(lemmatizer: Lemmatizer) -> None:
+    import joblib
+
+    from classifier.artifact import MODEL_FILE, default_artifact_dir
+
+    featurizer = joblib.load(default_artifact_dir() / MODEL_FILE).featurizer
+    assert featurizer._word_pairs()  # the shipped vocabulary: every pair's words are columns
+    docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS]
+    docs.append("прорвать трубу зюзюка прорвать")
+    vocabulary = dict(featurizer.words.vocabulary_)
+    pair = next(term for term in vocabulary if " " in term)
+    column = vocabulary.pop(pair)
+    vocabulary["зюзюка прорвать"] = column  # a pair of a word with no column of its own
+    featurizer.words.vocabulary_ = vocabulary
+    featurizer.__dict__.pop("_pairs_by_columns", None)
+    assert featurizer._word_pairs() is None
+    ours = featurizer._word_tfidf(docs)
+    theirs = featurizer.words.transform(docs)
+    assert (ours.indptr == theirs.indptr).all()
+    assert (ours.indices == theirs.indices).all()
+    assert (ours.data == theirs.data).all()
+    assert ours[len(docs) - 1, column] > 0  # the pair was counted
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_folded_words_get_the_lemmas_of_the_words(lemmatizer: Lemmatizer, text: str) -> None:
+    words = prepare(text).words
+    assert lemmatizer.lemmas_of_folded(words) == lemmatizer.lemmas(words)
+    dropping = Lemmatizer(lemmatizer.morph, drop_stop_words=True)
+    assert dropping.lemmas_of_folded(words) == dropping.lemmas(words)
+
+
+def test_folding_is_idempotent_for_every_code_point() -> None:
+    from classifier.text import fold
+
+    for code in range(0x110000):
+        once = fold(chr(code))
+        assert fold(once) == once, hex(code)
