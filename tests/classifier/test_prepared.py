@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from classifier.artifact import load_artifact
@@ -156,3 +157,33 @@ def test_folding_is_idempotent_for_every_code_point() -> None:
     for code in range(0x110000):
         once = fold(chr(code))
         assert fold(once) == once, hex(code)
+
+
+def test_a_few_messages_get_the_same_bits_through_the_sparse_weights(
+    lemmatizer: Lemmatizer, kirov: Gazetteer
+) -> None:
+    from classifier.model import DENSE_FROM_ROWS
+
+    items = [ClassificationInput(text) for text in TEXTS]
+    assert len(items) < DENSE_FROM_ROWS
+    few = Classifier.from_artifact(load_artifact(), lemmatizer=lemmatizer, matcher=kirov)
+    singly = [few.classify(item) for item in items]
+    together = few.classify_many(items)
+    heads = (few.models.complaint, few.models.group, few.models.topic)
+    assert all(head is not None and head._dense_t is None for head in heads)  # sparse only
+    dense = Classifier.from_artifact(load_artifact(), lemmatizer=lemmatizer, matcher=kirov)
+    padded = items * (DENSE_FROM_ROWS // len(items) + 1)
+    through_dense = dense.classify_many(padded)[: len(items)]
+    assert dense.models.topic is not None
+    assert dense.models.topic._dense_t is not None
+    assert singly == together == through_dense
+    assert any(result.is_complaint for result in singly)
+    x = dense.models.featurizer.transform([" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS])
+    dense_heads = (dense.models.complaint, dense.models.group, dense.models.topic)
+    for sparse_head, dense_head in zip(heads, dense_heads, strict=True):
+        assert sparse_head is not None
+        assert dense_head is not None
+        sparse_bits = sparse_head._products(x)
+        dense_bits = np.asarray(x @ dense_head.dense_t())
+        assert sparse_bits.dtype == dense_bits.dtype == np.float32
+        assert (sparse_bits.view(np.uint32) == dense_bits.view(np.uint32)).all()
