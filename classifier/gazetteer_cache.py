@@ -2,11 +2,11 @@
 
 Building a gazetteer from its JSON (``Gazetteer.load``) takes about a quarter of a CPU-second;
 unpickling the built one takes a sixth of that. The file is named after a SHA-256 of what
-the index is built from: the region's JSON, the code that builds it (``gazetteer.py`` and the
-text cleaning it reads names through), the Python version and this cache's own format. A
-changed source gives another name, so a stale file is never read; it is deleted when its
-successor is written. A cache that cannot be written (a read-only directory) or read (a
-truncated file) costs a build, never the answer.
+the index is built from: the region's JSON, the code that builds it and defines what it holds
+(``gazetteer.py``, ``regions.py`` and the text cleaning it reads names through), the Python
+version and this cache's own format. A changed source gives another name, so a stale file is
+never read; it is deleted when its successor is written. A cache that cannot be written (a
+read-only directory) or read (a truncated file) costs a build, never the answer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier import gazetteer as _gazetteer
+from classifier import regions as _regions
 from classifier import text as _text
 from classifier.gazetteer import (
     Gazetteer,
@@ -44,7 +45,7 @@ def _region_json(region: str) -> bytes:
 
 
 def _code_files() -> tuple[Path, ...]:
-    return tuple(Path(module.__file__ or "") for module in (_gazetteer, _text))
+    return tuple(Path(module.__file__ or "") for module in (_gazetteer, _regions, _text))
 
 
 def source_digest(data: bytes, code_files: tuple[Path, ...] | None = None) -> str:
