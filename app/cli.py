@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
-from app.commands import COMMAND_MODULES
+from app.commands import COMMANDS, command_modules
 from app.errors import CliError
 
 DEFAULT_CONFIG = "config.yaml"
@@ -34,8 +34,26 @@ def default_config_path(env: dict[str, str] | None = None) -> Path:
     return Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every command's subparser."""
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """Return the command that ``argv`` names, or None (none given, an unknown one, --help)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)  # its value
+        elif arg.startswith("-"):
+            if arg in ("-h", "--help", "--version"):
+                return None
+        else:
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser with the subparser of the command ``argv`` names, or of every command.
+
+    Only the command being run is imported; help, errors, a missing or unknown command and
+    ``argv=None`` see them all.
+    """
     parser = OneLineParser(
         prog=PROG,
         description=(
@@ -54,20 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser
     )
-    for module in COMMAND_MODULES:
+    command = None if argv is None else chosen_command(argv)
+    for module in command_modules(None if command is None else [command]):
         module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.config is None:
         args.config = default_config_path()
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help(sys.stderr)
+        build_parser().print_help(sys.stderr)  # every command listed
         return 2
     try:
         return handler(args)

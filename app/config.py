@@ -10,7 +10,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -985,8 +985,14 @@ def format_key_path(loc: Path_) -> str:
     return text
 
 
-class _DuplicateKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
+if TYPE_CHECKING:
+    _LoaderBase = yaml.SafeLoader
+else:
+    _LoaderBase = object
+
+
+class _DuplicateKeys(_LoaderBase):
+    """A safe YAML loader's mix-in that refuses a key given twice in one mapping."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
@@ -1007,6 +1013,28 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
                     )
                 seen[key] = key_node
         return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+
+
+class _DuplicateKeyLoader(_DuplicateKeys, yaml.SafeLoader):
+    """The pure-Python safe loader, whose error messages the configuration's errors quote."""
+
+
+# libyaml's parser reads a configuration ~10x faster; its errors are worded otherwise, so a
+# file it refuses is read again by the pure-Python loader for the message.
+_FastLoader: type[Any] = (
+    type("_FastLoader", (_DuplicateKeys, yaml.CSafeLoader), {})
+    if getattr(yaml, "__with_libyaml__", False)
+    else _DuplicateKeyLoader
+)
+
+
+def _parse_yaml(text: str) -> Any:
+    """Parse a YAML text with the fast loader; raise what the pure-Python one raises."""
+    try:
+        return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a CSafeLoader subclass
+    except yaml.YAMLError:
+        pass
+    return yaml.load(text, Loader=_DuplicateKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 _ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
@@ -1246,7 +1274,7 @@ class _Loader:
         except OSError as err:
             self.fail(f"cannot read the file: {err.strerror or err}")
         try:
-            data = yaml.load(text, Loader=_DuplicateKeyLoader)  # noqa: S506 - a SafeLoader subclass
+            data = _parse_yaml(text)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

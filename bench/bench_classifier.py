@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         "Спасибо за уборку снега!",
     ]
     for pipeline in pipelines.values():
-        pipeline.run(warm_up)  # the analyzer's pages and the models loaded, not the texts
+        # The analyzer's pages and the models loaded (a batch big enough for the heads' dense
+        # weights, built once a process: classifier.model.DENSE_FROM_ROWS), not the texts.
+        pipeline.run(warm_up * 25)
     print(f"one core, each text once, caches empty at the start; batches of {BATCH}")
     for label, texts in sets.items():
         mean = sum(map(len, texts)) / len(texts)

