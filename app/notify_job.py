@@ -25,6 +25,7 @@ from app.config import NotificationsConfig, NotifyConfig, NotifyEvent
 from app.daemon import JobSpec
 from app.notify import Channel, DeliveryError, Destination
 from app.routing import Routing
+from router.calendar import CalendarYearMissing
 from router.sla import WorkingHours, next_opening
 from storage.repositories.events import ESCALATION_EVENT
 from storage.repositories.outbox import (
@@ -186,7 +187,10 @@ def plan_notifications(
                 )
             )
         for recipient, destination, hours in targets:
-            due = now if outside_hours else next_opening(now, hours)
+            try:
+                due = now if outside_hours else next_opening(now, hours)
+            except CalendarYearMissing:
+                due = now  # their next opening is in a year the calendar lacks: do not hold it
             channels = [
                 name
                 for name, wanted in (
