@@ -11,17 +11,23 @@ unknown opening is sent at once.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from app.config import NotificationsConfig, NotifyConfig
 from app.dashboards import KpiService
 from app.kpi import Period
 from app.notify import Channel, Destination
 from app.notify_job import NotifyService, Recipients
+from app.routing import Routing
+from router.calendar import load_calendar
 from router.escalation import EscalationLevel
-from router.sla import ClockState
+from router.sla import ClockState, WorkingHours
 from storage.repositories.outbox import OutboxItem
-from tests.factories import World, kirov, new_incident, routing, world
+from tests.factories import HOURS_A, KIROV, World, kirov, new_incident, routing, world
 
 LAST_EVENING = kirov("2027-12-30T19:00")  # after the last working hours of 2027
 IN_2028 = kirov("2028-01-11T12:00")
@@ -138,3 +144,35 @@ async def test_notifications_are_sent_when_the_next_opening_is_in_a_missing_year
     ((destination, subject),) = outbox.sent
     assert destination.emails == ("zdrav@kirov.example.ru",)
     assert subject.startswith("[ЦУР] Новый инцидент")
+
+
+def test_a_calendar_change_pushing_one_deadline_into_a_missing_year_moves_the_others(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world(db_url, start=kirov("2027-12-27T10:00"))  # Mon; due Tue 28.12 10:00
+    early = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
+    w.clock.set(kirov("2027-12-29T10:00"))  # Wed; due Thu 30.12 10:00
+    late = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
+    extra = tmp_path / "emergency.yaml"  # two emergency days off: 28 and 30 December 2027
+    extra.write_text("years:\n  2027:\n    non_working_weekdays: [2027-12-28, 2027-12-30]\n")
+    hours = WorkingHours(HOURS_A.schedule, load_calendar([extra]), KIROV)
+    old = routing()
+    new = Routing(
+        jurisdiction=old.jurisdiction,
+        policy=old.policy,
+        calendar=hours.calendar,
+        executor_hours={"minzdrav": hours},
+        region_hours=hours,
+        escalate_outside_hours=False,
+    )
+
+    with caplog.at_level(logging.ERROR, logger="app.workflow"):
+        moved = w.workflow.recompute_deadlines(new)
+
+    assert moved == 1
+    (moved_row,) = w.workflow.clocks(early.id).assignments
+    assert moved_row.assignment.deadline_at == kirov("2027-12-29T10:00")
+    (kept_row,) = w.workflow.clocks(late.id).assignments
+    assert kept_row.assignment.deadline_at == kirov("2027-12-30T10:00")
+    assert f"incident {late.id}" in caplog.text
+    assert "2028" in caplog.text
