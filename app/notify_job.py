@@ -360,6 +360,12 @@ class NotifyService:
                     await channel.deliver(item, destination)
                 except DeliveryError as err:
                     error = err
+                except Exception as err:  # a channel's bug must not stop the batch or lose it
+                    # Only the type: a channel's message may hold its URL, and the URL a token.
+                    error = DeliveryError(
+                        f"the {item.channel} channel failed: {type(err).__name__}"
+                    )
+                    log.error("notify: %s to %s: %s", item.event, item.recipient, error)
             outcome = await asyncio.to_thread(self._settle, item, error, dropped=dropped)
             if outcome == "sent":
                 report.sent += 1

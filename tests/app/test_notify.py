@@ -378,3 +378,80 @@ async def test_a_telegram_chat_gets_the_message_through_the_bot(
     assert body["chat_id"] == "-1001234567890"
     assert body["text"].startswith("[ЦУР] Новый инцидент: T-")
     assert isinstance(channel, Channel)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(b"", "text/html", id="empty"),
+        pytest.param(b"null", "application/json", id="json-null"),
+        pytest.param(b'["Bad Gateway"]', "application/json", id="json-list"),
+        pytest.param(b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", id="html"),
+    ],
+)
+async def test_a_telegram_error_without_a_json_object_is_retried_not_a_crash(
+    sqlite_url: str, aiohttp_server: AiohttpServer, body: bytes, content_type: str
+) -> None:
+    calls: list[int] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:  # a proxy in front of the Bot API, between two deploys
+            return web.Response(status=502, body=body, content_type=content_type)
+        return web.json_response({"ok": True, "result": {}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    server = await aiohttp_server(app)
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    async with aiohttp.ClientSession() as http:
+        channel = TelegramChannel(http, token="123:secret-token", api_url=str(server.make_url("")))
+        notify = service(w, [channel], recipients(minzdrav=NotifyConfig(telegram_chat="-100777")))
+        failed = await notify.run_once()
+        w.clock.advance(timedelta(minutes=5))
+        again = await notify.run_once()
+
+    assert (failed.retried, failed.sent) == (1, 0)
+    assert "HTTP 502" in failed.errors[0]
+    assert "secret-token" not in failed.errors[0]
+    assert (again.sent, len(calls)) == (1, 2)
+
+
+class Broken:
+    """A channel with a bug for one recipient: raises something that is not a DeliveryError."""
+
+    name = "email"
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    async def deliver(self, item: OutboxItem, destination: Destination) -> None:
+        if "zdrav@" in destination.emails[0]:
+            raise KeyError("chat_id")
+        self.delivered.append(destination.emails[0])
+
+
+async def test_a_channel_bug_on_one_notification_does_not_stop_the_others(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    incident = w.workflow.open_incident(new_incident())
+    w.workflow.assign(incident, "mintrans", w.operator)
+    channel = Broken()
+    who = Recipients(
+        executors={
+            "minzdrav": NotifyConfig(email="zdrav@kirov.example.ru"),
+            "mintrans": NotifyConfig(email="trans@kirov.example.ru"),
+        },
+        executor_names={},
+    )
+
+    report = await service(w, [channel], who).run_once()
+
+    assert (report.queued, report.sent, report.retried) == (2, 1, 1)
+    assert channel.delivered == ["trans@kirov.example.ru"]
+    assert "the email channel failed: KeyError" in caplog.text
+    statuses = sorted(status for _, status, _, _ in rows(w))
+    assert statuses == ["pending", "sent"]  # the failed one waits for its retry, not lost
