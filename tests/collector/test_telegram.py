@@ -225,3 +225,29 @@ async def test_redirects_are_never_followed_off_the_preview(
     assert (await client.fetch("vestikirov")).channel == "VestiKirov"
     with pytest.raises(TelegramUnavailable, match="redirects to /elsewhere"):
         await client.fetch("elsewhere")
+
+
+def test_a_poll_keeps_its_question_and_options_as_its_text() -> None:
+    poll = (
+        '<div class="tgme_widget_message_poll js-poll">'
+        '<div class="tgme_widget_message_poll_question">Как убирают снег во дворах Кирова? ❄️</div>'
+        '<div class="tgme_widget_message_poll_type">Anonymous poll</div>'
+        '<div class="tgme_widget_message_poll_options">'
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option'
+        '_percent">61%</div><div class="tgme_widget_message_poll_option_text">Плохо: '
+        "не чистят неделю</div></div>"
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option'
+        '_text">Нормально &amp; вовремя</div></div></div></div>'
+    )
+    html = PAGE.replace(
+        '<div class="tgme_widget_message_text js-message_text" dir="auto">Ямы на дороге 🚧</div>',
+        poll,
+    )
+    assert html != PAGE
+
+    *_, last = parse_channel_page(html).posts
+
+    assert last.text == (
+        "Как убирают снег во дворах Кирова? ❄️\nПлохо: не чистят неделю\nНормально & вовремя"
+    )
+    assert last.media == ("poll",)
