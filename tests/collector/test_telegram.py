@@ -251,3 +251,21 @@ def test_a_poll_keeps_its_question_and_options_as_its_text() -> None:
         "Как убирают снег во дворах Кирова? ❄️\nПлохо: не чистят неделю\nНормально & вовремя"
     )
     assert last.media == ("poll",)
+
+
+async def test_a_redirect_loop_within_the_preview_fails_the_poll_not_the_channel(
+    aiohttp_server: AiohttpServer, http: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    async def preview(request: web.Request) -> web.Response:
+        name = request.match_info["channel"]
+        raise web.HTTPFound("/s/" + (name.upper() if name.islower() else name.lower()))
+
+    app = web.Application()
+    app.router.add_get("/s/{channel}", preview)
+    server = await aiohttp_server(app)
+    client = make_client(http, str(server.make_url("")).rstrip("/"), clock, min_interval=0)
+
+    with pytest.raises(TelegramConnectionError, match="redirects in a loop") as caught:
+        await client.fetch("kirovnews")
+
+    assert classify_failure(caught.value).disable_reason is None  # retried later, not disabled
