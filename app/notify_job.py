@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.collect import process_owner_id
 from app.config import NotificationsConfig, NotifyConfig, NotifyEvent
 from app.daemon import JobSpec
+from app.leases import owner_is_dead
 from app.notify import Channel, DeliveryError, Destination
 from app.routing import Routing
 from router.calendar import CalendarYearMissing
@@ -317,6 +318,7 @@ class NotifyService:
                 lease=_LEASE,
                 channels=sorted(self._channels),
                 limit=self._batch,
+                is_dead=lambda holder: owner_is_dead(holder, self._owner),
             )
 
     def _retry_at(self, attempts: int) -> datetime | None:

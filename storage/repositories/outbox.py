@@ -163,16 +163,26 @@ class OutboxRepository:
         lease: dt.timedelta,
         channels: Sequence[str],
         limit: int,
+        is_dead: Callable[[str], bool] = lambda _owner: False,
     ) -> list[OutboxItem]:
         """Claim due notifications of ``channels`` for ``owner`` until ``now + lease``.
 
         Due: pending and past both ``due_at`` and ``next_attempt_at``, or claimed by a process
-        whose lease ran out (it died while sending). PostgreSQL skips rows another process has
-        locked, so two daemons never claim one notification.
+        whose lease ran out or that ``is_dead`` says is gone (it died while sending).
+        PostgreSQL skips rows another process has locked, so two daemons never claim one
+        notification.
         """
         if not channels:
             return []
+        holders = self._session.scalars(
+            sa.select(NotificationOutbox.claimed_by)
+            .where(NotificationOutbox.status == SENDING, NotificationOutbox.claimed_by.is_not(None))
+            .distinct()
+        )
+        # A process killed while sending (same host, pid gone) holds nothing: no 5-minute wait.
+        dead = sorted(h for h in holders if h is not None and h != owner and is_dead(h))
         due = sa.or_(
+            sa.and_(NotificationOutbox.status == SENDING, NotificationOutbox.claimed_by.in_(dead)),
             sa.and_(
                 NotificationOutbox.status == PENDING,
                 NotificationOutbox.due_at <= now,

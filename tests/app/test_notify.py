@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import email
+import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +19,7 @@ from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SMTPSession
 from pytest_aiohttp.plugin import AiohttpServer
 
+from app.collect import process_owner_id
 from app.config import NotificationsConfig, NotifyConfig, SmtpConfig
 from app.notify import Channel, DeliveryError, Destination, NullChannel
 from app.notify_channels import SmtpChannel, TelegramChannel, WebhookChannel, message_id
@@ -455,3 +458,38 @@ async def test_a_channel_bug_on_one_notification_does_not_stop_the_others(
     assert "the email channel failed: KeyError" in caplog.text
     statuses = sorted(status for _, status, _, _ in rows(w))
     assert statuses == ["pending", "sent"]  # the failed one waits for its retry, not lost
+
+
+async def test_a_notification_claimed_by_a_killed_process_is_sent_at_once(
+    sqlite_url: str,
+) -> None:
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    outbox = Broken()  # delivers to every address but the zdrav@ one
+    who = recipients(minzdrav=NotifyConfig(email="duty@minzdrav.kirov.example.ru"))
+    notify = service(w, [outbox], who)
+    assert notify.queue_new() == 1
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()  # a daemon on this host, SIGKILLed after claiming, before sending
+    killed = f"{socket.gethostname()}:{dead.pid}:c0ffee00"
+    with w.sm.begin() as session:
+        (claimed,) = OutboxRepository(session).claim_due(
+            now=w.clock(), owner=killed, lease=timedelta(minutes=5), channels=["email"], limit=5
+        )
+    w.clock.advance(timedelta(seconds=30))
+    notify = NotifyService(
+        sessions=w.sm,
+        config=NotificationsConfig(retry_base_seconds=60),
+        recipients=who,
+        routing=routing(region_hours=DESK),
+        channels=[outbox],
+        clock=w.clock,
+        zone="Europe/Kirov",
+        owner=process_owner_id(),
+    )
+
+    report = await notify.run_once()
+
+    assert report.sent == 1
+    assert outbox.delivered == ["duty@minzdrav.kirov.example.ru"]
+    assert [status for item, status, _, _ in rows(w) if item.id == claimed.id] == ["sent"]
