@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.collect import AfterStore, CollectOutcome, process_owner_id
 from app.config import Config
+from app.leases import owner_is_dead
 from collector.errors import VkError
 from collector.health import SourceHealth, classify_failure, log_transition
 from collector.messages import Harvest
@@ -88,6 +89,7 @@ class NetworkCollectService:
     after_store: AfterStore | None = None
     phase_jitter: float = 0.1
     jitter: Callable[[], float] = random.random
+    is_dead: Callable[[str, str], bool] = owner_is_dead
     _writer: contextlib.AbstractAsyncContextManager[Any] | None = field(
         default=None, init=False, repr=False
     )
@@ -109,6 +111,12 @@ class NetworkCollectService:
         out: list[SourceRecord] = []
         with self.sessions.begin() as s:
             repo = SourceRepository(s)
+            # A killed process's leases (same host, pid gone) are taken over now, not after
+            # lease_seconds (600 s here); VK's collection does it too, but VK may be off.
+            dead = [o for o in repo.lease_owners() if self.is_dead(o, self.owner)]
+            if dead:
+                repo.release_owned(dead)
+                log.info("collect: gave back the leases of %s (process gone)", ", ".join(dead))
             for network in self.pollers:
                 out += repo.claim_due(
                     self.owner,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.collect import process_owner_id
 from app.config import FollowupConfig
 from app.daemon import JobSpec
+from app.leases import owner_is_dead
 from app.publish import reply_target
 from app.workflow import SYSTEM, Workflow, WorkflowError
 from classifier.followup import FollowupClassifier, FollowupKind, FollowupVerdict
@@ -156,7 +157,11 @@ class FollowupService:
         until = now + timedelta(seconds=max(self._config.interval, 60) * 2)
         with self._sessions.begin() as session:
             return JobStateRepository(session).claim_lease(
-                JOB_NAME, owner=self._owner, until=until, now=now
+                JOB_NAME,
+                owner=self._owner,
+                until=until,
+                now=now,
+                is_dead=lambda holder: owner_is_dead(holder, self._owner),
             )
 
     def _release(self) -> None:

@@ -22,6 +22,7 @@ from itertools import groupby
 from typing import Any
 
 from app.tabular import Column, Table
+from router.calendar import CalendarYearMissing
 from router.sla import SlaClock, WorkingHours
 from router.working_time import day_intervals, resolve_zone
 from storage.repositories.assignments import clock_from_json
@@ -335,7 +336,11 @@ def _case(
         if answer is None:
             return None, None
         at, executor = answer
-        return _hours(hours_of(executor).between(received, at)), _hours(at - received)
+        try:
+            working = _hours(hours_of(executor).between(received, at))
+        except CalendarYearMissing:
+            working = None  # answered in a year the calendar lacks: left out of the medians
+        return working, _hours(at - received)
 
     first_wh, first_h = times(unit.first_answer)
     final_wh, final_h = times(unit.final_answer)

@@ -157,9 +157,11 @@ class TelegramChannel:
                     return
                 try:
                     answer = await response.json(content_type=None)
-                    description = str(answer.get("description", ""))[:200]
                 except (ValueError, aiohttp.ContentTypeError):
-                    description = ""
+                    answer = None
+                # A proxy's 502 may carry no body at all (json() gives None) or a bare JSON value.
+                found = answer.get("description", "") if isinstance(answer, dict) else ""
+                description = str(found)[:200]
                 raise DeliveryError(
                     f"Telegram Bot API answered HTTP {response.status}: {description}".rstrip(": "),
                     permanent=response.status in (400, 401, 403, 404),

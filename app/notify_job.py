@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.collect import process_owner_id
 from app.config import NotificationsConfig, NotifyConfig, NotifyEvent
 from app.daemon import JobSpec
+from app.leases import owner_is_dead
 from app.notify import Channel, DeliveryError, Destination
 from app.routing import Routing
+from router.calendar import CalendarYearMissing
 from router.sla import WorkingHours, next_opening
 from storage.repositories.events import ESCALATION_EVENT
 from storage.repositories.outbox import (
@@ -186,7 +188,10 @@ def plan_notifications(
                 )
             )
         for recipient, destination, hours in targets:
-            due = now if outside_hours else next_opening(now, hours)
+            try:
+                due = now if outside_hours else next_opening(now, hours)
+            except CalendarYearMissing:
+                due = now  # their next opening is in a year the calendar lacks: do not hold it
             channels = [
                 name
                 for name, wanted in (
@@ -313,6 +318,7 @@ class NotifyService:
                 lease=_LEASE,
                 channels=sorted(self._channels),
                 limit=self._batch,
+                is_dead=lambda holder: owner_is_dead(holder, self._owner),
             )
 
     def _retry_at(self, attempts: int) -> datetime | None:
@@ -356,6 +362,12 @@ class NotifyService:
                     await channel.deliver(item, destination)
                 except DeliveryError as err:
                     error = err
+                except Exception as err:  # a channel's bug must not stop the batch or lose it
+                    # Only the type: a channel's message may hold its URL, and the URL a token.
+                    error = DeliveryError(
+                        f"the {item.channel} channel failed: {type(err).__name__}"
+                    )
+                    log.error("notify: %s to %s: %s", item.event, item.recipient, error)
             outcome = await asyncio.to_thread(self._settle, item, error, dropped=dropped)
             if outcome == "sent":
                 report.sent += 1

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.collect import process_owner_id
 from app.config import RetrainConfig
 from app.daemon import JobSpec
+from app.leases import owner_is_dead
 from app.pipeline import TextClassifier
 from classifier.artifact import ModelArtifact
 from classifier.corpus import SeedExample
@@ -107,7 +108,13 @@ class RetrainService:
             _, value = state.get(RETRAIN_JOB)
             if unused < self._config.min_new_labels or newest <= int(value.get("tried_up_to", 0)):
                 return unused, newest, value
-            if not state.claim_lease(RETRAIN_JOB, owner=self._owner, until=now + _LEASE, now=now):
+            if not state.claim_lease(
+                RETRAIN_JOB,
+                owner=self._owner,
+                until=now + _LEASE,
+                now=now,
+                is_dead=lambda holder: owner_is_dead(holder, self._owner),
+            ):
                 return None
             return unused, newest, {**value, "claimed": True}
 

@@ -1374,14 +1374,28 @@ class Workflow:
                 if clock is None:
                     continue
                 hours = routing.hours_of(assignment.executor_code)
-                new = recompute(clock, hours)
+                try:
+                    new = recompute(clock, hours)
+                    at_risk_at = at_risk_of(new, hours, routing.policy.at_risk_share)
+                except CalendarError as err:
+                    # One deadline pushed into a year the calendar lacks must not undo the
+                    # others (the change is seen once: it would never be recomputed again).
+                    log.error(
+                        "deadlines: the deadline of incident %d (assignment %d) cannot be "
+                        "recomputed and stays %s: %s",
+                        assignment.incident_id,
+                        assignment.id,
+                        clock.deadline.isoformat() if clock.deadline else None,
+                        err,
+                    )
+                    continue
                 if new.deadline == clock.deadline:
                     continue
                 unit.assignments.update(
                     assignment.id,
                     status=assignment.status,
                     clock=new,
-                    at_risk_at=at_risk_of(new, hours, routing.policy.at_risk_share),
+                    at_risk_at=at_risk_at,
                 )
                 unit.events.append(
                     incident_id=assignment.incident_id,

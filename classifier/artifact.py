@@ -118,49 +118,88 @@ def save_artifact(
     """Write ``models`` and their manifest into ``directory`` (created if needed).
 
     The version is ``<family>:<date>+<first 10 hex digits of the model file's SHA-256>``, e.g.
-    ``tfidf-lr:2026-11-23+3f9a1c2e4b``. The model file is written first, to a temporary
-    name, and the manifest last, so a reader never sees a manifest without its model.
+    ``tfidf-lr:2026-11-23+3f9a1c2e4b``. Every file is written to a temporary name first and
+    only then renamed into place, model first and manifest last: a process killed while
+    writing (seconds, for the model) leaves the previous artefact whole, not a manifest whose
+    checksum names a model file that is no longer there.
     """
     import joblib  # type: ignore[import-untyped]
     import sklearn
 
     directory.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
-    digest = _write(directory / MODEL_FILE, lambda path: joblib.dump(models, path, compress=3))
-    frozen = models.freeze()
-    inference_digest = ""
-    if frozen is not None:
-        inference_digest = write_inference_file(frozen, directory, model_sha256=digest)
-    else:
-        (directory / INFERENCE_FILE).unlink(missing_ok=True)
-    info = ArtifactInfo(
-        version=f"{models.spec.family}:{created.date().isoformat()}+{digest[:10]}",
-        created_at=created.isoformat(timespec="seconds"),
-        sha256=digest,
-        spec=models.spec.describe(),
-        training=training or {},
-        scores=scores or {},
-        sklearn_version=sklearn.__version__,
-        inference_sha256=inference_digest,
-    )
-    manifest = json.dumps(info.to_json(), ensure_ascii=False, indent=2) + "\n"
-    (directory / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+    staged: list[tuple[Path, Path]] = []
+    try:
+        model_tmp, digest = _stage(
+            directory / MODEL_FILE, lambda p: joblib.dump(models, p, compress=3)
+        )
+        staged.append((model_tmp, directory / MODEL_FILE))
+        frozen = models.freeze()
+        inference_digest = ""
+        if frozen is not None:
+            inference_tmp, inference_digest = _stage_inference(frozen, directory, digest)
+            staged.append((inference_tmp, directory / INFERENCE_FILE))
+        info = ArtifactInfo(
+            version=f"{models.spec.family}:{created.date().isoformat()}+{digest[:10]}",
+            created_at=created.isoformat(timespec="seconds"),
+            sha256=digest,
+            spec=models.spec.describe(),
+            training=training or {},
+            scores=scores or {},
+            sklearn_version=sklearn.__version__,
+            inference_sha256=inference_digest,
+        )
+        manifest = json.dumps(info.to_json(), ensure_ascii=False, indent=2) + "\n"
+        manifest_tmp, _ = _stage(
+            directory / MANIFEST_FILE, lambda p: p.write_text(manifest, encoding="utf-8")
+        )
+        staged.append((manifest_tmp, directory / MANIFEST_FILE))
+        if frozen is None:
+            (directory / INFERENCE_FILE).unlink(missing_ok=True)
+        for tmp, target in staged:
+            tmp.replace(target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
     return info
 
 
-def _write(target: Path, dump: Callable[[Path], object]) -> str:
-    """Write a file through a temporary name beside it; return its SHA-256."""
+def _stage(target: Path, dump: Callable[[Path], object]) -> tuple[Path, str]:
+    """Write a file to a temporary name beside ``target``; return that name and its SHA-256."""
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         dump(tmp)
         tmp.chmod(0o644)  # mkstemp makes it private; the artefact is ordinary data
-        digest = _sha256(tmp)
+        return tmp, _sha256(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(target: Path, dump: Callable[[Path], object]) -> str:
+    """Write a file through a temporary name beside it; return its SHA-256."""
+    tmp, digest = _stage(target, dump)
+    try:
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
     return digest
+
+
+def _inference_dump(frozen: TextModels, model_sha256: str) -> Callable[[Path], None]:
+    payload = {"model_sha256": model_sha256, "models": frozen}
+
+    def dump(path: Path) -> None:
+        with gzip.open(path, "wb", compresslevel=6) as handle:
+            pickle.dump(payload, handle, protocol=5)
+
+    return dump
+
+
+def _stage_inference(frozen: TextModels, directory: Path, model_sha256: str) -> tuple[Path, str]:
+    return _stage(directory / INFERENCE_FILE, _inference_dump(frozen, model_sha256))
 
 
 def write_inference_file(frozen: TextModels, directory: Path, *, model_sha256: str) -> str:
@@ -169,13 +208,7 @@ def write_inference_file(frozen: TextModels, directory: Path, *, model_sha256: s
     The file names the model file it was frozen from (``model_sha256``): a frozen copy left
     beside another model (a manifest merged by hand, a model file replaced) is never used.
     """
-    payload = {"model_sha256": model_sha256, "models": frozen}
-
-    def dump(path: Path) -> None:
-        with gzip.open(path, "wb", compresslevel=6) as handle:
-            pickle.dump(payload, handle, protocol=5)
-
-    return _write(directory / INFERENCE_FILE, dump)
+    return _write(directory / INFERENCE_FILE, _inference_dump(frozen, model_sha256))
 
 
 def read_manifest(directory: Path) -> ArtifactInfo:

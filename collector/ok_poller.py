@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -160,13 +160,19 @@ class OkGroupPoller:
         floor = min((s.created_ms for s in cursor.watched.values()), default=None)
         stop_at = cursor.newest_ms if floor is None else min(floor, cursor.newest_ms or floor)
         anchor: str | None = None
+        used: set[str] = set()
         for _ in range(self.max_pages):
             self.requests += 1
             page = await self.api.get_topics(self.group_id, anchor=anchor, count=self.page_size)
             for topic in page.topics:
                 seen.setdefault(topic.id, topic)
-            if not page.has_more or not page.anchor or not page.topics:
-                return seen, True
+            if not page.has_more:
+                # The end of the feed, unless nothing at all came back although posts are
+                # watched: an empty answer (``{}``) must not mark every watched post deleted.
+                return seen, bool(seen) or not cursor.watched
+            if not page.anchor or not page.topics or page.anchor in used:
+                return seen, False  # "more" without a way on: only what was read counts
+            used.add(page.anchor)
             anchor = page.anchor
             oldest = min(_ms(t) for t in page.topics)
             if stop_at is None:
@@ -176,17 +182,27 @@ class OkGroupPoller:
                 break
         return seen, False
 
-    async def _comments(self, topic: OkTopic) -> list[OkComment]:
-        out: list[OkComment] = []
+    async def _comments(self, topic: OkTopic) -> tuple[list[OkComment], bool]:
+        """Return a post's comments and whether they are all of them.
+
+        Not all when OK says there are more but gives no new anchor (missing or repeated: a
+        repeated one would loop for ever), or lists none for a post that has comments.
+        """
+        out: dict[str, OkComment] = {}
         anchor: str | None = None
+        used: set[str] = set()
         while True:
             self.requests += 1
             page = await self.api.get_comments(
                 self.group_id, topic.id, anchor=anchor, count=self.comment_page_size
             )
-            out.extend(page.comments)
-            if not page.has_more or not page.anchor or not page.comments:
-                return out
+            for comment in page.comments:
+                out.setdefault(comment.id, comment)
+            if not page.has_more:
+                return list(out.values()), bool(out) or not topic.comments_count
+            if not page.anchor or not page.comments or page.anchor in used:
+                return list(out.values()), False
+            used.add(page.anchor)
             anchor = page.anchor
 
     async def poll(self, cursor: OkCursor | Mapping[str, Any] | None) -> Harvest:
@@ -239,10 +255,11 @@ class OkGroupPoller:
         ]
         comments: list[CollectedMessage] = []
         sets: dict[str, frozenset[str]] = {}
+        partial: set[str] = set()
         notes: list[str] = []
         for topic in need_comments:
             try:
-                got = await self._comments(topic)
+                got, whole = await self._comments(topic)
             except VkAccessDenied as err:
                 notes.append(f"comments of {topic.external_id} unavailable: {err.error_msg}")
                 continue
@@ -252,8 +269,12 @@ class OkGroupPoller:
                 notes.append(f"comments of {topic.external_id} gone: {err.error_msg}")
                 continue
             comments.extend(_comment_message(c) for c in got)
-            sets[topic.external_id] = frozenset(c.external_id for c in got)
-        next_cursor = self._next_cursor(cursor, seen, deleted, now)
+            if whole:  # the set marks the comments it lacks deleted: only a complete one
+                sets[topic.external_id] = frozenset(c.external_id for c in got)
+            else:
+                partial.add(topic.id)
+                notes.append(f"comments of {topic.external_id} read in part ({len(got)})")
+        next_cursor = self._next_cursor(cursor, seen, deleted, now, partial)
         lag = None
         if newest_new is not None:
             lag = int(max(0.0, (now - newest_new).total_seconds()))
@@ -276,6 +297,7 @@ class OkGroupPoller:
         seen: Mapping[str, OkTopic],
         deleted: list[str],
         now: dt.datetime,
+        partial: Set[str] = frozenset(),
     ) -> OkCursor:
         gone = {ref.rpartition("_")[2] for ref in deleted}
         watched = {k: v for k, v in cursor.watched.items() if k not in gone and k not in seen}
@@ -283,7 +305,9 @@ class OkGroupPoller:
             state = cursor.watched.get(topic.id)
             if state is None and cursor.newest_ms is not None and _ms(topic) < cursor.newest_ms:
                 continue
-            watched[topic.id] = TopicState(_ms(topic), topic.comments_count, _digest(topic.text))
+            # A thread read in part keeps no count, so the next poll reads it again.
+            count = None if topic.id in partial else topic.comments_count
+            watched[topic.id] = TopicState(_ms(topic), count, _digest(topic.text))
         keep = sorted(watched, key=lambda k: watched[k].created_ms, reverse=True)
         watched = {k: watched[k] for k in keep[: self.watch_posts]}
         newest = max([cursor.newest_ms or 0, *(_ms(t) for t in seen.values())]) or None

@@ -165,7 +165,11 @@ def read_lines(path: Path, *, offset: int = 0, first_line: int = 1) -> ReadResul
     messages: list[CollectedMessage] = []
     errors: list[tuple[int, str]] = []
     number = first_line - 1
-    for raw in data.splitlines():
+    # A last line without its newline may still be being written: it is taken when it parses
+    # (a file that just lacks the final newline), else left for the next poll, not skipped.
+    end = data.rfind(b"\n") + 1
+    complete, tail = data[:end], data[end:]
+    for raw in complete.splitlines():
         number += 1
         line = raw.decode("utf-8", "replace").strip()
         if not line:
@@ -174,6 +178,12 @@ def read_lines(path: Path, *, offset: int = 0, first_line: int = 1) -> ReadResul
             messages.append(parse_line(line))
         except ValueError as err:
             errors.append((number, str(err)))
+    if tail.strip():
+        try:
+            messages.append(parse_line(tail.decode("utf-8").strip()))
+        except ValueError:  # also a UTF-8 character cut in two
+            return ReadResult(tuple(messages), tuple(errors), offset + end, number)
+        number += 1
     return ReadResult(tuple(messages), tuple(errors), offset + len(data), number)
 
 

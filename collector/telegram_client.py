@@ -185,7 +185,10 @@ class TelegramClient:
         hops = 0
         while status in (301, 302, 303, 307, 308):
             target = URL(url).join(URL(location or ""))
-            if target.host != URL(url).host or not target.path.startswith("/s/") or hops >= 3:
+            if target.host == URL(url).host and target.path.startswith("/s/") and hops >= 3:
+                # Still within the preview: a loop on Telegram's side, not a missing channel.
+                raise TelegramConnectionError(f"{channel}: the preview redirects in a loop")
+            if target.host != URL(url).host or not target.path.startswith("/s/"):
                 raise TelegramUnavailable(
                     channel,
                     f"the preview redirects to {target.path or location} (no public preview: the "

@@ -39,7 +39,8 @@ class TgPost:
     """One channel message: channel and id from ``data-post``, its time (UTC), text and marks.
 
     An album is one message under the first id of the group; ``media`` lists what it carries
-    (``photo``, ``video``, ``document``, ``album``).
+    (``photo``, ``video``, ``document``, ``album``, ``poll``). A poll's text is its question
+    and options.
     """
 
     channel: str
@@ -124,7 +125,20 @@ def _media(message: LexborNode) -> tuple[str, ...]:
         kinds.append("video")
     if message.css_first(".tgme_widget_message_document_wrap") is not None:
         kinds.append("document")
+    if message.css_first(".tgme_widget_message_poll") is not None:
+        kinds.append("poll")
     return tuple(kinds)
+
+
+def _poll_text(message: LexborNode) -> str:
+    """Return a poll's question and options, one a line ("" when the message has no poll)."""
+    poll = message.css_first(".tgme_widget_message_poll")
+    if poll is None:
+        return ""
+    parts = [poll.css_first(".tgme_widget_message_poll_question")]
+    parts += poll.css(".tgme_widget_message_poll_option_text")
+    lines = (message_text(node) for node in parts if node is not None)
+    return "\n".join(line for line in lines if line)
 
 
 def _is_service(message: LexborNode) -> bool:
@@ -164,7 +178,7 @@ def _post(message: LexborNode) -> TgPost | None:
         channel=channel,
         id=int(number),
         date=when.astimezone(dt.UTC),
-        text=message_text(text_node),
+        text=message_text(text_node) or _poll_text(message),  # a poll has no message text
         url=href or f"{TELEGRAM_WEB}/{channel}/{number}",
         views=parse_views(views.text() if views is not None else None),
         edited=_edited(message),

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from router.calendar import CalendarYearMissing
 from router.sla import ClockState, SlaClock, WorkingHours, next_opening, status
 
 __all__ = [
@@ -87,7 +88,10 @@ def plan_escalations(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
-    opening = now if outside_hours else next_opening(now, receiver_hours)
+    try:
+        opening = now if outside_hours else next_opening(now, receiver_hours)
+    except CalendarYearMissing:
+        opening = now  # their next opening is in a year the calendar lacks: send, do not hold
     send_now: list[Escalation] = []
     queued: list[Escalation] = []
     for item in watched:

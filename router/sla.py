@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from router.calendar import ProductionCalendar
+from router.calendar import CalendarYearMissing, ProductionCalendar
 from router.working_time import (
     Explanation,
     WeeklySchedule,
@@ -447,9 +447,18 @@ def status(
     deadline.
     """
     at = _utc(at, "at")
-    spent = used(clock, at, hours)
-    share = spent / clock.budget
     deadline = clock.deadline
+    try:
+        spent = used(clock, at, hours)
+    except CalendarYearMissing:
+        # ``at`` (or the answer) is in a year the calendar lacks. The deadline was computed in a
+        # covered year, so a clock past it is overdue (or was late) whatever those days are:
+        # count its working time up to the deadline only, instead of failing every screen and
+        # job that asks.
+        if deadline is None or min(at, clock.stopped_at or at) < deadline:
+            raise
+        spent = used(clock, deadline, hours)
+    share = spent / clock.budget
     if clock.stopped_at is not None:
         late = deadline is not None and clock.stopped_at > deadline
         state = ClockState.STOPPED

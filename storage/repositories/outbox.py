@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,16 +163,26 @@ class OutboxRepository:
         lease: dt.timedelta,
         channels: Sequence[str],
         limit: int,
+        is_dead: Callable[[str], bool] = lambda _owner: False,
     ) -> list[OutboxItem]:
         """Claim due notifications of ``channels`` for ``owner`` until ``now + lease``.
 
         Due: pending and past both ``due_at`` and ``next_attempt_at``, or claimed by a process
-        whose lease ran out (it died while sending). PostgreSQL skips rows another process has
-        locked, so two daemons never claim one notification.
+        whose lease ran out or that ``is_dead`` says is gone (it died while sending).
+        PostgreSQL skips rows another process has locked, so two daemons never claim one
+        notification.
         """
         if not channels:
             return []
+        holders = self._session.scalars(
+            sa.select(NotificationOutbox.claimed_by)
+            .where(NotificationOutbox.status == SENDING, NotificationOutbox.claimed_by.is_not(None))
+            .distinct()
+        )
+        # A process killed while sending (same host, pid gone) holds nothing: no 5-minute wait.
+        dead = sorted(h for h in holders if h is not None and h != owner and is_dead(h))
         due = sa.or_(
+            sa.and_(NotificationOutbox.status == SENDING, NotificationOutbox.claimed_by.in_(dead)),
             sa.and_(
                 NotificationOutbox.status == PENDING,
                 NotificationOutbox.due_at <= now,
@@ -293,16 +303,26 @@ class JobStateRepository:
             key = zlib.crc32(f"job_state:{name}".encode())
             self._session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def claim_lease(self, name: str, *, owner: str, until: dt.datetime, now: dt.datetime) -> bool:
+    def claim_lease(
+        self,
+        name: str,
+        *,
+        owner: str,
+        until: dt.datetime,
+        now: dt.datetime,
+        is_dead: Callable[[str], bool] = lambda _owner: False,
+    ) -> bool:
         """Take the job's lease for ``owner`` until ``until`` unless another holds a live one.
 
+        A holder ``is_dead`` says is gone (a killed process on this host) holds nothing.
         PostgreSQL: a transaction-level advisory lock per job name serialises the claims of
         several processes; SQLite's single writer does the same.
         """
         self.lock(name)
         cursor, value = self.get(name)
         holder, expires = value.get("lease_owner"), value.get("lease_until")
-        if holder not in (None, owner) and expires and dt.datetime.fromisoformat(expires) > now:
+        live = bool(expires) and dt.datetime.fromisoformat(str(expires)) > now
+        if holder not in (None, owner) and live and not is_dead(str(holder)):
             return False
         value.update(lease_owner=owner, lease_until=until.isoformat())
         self.set(name, cursor=cursor, value=value, now=now)

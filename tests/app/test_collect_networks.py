@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,9 +16,11 @@ from aiohttp import web
 from pytest_aiohttp.plugin import AiohttpServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.collect import process_owner_id
 from app.collect_networks import NetworkCollectService, PollerFactory
 from collector.ok_client import OkClient
 from collector.ok_poller import OkGroupPoller
+from collector.quotas import utcnow
 from collector.replay import ReplayPoller
 from collector.telegram_client import TelegramClient
 from collector.telegram_poller import TelegramChannelPoller
@@ -324,3 +330,42 @@ async def test_a_file_imported_twice_stores_nothing_twice(
             r for r in MessageRepository(s, network=Network.VK).iter_records() if r.parent
         )
     assert comment.parent == "-5_1"
+
+
+async def test_a_killed_process_leases_are_taken_over_at_once_even_without_vk(
+    sessions: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = {
+        "network": "telegram",
+        "external_id": "kirov_news_5",
+        "kind": "post",
+        "time": "2026-11-01T07:00:00Z",
+        "text": "Нет отопления в доме 12 по ул. Мира 🥶",
+    }
+    for name in ("mine.jsonl", "theirs.jsonl"):
+        (tmp_path / name).write_text(json.dumps(line, ensure_ascii=False) + "\n", "utf-8")
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()  # its pid is gone now: the owner id of a daemon killed on this host
+    killed = f"{socket.gethostname()}:{dead.pid}:1a2b3c4d"
+    elsewhere = "other-host:4242:5e6f7a8b"  # cannot be checked: its lease must run out
+    now = utcnow()
+    with sessions.begin() as s:
+        repo = SourceRepository(s)
+        for name, holder in (("mine.jsonl", killed), ("theirs.jsonl", elsewhere)):
+            repo.add(Network.FILE, str(tmp_path / name))
+            repo.claim_due(holder, now, lease_seconds=600, network=Network.FILE, due_only=False)
+    service = NetworkCollectService(
+        sessions=sessions,
+        pollers={Network.FILE: lambda s: ReplayPoller(Path(s.external_id))},
+        owner=process_owner_id(),
+    )
+
+    with caplog.at_level(logging.INFO, logger="app.collect_networks"):
+        outcomes = await service.collect(due_only=False)
+
+    with sessions() as s:
+        leased = {Path(r.external_id).name: r.lease_owner for r in SourceRepository(s).all()}
+    assert len(outcomes) == 1
+    assert outcomes[0].inserted == 1
+    assert leased == {"mine.jsonl": None, "theirs.jsonl": elsewhere}
+    assert f"gave back the leases of {killed} (process gone)" in caplog.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -286,3 +289,22 @@ async def test_one_process_at_a_time_watches_the_threads(setup: Setup) -> None:
     after = await s.service().run_once()
 
     assert after.reopened == [incident_id]
+
+
+async def test_a_killed_watcher_s_lease_is_taken_over_at_once(setup: Setup) -> None:
+    s = setup
+    incident_id, post_id, _ = await published_incident(s)
+    s.advance(60)
+    s.emu.publish_comment(s.group_id, post_id, "Не решено, вода так и течёт 😡", from_id=CITIZEN)
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()  # a daemon on this host SIGKILLed mid-run: its pid is gone
+    killed = f"{socket.gethostname()}:{dead.pid}:0badf00d"
+    with s.w.sm.begin() as session:
+        assert JobStateRepository(session).claim_lease(
+            "followup", owner=killed, until=s.w.clock() + dt.timedelta(minutes=30), now=s.w.clock()
+        )
+
+    report = await s.service().run_once()
+
+    assert not report.skipped
+    assert report.reopened == [incident_id]

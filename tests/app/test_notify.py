@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import email
+import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +19,7 @@ from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SMTPSession
 from pytest_aiohttp.plugin import AiohttpServer
 
+from app.collect import process_owner_id
 from app.config import NotificationsConfig, NotifyConfig, SmtpConfig
 from app.notify import Channel, DeliveryError, Destination, NullChannel
 from app.notify_channels import SmtpChannel, TelegramChannel, WebhookChannel, message_id
@@ -378,3 +381,115 @@ async def test_a_telegram_chat_gets_the_message_through_the_bot(
     assert body["chat_id"] == "-1001234567890"
     assert body["text"].startswith("[ЦУР] Новый инцидент: T-")
     assert isinstance(channel, Channel)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(b"", "text/html", id="empty"),
+        pytest.param(b"null", "application/json", id="json-null"),
+        pytest.param(b'["Bad Gateway"]', "application/json", id="json-list"),
+        pytest.param(b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", id="html"),
+    ],
+)
+async def test_a_telegram_error_without_a_json_object_is_retried_not_a_crash(
+    sqlite_url: str, aiohttp_server: AiohttpServer, body: bytes, content_type: str
+) -> None:
+    calls: list[int] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:  # a proxy in front of the Bot API, between two deploys
+            return web.Response(status=502, body=body, content_type=content_type)
+        return web.json_response({"ok": True, "result": {}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    server = await aiohttp_server(app)
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    async with aiohttp.ClientSession() as http:
+        channel = TelegramChannel(http, token="123:secret-token", api_url=str(server.make_url("")))
+        notify = service(w, [channel], recipients(minzdrav=NotifyConfig(telegram_chat="-100777")))
+        failed = await notify.run_once()
+        w.clock.advance(timedelta(minutes=5))
+        again = await notify.run_once()
+
+    assert (failed.retried, failed.sent) == (1, 0)
+    assert "HTTP 502" in failed.errors[0]
+    assert "secret-token" not in failed.errors[0]
+    assert (again.sent, len(calls)) == (1, 2)
+
+
+class Broken:
+    """A channel with a bug for one recipient: raises something that is not a DeliveryError."""
+
+    name = "email"
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    async def deliver(self, item: OutboxItem, destination: Destination) -> None:
+        if "zdrav@" in destination.emails[0]:
+            raise KeyError("chat_id")
+        self.delivered.append(destination.emails[0])
+
+
+async def test_a_channel_bug_on_one_notification_does_not_stop_the_others(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    incident = w.workflow.open_incident(new_incident())
+    w.workflow.assign(incident, "mintrans", w.operator)
+    channel = Broken()
+    who = Recipients(
+        executors={
+            "minzdrav": NotifyConfig(email="zdrav@kirov.example.ru"),
+            "mintrans": NotifyConfig(email="trans@kirov.example.ru"),
+        },
+        executor_names={},
+    )
+
+    report = await service(w, [channel], who).run_once()
+
+    assert (report.queued, report.sent, report.retried) == (2, 1, 1)
+    assert channel.delivered == ["trans@kirov.example.ru"]
+    assert "the email channel failed: KeyError" in caplog.text
+    statuses = sorted(status for _, status, _, _ in rows(w))
+    assert statuses == ["pending", "sent"]  # the failed one waits for its retry, not lost
+
+
+async def test_a_notification_claimed_by_a_killed_process_is_sent_at_once(
+    sqlite_url: str,
+) -> None:
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    outbox = Broken()  # delivers to every address but the zdrav@ one
+    who = recipients(minzdrav=NotifyConfig(email="duty@minzdrav.kirov.example.ru"))
+    notify = service(w, [outbox], who)
+    assert notify.queue_new() == 1
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()  # a daemon on this host, SIGKILLed after claiming, before sending
+    killed = f"{socket.gethostname()}:{dead.pid}:c0ffee00"
+    with w.sm.begin() as session:
+        (claimed,) = OutboxRepository(session).claim_due(
+            now=w.clock(), owner=killed, lease=timedelta(minutes=5), channels=["email"], limit=5
+        )
+    w.clock.advance(timedelta(seconds=30))
+    notify = NotifyService(
+        sessions=w.sm,
+        config=NotificationsConfig(retry_base_seconds=60),
+        recipients=who,
+        routing=routing(region_hours=DESK),
+        channels=[outbox],
+        clock=w.clock,
+        zone="Europe/Kirov",
+        owner=process_owner_id(),
+    )
+
+    report = await notify.run_once()
+
+    assert report.sent == 1
+    assert outbox.delivered == ["duty@minzdrav.kirov.example.ru"]
+    assert [status for item, status, _, _ in rows(w) if item.id == claimed.id] == ["sent"]

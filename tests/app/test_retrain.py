@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
+from app.collect import process_owner_id
 from app.config import Config, RetentionConfig, RetrainConfig, load_config
 from app.notify import NullNotifier
 from app.retention import anonymise_expired, retention_jobs
@@ -337,3 +341,26 @@ def test_the_daemon_registers_every_housekeeping_job(sqlite_url: str, tmp_path: 
     assert names["retention"] == config.retention.interval
     without = registered_jobs(config, workflow=w.workflow, notifier=NullNotifier())
     assert not {"followup", "notify", "retrain", "retention"} & {j.name for j in without}
+
+
+async def test_a_retrain_killed_midway_does_not_hold_its_lease_for_two_hours(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = world(sqlite_url)
+    add_labels(w, LABELS)
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()  # a daemon on this host, SIGKILLed while training: its pid is gone
+    killed = f"{socket.gethostname()}:{dead.pid}:9f8e7d6c"
+    with w.sm.begin() as session:
+        assert JobStateRepository(session).claim_lease(
+            "retrain", owner=killed, until=w.clock() + timedelta(hours=2), now=w.clock()
+        )
+    monkeypatch.setattr(
+        "app.retrain.retrain_and_promote",
+        lambda *a, **k: (object(), PromotionDecision(False, "candidate scores no better", 1)),
+    )
+    service = retrainer(w, tmp_path / "model", [], owner=process_owner_id())
+
+    outcome = service.run_once()
+
+    assert outcome.status == "kept"  # it ran, instead of "another process is retraining"

@@ -525,3 +525,33 @@ def test_the_temperature_is_fitted_on_held_back_operator_labels(
     t = group_temperature(labelled, topic_groups=topic_groups, spec=SMALL)
     assert t != 1.0
     assert 0.25 <= t <= 16.0
+
+
+def test_a_save_cut_short_leaves_the_previous_artifact_whole(
+    models: TextModels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import classifier.artifact as artifact
+
+    directory = tmp_path / "current"
+    before = save_artifact(models, directory)
+    other = train(
+        load_seed_corpus()[1::4],
+        lemmatize=Lemmatizer().lemmatize_text,
+        rubricator=load_rubricator(),
+        spec=SMALL,
+    ).models
+
+    def killed(*_: object, **__: object) -> None:  # the process dies writing the frozen copy
+        raise SystemExit("killed while writing")
+
+    monkeypatch.setattr(artifact.pickle, "dump", killed)
+    with pytest.raises(SystemExit):
+        save_artifact(other, directory)
+    monkeypatch.undo()
+
+    assert load_artifact(directory).version == before.version
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [MANIFEST_FILE, artifact.MODEL_FILE, artifact.INFERENCE_FILE]
+    )  # no temporary file left behind
+    after = save_artifact(other, directory)
+    assert load_artifact(directory).version == after.version != before.version

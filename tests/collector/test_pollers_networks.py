@@ -205,3 +205,80 @@ async def test_telegram_poller_keeps_an_unread_range_for_the_next_polls() -> Non
     assert got == {f"Chan_{i}" for i in range(6, 32)}
     assert fifth.cursor["gaps"] == []
     assert (await poller.poll(fifth.cursor)).messages == ()
+
+
+class FaultyOk(ScriptedOk):
+    """The same group, answering one call of a kind with a fault (the next ones are honest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.topic_fault: str | None = None
+        self.comment_fault: str | None = None
+
+    async def get_topics(
+        self, group_id: str, *, anchor: str | None = None, count: int = 50
+    ) -> OkTopicsPage:
+        fault, self.topic_fault = self.topic_fault, None
+        if fault == "empty":  # ``{}``: parsed as no topics, no anchor, no more
+            self.calls.append(f"topics:{anchor}")
+            return OkTopicsPage((), None, False)
+        page = await super().get_topics(group_id, anchor=anchor, count=count)
+        if fault == "no_anchor" and page.has_more:
+            return OkTopicsPage(page.topics, None, True)
+        return page
+
+    async def get_comments(
+        self, group_id: str, topic_id: str, *, anchor: str | None = None, count: int = 100
+    ) -> OkCommentsPage:
+        page = await super().get_comments(group_id, topic_id, anchor=anchor, count=count)
+        if self.comment_fault == "repeat" and page.has_more:
+            return OkCommentsPage(page.comments, anchor or "0", True)  # the anchor it was given
+        if self.comment_fault == "empty":
+            return OkCommentsPage((), None, False)
+        if self.comment_fault == "no_anchor" and page.has_more:
+            return OkCommentsPage(page.comments, None, True)
+        return page
+
+
+def busy_group() -> FaultyOk:
+    api = FaultyOk()
+    for n in range(1, 13):
+        api.add(n, f"Пост {n}: во дворе на ул. Ленина не убран снег ❄️")
+    for n in range(1, 8):
+        api.comment("3", n, f"Комментарий {n}: <b>и у нас</b> тоже")
+    return api
+
+
+@pytest.mark.parametrize("fault", ["empty", "no_anchor"])
+async def test_ok_poller_does_not_delete_posts_a_broken_page_did_not_show(fault: str) -> None:
+    api = busy_group()
+    poller = OkGroupPoller(api, "g", page_size=5)
+    first = await poller.poll({})
+    api.topic_fault = fault
+
+    broken = await poller.poll(first.cursor)
+    honest = await poller.poll(broken.cursor)
+
+    assert broken.deleted == ()
+    assert honest.deleted == ()
+    api.topics.remove(next(t for t in api.topics if t.id == "2"))
+    assert (await poller.poll(honest.cursor)).deleted == ("g_2",)  # real deletions still seen
+
+
+@pytest.mark.parametrize("fault", ["repeat", "empty", "no_anchor"])
+async def test_ok_poller_keeps_comments_a_broken_thread_page_did_not_show(fault: str) -> None:
+    api = busy_group()
+    poller = OkGroupPoller(api, "g", page_size=5, comment_page_size=3)
+    first = await poller.poll({})
+    assert first.comment_sets["g_3"] == frozenset(f"g_3_{n}" for n in range(1, 8))
+    api.comment("3", 8, "Восьмой: когда уберут?")
+    api.comment_fault = fault
+
+    broken = await poller.poll(first.cursor)
+    api.comment_fault = None
+    honest = await poller.poll(broken.cursor)
+
+    assert "g_3" not in broken.comment_sets  # nothing marked deleted from a partial read
+    assert api.calls.count("comments:3") <= 1 + 3 + 3 + 3  # a repeated anchor is not followed
+    assert honest.comment_sets["g_3"] == frozenset(f"g_3_{n}" for n in range(1, 9))
+    assert "g_3_8" in ids(broken.messages) + ids(honest.messages)

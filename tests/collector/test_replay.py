@@ -107,3 +107,39 @@ async def test_bad_lines_are_reported_with_numbers_and_the_rest_read(tmp_path: P
 async def test_a_missing_file_is_an_unavailable_source(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match="replay file"):
         await ReplayPoller(tmp_path / "nope.jsonl").poll({})
+
+
+async def test_a_line_still_being_written_is_read_once_it_is_whole(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    whole = json.dumps({**GOOD, "external_id": "-1_20"}, ensure_ascii=False)
+    growing = json.dumps(
+        {**GOOD, "external_id": "-1_21", "text": "Трубу прорвало, вода хлещет 💧"},
+        ensure_ascii=False,
+    ).encode()
+    cut = growing.index("💧".encode()) + 2  # mid-way through the emoji's bytes
+    path.write_bytes(whole.encode() + b"\n" + growing[:cut])
+    poller = ReplayPoller(path)
+
+    first = await poller.poll({})
+    with path.open("ab") as handle:
+        handle.write(growing[cut:] + b"\n")
+    second = await poller.poll(first.cursor)
+    third = await poller.poll(second.cursor)
+
+    assert ([m.external_id for m in first.messages], first.notes) == (["-1_20"], ())
+    assert ([m.external_id for m in second.messages], second.notes) == (["-1_21"], ())
+    assert second.messages[0].text == "Трубу прорвало, вода хлещет 💧"
+    assert third.messages == ()
+    assert second.cursor["lines"] == 2
+
+
+async def test_a_last_line_without_a_newline_is_imported(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")  # no final newline
+    poller = ReplayPoller(path)
+
+    first = await poller.poll({})
+    again = await poller.poll(first.cursor)
+
+    assert [m.external_id for m in first.messages] == ["-1_10"]
+    assert again.messages == ()

@@ -225,3 +225,47 @@ async def test_redirects_are_never_followed_off_the_preview(
     assert (await client.fetch("vestikirov")).channel == "VestiKirov"
     with pytest.raises(TelegramUnavailable, match="redirects to /elsewhere"):
         await client.fetch("elsewhere")
+
+
+def test_a_poll_keeps_its_question_and_options_as_its_text() -> None:
+    poll = (
+        '<div class="tgme_widget_message_poll js-poll">'
+        '<div class="tgme_widget_message_poll_question">Как убирают снег во дворах Кирова? ❄️</div>'
+        '<div class="tgme_widget_message_poll_type">Anonymous poll</div>'
+        '<div class="tgme_widget_message_poll_options">'
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option'
+        '_percent">61%</div><div class="tgme_widget_message_poll_option_text">Плохо: '
+        "не чистят неделю</div></div>"
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option'
+        '_text">Нормально &amp; вовремя</div></div></div></div>'
+    )
+    html = PAGE.replace(
+        '<div class="tgme_widget_message_text js-message_text" dir="auto">Ямы на дороге 🚧</div>',
+        poll,
+    )
+    assert html != PAGE
+
+    *_, last = parse_channel_page(html).posts
+
+    assert last.text == (
+        "Как убирают снег во дворах Кирова? ❄️\nПлохо: не чистят неделю\nНормально & вовремя"
+    )
+    assert last.media == ("poll",)
+
+
+async def test_a_redirect_loop_within_the_preview_fails_the_poll_not_the_channel(
+    aiohttp_server: AiohttpServer, http: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    async def preview(request: web.Request) -> web.Response:
+        name = request.match_info["channel"]
+        raise web.HTTPFound("/s/" + (name.upper() if name.islower() else name.lower()))
+
+    app = web.Application()
+    app.router.add_get("/s/{channel}", preview)
+    server = await aiohttp_server(app)
+    client = make_client(http, str(server.make_url("")).rstrip("/"), clock, min_interval=0)
+
+    with pytest.raises(TelegramConnectionError, match="redirects in a loop") as caught:
+        await client.fetch("kirovnews")
+
+    assert classify_failure(caught.value).disable_reason is None  # retried later, not disabled
