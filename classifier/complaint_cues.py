@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -27,9 +28,12 @@ __all__ = [
     "ADVICE_REASON",
     "AD_REASON",
     "COMMENT_REASON",
+    "CONTACT_REASON",
     "CUE_NAMES",
     "GREETING_REASON",
     "INVITATION_REASON",
+    "NEWS_REASON",
+    "NOTICE_REASON",
     "NO_PROBLEM_REASON",
     "PET_REASON",
     "REPLY_REASON",
@@ -53,6 +57,9 @@ COMMENT_REASON = "комментарий без неисправности и е
 SPAM_REASON = "спам: заработок, ссылки, розыгрыши"
 THANKS_REASON = "благодарность без жалобы"
 GREETING_REASON = "поздравление или приветствие"
+NEWS_REASON = "новость о сделанной работе, без неисправности"
+NOTICE_REASON = "официальное объявление: отключение, перекрытие, расписание"
+CONTACT_REASON = "объявление с телефоном, ссылкой или ценой"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -82,7 +89,8 @@ _PROBLEM_TEXT = """
     бросаться кидаться кусаться кусать напасть нападать отменить отмена перегорать перегореть
     скакать мигать вырубать вырубить выключить сорвать ломаться протечь залить заливать
     затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
-    жалоба бесполезно отписка
+    жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
+    незаконно неправильно неисправный неисправно неисправность разрушаться трясти
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -158,6 +166,75 @@ _WEAK_FAILURE = _lexicon("""
 _GROUP = _lexicon("группа сообщество паблик чат канал")
 # An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
 _INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
+# «не» before these asks or checks, it reports nothing («не подскажете», «никто не знает», «а дом
+# 17 не попадает?»).
+_POLITE = _lexicon("подсказать знать сказать мочь попадать попасть входить касаться относиться")
+# What a news post says was done, and what it was done to: repairs, clean-ups and their objects
+# are not failures there («установили светильники», «ликвидировали свалку», «из аварийного
+# жилья»). Everything else of the failure lexicon still is («провалился», «течёт», «опасно»).
+_DONE_TO = _lexicon("""
+    починить отремонтировать убрать вывезти устранить восстановить заменить очистить почистить
+    покрасить закрасить вырезать спилить покосить скосить засыпать залатать демонтировать
+    убирать вывозить чистить ремонтировать принять проверить помочь помогать замена
+    восстановление освещение мусор свалка яма выбоина граффити надпись снег сугроб сосулька
+    листва пень аварийный провод объявление реклама день второй третий неделя месяц сутки
+""")
+_NEGATION = _lexicon("не нет без ни")
+# A citizen's demand: not in an official notice («Требуется очистить…», «Прошу принять меры»).
+_DEMAND = _lexicon("требоваться требовать прошу просьба жалоба неудовлетворительный неисправный")
+# What a notice asks the public not to do («просим не оставлять автомобили»).
+_NOTICE_ASKS = _lexicon("оставлять парковать ставить занимать")
+# What turns a report of done work into a complaint about it («отремонтировали, а через месяц
+# яма», «открыли в мае, но фонари не горят», «обещали к сентябрю, до сих пор…»).
+_COMPLAINT_TURN = _lexicon("""
+    а но однако зато опять снова уже теперь обещать обещанный почему когда сколько зачем
+    я мы мой наш нас нам
+""")
+# Completed or announced work, as news writes it: past tense and short participles of opening,
+# finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
+# and the announced future of opening and starting («откроется», «стартует», «пройдёт»). Not
+# the states a complaint reports: «открыт люк», «установлены барьеры» (an appeal's register).
+# Read from the raw text: the lemmas lose the tense («отремонтировали» and «отремонтируйте»).
+_DONE_WORK = re.compile(
+    r"\b(?:"
+    r"откры(?:л|ла|ло|ли|лся|лась|лось|лись)|откро(?:ется|ются|ют)"
+    r"|заверш(?:ил|ила|или|ился|илась|ились|ен|ена|ено|ены|ат|ится|атся)"
+    r"|(?:от|за)ремонтирова(?:л|ла|ли|н|на|но|ны)|реконструирова(?:л|ли|н|на|но|ны)"
+    r"|модернизирова(?:л|ли|н|на|но|ны)|заасфальтирова(?:л|ли|н|на|но|ны)"
+    r"|постро(?:ил|или|ен|ена|ено|ены|ят)|сдан|сдана|сдано|сданы|сдали|введ[её]н|введена|введены"
+    r"|установ(?:ил|или|ят)|благоустро(?:ил|или|ен|ена|ено|ены)"
+    r"|обнов(?:ил|или|ил[аи]сь|л[её]н|лена|лено|лены|ят)|высади(?:л|ли)|высажен[аоы]?"
+    r"|обустро(?:ил|или|ен|ена|ено|ены)|оборудова(?:ли|н|на|но|ны)"
+    r"|восстанов(?:ил|или|лен|лена|лено|лены)|замен(?:ил|или|ены|ена|ено)|уложи(?:л|ли)|уложен[аоы]?"
+    r"|запу(?:стил|стили|щен|щена|щено|щены)|провели|проведен[аоы]?|проведена|подвед[её]ны"
+    r"|нача(?:л|ла|ли|лся|лась|лись|т|та|то|ты)|начн(?:[её]тся|утся)"
+    r"|стартова(?:л|ла|ло|ли)|стартует|прош(?:[её]л|ла|ли)|пройд(?:[её]т|ут)"
+    r"|состоя(?:лся|лась|лись)|состоится|вручен[аоы]?|вручили|получили"
+    r")\b"
+)
+# An official notice: addressed to the public, or a planned outage, closure or timetable in the
+# passive future («будет отключено», «будет перекрыто движение», «плановое отключение»).
+_NOTICE = re.compile(
+    r"\bуважаемы[ей] (?:жител|абонент|потребител|пассажир|водител|автомобилист|горожан"
+    r"|собственник|родител|пациент|покупател|клиент)"
+    r"|^\W*(?:внимание|информируем|сообщаем|напоминаем|извещаем)\b"
+    r"|\b(?:сообщает|информирует|уведомляет|напоминает)\s*:"
+    r"|\bбуд(?:ет|ут) (?:отключ|перекрыт|ограничен|прекращ|приостановл|закрыт|изменен"
+    r"|отсутствовать|проводит|производит|осуществлят|ходить по)"
+    r"|\bпланов(?:ое|ые|ых|ого) (?:отключени|работ|ремонт|замен)"
+    r"|\bприносим (?:свои )?извинения|\bпросим (?:отнестись|не оставлять|с пониманием)"
+    r"|\bпо изменённому расписанию|\bпо измененному расписанию",
+    re.IGNORECASE,
+)
+# What an ad or spam leaves that the lemmas lose: a phone number, a link, a handle, a price.
+_CONTACT = re.compile(
+    r"(?:\+7|(?<![\d\w])8)[\s\-()]*\d(?:[\s\-()]*\d){9}(?!\d)"
+    r"|https?://|\bwww\.|\b(?:t\.me|vk\.com|vk\.cc|bit\.ly|ok\.ru)/"
+    r"|(?<![\w.])@[a-z0-9_]{3,}"
+    r"|\d\s*(?:руб\b|руб\.|р\.|₽|тыс\.? ?руб)"
+    r"|\b(?:в лс|в личку|в личные|в директ|whatsapp|ватсап|вотсап|вайбер|viber)\b",
+    re.IGNORECASE,
+)
 
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
@@ -200,10 +277,12 @@ def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
     failures.update(
         "не"
         for w, after in itertools.pairwise(words)
-        if w == "не" and after not in RUSSIAN_STOP_WORDS
+        if w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
     )
     if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали»
         return True
+    if any(w == "без" and after in _OBJECT for w, after in itertools.pairwise(words)):
+        return True  # a lack: «без света», «без воды»
     return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
 
 
@@ -213,6 +292,41 @@ def _comment_advice(words: Sequence[str]) -> bool:
     if head[0] in _ADVICE or (head[0] == "вы" and len(head) > 1 and head[1] in _ADVICE):
         return True
     return head[0] in _SHOULD and any(w in _ADVICE for w in words[1:5])
+
+
+def _reports_done_work(words: Sequence[str], text: str) -> bool:
+    """Say whether a text reports work done or announced, with no failure and no turn."""
+    present = set(words)
+    if "?" in text or present & (_NEGATION | _COMPLAINT_TURN):
+        return False
+    if present & (_FAILURE - _DONE_TO):
+        return False
+    return _DONE_WORK.search(text.lower().replace("ё", "е")) is not None
+
+
+def _official_notice(words: Sequence[str], text: str) -> bool:
+    """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
+    present = set(words)
+    if "?" in text or present & (_COMPLAINT_TURN - {"а", "когда"} | _DEMAND):
+        return False
+    if any(
+        w == "не" and after not in RUSSIAN_STOP_WORDS | _NOTICE_ASKS
+        for w, after in itertools.pairwise(words)
+    ):
+        return False  # «объявлений о плановых работах не было», «свет так и не дали»
+    return _NOTICE.search(text) is not None
+
+
+def _contact_ad(words: Sequence[str], text: str) -> bool:
+    """Say whether a text carries a phone, link or price and reports no failure of its own."""
+    present = set(words)
+    negated = any(
+        w in _NEGATION and after not in RUSSIAN_STOP_WORDS | _POLITE
+        for w, after in itertools.pairwise(words)
+    )
+    if negated or present & (_FAILURE - _DONE_TO - _WEAK_FAILURE) or present & _COMPLAINT_TURN:
+        return False
+    return _CONTACT.search(text) is not None
 
 
 def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
@@ -248,7 +362,7 @@ def problem_vocabulary(
 
 
 def no_problem_reason(
-    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False
+    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False, text: str | None = None
 ) -> str | None:
     """Say why a lemma document reports no problem, or None when it may report one.
 
@@ -293,6 +407,13 @@ def no_problem_reason(
     greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
     if greets and not present & _FAILURE:
         return GREETING_REASON
+    if text:
+        if _official_notice(words, text):
+            return NOTICE_REASON
+        if _reports_done_work(words, text):
+            return NEWS_REASON
+        if _contact_ad(words, text):
+            return CONTACT_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
     if is_comment and not _names_failure(words, vocabulary):

@@ -14,8 +14,11 @@ from classifier.calibration import fit_temperature, softmax
 from classifier.complaint_cues import (
     AD_REASON,
     ADVICE_REASON,
+    CONTACT_REASON,
     GREETING_REASON,
     INVITATION_REASON,
+    NEWS_REASON,
+    NOTICE_REASON,
     PET_REASON,
     REPLY_REASON,
     RULES_REASON,
@@ -66,6 +69,9 @@ _REASON_KINDS = {
     SPAM_REASON: "spam",
     THANKS_REASON: "thanks",
     GREETING_REASON: "greeting",
+    NEWS_REASON: "news",
+    NOTICE_REASON: "notice",
+    CONTACT_REASON: "ad",
 }
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
@@ -359,11 +365,14 @@ class TextModels:
         *,
         evidence: bool = True,
         comments: Sequence[bool] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[TextPrediction]:
         """Predict complaint, group and topic for each document (one batch).
 
         ``comments`` says which documents are comments under a post (read more strictly by the
         no-problem rule: a comment must name a failure and what has failed); none by default.
+        ``texts`` are the raw messages the documents came from: the rule also reads what the
+        lemmas lose (phone numbers, links, prices, past-tense news verbs); none by default.
         """
         if not docs:
             return []
@@ -373,7 +382,7 @@ class TextModels:
         wordless = np.diff(x.indptr) == 0
         p_complaint[wordless] = NO_WORDS_CONFIDENCE
         kinds, kind_conf = self._kind(p_all, wordless)
-        reasons = self._gate(docs, p_complaint, kinds, comments)
+        reasons = self._gate(docs, p_complaint, kinds, comments, texts)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         p_group = self.group_proba(self.group.proba(x), p_topic)
         best = np.argmax(p_group, axis=1)
@@ -463,6 +472,7 @@ class TextModels:
         p_complaint: np.ndarray[Any, Any],
         kinds: list[str | None],
         comments: Sequence[bool] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[str | None]:
         """Keep out of the complaints each text that names no problem; return the reasons.
 
@@ -474,7 +484,12 @@ class TextModels:
             return reasons
         known = {self.complaint.classes[int(i)] for i in self._kinds}
         for row, doc in enumerate(docs):
-            reason = no_problem_reason(doc, words, is_comment=bool(comments and comments[row]))
+            reason = no_problem_reason(
+                doc,
+                words,
+                is_comment=bool(comments and comments[row]),
+                text=texts[row] if texts else None,
+            )
             if reason is None:
                 continue
             reasons[row] = reason
