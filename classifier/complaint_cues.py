@@ -36,6 +36,7 @@ __all__ = [
     "NOTICE_REASON",
     "NO_PROBLEM_REASON",
     "PET_REASON",
+    "QUESTION_REASON",
     "REPLY_REASON",
     "RULES_REASON",
     "SPAM_REASON",
@@ -60,6 +61,7 @@ GREETING_REASON = "поздравление или приветствие"
 NEWS_REASON = "новость о сделанной работе, без неисправности"
 NOTICE_REASON = "официальное объявление: отключение, перекрытие, расписание"
 CONTACT_REASON = "объявление с телефоном, ссылкой или ценой"
+QUESTION_REASON = "вопрос без неисправности"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -90,7 +92,8 @@ _PROBLEM_TEXT = """
     скакать мигать вырубать вырубить выключить сорвать ломаться протечь залить заливать
     затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
     жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
-    незаконно неправильно неисправный неисправно неисправность разрушаться трясти
+    незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
+    потечь сгореть выбивать затекать промокать
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -184,12 +187,21 @@ _NEGATION = _lexicon("не нет без ни")
 _DEMAND = _lexicon("требоваться требовать прошу просьба жалоба неудовлетворительный неисправный")
 # What a notice asks the public not to do («просим не оставлять автомобили»).
 _NOTICE_ASKS = _lexicon("оставлять парковать ставить занимать")
+# How a question for information opens («Подскажите…», «Не знаете…», «Кто-нибудь в курсе…»).
+_ASKING = _lexicon("подсказать знать кто-нибудь кто-то кто где какой куда можно ли курс")
+# Where to complain: advice names the authority even without a verb («Надо в минтранс»).
+_AUTHORITY = _lexicon("""
+    цур прокуратура жилинспекция роспотребнадзор госуслуга еддс депутат мэрия губернатор
+    участковый администрация приемная минтранс министерство инспекция суд полиция омбудсмен
+""")
 # What turns a report of done work into a complaint about it («отремонтировали, а через месяц
 # яма», «открыли в мае, но фонари не горят», «обещали к сентябрю, до сих пор…»).
 _COMPLAINT_TURN = _lexicon("""
     а но однако зато опять снова уже теперь обещать обещанный почему когда сколько зачем
     я мы мой наш нас нам
 """)
+# A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
+_INDIGNANT = _COMPLAINT_TURN | _lexicon("давно разве законно законный правильно")
 # Completed or announced work, as news writes it: past tense and short participles of opening,
 # finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
 # and the announced future of opening and starting («откроется», «стартует», «пройдёт»). Not
@@ -291,7 +303,7 @@ def _comment_advice(words: Sequence[str]) -> bool:
     head = words[:3]
     if head[0] in _ADVICE or (head[0] == "вы" and len(head) > 1 and head[1] in _ADVICE):
         return True
-    return head[0] in _SHOULD and any(w in _ADVICE for w in words[1:5])
+    return head[0] in _SHOULD and any(w in _ADVICE or w in _AUTHORITY for w in words[1:5])
 
 
 def _reports_done_work(words: Sequence[str], text: str) -> bool:
@@ -302,6 +314,21 @@ def _reports_done_work(words: Sequence[str], text: str) -> bool:
     if present & (_FAILURE - _DONE_TO):
         return False
     return _DONE_WORK.search(text.lower().replace("ё", "е")) is not None
+
+
+def _information_question(words: Sequence[str], text: str, vocabulary: frozenset[str]) -> bool:
+    """Say whether a text asks for information and names no failure («Подскажите, где МФЦ?»).
+
+    «сколько» asks a time or a price there («до скольки работает»), not how long it has lasted.
+    """
+    if "?" not in text or not set(words[:4]) & _ASKING or set(words) & _INDIGNANT:
+        return False
+    kept = [
+        w
+        for i, w in enumerate(words)
+        if w != "сколько" and not (w == "никто" and words[i + 1 : i + 3] == ["не", "знать"])
+    ]
+    return not _names_failure(kept, vocabulary)
 
 
 def _official_notice(words: Sequence[str], text: str) -> bool:
@@ -414,6 +441,8 @@ def no_problem_reason(
             return NEWS_REASON
         if _contact_ad(words, text):
             return CONTACT_REASON
+        if not is_comment and _information_question(words, text, vocabulary):
+            return QUESTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
     if is_comment and not _names_failure(words, vocabulary):

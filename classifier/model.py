@@ -20,6 +20,7 @@ from classifier.complaint_cues import (
     NEWS_REASON,
     NOTICE_REASON,
     PET_REASON,
+    QUESTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -72,6 +73,7 @@ _REASON_KINDS = {
     NEWS_REASON: "news",
     NOTICE_REASON: "notice",
     CONTACT_REASON: "ad",
+    QUESTION_REASON: "question",
 }
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
