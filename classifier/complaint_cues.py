@@ -171,7 +171,9 @@ _GROUP = _lexicon("группа сообщество паблик чат кан�
 _INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
 # «не» before these asks or checks, it reports nothing («не подскажете», «никто не знает», «а дом
 # 17 не попадает?»).
-_POLITE = _lexicon("подсказать знать сказать мочь попадать попасть входить касаться относиться")
+_POLITE = _lexicon("""
+    подсказать знать сказать мочь попадать попасть входить касаться относиться забыть
+""")
 # What a news post says was done, and what it was done to: repairs, clean-ups and their objects
 # are not failures there («установили светильники», «ликвидировали свалку», «из аварийного
 # жилья»). Everything else of the failure lexicon still is («провалился», «течёт», «опасно»).
@@ -201,10 +203,11 @@ _COMPLAINT_TURN = _lexicon("""
     я мы мой наш нас нам
 """)
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
-_INDIGNANT = _COMPLAINT_TURN | _lexicon("давно разве законно законный правильно")
+_INDIGNANT = _COMPLAINT_TURN - {"сколько"} | _lexicon("давно разве законно законный правильно")
 # Completed or announced work, as news writes it: past tense and short participles of opening,
 # finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
-# and the announced future of opening and starting («откроется», «стартует», «пройдёт»). Not
+# and the announced future of opening, starting and repairing («откроется», «стартует»,
+# «отремонтируют»; a question or «когда» makes it a complaint's, see the caller). Not
 # the states a complaint reports: «открыт люк», «установлены барьеры» (an appeal's register).
 # Read from the raw text: the lemmas lose the tense («отремонтировали» and «отремонтируйте»).
 _DONE_WORK = re.compile(
@@ -212,6 +215,8 @@ _DONE_WORK = re.compile(
     r"откры(?:л|ла|ло|ли|лся|лась|лось|лись)|откро(?:ется|ются|ют)"
     r"|заверш(?:ил|ила|или|ился|илась|ились|ен|ена|ено|ены|ат|ится|атся)"
     r"|(?:от|за)ремонтирова(?:л|ла|ли|н|на|но|ны)|реконструирова(?:л|ли|н|на|но|ны)"
+    r"|(?:отремонтир|реконструир|заасфальтир|модернизир)уют|благоустроят|заменят|уложат"
+    r"|восстановят|высадят"
     r"|модернизирова(?:л|ли|н|на|но|ны)|заасфальтирова(?:л|ли|н|на|но|ны)"
     r"|постро(?:ил|или|ен|ена|ено|ены|ят)|сдан|сдана|сдано|сданы|сдали|введ[её]н|введена|введены"
     r"|установ(?:ил|или|ят)|благоустро(?:ил|или|ен|ена|ено|ены)"
@@ -279,13 +284,27 @@ def _row(doc: str) -> list[float]:
     ]
 
 
+_ASK_VERBS = _lexicon("знать подсказать сказать")
+
+
+def _asks(words: Sequence[str], at: int) -> bool:
+    return at < len(words) and words[at] in _ASK_VERBS
+
+
 def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
     """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed).
 
     «не» is a failure before a word that can fail («не вывозят», «не горит»), not before a
     function word («не в первый раз», «не наш район», «не так всё просто»).
     """
-    failures = {w for w in words if w in _FAILURE and w != "не"}
+    failures = {
+        w
+        for i, w in enumerate(words)
+        if w in _FAILURE
+        and w != "не"
+        # «никто не знает…» asks, it does not say nobody came
+        and not (w == "никто" and words[i + 1 : i + 2] == ["не"] and _asks(words, i + 2))
+    }
     failures.update(
         "не"
         for w, after in itertools.pairwise(words)
@@ -323,18 +342,13 @@ def _information_question(words: Sequence[str], text: str, vocabulary: frozenset
     """
     if "?" not in text or not set(words[:4]) & _ASKING or set(words) & _INDIGNANT:
         return False
-    kept = [
-        w
-        for i, w in enumerate(words)
-        if w != "сколько" and not (w == "никто" and words[i + 1 : i + 3] == ["не", "знать"])
-    ]
-    return not _names_failure(kept, vocabulary)
+    return not _names_failure([w for w in words if w != "сколько"], vocabulary)
 
 
 def _official_notice(words: Sequence[str], text: str) -> bool:
     """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
     present = set(words)
-    if "?" in text or present & (_COMPLAINT_TURN - {"а", "когда"} | _DEMAND):
+    if "?" in text or present & (_COMPLAINT_TURN - {"а", "когда"} | _DEMAND | {"нет"}):
         return False
     if any(
         w == "не" and after not in RUSSIAN_STOP_WORDS | _NOTICE_ASKS

@@ -8,11 +8,15 @@ from classifier.complaint_cues import (
     AD_REASON,
     ADVICE_REASON,
     COMMENT_REASON,
+    CONTACT_REASON,
     CUE_NAMES,
     GREETING_REASON,
     INVITATION_REASON,
+    NEWS_REASON,
     NO_PROBLEM_REASON,
+    NOTICE_REASON,
     PET_REASON,
+    QUESTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -186,3 +190,93 @@ def test_the_model_reads_a_comment_more_strictly_than_a_post(
     )
     assert [e.field for e in comment.evidence][:2] == ["kind", "reason"]
     assert post.complaint_confidence >= comment.complaint_confidence
+
+
+# What the lemmas lose, read from the raw text: the tense of done work, a notice's register, a
+# phone, link or price, a question's mark. Noise and the complaints that look like it (written
+# for this test: not in the seed corpus, the templates, the measured or the dev set).
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("На улице Кольцевой открылся новый сквер с фонтаном и детским городком", NEWS_REASON),
+        ("Завершён ремонт дороги на Луганской, обновлена разметка и светофоры", NEWS_REASON),
+        (
+            "В посёлке Лесной отремонтированы два моста и заасфальтирован подъезд к школе",
+            NEWS_REASON,
+        ),
+        ("В следующем году отремонтируют спортзал в школе №7", NEWS_REASON),
+        ("Дорогу на Луганской отремонтировали в июне, а она уже вся в ямах", None),
+        ("Сквер на Кольцевой открыли, но фонари не горят и урн нет", None),
+        ("Когда отремонтируют спортзал в школе №7?", None),
+        ("Открыт люк на тротуаре у дома 14, можно провалиться", None),
+        ("Самовольно установлены столбики на газоне у дома 3", None),
+        (
+            "Уважаемые жители! 3 февраля с 9:00 до 15:00 будет отключено электроснабжение "
+            "на улицах Луговой и Полевой в связи с ремонтом линии",
+            NOTICE_REASON,
+        ),
+        (
+            "Внимание! С 10 по 20 мая закрыт проезд по мосту через Быстрицу, объезд по трассе",
+            NOTICE_REASON,
+        ),
+        ("Отключили свет на Луговой без всякого объявления, уже пять часов сидим в темноте", None),
+        ("Объявлений о плановых работах не было, а воды нет с утра", None),
+        ("Уважаемая администрация, когда на Полевой дадут воду?", None),
+        ("Продаю дрова, береза, 2800 руб за машину, тел. 8 912 000-00-00", AD_REASON),
+        ("Натяжные потолки недорого, замер бесплатно, пишите в личку", CONTACT_REASON),
+        ("Стрижка собак на дому, звоните +7 (900) 111-22-33", CONTACT_REASON),
+        ("Вывоз старой мебели и мусора, газель, грузчики, 89001234567", CONTACT_REASON),
+        (
+            "Звонили в УК по 8 (8332) 11-22-33, трубку никто не берёт, лифт стоит третий день",
+            None,
+        ),
+        ("Фото ямы на Луговой: https://vk.com/photo1_2, колесо пробили", None),
+        ("Не подскажете, где на Луговой ближайшая аптека?", QUESTION_REASON),
+        ("Кто-нибудь знает, до скольки работает МФЦ в субботу?", QUESTION_REASON),
+        ("Подскажите, почему на Луговой второй день нет воды?", None),
+        ("Разве можно ставить машины на газон у детской площадки?", None),
+    ],
+)
+def test_what_the_raw_text_tells(lemmatizer: Lemmatizer, text: str, reason: str | None) -> None:
+    words = problem_vocabulary([], [])
+    assert no_problem_reason(_doc(lemmatizer, text), words, text=text) == reason
+
+
+def test_without_the_raw_text_the_rule_reads_the_lemmas_alone(lemmatizer: Lemmatizer) -> None:
+    text = "На улице Кольцевой открылся новый сквер с фонтаном и детским городком"
+    words = problem_vocabulary([], [])
+    assert no_problem_reason(_doc(lemmatizer, text), words) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("А Луговая 12 не попадает?", COMMENT_REASON),
+        ("Никто не знает, поликлиника в субботу работает?", COMMENT_REASON),
+        ("Надо в прокуратуру коллективно, по одному не услышат", ADVICE_REASON),
+        ("Мы третий день без воды, ребёнка искупать негде", None),
+        ("У нас с потолка капает, ведро поставили", None),
+        ("А у нас поликлиника вообще не работает с понедельника", None),
+    ],
+)
+def test_comments_asking_and_advising(
+    lemmatizer: Lemmatizer, text: str, reason: str | None
+) -> None:
+    words = problem_vocabulary([], [])
+    got = no_problem_reason(_doc(lemmatizer, text), words, is_comment=True, text=text)
+    assert got == reason
+
+
+def test_the_model_names_a_news_post_and_says_why(
+    models: TextModels, lemmatizer: Lemmatizer
+) -> None:
+    news = "В посёлке Лесной отремонтированы два моста и заасфальтирован подъезд к школе"
+    complaint = "Мост в посёлке Лесной отремонтировали весной, а настил уже провалился"
+    docs = [_doc(lemmatizer, news), _doc(lemmatizer, complaint)]
+    got, kept = models.predict(docs, texts=[news, complaint])
+    assert got.complaint_confidence == pytest.approx(NO_PROBLEM_CONFIDENCE) or (
+        got.complaint_confidence < NO_PROBLEM_CONFIDENCE
+    )
+    assert got.kind == "news"
+    assert ("reason", NEWS_REASON) in [(e.field, e.text) for e in got.evidence]
+    assert all(e.field != "reason" for e in kept.evidence)
