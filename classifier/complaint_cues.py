@@ -93,7 +93,7 @@ _PROBLEM_TEXT = """
     затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
     жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
     незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
-    потечь сгореть выбивать затекать промокать
+    потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -203,6 +203,22 @@ _COMPLAINT_TURN = _lexicon("""
     я мы мой наш нас нам
 """)
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
+# An imperative that opens a comment, addressed to a fellow citizen («Записывайтесь…»,
+# «Требуйте…», «Соберите подписи…»), read from the raw text: the lemmas lose the mood. Leading
+# particles are skipped («А вы идите…», «Лучше сразу звоните…»).
+_IMPERATIVE_OPENING = re.compile(
+    r"^\W*(?:(?:а|и|ну|так|вы|лучше|просто|сразу|только|тогда|сначала)\W+)*"
+    r"[а-яё]{2,}(?:йте|ите)(?:сь)?\b",
+    re.IGNORECASE,
+)
+# What an imperative demands of those responsible: a complaint's, not advice («Почините…»,
+# «Уберите…», «Наведите порядок», «Посмотрите, что творится»).
+_DEMANDED = _DONE_TO | _lexicon("""
+    сделать разобраться навести посмотреть смотреть глянуть обратить вернуть дать включить
+    спасти наказать остановить прекратить запретить решить помочь ответить приехать прислать
+""")
+# Failure words that advice names as what it avoids («без очереди», «книгу жалоб»).
+_ADVICE_AVOIDS = _lexicon("очередь талон жалоба жаловаться дозвониться отказ отказать")
 _INDIGNANT = _COMPLAINT_TURN - {"сколько"} | _lexicon("давно разве законно законный правильно")
 # Completed or announced work, as news writes it: past tense and short participles of opening,
 # finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
@@ -317,6 +333,21 @@ def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
     return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
 
 
+def _imperative_advice(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment opens with an imperative to a fellow citizen and names no failure."""
+    match = _IMPERATIVE_OPENING.match(text)
+    if match is None:
+        return False
+    verb = match.group(0).split()[-1].strip(",.!:;").lower().replace("ё", "е")
+    verb_at = next((i for i, w in enumerate(words[:6]) if w[:3] == verb[:3]), None)
+    if verb_at is None or words[verb_at] in _DEMANDED:
+        return False
+    present = set(words) - {words[verb_at]}
+    if present & {"опять", "снова"}:
+        return False  # «Смотрите, опять…»: pointing at a failure again
+    return not present & (_FAILURE - _WEAK_FAILURE - _DONE_TO - _ADVICE_AVOIDS - _DURATION)
+
+
 def _comment_advice(words: Sequence[str]) -> bool:
     """Say whether a comment gives advice: an advice verb first, or "you should" before one."""
     head = words[:3]
@@ -426,7 +457,7 @@ def no_problem_reason(
         return None
     row = dict(zip(CUE_NAMES, _row(doc), strict=True))
     present = set(words)
-    if is_comment and _comment_advice(words):
+    if is_comment and (_comment_advice(words) or (text and _imperative_advice(words, text))):
         return ADVICE_REASON
     if not row["problem_and_object"]:
         if row["advice_opening"]:
