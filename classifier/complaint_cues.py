@@ -93,7 +93,8 @@ _PROBLEM_TEXT = """
     затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
     жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
     незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
-    потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать
+    потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать опоздать
+    обещать
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -202,6 +203,12 @@ _COMPLAINT_TURN = _lexicon("""
     а но однако зато опять снова уже теперь обещать обещанный почему когда сколько зачем
     я мы мой наш нас нам
 """)
+# A question about a planned outage or closure: whether it will reach me («А дом 22 тоже
+# отключат?», «Перекроют полностью?»), read from the raw text (the lemmas lose the tense).
+_PLANNED = _lexicon("отключить отключение отключать перекрыть перекрывать закрыть ограничить")
+_PLANNED_FUTURE = re.compile(
+    r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-яё]*(?:ат|ят|ют|ут)\b", re.IGNORECASE
+)
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
 # An imperative that opens a comment, addressed to a fellow citizen («Записывайтесь…»,
 # «Требуйте…», «Соберите подписи…»), read from the raw text: the lemmas lose the mood. Leading
@@ -219,7 +226,7 @@ _DEMANDED = _DONE_TO | _lexicon("""
 """)
 # Failure words that advice names as what it avoids («без очереди», «книгу жалоб»).
 _ADVICE_AVOIDS = _lexicon("очередь талон жалоба жаловаться дозвониться отказ отказать")
-_INDIGNANT = _COMPLAINT_TURN - {"сколько"} | _lexicon("давно разве законно законный правильно")
+_INDIGNANT = _COMPLAINT_TURN - {"сколько", "а"} | _lexicon("давно разве законно законный правильно")
 # Completed or announced work, as news writes it: past tense and short participles of opening,
 # finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
 # and the announced future of opening, starting and repairing («откроется», «стартует»,
@@ -376,6 +383,13 @@ def _information_question(words: Sequence[str], text: str, vocabulary: frozenset
     return not _names_failure([w for w in words if w != "сколько"], vocabulary)
 
 
+def _planned_question(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment asks whether a planned outage or closure will reach someone."""
+    if "?" not in text or set(words) & _INDIGNANT or not _PLANNED_FUTURE.search(text):
+        return False
+    return not set(words) & (_FAILURE - _PLANNED - _WEAK_FAILURE)
+
+
 def _official_notice(words: Sequence[str], text: str) -> bool:
     """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
     present = set(words)
@@ -487,6 +501,8 @@ def no_problem_reason(
         if _contact_ad(words, text):
             return CONTACT_REASON
         if not is_comment and _information_question(words, text, vocabulary):
+            return QUESTION_REASON
+        if is_comment and _planned_question(words, text):
             return QUESTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
