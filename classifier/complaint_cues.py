@@ -94,7 +94,7 @@ _PROBLEM_TEXT = """
     жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
     незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
     потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать опоздать
-    обещать
+    обещать сбить сбивать задавить
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -186,6 +186,8 @@ _DONE_TO = _lexicon("""
     листва пень аварийный провод объявление реклама день второй третий неделя месяц сутки
 """)
 _NEGATION = _lexicon("не нет без ни")
+# A need said alone: in a reply to another commenter it is an opinion («не надо собрания»).
+_NEED = _lexicon("надо нужно необходимо срочно")
 # A citizen's demand: not in an official notice («Требуется очистить…», «Прошу принять меры»).
 _DEMAND = _lexicon("требоваться требовать прошу просьба жалоба неудовлетворительный неисправный")
 # What a notice asks the public not to do («просим не оставлять автомобили»).
@@ -314,11 +316,11 @@ def _asks(words: Sequence[str], at: int) -> bool:
     return at < len(words) and words[at] in _ASK_VERBS
 
 
-def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
-    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed).
+def _failures(words: Sequence[str]) -> set[str]:
+    """Return a comment's failure words; «не» is one before a word that can fail.
 
-    «не» is a failure before a word that can fail («не вывозят», «не горит»), not before a
-    function word («не в первый раз», «не наш район», «не так всё просто»).
+    «не» counts before a content word («не вывозят», «не горит»), not before a function word
+    («не в первый раз», «не так всё просто») or an asking verb («не подскажете»).
     """
     failures = {
         w
@@ -333,10 +335,16 @@ def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
         for w, after in itertools.pairwise(words)
         if w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
     )
-    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали»
-        return True
     if any(w == "без" and after in _OBJECT for w, after in itertools.pairwise(words)):
-        return True  # a lack: «без света», «без воды»
+        failures.add("без")  # a lack: «без света», «без воды»
+    return failures
+
+
+def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
+    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed)."""
+    failures = _failures(words)
+    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали», «без»
+        return True
     return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
 
 
@@ -473,6 +481,8 @@ def no_problem_reason(
     present = set(words)
     if is_comment and (_comment_advice(words) or (text and _imperative_advice(words, text))):
         return ADVICE_REASON
+    if is_comment and row["names_commenter"] and not _failures(words) - _WEAK_FAILURE - _NEED:
+        return REPLY_REASON  # «Светлана, это не УК, это домофонщики отвечают»
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
