@@ -211,6 +211,8 @@ _PLANNED = _lexicon("отключить отключение отключать 
 _PLANNED_FUTURE = re.compile(
     r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-яё]*(?:ат|ят|ют|ут)\b", re.IGNORECASE
 )
+# A text whose last sentence asks (emoji and brackets after the mark left aside).
+_ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
 # An imperative that opens a comment, addressed to a fellow citizen («Записывайтесь…»,
 # «Требуйте…», «Соберите подписи…»), read from the raw text: the lemmas lose the mood. Leading
@@ -398,6 +400,20 @@ def _planned_question(words: Sequence[str], text: str) -> bool:
     return not set(words) & (_FAILURE - _PLANNED - _WEAK_FAILURE)
 
 
+def _comment_question(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment asks and names no failure beyond a bare «не» or a need.
+
+    «А нужно что-то перекрывать?», «Отопление не затронет?» ask; «Почему опять…?», «Когда
+    уже…?» reproach (``_INDIGNANT``), and «без света» or «сломали» report.
+    """
+    if not _ENDS_ASKING.search(text) or set(words) & _INDIGNANT:
+        return False
+    failures = _failures(words)
+    if "нет" in failures and set(words) & _OBJECT:
+        return False  # a lack: «…никакой машины нет», «а света у вас нет?»
+    return not failures - _WEAK_FAILURE - _NEED - _PLANNED - {"сколько"}
+
+
 def _official_notice(words: Sequence[str], text: str) -> bool:
     """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
     present = set(words)
@@ -512,7 +528,7 @@ def no_problem_reason(
             return CONTACT_REASON
         if not is_comment and _information_question(words, text, vocabulary):
             return QUESTION_REASON
-        if is_comment and _planned_question(words, text):
+        if is_comment and (_planned_question(words, text) or _comment_question(words, text)):
             return QUESTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
