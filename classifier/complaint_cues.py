@@ -208,9 +208,7 @@ _COMPLAINT_TURN = _lexicon("""
 # A question about a planned outage or closure: whether it will reach me («А дом 22 тоже
 # отключат?», «Перекроют полностью?»), read from the raw text (the lemmas lose the tense).
 _PLANNED = _lexicon("отключить отключение отключать перекрыть перекрывать закрыть ограничить")
-_PLANNED_FUTURE = re.compile(
-    r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-яё]*(?:ат|ят|ют|ут)\b", re.IGNORECASE
-)
+_PLANNED_FUTURE = re.compile(r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-я]*(?:ат|ят|ют|ут)\b")
 # A text whose last sentence asks (emoji and brackets after the mark left aside).
 _ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
@@ -219,8 +217,7 @@ _ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
 # particles are skipped («А вы идите…», «Лучше сразу звоните…»).
 _IMPERATIVE_OPENING = re.compile(
     r"^\W*(?:(?:а|и|ну|так|вы|лучше|просто|сразу|только|тогда|сначала)\W+)*"
-    r"[а-яё]{2,}(?:йте|ите)(?:сь)?\b",
-    re.IGNORECASE,
+    r"[а-я]{2,}(?:йте|ите)(?:сь)?\b"
 )
 # What an imperative demands of those responsible: a complaint's, not advice («Почините…»,
 # «Уберите…», «Наведите порядок», «Посмотрите, что творится»).
@@ -267,8 +264,22 @@ _NOTICE = re.compile(
     r"|отсутствовать|проводит|производит|осуществлят|ходить по)"
     r"|\bпланов(?:ое|ые|ых|ого) (?:отключени|работ|ремонт|замен)"
     r"|\bприносим (?:свои )?извинения|\bпросим (?:отнестись|не оставлять|с пониманием)"
-    r"|\bпо изменённому расписанию|\bпо измененному расписанию",
-    re.IGNORECASE,
+    r"|\bпо измененному расписанию"
+)
+# Words one of which every notice has: the regex runs only on texts with one.
+_NOTICE_HINTS = (
+    "уважаем",
+    "внимани",
+    "информир",
+    "сообща",
+    "напомина",
+    "извеща",
+    "уведомл",
+    "буд",
+    "планов",
+    "извинени",
+    "просим",
+    "расписани",
 )
 # What an ad or spam leaves that the lemmas lose: a phone number, a link, a handle, a price.
 _CONTACT = re.compile(
@@ -276,9 +287,9 @@ _CONTACT = re.compile(
     r"|https?://|\bwww\.|\b(?:t\.me|vk\.com|vk\.cc|bit\.ly|ok\.ru)/"
     r"|(?<![\w.])@[a-z0-9_]{3,}"
     r"|\d\s*(?:руб\b|руб\.|р\.|₽|тыс\.? ?руб)"
-    r"|\b(?:в лс|в личку|в личные|в директ|whatsapp|ватсап|вотсап|вайбер|viber)\b",
-    re.IGNORECASE,
+    r"|\b(?:в лс|в личку|в личные|в директ|whatsapp|ватсап|вотсап|вайбер|viber)\b"
 )
+_CONTACT_HINT = re.compile(r"[\d@/]|лс|личк|личн|директ|whatsapp|ватсап|вотсап|вайбер|viber")
 
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
@@ -312,6 +323,14 @@ def _row(doc: str) -> list[float]:
 
 
 _ASK_VERBS = _lexicon("знать подсказать сказать")
+
+
+# What keeps each raw-text rule from firing (computed once).
+_ADVICE_BLOCKERS = _FAILURE - _WEAK_FAILURE - _DONE_TO - _ADVICE_AVOIDS - _DURATION
+_NEWS_BLOCKERS = _NEGATION | _COMPLAINT_TURN | (_FAILURE - _DONE_TO)
+_PLANNED_BLOCKERS = _FAILURE - _PLANNED - _WEAK_FAILURE
+_NOTICE_BLOCKERS = _COMPLAINT_TURN - {"а", "когда"} | _DEMAND | {"нет"}
+_CONTACT_BLOCKERS = (_FAILURE - _DONE_TO - _WEAK_FAILURE) | _COMPLAINT_TURN
 
 
 def _asks(words: Sequence[str], at: int) -> bool:
@@ -355,14 +374,14 @@ def _imperative_advice(words: Sequence[str], text: str) -> bool:
     match = _IMPERATIVE_OPENING.match(text)
     if match is None:
         return False
-    verb = match.group(0).split()[-1].strip(",.!:;").lower().replace("ё", "е")
+    verb = match.group(0).split()[-1].strip(",.!:;")
     verb_at = next((i for i, w in enumerate(words[:6]) if w[:3] == verb[:3]), None)
     if verb_at is None or words[verb_at] in _DEMANDED:
         return False
     present = set(words) - {words[verb_at]}
     if present & {"опять", "снова"}:
         return False  # «Смотрите, опять…»: pointing at a failure again
-    return not present & (_FAILURE - _WEAK_FAILURE - _DONE_TO - _ADVICE_AVOIDS - _DURATION)
+    return not present & _ADVICE_BLOCKERS
 
 
 def _comment_advice(words: Sequence[str]) -> bool:
@@ -376,11 +395,9 @@ def _comment_advice(words: Sequence[str]) -> bool:
 def _reports_done_work(words: Sequence[str], text: str) -> bool:
     """Say whether a text reports work done or announced, with no failure and no turn."""
     present = set(words)
-    if "?" in text or present & (_NEGATION | _COMPLAINT_TURN):
+    if "?" in text or present & _NEWS_BLOCKERS:
         return False
-    if present & (_FAILURE - _DONE_TO):
-        return False
-    return _DONE_WORK.search(text.lower().replace("ё", "е")) is not None
+    return _DONE_WORK.search(text) is not None
 
 
 def _information_question(words: Sequence[str], text: str, vocabulary: frozenset[str]) -> bool:
@@ -397,7 +414,7 @@ def _planned_question(words: Sequence[str], text: str) -> bool:
     """Say whether a comment asks whether a planned outage or closure will reach someone."""
     if "?" not in text or set(words) & _INDIGNANT or not _PLANNED_FUTURE.search(text):
         return False
-    return not set(words) & (_FAILURE - _PLANNED - _WEAK_FAILURE)
+    return not set(words) & _PLANNED_BLOCKERS
 
 
 def _comment_question(words: Sequence[str], text: str) -> bool:
@@ -417,10 +434,10 @@ def _comment_question(words: Sequence[str], text: str) -> bool:
 def _official_notice(words: Sequence[str], text: str) -> bool:
     """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
     present = set(words)
-    if "?" in text or present & (_COMPLAINT_TURN - {"а", "когда"} | _DEMAND | {"нет"}):
+    if "?" in text or present & _NOTICE_BLOCKERS or not any(h in text for h in _NOTICE_HINTS):
         return False
     if any(
-        w == "не" and after not in RUSSIAN_STOP_WORDS | _NOTICE_ASKS
+        w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _NOTICE_ASKS
         for w, after in itertools.pairwise(words)
     ):
         return False  # «объявлений о плановых работах не было», «свет так и не дали»
@@ -429,12 +446,12 @@ def _official_notice(words: Sequence[str], text: str) -> bool:
 
 def _contact_ad(words: Sequence[str], text: str) -> bool:
     """Say whether a text carries a phone, link or price and reports no failure of its own."""
-    present = set(words)
-    negated = any(
-        w in _NEGATION and after not in RUSSIAN_STOP_WORDS | _POLITE
+    if _CONTACT_HINT.search(text) is None or set(words) & _CONTACT_BLOCKERS:
+        return False
+    if any(
+        w in _NEGATION and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
         for w, after in itertools.pairwise(words)
-    )
-    if negated or present & (_FAILURE - _DONE_TO - _WEAK_FAILURE) or present & _COMPLAINT_TURN:
+    ):
         return False
     return _CONTACT.search(text) is not None
 
@@ -494,6 +511,8 @@ def no_problem_reason(
     if not words:
         return None
     row = dict(zip(CUE_NAMES, _row(doc), strict=True))
+    # The raw text as the raw-text cues read it: lower case, «ё» as «е».
+    text = text.lower().replace("ё", "е") if text else None
     present = set(words)
     if is_comment and (_comment_advice(words) or (text and _imperative_advice(words, text))):
         return ADVICE_REASON
