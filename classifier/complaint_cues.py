@@ -165,7 +165,7 @@ _SHOULD = _lexicon("надо нужно лучше советовать попр
 # with only these must also name what has failed.
 _WEAK_FAILURE = _lexicon("""
     не нет беда проблема плохо плохой ужасный ужасно хуже запах мучиться страдать жалоба
-    жаловаться бесполезно невыносимо никто ничто никак
+    жаловаться бесполезно невыносимо никто ничто никак обещать
 """)
 _GROUP = _lexicon("группа сообщество паблик чат канал")
 # An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
@@ -209,6 +209,11 @@ _COMPLAINT_TURN = _lexicon("""
 # отключат?», «Перекроют полностью?»), read from the raw text (the lemmas lose the tense).
 _PLANNED = _lexicon("отключить отключение отключать перекрыть перекрывать закрыть ограничить")
 _PLANNED_FUTURE = re.compile(r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-я]*(?:ат|ят|ют|ут)\b")
+# A comment that opens with a verb in the past tells what was done, it does not advise
+# («Звонила в УК, сказали ждите», «Писали в ЦУР, отписка»).
+_REPORTED = re.compile(
+    r"^\W*(?:(?:а|и|мы|я|уже|сами|сто раз)\W+)*[а-я]{2,}(?:л|ла|ли|ло)(?:сь|ся)?\b"
+)
 # A text whose last sentence asks (emoji and brackets after the mark left aside).
 _ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
@@ -514,7 +519,10 @@ def no_problem_reason(
     # The raw text as the raw-text cues read it: lower case, «ё» as «е».
     text = text.lower().replace("ё", "е") if text else None
     present = set(words)
-    if is_comment and (_comment_advice(words) or (text and _imperative_advice(words, text))):
+    if is_comment and (
+        (_comment_advice(words) and not (text and _REPORTED.match(text)))
+        or (text and _imperative_advice(words, text))
+    ):
         return ADVICE_REASON
     if is_comment and row["names_commenter"] and not _failures(words) - _WEAK_FAILURE - _NEED:
         return REPLY_REASON  # «Светлана, это не УК, это домофонщики отвечают»
