@@ -502,12 +502,17 @@ def no_problem_reason(
 
     The rules, first match wins:
 
-    - a comment that opens with advice («Пишите в ЦУР», «Надо сразу в прокуратуру писать»);
+    - a comment that opens with advice («Пишите в ЦУР», «Надо сразу в прокуратуру писать»,
+      with ``text``: an imperative to a fellow citizen, «Записывайтесь…»; not a past tense,
+      «Звонила в УК…»); a comment opening with a first name that names no failure of its own;
     - an advice-like opening or a name addressed («Олег, ...») with no problem word and object
       together; an invitation or a poll («Приглашаем…», «Опрос: …»);
     - an ad's opening («продам», «сдаётся») with no failure word; a lost or found pet with no
       danger; the community's rules; spam; thanks or a congratulation with no failure and no
       contrast (sarcasm keeps one: «спасибо, теперь катаемся как по стиральной доске»);
+    - with ``text`` (the raw message; what the lemmas lose): an official notice, news of work
+      done or announced, an ad with a phone, link or price, a question for information (a post
+      opening with one, a comment whose last sentence asks) — each with no failure in it;
     - no word of the problem vocabulary at all;
     - a comment (``is_comment``) with no failure word, or no other word of the vocabulary (what
       has failed).
