@@ -7,7 +7,9 @@ commenter mostly does not, whatever its mood («Позор», «Пишите в 
 failures, needs, dangers and objects, and the seed corpus's own complaint words);
 :func:`no_problem_reason` says why a text reports none (the text models then keep it out of
 the complaints, naming the reason in the evidence); :func:`cue_matrix` gives the same cues as
-dense columns for experiments. Pure: lemma strings in, values out.
+dense columns for experiments. Given the raw message too, it reads what the lemmas lose: the
+tense of done work, a notice's register, an imperative, a phone number, a link, a question
+mark. Pure: strings in, values out.
 """
 
 from __future__ import annotations
