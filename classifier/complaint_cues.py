@@ -96,7 +96,9 @@ _PROBLEM_TEXT = """
     жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
     незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
     потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать опоздать
-    обещать сбить сбивать задавить
+    обещать сбить сбивать задавить проседать просесть деформировать деформированный лопаться
+    задувать накрениться валяться нарушить нарушенный выбитый неподходящий неочищенный
+    вмятина царапина поломка выбить
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -180,12 +182,21 @@ _POLITE = _lexicon("""
 # What a news post says was done, and what it was done to: repairs, clean-ups and their objects
 # are not failures there («установили светильники», «ликвидировали свалку», «из аварийного
 # жилья»). Everything else of the failure lexicon still is («провалился», «течёт», «опасно»).
-_DONE_TO = _lexicon("""
+_FIX_VERBS = _lexicon("""
     починить отремонтировать убрать вывезти устранить восстановить заменить очистить почистить
     покрасить закрасить вырезать спилить покосить скосить засыпать залатать демонтировать
-    убирать вывозить чистить ремонтировать принять проверить помочь помогать замена
-    восстановление освещение мусор свалка яма выбоина граффити надпись снег сугроб сосулька
-    листва пень аварийный провод объявление реклама день второй третий неделя месяц сутки
+    убирать вывозить чистить ремонтировать принять проверить помочь помогать
+""")
+_FIXED_THINGS = _lexicon("""
+    замена восстановление освещение мусор свалка яма выбоина граффити надпись снег сугроб
+    сосулька листва пень аварийный провод объявление реклама день второй третий неделя месяц
+    сутки
+""")
+_DONE_TO = _FIX_VERBS | _FIXED_THINGS
+# Damage a notice does not announce («после планового ремонта просел асфальт, образовалась яма»).
+_DAMAGE = _lexicon("""
+    яма выбоина трещина провалиться просесть проседать поломка сломать сломаться сломанный
+    течь протекать протечка разрушиться обрушиться деформировать деформированный
 """)
 _NEGATION = _lexicon("не нет без ни")
 # A need said alone: in a reply to another commenter it is an opinion («не надо собрания»).
@@ -216,6 +227,8 @@ _PLANNED_FUTURE = re.compile(r"\b(?:отключ|перекро|перекрыв
 _REPORTED = re.compile(
     r"^\W*(?:(?:а|и|мы|я|уже|сами|сто раз)\W+)*[а-я]{2,}(?:л|ла|ли|ло)(?:сь|ся)?\b"
 )
+# A post this short that asks is a reproach («Где уборка?», «Где замок, пломба?»).
+_MIN_QUESTION_WORDS = 5
 # A text whose last sentence asks (emoji and brackets after the mark left aside).
 _ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
 # A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
@@ -243,7 +256,7 @@ _INDIGNANT = _COMPLAINT_TURN - {"сколько", "а"} | _lexicon("давно �
 # Read from the raw text: the lemmas lose the tense («отремонтировали» and «отремонтируйте»).
 _DONE_WORK = re.compile(
     r"\b(?:"
-    r"откры(?:л|ла|ло|ли|лся|лась|лось|лись)|откро(?:ется|ются|ют)"
+    r"откры(?:ла|ли|лся|лась|лось|лись)|откро(?:ется|ются|ют)"
     r"|заверш(?:ил|ила|или|ился|илась|ились|ен|ена|ено|ены|ат|ится|атся)"
     r"|(?:от|за)ремонтирова(?:л|ла|ли|н|на|но|ны)|реконструирова(?:л|ли|н|на|но|ны)"
     r"|(?:отремонтир|реконструир|заасфальтир|модернизир)уют|благоустроят|заменят|уложат"
@@ -255,10 +268,11 @@ _DONE_WORK = re.compile(
     r"|обустро(?:ил|или|ен|ена|ено|ены)|оборудова(?:ли|н|на|но|ны)"
     r"|восстанов(?:ил|или|лен|лена|лено|лены)|замен(?:ил|или|ены|ена|ено)|уложи(?:л|ли)|уложен[аоы]?"
     r"|запу(?:стил|стили|щен|щена|щено|щены)|провели|проведен[аоы]?|проведена|подвед[её]ны"
-    r"|нача(?:л|ла|ли|лся|лась|лись|т|та|то|ты)|начн(?:[её]тся|утся)"
+    r"|нача(?:ли|лся|лась|лись|т|та|то|ты)|начн(?:[её]тся|утся)"
     r"|стартова(?:л|ла|ло|ли)|стартует|прош(?:[её]л|ла|ли)|пройд(?:[её]т|ут)"
     r"|состоя(?:лся|лась|лись)|состоится|вручен[аоы]?|вручили|получили"
-    r"|назнач(?:ен|ена|или)|выделено|выдел(?:или|ят)|опубликова(?:н|на|но|ны|ли)"
+    r"|назнач(?:ен|ена|или)|выделено (?:более |около |свыше )?\d+|выдел(?:или|ят)"
+    r"|опубликова(?:н|на|но|ны|ли)"
     r"|выраст(?:ет|ут)|планиру(?:ется|ются)|обсуд(?:ят|или)"
     r")\b"
 )
@@ -336,10 +350,10 @@ _ASK_VERBS = _lexicon("знать подсказать сказать")
 
 # What keeps each raw-text rule from firing (computed once).
 _ADVICE_BLOCKERS = _FAILURE - _WEAK_FAILURE - _DONE_TO - _ADVICE_AVOIDS - _DURATION
-_NEWS_BLOCKERS = _NEGATION | _COMPLAINT_TURN | (_FAILURE - _DONE_TO)
+_NEWS_BLOCKERS = _NEGATION | _COMPLAINT_TURN | (_FAILURE - _DONE_TO) | {"давно"}
 _PLANNED_BLOCKERS = _FAILURE - _PLANNED - _WEAK_FAILURE
-_NOTICE_BLOCKERS = _COMPLAINT_TURN - {"а", "когда"} | _DEMAND | {"нет"}
-_CONTACT_BLOCKERS = (_FAILURE - _DONE_TO - _WEAK_FAILURE) | _COMPLAINT_TURN
+_NOTICE_BLOCKERS = _COMPLAINT_TURN - {"а", "когда"} | _DEMAND | _DAMAGE | {"нет"}
+_CONTACT_BLOCKERS = (_FAILURE - _FIXED_THINGS - _WEAK_FAILURE) | _COMPLAINT_TURN
 
 
 def _asks(words: Sequence[str], at: int) -> bool:
@@ -414,7 +428,9 @@ def _information_question(words: Sequence[str], text: str, vocabulary: frozenset
 
     «сколько» asks a time or a price there («до скольки работает»), not how long it has lasted.
     """
-    if "?" not in text or not set(words[:4]) & _ASKING or set(words) & _INDIGNANT:
+    if len(words) < _MIN_QUESTION_WORDS or "?" not in text:
+        return False
+    if not set(words[:4]) & _ASKING or set(words) & _INDIGNANT:
         return False
     return not _names_failure([w for w in words if w != "сколько"], vocabulary)
 
