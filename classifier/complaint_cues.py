@@ -7,13 +7,16 @@ commenter mostly does not, whatever its mood («Позор», «Пишите в 
 failures, needs, dangers and objects, and the seed corpus's own complaint words);
 :func:`no_problem_reason` says why a text reports none (the text models then keep it out of
 the complaints, naming the reason in the evidence); :func:`cue_matrix` gives the same cues as
-dense columns for experiments. Pure: lemma strings in, values out.
+dense columns for experiments. Given the raw message too, it reads what the lemmas lose: the
+tense of done work, a notice's register, an imperative, a phone number, a link, a question
+mark. Pure: strings in, values out.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -27,11 +30,15 @@ __all__ = [
     "ADVICE_REASON",
     "AD_REASON",
     "COMMENT_REASON",
+    "CONTACT_REASON",
     "CUE_NAMES",
     "GREETING_REASON",
     "INVITATION_REASON",
+    "NEWS_REASON",
+    "NOTICE_REASON",
     "NO_PROBLEM_REASON",
     "PET_REASON",
+    "QUESTION_REASON",
     "REPLY_REASON",
     "RULES_REASON",
     "SPAM_REASON",
@@ -53,6 +60,10 @@ COMMENT_REASON = "комментарий без неисправности и е
 SPAM_REASON = "спам: заработок, ссылки, розыгрыши"
 THANKS_REASON = "благодарность без жалобы"
 GREETING_REASON = "поздравление или приветствие"
+NEWS_REASON = "новость о сделанной работе, без неисправности"
+NOTICE_REASON = "официальное объявление: отключение, перекрытие, расписание"
+CONTACT_REASON = "объявление с телефоном, ссылкой или ценой"
+QUESTION_REASON = "вопрос без неисправности"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -82,7 +93,12 @@ _PROBLEM_TEXT = """
     бросаться кидаться кусаться кусать напасть нападать отменить отмена перегорать перегореть
     скакать мигать вырубать вырубить выключить сорвать ломаться протечь залить заливать
     затапливать плохо плохой ужасный ужасно хуже мучиться страдать задыхаться жаловаться
-    жалоба бесполезно отписка
+    жалоба бесполезно отписка неудовлетворительно некачественно некачественный самовольно
+    незаконно неправильно неисправный неисправно неисправность разрушаться трясти капать
+    потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать опоздать
+    обещать сбить сбивать задавить проседать просесть деформировать деформированный лопаться
+    задувать накрениться валяться нарушить нарушенный выбитый неподходящий неочищенный
+    вмятина царапина поломка выбить
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -153,11 +169,150 @@ _SHOULD = _lexicon("надо нужно лучше советовать попр
 # with only these must also name what has failed.
 _WEAK_FAILURE = _lexicon("""
     не нет беда проблема плохо плохой ужасный ужасно хуже запах мучиться страдать жалоба
-    жаловаться бесполезно невыносимо никто ничто никак
+    жаловаться бесполезно невыносимо никто ничто никак обещать
 """)
 _GROUP = _lexicon("группа сообщество паблик чат канал")
 # An invitation or a poll opens with its verb or its name («Приглашаем…», «Опрос: …»).
 _INVITATION_OPENING = _lexicon("приглашать пригласить опрос голосование голосовать анонс афиша")
+# «не» before these asks or checks, it reports nothing («не подскажете», «никто не знает», «а дом
+# 17 не попадает?»).
+_POLITE = _lexicon("""
+    подсказать знать сказать мочь попадать попасть входить касаться относиться забыть
+""")
+# What a news post says was done, and what it was done to: repairs, clean-ups and their objects
+# are not failures there («установили светильники», «ликвидировали свалку», «из аварийного
+# жилья»). Everything else of the failure lexicon still is («провалился», «течёт», «опасно»).
+_FIX_VERBS = _lexicon("""
+    починить отремонтировать убрать вывезти устранить восстановить заменить очистить почистить
+    покрасить закрасить вырезать спилить покосить скосить засыпать залатать демонтировать
+    убирать вывозить чистить ремонтировать принять проверить помочь помогать
+""")
+_FIXED_THINGS = _lexicon("""
+    замена восстановление освещение мусор свалка яма выбоина граффити надпись снег сугроб
+    сосулька листва пень аварийный провод объявление реклама день второй третий неделя месяц
+    сутки
+""")
+_DONE_TO = _FIX_VERBS | _FIXED_THINGS
+# Damage a notice does not announce («после планового ремонта просел асфальт, образовалась яма»).
+_DAMAGE = _lexicon("""
+    яма выбоина трещина провалиться просесть проседать поломка сломать сломаться сломанный
+    течь протекать протечка разрушиться обрушиться деформировать деформированный
+""")
+_NEGATION = _lexicon("не нет без ни")
+# A need said alone: in a reply to another commenter it is an opinion («не надо собрания»).
+_NEED = _lexicon("надо нужно необходимо срочно")
+# A citizen's demand: not in an official notice («Требуется очистить…», «Прошу принять меры»).
+_DEMAND = _lexicon("требоваться требовать прошу просьба жалоба неудовлетворительный неисправный")
+# What a notice asks the public not to do («просим не оставлять автомобили»).
+_NOTICE_ASKS = _lexicon("оставлять парковать ставить занимать")
+# How a question for information opens («Подскажите…», «Не знаете…», «Кто-нибудь в курсе…»).
+_ASKING = _lexicon("подсказать знать кто-нибудь кто-то кто где какой куда можно ли курс")
+# Where to complain: advice names the authority even without a verb («Надо в минтранс»).
+_AUTHORITY = _lexicon("""
+    цур прокуратура жилинспекция роспотребнадзор госуслуга еддс депутат мэрия губернатор
+    участковый администрация приемная минтранс министерство инспекция суд полиция омбудсмен
+""")
+# What turns a report of done work into a complaint about it («отремонтировали, а через месяц
+# яма», «открыли в мае, но фонари не горят», «обещали к сентябрю, до сих пор…»).
+_COMPLAINT_TURN = _lexicon("""
+    а но однако зато опять снова уже теперь обещать обещанный почему когда сколько зачем
+    я мы мой наш нас нам
+""")
+# A question about a planned outage or closure: whether it will reach me («А дом 22 тоже
+# отключат?», «Перекроют полностью?»), read from the raw text (the lemmas lose the tense).
+_PLANNED = _lexicon("отключить отключение отключать перекрыть перекрывать закрыть ограничить")
+_PLANNED_FUTURE = re.compile(r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-я]*(?:ат|ят|ют|ут)\b")
+# A comment that opens with a verb in the past tells what was done, it does not advise
+# («Звонила в УК, сказали ждите», «Писали в ЦУР, отписка»).
+_REPORTED = re.compile(
+    r"^\W*(?:(?:а|и|мы|я|уже|сами|сто раз)\W+)*[а-я]{2,}(?:л|ла|ли|ло)(?:сь|ся)?\b"
+)
+# A post this short that asks is a reproach («Где уборка?», «Где замок, пломба?»).
+_MIN_QUESTION_WORDS = 5
+# A text whose last sentence asks (emoji and brackets after the mark left aside).
+_ENDS_ASKING = re.compile(r"\?[^\w.!?]*$")
+# A question that is a reproach («Разве можно…?», «Давно стоит, где хозяин?», «Опять где уборка?»).
+# An imperative that opens a comment, addressed to a fellow citizen («Записывайтесь…»,
+# «Требуйте…», «Соберите подписи…»), read from the raw text: the lemmas lose the mood. Leading
+# particles are skipped («А вы идите…», «Лучше сразу звоните…»).
+_IMPERATIVE_OPENING = re.compile(
+    r"^\W*(?:(?:а|и|ну|так|вы|лучше|просто|сразу|только|тогда|сначала)\W+)*"
+    r"[а-я]{2,}(?:йте|ите)(?:сь)?\b"
+)
+# What an imperative demands of those responsible: a complaint's, not advice («Почините…»,
+# «Уберите…», «Наведите порядок», «Посмотрите, что творится»).
+_DEMANDED = _DONE_TO | _lexicon("""
+    сделать разобраться навести посмотреть смотреть глянуть обратить вернуть дать включить
+    спасти наказать остановить прекратить запретить решить помочь ответить приехать прислать
+""")
+# Failure words that advice names as what it avoids («без очереди», «книгу жалоб»).
+_ADVICE_AVOIDS = _lexicon("очередь талон жалоба жаловаться дозвониться отказ отказать")
+_INDIGNANT = _COMPLAINT_TURN - {"сколько", "а"} | _lexicon("давно разве законно законный правильно")
+# Completed or announced work, as news writes it: past tense and short participles of opening,
+# finishing, repairing, building, starting («открылся», «завершён», «отремонтированы», «сданы»),
+# and the announced future of opening, starting and repairing («откроется», «стартует»,
+# «отремонтируют»; a question or «когда» makes it a complaint's, see the caller). Not
+# the states a complaint reports: «открыт люк», «установлены барьеры» (an appeal's register).
+# Read from the raw text: the lemmas lose the tense («отремонтировали» and «отремонтируйте»).
+_DONE_WORK = re.compile(
+    r"\b(?:"
+    r"откры(?:ла|ли|лся|лась|лось|лись)|откро(?:ется|ются|ют)"
+    r"|заверш(?:ил|ила|или|ился|илась|ились|ен|ена|ено|ены|ат|ится|атся)"
+    r"|(?:от|за)ремонтирова(?:л|ла|ли|н|на|но|ны)|реконструирова(?:л|ли|н|на|но|ны)"
+    r"|(?:отремонтир|реконструир|заасфальтир|модернизир)уют|благоустроят|заменят|уложат"
+    r"|восстановят|высадят"
+    r"|модернизирова(?:л|ли|н|на|но|ны)|заасфальтирова(?:л|ли|н|на|но|ны)"
+    r"|постро(?:ил|или|ен|ена|ено|ены|ят)|сдан|сдана|сдано|сданы|сдали|введ[её]н|введена|введены"
+    r"|установ(?:ил|или|ят)|благоустро(?:ил|или|ен|ена|ено|ены)"
+    r"|обнов(?:ил|или|ил[аи]сь|л[её]н|лена|лено|лены|ят)|высади(?:л|ли)|высажен[аоы]?"
+    r"|обустро(?:ил|или|ен|ена|ено|ены)|оборудова(?:ли|н|на|но|ны)"
+    r"|восстанов(?:ил|или|лен|лена|лено|лены)|замен(?:ил|или|ены|ена|ено)|уложи(?:л|ли)|уложен[аоы]?"
+    r"|запу(?:стил|стили|щен|щена|щено|щены)|провели|проведен[аоы]?|проведена|подвед[её]ны"
+    r"|нача(?:ли|лся|лась|лись|т|та|то|ты)|начн(?:[её]тся|утся)"
+    r"|стартова(?:л|ла|ло|ли)|стартует|прош(?:[её]л|ла|ли)|пройд(?:[её]т|ут)"
+    r"|состоя(?:лся|лась|лись)|состоится|вручен[аоы]?|вручили|получили"
+    r"|назнач(?:ен|ена|или)|выделено (?:более |около |свыше )?\d+|выдел(?:или|ят)"
+    r"|опубликова(?:н|на|но|ны|ли)"
+    r"|выраст(?:ет|ут)|планиру(?:ется|ются)|обсуд(?:ят|или)"
+    r")\b"
+)
+# An official notice: addressed to the public, or a planned outage, closure or timetable in the
+# passive future («будет отключено», «будет перекрыто движение», «плановое отключение»).
+_NOTICE = re.compile(
+    r"\bуважаемы[ей] (?:жител|абонент|потребител|пассажир|водител|автомобилист|горожан"
+    r"|собственник|родител|пациент|покупател|клиент)"
+    r"|^\W*(?:внимание|информируем|сообщаем|напоминаем|извещаем)\b"
+    r"|\b(?:сообщает|информирует|уведомляет|напоминает)\s*:"
+    r"|\bбуд(?:ет|ут) (?:отключ|перекрыт|ограничен|прекращ|приостановл|закрыт|изменен"
+    r"|отсутствовать|проводит|производит|осуществлят|ходить по)"
+    r"|\bпланов(?:ое|ые|ых|ого) (?:отключени|работ|ремонт|замен)"
+    r"|\bприносим (?:свои )?извинения|\bпросим (?:отнестись|не оставлять|с пониманием)"
+    r"|\bпо измененному расписанию"
+)
+# Words one of which every notice has: the regex runs only on texts with one.
+_NOTICE_HINTS = (
+    "уважаем",
+    "внимани",
+    "информир",
+    "сообща",
+    "напомина",
+    "извеща",
+    "уведомл",
+    "буд",
+    "планов",
+    "извинени",
+    "просим",
+    "расписани",
+)
+# What an ad or spam leaves that the lemmas lose: a phone number, a link, a handle, a price.
+_CONTACT = re.compile(
+    r"(?:\+7|(?<![\d\w])8)[\s\-()]*\d(?:[\s\-()]*\d){9}(?!\d)"
+    r"|https?://|\bwww\.|\b(?:t\.me|vk\.com|vk\.cc|bit\.ly|ok\.ru)/"
+    r"|(?<![\w.])@[a-z0-9_]{3,}"
+    r"|\d\s*(?:руб\b|руб\.|р\.|₽|тыс\.? ?руб)"
+    r"|\b(?:в лс|в личку|в личные|в директ|whatsapp|ватсап|вотсап|вайбер|viber)\b"
+)
+_CONTACT_HINT = re.compile(r"[\d@/]|лс|личк|личн|директ|whatsapp|ватсап|вотсап|вайбер|viber")
 
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
@@ -190,21 +345,66 @@ def _row(doc: str) -> list[float]:
     ]
 
 
-def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
-    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed).
+_ASK_VERBS = _lexicon("знать подсказать сказать")
 
-    «не» is a failure before a word that can fail («не вывозят», «не горит»), not before a
-    function word («не в первый раз», «не наш район», «не так всё просто»).
+
+# What keeps each raw-text rule from firing (computed once).
+_ADVICE_BLOCKERS = _FAILURE - _WEAK_FAILURE - _DONE_TO - _ADVICE_AVOIDS - _DURATION
+_NEWS_BLOCKERS = _NEGATION | _COMPLAINT_TURN | (_FAILURE - _DONE_TO) | {"давно"}
+_PLANNED_BLOCKERS = _FAILURE - _PLANNED - _WEAK_FAILURE
+_NOTICE_BLOCKERS = _COMPLAINT_TURN - {"а", "когда"} | _DEMAND | _DAMAGE | {"нет"}
+_CONTACT_BLOCKERS = (_FAILURE - _FIXED_THINGS - _WEAK_FAILURE) | _COMPLAINT_TURN
+
+
+def _asks(words: Sequence[str], at: int) -> bool:
+    return at < len(words) and words[at] in _ASK_VERBS
+
+
+def _failures(words: Sequence[str]) -> set[str]:
+    """Return a comment's failure words; «не» is one before a word that can fail.
+
+    «не» counts before a content word («не вывозят», «не горит»), not before a function word
+    («не в первый раз», «не так всё просто») or an asking verb («не подскажете»).
     """
-    failures = {w for w in words if w in _FAILURE and w != "не"}
+    failures = {
+        w
+        for i, w in enumerate(words)
+        if w in _FAILURE
+        and w != "не"
+        # «никто не знает…» asks, it does not say nobody came
+        and not (w == "никто" and words[i + 1 : i + 2] == ["не"] and _asks(words, i + 2))
+    }
     failures.update(
         "не"
         for w, after in itertools.pairwise(words)
-        if w == "не" and after not in RUSSIAN_STOP_WORDS
+        if w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
     )
-    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали»
+    if any(w == "без" and after in _OBJECT for w, after in itertools.pairwise(words)):
+        failures.add("без")  # a lack: «без света», «без воды»
+    return failures
+
+
+def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
+    """Say whether a comment names a failure (and, for a bare «не»/«нет», what has failed)."""
+    failures = _failures(words)
+    if failures - _WEAK_FAILURE:  # a failure of its own: «отменили», «течёт», «сломали», «без»
         return True
     return bool(failures) and bool((set(words) & vocabulary) - _FAILURE)
+
+
+def _imperative_advice(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment opens with an imperative to a fellow citizen and names no failure."""
+    match = _IMPERATIVE_OPENING.match(text)
+    if match is None:
+        return False
+    verb = match.group(0).split()[-1].strip(",.!:;")
+    verb_at = next((i for i, w in enumerate(words[:6]) if w[:3] == verb[:3]), None)
+    if verb_at is None or words[verb_at] in _DEMANDED:
+        return False
+    present = set(words) - {words[verb_at]}
+    if present & {"опять", "снова"}:
+        return False  # «Смотрите, опять…»: pointing at a failure again
+    return not present & _ADVICE_BLOCKERS
 
 
 def _comment_advice(words: Sequence[str]) -> bool:
@@ -212,7 +412,73 @@ def _comment_advice(words: Sequence[str]) -> bool:
     head = words[:3]
     if head[0] in _ADVICE or (head[0] == "вы" and len(head) > 1 and head[1] in _ADVICE):
         return True
-    return head[0] in _SHOULD and any(w in _ADVICE for w in words[1:5])
+    return head[0] in _SHOULD and any(w in _ADVICE or w in _AUTHORITY for w in words[1:5])
+
+
+def _reports_done_work(words: Sequence[str], text: str) -> bool:
+    """Say whether a text reports work done or announced, with no failure and no turn."""
+    present = set(words)
+    if "?" in text or present & _NEWS_BLOCKERS:
+        return False
+    return _DONE_WORK.search(text) is not None
+
+
+def _information_question(words: Sequence[str], text: str, vocabulary: frozenset[str]) -> bool:
+    """Say whether a text asks for information and names no failure («Подскажите, где МФЦ?»).
+
+    «сколько» asks a time or a price there («до скольки работает»), not how long it has lasted.
+    """
+    if len(words) < _MIN_QUESTION_WORDS or "?" not in text:
+        return False
+    if not set(words[:4]) & _ASKING or set(words) & _INDIGNANT:
+        return False
+    return not _names_failure([w for w in words if w != "сколько"], vocabulary)
+
+
+def _planned_question(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment asks whether a planned outage or closure will reach someone."""
+    if "?" not in text or set(words) & _INDIGNANT or not _PLANNED_FUTURE.search(text):
+        return False
+    return not set(words) & _PLANNED_BLOCKERS
+
+
+def _comment_question(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment asks and names no failure beyond a bare «не» or a need.
+
+    «А нужно что-то перекрывать?», «Отопление не затронет?» ask; «Почему опять…?», «Когда
+    уже…?» reproach (``_INDIGNANT``), and «без света» or «сломали» report.
+    """
+    if not _ENDS_ASKING.search(text) or set(words) & _INDIGNANT:
+        return False
+    failures = _failures(words)
+    if "нет" in failures and set(words) & _OBJECT:
+        return False  # a lack: «…никакой машины нет», «а света у вас нет?»
+    return not failures - _WEAK_FAILURE - _NEED - _PLANNED - {"сколько"}
+
+
+def _official_notice(words: Sequence[str], text: str) -> bool:
+    """Say whether a text is an official notice: its marker, and no citizen's voice in it."""
+    present = set(words)
+    if "?" in text or present & _NOTICE_BLOCKERS or not any(h in text for h in _NOTICE_HINTS):
+        return False
+    if any(
+        w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _NOTICE_ASKS
+        for w, after in itertools.pairwise(words)
+    ):
+        return False  # «объявлений о плановых работах не было», «свет так и не дали»
+    return _NOTICE.search(text) is not None
+
+
+def _contact_ad(words: Sequence[str], text: str) -> bool:
+    """Say whether a text carries a phone, link or price and reports no failure of its own."""
+    if _CONTACT_HINT.search(text) is None or set(words) & _CONTACT_BLOCKERS:
+        return False
+    if any(
+        w in _NEGATION and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
+        for w, after in itertools.pairwise(words)
+    ):
+        return False
+    return _CONTACT.search(text) is not None
 
 
 def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
@@ -248,18 +514,23 @@ def problem_vocabulary(
 
 
 def no_problem_reason(
-    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False
+    doc: str, vocabulary: frozenset[str], *, is_comment: bool = False, text: str | None = None
 ) -> str | None:
     """Say why a lemma document reports no problem, or None when it may report one.
 
     The rules, first match wins:
 
-    - a comment that opens with advice («Пишите в ЦУР», «Надо сразу в прокуратуру писать»);
+    - a comment that opens with advice («Пишите в ЦУР», «Надо сразу в прокуратуру писать»,
+      with ``text``: an imperative to a fellow citizen, «Записывайтесь…»; not a past tense,
+      «Звонила в УК…»); a comment opening with a first name that names no failure of its own;
     - an advice-like opening or a name addressed («Олег, ...») with no problem word and object
       together; an invitation or a poll («Приглашаем…», «Опрос: …»);
     - an ad's opening («продам», «сдаётся») with no failure word; a lost or found pet with no
       danger; the community's rules; spam; thanks or a congratulation with no failure and no
       contrast (sarcasm keeps one: «спасибо, теперь катаемся как по стиральной доске»);
+    - with ``text`` (the raw message; what the lemmas lose): an official notice, news of work
+      done or announced, an ad with a phone, link or price, a question for information (a post
+      opening with one, a comment whose last sentence asks) — each with no failure in it;
     - no word of the problem vocabulary at all;
     - a comment (``is_comment``) with no failure word, or no other word of the vocabulary (what
       has failed).
@@ -270,9 +541,16 @@ def no_problem_reason(
     if not words:
         return None
     row = dict(zip(CUE_NAMES, _row(doc), strict=True))
+    # The raw text as the raw-text cues read it: lower case, «ё» as «е».
+    text = text.lower().replace("ё", "е") if text else None
     present = set(words)
-    if is_comment and _comment_advice(words):
+    if is_comment and (
+        (_comment_advice(words) and not (text and _REPORTED.match(text)))
+        or (text and _imperative_advice(words, text))
+    ):
         return ADVICE_REASON
+    if is_comment and row["names_commenter"] and not _failures(words) - _WEAK_FAILURE - _NEED:
+        return REPLY_REASON  # «Светлана, это не УК, это домофонщики отвечают»
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
@@ -293,6 +571,17 @@ def no_problem_reason(
     greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
     if greets and not present & _FAILURE:
         return GREETING_REASON
+    if text:
+        if _official_notice(words, text):
+            return NOTICE_REASON
+        if _reports_done_work(words, text):
+            return NEWS_REASON
+        if _contact_ad(words, text):
+            return CONTACT_REASON
+        if not is_comment and _information_question(words, text, vocabulary):
+            return QUESTION_REASON
+        if is_comment and (_planned_question(words, text) or _comment_question(words, text)):
+            return QUESTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
     if is_comment and not _names_failure(words, vocabulary):

@@ -339,7 +339,7 @@ def evaluate_models(
 def _score(
     models: TextModels, docs: Sequence[str], appeals: Sequence[Appeal]
 ) -> tuple[GroupReport, float, float, CalibrationReport]:
-    predictions = models.predict(docs, evidence=False)
+    predictions = models.predict(docs, evidence=False, texts=[a.text for a in appeals])
     report = group_report([a.group for a in appeals], [p.group for p in predictions])
     n = max(len(appeals), 1)
     topic_hits = sum(p.topic == a.topic for p, a in zip(predictions, appeals, strict=True))
@@ -361,7 +361,8 @@ def evaluate_noise(
     """
     docs = [" ".join(lemmatize(m.text)) for m in messages]
     comments = [m.role != "post" for m in messages]
-    predictions = models.predict(docs, evidence=False, comments=comments)
+    texts = [m.text for m in messages]
+    predictions = models.predict(docs, evidence=False, comments=comments, texts=texts)
     kinds = [p.kind for p in predictions]
     return noise_report(
         messages,

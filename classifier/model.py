@@ -14,9 +14,13 @@ from classifier.calibration import fit_temperature, softmax
 from classifier.complaint_cues import (
     AD_REASON,
     ADVICE_REASON,
+    CONTACT_REASON,
     GREETING_REASON,
     INVITATION_REASON,
+    NEWS_REASON,
+    NOTICE_REASON,
     PET_REASON,
+    QUESTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -68,6 +72,10 @@ _REASON_KINDS = {
     SPAM_REASON: "spam",
     THANKS_REASON: "thanks",
     GREETING_REASON: "greeting",
+    NEWS_REASON: "news",
+    NOTICE_REASON: "notice",
+    CONTACT_REASON: "ad",
+    QUESTION_REASON: "question",
 }
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}
@@ -381,11 +389,14 @@ class TextModels:
         *,
         evidence: bool = True,
         comments: Sequence[bool] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[TextPrediction]:
         """Predict complaint, group and topic for each document (one batch).
 
         ``comments`` says which documents are comments under a post (read more strictly by the
         no-problem rule: a comment must name a failure and what has failed); none by default.
+        ``texts`` are the raw messages the documents came from: the rule also reads what the
+        lemmas lose (phone numbers, links, prices, past-tense news verbs); none by default.
         """
         if not docs:
             return []
@@ -395,7 +406,7 @@ class TextModels:
         wordless = np.diff(x.indptr) == 0
         p_complaint[wordless] = NO_WORDS_CONFIDENCE
         kinds, kind_conf = self._kind(p_all, wordless)
-        reasons = self._gate(docs, p_complaint, kinds, comments)
+        reasons = self._gate(docs, p_complaint, kinds, comments, texts)
         p_topic = self.topic.proba(x) if self.topic is not None else None
         p_group = self.group_proba(self.group.proba(x), p_topic)
         best = np.argmax(p_group, axis=1)
@@ -485,6 +496,7 @@ class TextModels:
         p_complaint: np.ndarray[Any, Any],
         kinds: list[str | None],
         comments: Sequence[bool] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[str | None]:
         """Keep out of the complaints each text that names no problem; return the reasons.
 
@@ -496,7 +508,12 @@ class TextModels:
             return reasons
         known = {self.complaint.classes[int(i)] for i in self._kinds}
         for row, doc in enumerate(docs):
-            reason = no_problem_reason(doc, words, is_comment=bool(comments and comments[row]))
+            reason = no_problem_reason(
+                doc,
+                words,
+                is_comment=bool(comments and comments[row]),
+                text=texts[row] if texts else None,
+            )
             if reason is None:
                 continue
             reasons[row] = reason

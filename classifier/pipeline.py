@@ -312,7 +312,10 @@ class Classifier:
             lemmas = [tuple(lemmatizer.lemmatize_text(item.text)) for item in items]
         docs = [" ".join(words) for words in lemmas]
         predictions = self.models.predict(
-            docs, evidence=self.evidence, comments=[item.is_comment for item in items]
+            docs,
+            evidence=self.evidence,
+            comments=[item.is_comment for item in items],
+            texts=[item.text for item in items],
         )
         by_prepared = isinstance(self.matcher, PreparedMatcher)
         return [

@@ -8,11 +8,15 @@ from classifier.complaint_cues import (
     AD_REASON,
     ADVICE_REASON,
     COMMENT_REASON,
+    CONTACT_REASON,
     CUE_NAMES,
     GREETING_REASON,
     INVITATION_REASON,
+    NEWS_REASON,
     NO_PROBLEM_REASON,
+    NOTICE_REASON,
     PET_REASON,
+    QUESTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -186,3 +190,127 @@ def test_the_model_reads_a_comment_more_strictly_than_a_post(
     )
     assert [e.field for e in comment.evidence][:2] == ["kind", "reason"]
     assert post.complaint_confidence >= comment.complaint_confidence
+
+
+# What the lemmas lose, read from the raw text: the tense of done work, a notice's register, a
+# phone, link or price, a question's mark. Noise and the complaints that look like it (written
+# for this test: not in the seed corpus, the templates, the measured or the dev set).
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("На улице Кольцевой открылся новый сквер с фонтаном и детским городком", NEWS_REASON),
+        ("Завершён ремонт дороги на Луганской, обновлена разметка и светофоры", NEWS_REASON),
+        (
+            "В посёлке Лесной отремонтированы два моста и заасфальтирован подъезд к школе",
+            NEWS_REASON,
+        ),
+        ("В следующем году отремонтируют спортзал в школе №7", NEWS_REASON),
+        ("На благоустройство набережной выделено 30 миллионов рублей", NEWS_REASON),
+        ("Назначен новый начальник управления ЖКХ района", NEWS_REASON),
+        ("Деньги на набережную выделили, а её так и не начали делать", None),
+        # the register of a city portal's appeals: states, not news
+        ("Мусор на газоне у парадной лежит с начала марта", None),
+        ("Незаконная реклама на фасаде, на фото выделено красным", None),
+        ("После плановых работ на теплотрассе просел асфальт, образовалась яма", None),
+        ("Где уборка в подъезде?", None),
+        (
+            "Жалоба повторно, ответ: https://gorod.example.ru/problems/123, не устранено",
+            None,
+        ),
+        ("Дорогу на Луганской отремонтировали в июне, а она уже вся в ямах", None),
+        ("Сквер на Кольцевой открыли, но фонари не горят и урн нет", None),
+        ("Когда отремонтируют спортзал в школе №7?", None),
+        ("Открыт люк на тротуаре у дома 14, можно провалиться", None),
+        ("Самовольно установлены столбики на газоне у дома 3", None),
+        (
+            "Уважаемые жители! 3 февраля с 9:00 до 15:00 будет отключено электроснабжение "
+            "на улицах Луговой и Полевой в связи с ремонтом линии",
+            NOTICE_REASON,
+        ),
+        (
+            "Внимание! С 10 по 20 мая закрыт проезд по мосту через Быстрицу, объезд по трассе",
+            NOTICE_REASON,
+        ),
+        ("Отключили свет на Луговой без всякого объявления, уже пять часов сидим в темноте", None),
+        ("Объявлений о плановых работах не было, а воды нет с утра", None),
+        ("Уважаемая администрация, когда на Полевой дадут воду?", None),
+        ("Продаю дрова, береза, 2800 руб за машину, тел. 8 912 000-00-00", AD_REASON),
+        ("Натяжные потолки недорого, замер бесплатно, пишите в личку", CONTACT_REASON),
+        ("Стрижка собак на дому, звоните +7 (900) 111-22-33", CONTACT_REASON),
+        ("Вывоз старой мебели и мусора, газель, грузчики, 89001234567", CONTACT_REASON),
+        (
+            "Звонили в УК по 8 (8332) 11-22-33, трубку никто не берёт, лифт стоит третий день",
+            None,
+        ),
+        ("Фото ямы на Луговой: https://vk.com/photo1_2, колесо пробили", None),
+        ("Не подскажете, где на Луговой ближайшая аптека?", QUESTION_REASON),
+        ("Кто-нибудь знает, до скольки работает МФЦ в субботу?", QUESTION_REASON),
+        ("Подскажите, почему на Луговой второй день нет воды?", None),
+        ("Разве можно ставить машины на газон у детской площадки?", None),
+    ],
+)
+def test_what_the_raw_text_tells(lemmatizer: Lemmatizer, text: str, reason: str | None) -> None:
+    words = problem_vocabulary([], [])
+    assert no_problem_reason(_doc(lemmatizer, text), words, text=text) == reason
+
+
+def test_without_the_raw_text_the_rule_reads_the_lemmas_alone(lemmatizer: Lemmatizer) -> None:
+    text = "На улице Кольцевой открылся новый сквер с фонтаном и детским городком"
+    words = problem_vocabulary([], [])
+    assert no_problem_reason(_doc(lemmatizer, text), words) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("А Луговая 12 не попадает?", QUESTION_REASON),
+        ("Никто не знает, поликлиника в субботу работает?", QUESTION_REASON),
+        ("Надо в прокуратуру коллективно, по одному не услышат", ADVICE_REASON),
+        ("Мы третий день без воды, ребёнка искупать негде", None),
+        ("Записывайтесь с вечера через сайт, утром талонов уже нет", ADVICE_REASON),
+        ("А вы требуйте письменный ответ, устный не считается", ADVICE_REASON),
+        ("Лучше соберите подписи всего подъезда", ADVICE_REASON),
+        ("Почините уже лифт, бабушки на девятый пешком ходят", None),
+        ("Посмотрите, что во дворе творится: яма на яме", None),
+        ("Смотрите, опять из люка вода хлещет", None),
+        ("Марина, это не администрация, это подрядчик должен убирать", REPLY_REASON),
+        ("Олег, не надо никакого заявления, у нас и так поменяли", REPLY_REASON),
+        ("Марина, у нас на Полевой тоже трубу прорвало, подвал затоплен", None),
+        ("Олег, вчера на этом переходе чуть не сбили ребёнка", None),
+        ("А нужно заранее отключать стиральную машину?", QUESTION_REASON),
+        ("Котельную на Полевой это не затронет? 🤔", QUESTION_REASON),
+        ("Какая подача? Третий час стоим с вёдрами, воды нет", None),
+        ("А у вас тоже воды нет?", None),
+        ("Почему опять не предупредили?", None),
+        ("Звонили в диспетчерскую, сказали ждите, а лифт стоит пятый день", None),
+        ("Звоните в диспетчерскую, они быстро приезжают", ADVICE_REASON),
+        ("Степан, её обещали перевести на газ ещё в прошлом году", REPLY_REASON),
+        ("А Полевую 8 тоже отключат?", QUESTION_REASON),
+        ("Перекроют весь перекрёсток или только правую полосу?", QUESTION_REASON),
+        ("Почему нас отключают без предупреждения уже второй раз?", None),
+        ("Нам обещали до 17, а отключили с утра и до сих пор без воды", None),
+        ("У нас с потолка капает, ведро поставили", None),
+        ("А у нас поликлиника вообще не работает с понедельника", None),
+    ],
+)
+def test_comments_asking_and_advising(
+    lemmatizer: Lemmatizer, text: str, reason: str | None
+) -> None:
+    words = problem_vocabulary([], [])
+    got = no_problem_reason(_doc(lemmatizer, text), words, is_comment=True, text=text)
+    assert got == reason
+
+
+def test_the_model_names_a_news_post_and_says_why(
+    models: TextModels, lemmatizer: Lemmatizer
+) -> None:
+    news = "В посёлке Лесной отремонтированы два моста и заасфальтирован подъезд к школе"
+    complaint = "Мост в посёлке Лесной отремонтировали весной, а настил уже провалился"
+    docs = [_doc(lemmatizer, news), _doc(lemmatizer, complaint)]
+    got, kept = models.predict(docs, texts=[news, complaint])
+    assert got.complaint_confidence == pytest.approx(NO_PROBLEM_CONFIDENCE) or (
+        got.complaint_confidence < NO_PROBLEM_CONFIDENCE
+    )
+    assert got.kind == "news"
+    assert ("reason", NEWS_REASON) in [(e.field, e.text) for e in got.evidence]
+    assert all(e.field != "reason" for e in kept.evidence)
