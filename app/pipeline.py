@@ -801,11 +801,16 @@ class Pipeline:
     def write_creates(self) -> None:
         """Insert the batch's new incidents queued so far (see :meth:`open_later`).
 
-        The ids still reserved are given up: on SQLite they are free only until another
-        incident is inserted (a surge's or related parent, opened right after this).
+        On SQLite the ids still reserved are given up: they are free only until another
+        incident is inserted (a surge's or related parent, opened right after this). On
+        PostgreSQL they are kept for the batch's next new incidents (the batch's end gives
+        them up: a gap in the ids).
         """
-        self._reserved = []
-        if not self._creates or self.session is None:
+        if self.session is None:
+            return
+        if self._reserved and not IncidentRepository(self.session).reserved_ids_stay_free():
+            self._reserved = []
+        if not self._creates:
             return
         queued, self._creates = self._creates, []
         try:

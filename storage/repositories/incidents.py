@@ -311,6 +311,14 @@ class IncidentRepository:
         last = int(self._session.scalar(_LAST_ID) or 0)
         return list(range(last + 1, last + 1 + count))
 
+    def reserved_ids_stay_free(self) -> bool:
+        """Tell whether ids reserved stay free when other incidents are inserted meanwhile.
+
+        True on PostgreSQL (every insert takes its id from the same sequence); False on
+        SQLite, where an incident inserted without an id takes the one after the largest.
+        """
+        return self._session.get_bind().dialect.name == "postgresql"
+
     def create_many(self, incidents: Sequence[OpenedIncident]) -> None:
         """Insert many incidents in state ``new`` under reserved ids: one executemany.
 
