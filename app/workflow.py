@@ -1150,7 +1150,9 @@ class Workflow:
                 },
                 occurred_at=now,
             )
-            return unit.incidents.get(current.id)
+            # What the read back would give: the parent is the only column set, not a field
+            # of the version (no re-read: a surge's and a related link's hot path).
+            return replace(current, parent_incident_id=parent_id)
 
     def reclassify(
         self,

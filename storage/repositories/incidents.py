@@ -162,6 +162,11 @@ _SAVE_STATE = (
 
 
 _CREATE_MANY = sa.insert(_TABLE)
+_SET_PARENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"))
+    .values(parent_incident_id=sa.bindparam("b_parent"))
+)
 _LAST_ID = sa.select(sa.func.max(_TABLE.c.id))
 _RESERVE_POSTGRES = sa.text(
     "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) "
@@ -362,12 +367,8 @@ class IncidentRepository:
 
         The optimistic-locking version is left alone, like the counters.
         """
-        self._session.execute(
-            sa.update(Incident)
-            .where(Incident.id == incident_id)
-            .values(parent_incident_id=parent_id)
-            .execution_options(synchronize_session=False)
-        )
+        self._session.flush()
+        self._session.execute(_SET_PARENT, {"b_id": incident_id, "b_parent": parent_id})
 
     def children(self, parent_id: int) -> list[IncidentRecord]:
         """Return a parent incident's children, oldest first."""
