@@ -142,3 +142,44 @@ def test_reserved_ids_are_never_handed_out_twice(db_url: str) -> None:
         # The ids after the largest stored: free while the write lock is held.
         assert mine == list(range(before.id + 1, before.id + 4))
     assert IncidentRepository(w.sm()).reserve_ids(0) == []
+
+
+def test_a_queued_write_failing_when_a_surge_needs_it_fails_the_batch_not_the_surge(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.pipeline import Pipeline
+    from tests.app.test_pipeline_support import LEMMATIZER, KeywordClassifier
+    from tests.app.test_surge_pipeline import COMPLAINTS, SURGE
+
+    w = world(db_url)
+    source = add_source(w.sm)
+    for n, text in enumerate(COMPLAINTS):
+        post(w.sm, source, text, w.clock() - timedelta(minutes=90 - 10 * n), author=20 + n)
+    # Without routing nothing else would refer to the new incidents before the commit.
+    pipeline = Pipeline(
+        sessionmaker=w.sm,
+        workflow=w.workflow,
+        classifier=KeywordClassifier(),
+        lemmatizer=LEMMATIZER,
+        clock=w.clock,
+        surge=SURGE,
+        stages=("classify", "complaint", "fresh", "group", "store"),
+    )
+    real = w.workflow.open_incidents_with_messages
+    calls: list[int] = []
+
+    def refuse_once(opened: Any, **kw: Any) -> Any:
+        calls.append(len(opened))
+        if len(calls) == 1:  # the write the surge asks for, with the whole batch queued
+            raise RuntimeError("constraint violated")
+        return real(opened, **kw)
+
+    monkeypatch.setattr(w.workflow, "open_incidents_with_messages", refuse_once)
+    report = pipeline.run_once()
+    assert calls[0] == len(COMPLAINTS)
+    # Taken for a failed surge, the queue would be lost and the verdicts committed without
+    # their incidents; failing the batch, it is split and written again.
+    assert pipeline.counters["pipeline.error.surge"] == 0
+    assert pipeline.counters["pipeline.batch.split"] >= 1
+    assert (report.created, report.errors) == (len(COMPLAINTS), {})
+    assert written(w.sm)[:2] == (len(COMPLAINTS) + 1, len(COMPLAINTS))  # and the surge's parent
