@@ -49,7 +49,7 @@ from router.grouping import (
 )
 from router.grouping import Drop as GroupingDrop
 from router.grouping import Rule as GroupingRule
-from router.jurisdiction import ANY, Jurisdiction, RoutingSubject
+from router.jurisdiction import ANY, Jurisdiction, RouteDecision, RoutingSubject
 from router.notices import OVERRUN, OutageNotice, announces_outage, explain, parse_notice
 from router.priority import PriorityConfig, PrioritySignals, assess_priority, urgency_markers
 from router.surge import SurgeConfig, SurgeDetector, SurgeEvent, SurgeUpdate
@@ -93,6 +93,9 @@ WRITING_STAGES = frozenset({"store", "route"})
 
 #: A message whose writes fail on their own this many runs is skipped (see Pipeline.failures).
 POISON_AFTER = 3
+
+#: Incident ids reserved at a time for a batch's new incidents (see Pipeline.open_later).
+RESERVE_IDS = 16
 
 
 class Drop(Exception):
@@ -438,6 +441,7 @@ class StoreStage:
         item.stored = True
         if incident_id is not None:
             if item.notice is not None and self.pipeline.session is not None:
+                self.pipeline.write_creates()  # the link's incident must be stored first
                 NoticeRepository(self.pipeline.session).link(incident_id, item.notice.key)
                 self.pipeline.counters["pipeline.notice.linked"] += 1
             self.pipeline.observe_surge(incident_id, item.message.posted_at, result)
@@ -468,20 +472,17 @@ class StoreStage:
         )
         link = _link(item.message, decision, counters, pipeline.index.config.primary_version)
         title = " ".join(item.message.text.split())
-        record = pipeline.workflow.open_incident_with_message(
-            NewIncident(
-                public_number=f"{pipeline.now():%Y}-M{item.message.id:07d}",
-                title=title[:200],
-                summary=item.message.text[:4000],
-                topic_group=result.topic_group,
-                topic=result.topic,
-                municipality=result.municipality,
-                municipality_oktmo=result.municipality_oktmo,
-                priority=counters.priority,
-            ),
-            link,
-            session=pipeline.session,
+        new = NewIncident(
+            public_number=f"{pipeline.now():%Y}-M{item.message.id:07d}",
+            title=title[:200],
+            summary=item.message.text[:4000],
+            topic_group=result.topic_group,
+            topic=result.topic,
+            municipality=result.municipality,
+            municipality_oktmo=result.municipality_oktmo,
+            priority=counters.priority,
         )
+        record = pipeline.open_later(new, link)
         try:
             pipeline.index.apply(message, decision, incident_id=record.id)
         except Exception:
@@ -640,29 +641,9 @@ class RouteStage:
         subject = routing_subject(result, pipeline.jurisdiction)
         decision = pipeline.workflow.plan_route(subject, SYSTEM)
         if decision.executor is not None:
-            try:
-                item.incident = pipeline.workflow.assign(
-                    item.incident,
-                    decision.executor,
-                    SYSTEM,
-                    rule_id=decision.rule_id,
-                    reason=decision.reason,
-                    session=pipeline.session,
-                )
-            except CalendarError as err:
-                # No deadline can be computed (the calendar lacks a year): the incident waits
-                # in triage with the reason, instead of failing its message for good.
-                log.error(
-                    "incident %s: not assigned to %s, no deadline: %s",
-                    item.incident.public_number,
-                    decision.executor,
-                    err,
-                )
-                if item.incident.status is not StoredStatus.TRIAGE:
-                    pipeline.triage_later(item, f"срок не вычислен ({decision.executor}): {err}")
-                pipeline.counters["pipeline.routed.triage"] += 1
-                return item
-        elif item.incident.status is not StoredStatus.TRIAGE:
+            pipeline.assign_later(item, decision)
+            return item
+        if item.incident.status is not StoredStatus.TRIAGE:
             pipeline.triage_later(item, decision.reason)
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
         pipeline.counters[key] += 1
@@ -744,6 +725,12 @@ class Pipeline:
         self._attaches: list[tuple[int, MessageLink]] = []
         #: New incidents of the batch being written bound for triage (see triage_later).
         self._triages: list[tuple[Item, str]] = []
+        #: New incidents of the batch being written, not yet inserted (see open_later), and
+        #: the incident ids reserved for the next ones.
+        self._creates: list[tuple[IncidentRecord, NewIncident, MessageLink]] = []
+        self._reserved: list[int] = []
+        #: New incidents of the batch being written bound for an executor (see assign_later).
+        self._assigns: list[tuple[Item, RouteDecision]] = []
         #: Failed attempts per message id (this process): a message failing alone this many
         #: times is skipped with its verdict stored, so that it cannot hold the queue up.
         self.failures: Counter[int] = Counter()
@@ -794,6 +781,96 @@ class Pipeline:
 
     # ------------------------------------------------------------------ bulk writes
 
+    def open_later(self, new: NewIncident, link: MessageLink) -> IncidentRecord:
+        """Return a new incident opened by its first message, inserted with the batch's others.
+
+        Grouping needs the id at once, so it is reserved (``IncidentRepository.reserve_ids``,
+        a few at a time); the incident, its link, fingerprints and events are written by
+        :meth:`write_creates` (``Workflow.open_incidents_with_messages``: a few statements for
+        all of them) before anything reads or extends it. Outside a batch it is written now.
+        """
+        session = self.session
+        if session is None:
+            return self.workflow.open_incident_with_message(new, link)
+        if not self._reserved:
+            self._reserved = IncidentRepository(session).reserve_ids(RESERVE_IDS)
+        record = self.workflow.planned_incident(self._reserved.pop(0), new)
+        self._creates.append((record, new, link))
+        return record
+
+    def write_creates(self) -> None:
+        """Insert the batch's new incidents queued so far (see :meth:`open_later`).
+
+        On SQLite the ids still reserved are given up: they are free only until another
+        incident is inserted (a surge's or related parent, opened right after this). On
+        PostgreSQL they are kept for the batch's next new incidents (the batch's end gives
+        them up: a gap in the ids).
+        """
+        if self.session is None:
+            return
+        if self._reserved and not IncidentRepository(self.session).reserved_ids_stay_free():
+            self._reserved = []
+        if not self._creates:
+            return
+        queued, self._creates = self._creates, []
+        try:
+            self.workflow.open_incidents_with_messages(queued, session=self.session)
+        except Exception as err:
+            if database_unreachable(err) is not None:
+                raise
+            raise _ItemFailed("store") from err
+
+    def assign_later(self, item: Item, decision: RouteDecision) -> None:
+        """Queue a new incident's assignment for the batch's bulk write (done now outside one).
+
+        Written by :meth:`write_assigns` after the incidents are inserted and before the
+        triages (a missing calendar year sends the incident to triage instead).
+        """
+        if self.session is None:
+            self._assign(item, decision)
+            return
+        self._assigns.append((item, decision))
+
+    def write_assigns(self) -> None:
+        """Assign the new incidents queued for an executor (see :meth:`assign_later`)."""
+        self.write_creates()
+        queued, self._assigns = self._assigns, []
+        for item, decision in queued:
+            try:
+                self._assign(item, decision)
+            except Exception as err:
+                if database_unreachable(err) is not None:
+                    raise
+                raise _ItemFailed("route") from err
+
+    def _assign(self, item: Item, decision: RouteDecision) -> None:
+        assert item.incident is not None  # noqa: S101 - the route stage's new incident
+        assert decision.executor is not None  # noqa: S101 - queued for an executor
+        try:
+            item.incident = self.workflow.assign(
+                item.incident,
+                decision.executor,
+                SYSTEM,
+                rule_id=decision.rule_id,
+                reason=decision.reason,
+                session=self.session,
+            )
+        except CalendarError as err:
+            # No deadline can be computed (the calendar lacks a year): the incident waits
+            # in triage with the reason, instead of failing its message for good.
+            log.error(
+                "incident %s: not assigned to %s, no deadline: %s",
+                item.incident.public_number,
+                decision.executor,
+                err,
+            )
+            if item.incident.status is not StoredStatus.TRIAGE:
+                self.triage_later(item, f"срок не вычислен ({decision.executor}): {err}")
+            self.counters["pipeline.routed.triage"] += 1
+            return
+        key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
+        self.counters[key] += 1
+
     def attach_later(self, incident_id: int, link: MessageLink) -> None:
         """Queue an attach for the batch's bulk write (written now outside a batch).
 
@@ -822,15 +899,24 @@ class Pipeline:
         self._triages.append((item, reason))
 
     def write_triages(self) -> None:
-        """Write the triages queued in the batch's transaction (see :meth:`triage_later`)."""
+        """Write the triages queued in the batch's transaction (see :meth:`triage_later`).
+
+        The queued new incidents and their assignments go first (see :meth:`write_assigns`).
+        """
+        self.write_assigns()
         if not self._triages or self.session is None:
             return
         queued, self._triages = self._triages, []
-        saved = self.workflow.triage_many(
-            [(item.incident, reason) for item, reason in queued if item.incident is not None],
-            SYSTEM,
-            session=self.session,
-        )
+        try:
+            saved = self.workflow.triage_many(
+                [(item.incident, reason) for item, reason in queued if item.incident is not None],
+                SYSTEM,
+                session=self.session,
+            )
+        except Exception as err:
+            if database_unreachable(err) is not None:
+                raise
+            raise _ItemFailed("route") from err
         for (item, _reason), record in zip(queued, saved, strict=True):
             item.incident = record
 
@@ -940,22 +1026,33 @@ class Pipeline:
                     municipality_oktmo=result.municipality_oktmo,
                 )
             )
-            if update is not None:
-                if self.session is None:
-                    self._apply_surge(update, result.municipality)
-                else:
-                    self.write_attaches()  # the surge reads and extends these incidents
-                    with self.session.begin_nested():
-                        self._apply_surge(update, result.municipality)
         except Exception as err:
-            if database_unreachable(err) is not None:
-                raise
-            log.exception("pipeline: surge handling for incident %d failed", incident_id)
-            self.counters["pipeline.error.surge"] += 1
+            self._surge_failed(incident_id, err)
+            return
+        if update is None:
+            return
+        # The surge reads and extends these incidents. Outside the surge's try: a failed
+        # queued write fails the batch (it must not be taken for the surge's and skipped).
+        self.write_attaches()
+        try:
             if self.session is None:
-                self.mark_index_stale()
+                self._apply_surge(update, result.municipality)
             else:
-                self._stale_after_batch = True  # not now: the batch's writes are not committed
+                with self.session.begin_nested():
+                    self._apply_surge(update, result.municipality)
+        except Exception as err:
+            self._surge_failed(incident_id, err)
+
+    def _surge_failed(self, incident_id: int, err: Exception) -> None:
+        """Log and count a failed surge step (an outage is re-raised for the job to report)."""
+        if database_unreachable(err) is not None:
+            raise err
+        log.error("pipeline: surge handling for incident %d failed", incident_id, exc_info=err)
+        self.counters["pipeline.error.surge"] += 1
+        if self.session is None:
+            self.mark_index_stale()
+        else:
+            self._stale_after_batch = True  # not now: the batch's writes are not committed
 
     def _apply_surge(self, update: SurgeUpdate, municipality: str | None) -> None:
         surge = update.surge
@@ -1232,14 +1329,18 @@ class Pipeline:
         try:
             with self.sessions.begin() as session:
                 self.session = session
-                self._attaches, self._triages = [], []
+                self._clear_queues()
                 finished = self._process_items(items)
                 self.write_attaches()
                 self._store_verdicts(finished, session)
         finally:
             self.session = None
-            self._attaches, self._triages = [], []
+            self._clear_queues()
         return finished
+
+    def _clear_queues(self) -> None:
+        self._creates, self._assigns, self._attaches, self._triages = [], [], [], []
+        self._reserved = []
 
     def _process_items(self, items: Sequence[Item]) -> list[Item]:
         """Run each item through the stages (inside the batch's transaction); return finished.
@@ -1257,6 +1358,8 @@ class Pipeline:
                     item = stage.process(item)
             except Drop as drop:
                 self.counters[f"pipeline.drop.{drop.reason}"] += 1
+            except _ItemFailed:
+                raise  # a queued write of an earlier item failed: the batch is rolled back
             except Exception as err:
                 if database_unreachable(err) is not None:
                     raise

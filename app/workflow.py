@@ -69,6 +69,7 @@ from storage.repositories import (
 )
 from storage.repositories.events import ESCALATION_EVENT, NewEvent
 from storage.repositories.grouping import GroupingRepository, IncidentCounters, NewLink
+from storage.repositories.incidents import OpenedIncident, new_record
 from storage.repositories.labels import LabelRepository
 
 log = logging.getLogger(__name__)
@@ -1149,7 +1150,9 @@ class Workflow:
                 },
                 occurred_at=now,
             )
-            return unit.incidents.get(current.id)
+            # What the read back would give: the parent is the only column set, not a field
+            # of the version (no re-read: a surge's and a related link's hot path).
+            return replace(current, parent_incident_id=parent_id)
 
     def reclassify(
         self,
@@ -1543,6 +1546,73 @@ class Workflow:
             if also is not None:
                 also(session)
             return record
+
+    def planned_incident(self, incident_id: int, new: NewIncident) -> IncidentRecord:
+        """Return the record ``new`` will have, opened now under ``incident_id`` (reserved).
+
+        Written later by :meth:`open_incidents_with_messages` (the pipeline's batches: the
+        grouping needs the id at once, the rows can wait for the batch's bulk write).
+        """
+        return new_record(incident_id, new, self._now())
+
+    def open_incidents_with_messages(
+        self,
+        opened: Sequence[tuple[IncidentRecord, NewIncident, MessageLink]],
+        *,
+        session: Session | None = None,
+    ) -> None:
+        """Open many incidents, each from its first message, as :meth:`open_incident_with_message`.
+
+        Each is ``(record, incident, link)``, the record from :meth:`planned_incident` (its id
+        reserved by ``IncidentRepository.reserve_ids``). The same rows and events, in bulk: one
+        multi-row insert of the incidents, then their links, fingerprints and the ``create``
+        and ``attach`` events as :meth:`attach_messages` writes them (one statement a table).
+        """
+        if not opened:
+            return
+        now = self._now()
+        with self._begin(session) as session:
+            unit = self._unit(session)
+            rows, created, before, counted = [], [], {}, []
+            for record, new, link in opened:
+                # Its first message's counters go in with it (an UPDATE saved) when they agree.
+                agree = link.counters.priority is new.priority
+                rows.append(
+                    OpenedIncident(
+                        id=record.id,
+                        new=new,
+                        opened_at=record.created_at,
+                        message_count=link.counters.message_count if agree else 0,
+                        author_count=link.counters.author_count if agree else 0,
+                        reach=link.counters.reach if agree else 0,
+                    )
+                )
+                created.append(
+                    NewEvent(
+                        incident_id=record.id,
+                        actor_user_id=None,
+                        kind="create",
+                        from_status=None,
+                        to_status=record.status.value,
+                        payload={
+                            "public_number": record.public_number,
+                            "message_key": link.message_key,
+                        },
+                        occurred_at=record.created_at,
+                    )
+                )
+                before[record.id] = IncidentCounters(0, 0, 0, record.priority)
+                if agree:
+                    counted.append(record.id)
+            unit.incidents.create_many(rows)
+            self._link_many(
+                unit,
+                [(record.id, link) for record, _new, link in opened],
+                now,
+                before=before,
+                first=created,
+                counted=counted,
+            )
 
     def attach_message(
         self,

@@ -105,9 +105,7 @@ def time_stages(pipeline: Any) -> dict[str, float]:
         try:
             write()
         finally:
-            spent["bulk attaches"] = spent.get("bulk attaches", 0.0) + (
-                time.process_time() - started
-            )
+            spent["bulk writes"] = spent.get("bulk writes", 0.0) + (time.process_time() - started)
 
     pipeline.write_attaches = timed_write
     return spent

@@ -15,7 +15,7 @@ ids repairs every incident).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,7 +24,22 @@ from storage.models import Assignment, Incident
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
 from storage.types import FAR_FUTURE
 
-__all__ = ["drifted", "sync_active_assignment"]
+__all__ = ["drifted", "set_active_assignment", "sync_active_assignment"]
+
+
+_INCIDENTS = cast("sa.Table", Incident.__table__)
+_SET_COPY = (
+    sa.update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == sa.bindparam("b_id"))
+    .values(
+        active_assignment_id=sa.bindparam("b_assignment"),
+        active_executor_id=sa.bindparam("b_executor"),
+        active_status=sa.bindparam("b_status"),
+        active_deadline_at=sa.bindparam("b_deadline"),
+        active_at_risk_at=sa.bindparam("b_at_risk"),
+        queue_deadline_at=sa.bindparam("b_queue_deadline"),
+    )
+)
 
 
 def _newest_active(incident_id: Any) -> Any:
@@ -73,6 +88,34 @@ def sync_active_assignment(session: Session, incident_ids: Sequence[int] | None 
             .execution_options(synchronize_session=False)
         )
     return len(incident_ids)
+
+
+def set_active_assignment(
+    session: Session,
+    incident_id: int,
+    *,
+    assignment_id: int,
+    executor_id: int,
+    status: Any,
+    deadline_at: Any,
+    at_risk_at: Any,
+) -> None:
+    """Copy an assignment just added, active and so the incident's newest, onto its incident.
+
+    What :func:`sync_active_assignment` computes for it, without reading it back.
+    """
+    session.execute(
+        _SET_COPY,
+        {
+            "b_id": incident_id,
+            "b_assignment": assignment_id,
+            "b_executor": executor_id,
+            "b_status": status,
+            "b_deadline": deadline_at,
+            "b_at_risk": at_risk_at,
+            "b_queue_deadline": deadline_at or FAR_FUTURE,
+        },
+    )
 
 
 def drifted(session: Session, incident_ids: Sequence[int] | None = None) -> list[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from router.sla import Phase, Segment, SlaClock
 from storage.enums import AssignmentStatus
 from storage.models import Assignment, Executor
-from storage.repositories.active_assignment import sync_active_assignment
+from storage.repositories.active_assignment import set_active_assignment, sync_active_assignment
 from storage.repositories.errors import NotFound
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
 
@@ -98,8 +98,30 @@ class AssignmentRecord:
         return self.status in ACTIVE_ASSIGNMENT
 
 
+_TABLE = cast("sa.Table", Assignment.__table__)
+_INSERT = sa.insert(_TABLE).returning(_TABLE.c.id)
+_EXECUTOR_CODE = sa.select(Executor.code).where(Executor.id == sa.bindparam("b_id"))
+
+
 def _minutes(value: timedelta) -> int:
     return int(value / timedelta(minutes=1))
+
+
+def _projection(
+    clock: SlaClock, remaining: timedelta | None, at_risk_at: dt.datetime | None
+) -> dict[str, Any]:
+    """Return the columns that project the clock (see the module's note)."""
+    return {
+        "received_at": clock.received_at,
+        "at_risk_at": at_risk_at if clock.running else None,
+        "sla_budget_minutes": max(1, round(clock.budget / timedelta(minutes=1))),
+        "deadline_at": clock.deadline,
+        "paused_at": clock.paused_at,
+        "paused_total_minutes": _minutes(clock.paused_total),
+        "remaining_budget_minutes": None if remaining is None else _minutes(remaining),
+        "interim": clock.phase is Phase.INTERIM,
+        "closed_at": clock.stopped_at,
+    }
 
 
 class AssignmentRepository:
@@ -135,15 +157,8 @@ class AssignmentRepository:
         remaining: timedelta | None,
         at_risk_at: dt.datetime | None = None,
     ) -> None:
-        row.received_at = clock.received_at
-        row.at_risk_at = at_risk_at if clock.running else None
-        row.sla_budget_minutes = max(1, round(clock.budget / timedelta(minutes=1)))
-        row.deadline_at = clock.deadline
-        row.paused_at = clock.paused_at
-        row.paused_total_minutes = _minutes(clock.paused_total)
-        row.remaining_budget_minutes = None if remaining is None else _minutes(remaining)
-        row.interim = clock.phase is Phase.INTERIM
-        row.closed_at = clock.stopped_at
+        for name, value in _projection(clock, remaining, at_risk_at).items():
+            setattr(row, name, value)
 
     def add(
         self,
@@ -156,20 +171,50 @@ class AssignmentRepository:
         now: dt.datetime,
         at_risk_at: dt.datetime | None = None,
     ) -> AssignmentRecord:
-        """Add an assignment with its started clock (and when it will be at risk)."""
-        row = Assignment(
+        """Add an assignment with its started clock (and when it will be at risk).
+
+        Core statements (the pipeline assigns every new incident its rules route): the insert,
+        the incident's copy of its active assignment (this one, the newest, when it is
+        active), the executor's code.
+        """
+        values: dict[str, Any] = {
+            "incident_id": incident_id,
+            "executor_id": executor_id,
+            "assigned_at": now,
+            "status": status,
+            "rule_id": rule_id,
+            **_projection(clock, None, at_risk_at),
+        }
+        self._session.flush()
+        assignment_id = int(self._session.execute(_INSERT, values).scalar_one())
+        if status in ACTIVE_ASSIGNMENT:
+            set_active_assignment(
+                self._session,
+                incident_id,
+                assignment_id=assignment_id,
+                executor_id=executor_id,
+                status=status,
+                deadline_at=values["deadline_at"],
+                at_risk_at=values["at_risk_at"],
+            )
+        else:
+            sync_active_assignment(self._session, [incident_id])
+        return AssignmentRecord(
+            id=assignment_id,
             incident_id=incident_id,
             executor_id=executor_id,
-            assigned_at=now,
+            executor_code=self._session.scalar(_EXECUTOR_CODE, {"b_id": executor_id}) or "",
             status=status,
+            assigned_at=now,
+            received_at=values["received_at"],
+            budget_minutes=values["sla_budget_minutes"],
+            deadline_at=values["deadline_at"],
+            paused_at=values["paused_at"],
+            remaining_budget_minutes=values["remaining_budget_minutes"],
+            interim=values["interim"],
+            closed_at=values["closed_at"],
             rule_id=rule_id,
-            sla_budget_minutes=1,
         )
-        self._project(row, clock, None, at_risk_at)
-        self._session.add(row)
-        self._session.flush()
-        sync_active_assignment(self._session, [incident_id])
-        return self._record(row)
 
     def update(
         self,

@@ -17,7 +17,14 @@ from storage.enums import AssignmentStatus, IncidentStatus, Priority, Resolution
 from storage.models import PRIORITY_RANK, Assignment, Executor, Incident
 from storage.repositories.errors import ConcurrentUpdate, NotFound
 
-__all__ = ["ACTIVE_ASSIGNMENT", "IncidentRecord", "IncidentRepository", "NewIncident"]
+__all__ = [
+    "ACTIVE_ASSIGNMENT",
+    "IncidentRecord",
+    "IncidentRepository",
+    "NewIncident",
+    "OpenedIncident",
+    "new_record",
+]
 
 #: Assignment statuses of the executor currently responsible for an incident.
 ACTIVE_ASSIGNMENT: tuple[AssignmentStatus, ...] = (
@@ -154,6 +161,74 @@ _SAVE_STATE = (
 )
 
 
+_CREATE_MANY = sa.insert(_TABLE)
+_SET_PARENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"))
+    .values(parent_incident_id=sa.bindparam("b_parent"))
+)
+_LAST_ID = sa.select(sa.func.max(_TABLE.c.id))
+_RESERVE_POSTGRES = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) "
+    "FROM generate_series(1, :b_count) ORDER BY 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedIncident:
+    """An incident to insert under a reserved id, with its first message already counted."""
+
+    id: int
+    new: NewIncident
+    opened_at: dt.datetime
+    message_count: int = 0
+    author_count: int = 0
+    reach: int = 0
+
+
+def _new_row(
+    new: NewIncident, now: dt.datetime, message_count: int, author_count: int, reach: int
+) -> dict[str, Any]:
+    return {
+        "public_number": new.public_number,
+        "title": new.title,
+        "summary": new.summary,
+        "topic_group": new.topic_group,
+        "topic": new.topic,
+        "municipality": new.municipality,
+        "municipality_oktmo": new.municipality_oktmo,
+        "priority": new.priority,
+        "priority_rank": PRIORITY_RANK[new.priority],
+        "message_count": message_count,
+        "author_count": author_count,
+        "reach": reach,
+        "status": IncidentStatus.NEW,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def new_record(incident_id: int, new: NewIncident, now: dt.datetime) -> IncidentRecord:
+    """Return the record of an incident just opened as ``new`` at ``now`` under ``incident_id``."""
+    return IncidentRecord(
+        id=incident_id,
+        public_number=new.public_number,
+        status=IncidentStatus.NEW,
+        version=1,
+        title=new.title,
+        topic_group=new.topic_group,
+        topic=new.topic,
+        municipality_oktmo=new.municipality_oktmo,
+        priority=new.priority,
+        resolution=None,
+        merged_into_id=None,
+        closed_at=None,
+        created_at=now,
+        executor_code=None,
+    )
+
+
 class IncidentRepository:
     """Incidents within one session (the caller owns the transaction)."""
 
@@ -218,42 +293,60 @@ class IncidentRepository:
         """
         self._session.flush()
         row = self._session.execute(
-            _CREATE,
-            {
-                "public_number": new.public_number,
-                "title": new.title,
-                "summary": new.summary,
-                "topic_group": new.topic_group,
-                "topic": new.topic,
-                "municipality": new.municipality,
-                "municipality_oktmo": new.municipality_oktmo,
-                "priority": new.priority,
-                "priority_rank": PRIORITY_RANK[new.priority],
-                "message_count": message_count,
-                "author_count": author_count,
-                "reach": reach,
-                "status": IncidentStatus.NEW,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            },
+            _CREATE, _new_row(new, now, message_count, author_count, reach)
         ).one()
-        return IncidentRecord(
-            id=int(row[0]),
-            public_number=new.public_number,
-            status=IncidentStatus.NEW,
-            version=1,
-            title=new.title,
-            topic_group=new.topic_group,
-            topic=new.topic,
-            municipality_oktmo=new.municipality_oktmo,
-            priority=new.priority,
-            resolution=None,
-            merged_into_id=None,
-            closed_at=None,
-            created_at=now,
-            executor_code=None,
-        )
+        return new_record(int(row[0]), new, now)
+
+    def reserve_ids(self, count: int) -> list[int]:
+        """Return ``count`` ids no incident has, for :meth:`create_many` (one query).
+
+        PostgreSQL: values of the table's sequence, never handed out twice (several daemons
+        may reserve at once; an id reserved and not used is a gap, as after a rollback).
+        SQLite: the ids after the largest stored. They are free only until something else
+        inserts an incident: the caller reserves them in its write transaction (``BEGIN
+        IMMEDIATE`` holds the database's write lock), inserts them before opening any
+        incident another way, and reserves again afterwards.
+        """
+        if count <= 0:
+            return []
+        if self._session.get_bind().dialect.name == "postgresql":
+            rows = self._session.execute(_RESERVE_POSTGRES, {"b_count": count}).scalars()
+            return [int(value) for value in rows]
+        self._session.flush()
+        last = int(self._session.scalar(_LAST_ID) or 0)
+        return list(range(last + 1, last + 1 + count))
+
+    def reserved_ids_stay_free(self) -> bool:
+        """Tell whether ids reserved stay free when other incidents are inserted meanwhile.
+
+        True on PostgreSQL (every insert takes its id from the same sequence); False on
+        SQLite, where an incident inserted without an id takes the one after the largest.
+        """
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    def create_many(self, incidents: Sequence[OpenedIncident]) -> None:
+        """Insert many incidents in state ``new`` under reserved ids: one executemany.
+
+        The record each makes is :func:`new_record` of its values (the caller built it before
+        the insert).
+        """
+        if not incidents:
+            return
+        self._session.flush()
+        rows = []
+        for opened in incidents:
+            row = _new_row(
+                opened.new,
+                opened.opened_at,
+                opened.message_count,
+                opened.author_count,
+                opened.reach,
+            )
+            row["id"] = opened.id
+            rows.append(row)
+        # An executemany of one built statement: a multi-row VALUES is compiled anew for each
+        # number of rows, which costs more CPU than the insert itself.
+        self._session.execute(_CREATE_MANY, rows)
 
     def get(self, incident_id: int) -> IncidentRecord:
         """Return the incident; NotFound if there is none."""
@@ -274,12 +367,8 @@ class IncidentRepository:
 
         The optimistic-locking version is left alone, like the counters.
         """
-        self._session.execute(
-            sa.update(Incident)
-            .where(Incident.id == incident_id)
-            .values(parent_incident_id=parent_id)
-            .execution_options(synchronize_session=False)
-        )
+        self._session.flush()
+        self._session.execute(_SET_PARENT, {"b_id": incident_id, "b_parent": parent_id})
 
     def children(self, parent_id: int) -> list[IncidentRecord]:
         """Return a parent incident's children, oldest first."""

@@ -131,12 +131,12 @@ def test_a_crash_before_storing_leaves_the_message_for_the_next_run(sqlite_url: 
     source = add_source(w.sm)
     post(w.sm, source, POTHOLE, w.clock() - timedelta(hours=1))
     pipeline = pipeline_for(w)
-    real = w.workflow.open_incident_with_message
+    real = w.workflow.open_incidents_with_messages
 
     def crash(*args: object, **kwargs: object) -> object:
         raise RuntimeError("disk full")
 
-    w.workflow.open_incident_with_message = crash  # type: ignore[method-assign]
+    w.workflow.open_incidents_with_messages = crash  # type: ignore[method-assign]
     failed = pipeline.run_once()
     assert failed.errors == {"store": 1}
     assert failed.created == 0
@@ -144,7 +144,7 @@ def test_a_crash_before_storing_leaves_the_message_for_the_next_run(sqlite_url: 
     with w.sm() as s:
         assert ClassificationRepository(s).count_pending("keywords:2026-11-23") == 1
 
-    w.workflow.open_incident_with_message = real  # type: ignore[method-assign]
+    w.workflow.open_incidents_with_messages = real  # type: ignore[method-assign]
     retried = pipeline.run_once()
     assert (retried.created, retried.errors) == (1, {})
     assert len(incidents(w.sm)) == 1

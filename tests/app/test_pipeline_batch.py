@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -227,14 +227,15 @@ def test_a_poisoned_message_does_not_block_the_others(db_url: str) -> None:
     post(w.sm, source, POTHOLES[1], now - timedelta(hours=1), author=13)
     post(w.sm, source, AD, now - timedelta(minutes=10), author=14)
     pipeline = pipeline_for(w)
-    real = w.workflow.open_incident_with_message
+    real = w.workflow.open_incidents_with_messages
 
-    def refuse_poison(new: Any, link: MessageLink, **kw: Any) -> Any:
-        if link.message_key.endswith(poison_key):
+    def refuse_poison(opened: Sequence[tuple[Any, Any, MessageLink]], **kw: Any) -> Any:
+        # The batch's new incidents are written together: one bad row fails the whole write.
+        if any(link.message_key.endswith(poison_key) for _, _, link in opened):
             raise ValueError("value too long for type character varying(200)")
-        return real(new, link, **kw)
+        return real(opened, **kw)
 
-    w.workflow.open_incident_with_message = refuse_poison  # type: ignore[method-assign]
+    w.workflow.open_incidents_with_messages = refuse_poison  # type: ignore[method-assign]
 
     first = pipeline.run_once()
     # The others are stored in the same run; the poisoned one is left for the next.
