@@ -445,15 +445,14 @@ def _statement(shape: _Shape) -> Any:
         else:
             stmt = stmt.where(running, deadline > now, sa.or_(at_risk.is_(None), at_risk > now))
     if shape.source:
-        # Start from the source's messages (ix_messages_source_id_id), not from the incidents:
-        # a correlated EXISTS made PostgreSQL walk incidents in queue order and probe each
-        # one's messages (878 ms at 1 000 000 incidents for a source holding 1/300 of them,
-        # bench/bench_web_queue.py). The set is computed once (MATERIALIZED on PostgreSQL)
-        # and the walk only looks it up.
+        # Start from the source's links (ix_incident_messages_source_id_incident_id, index
+        # only; migration 0010), not from the incidents: a correlated EXISTS made PostgreSQL
+        # walk incidents in queue order and probe each one's messages (878 ms at 1 000 000
+        # incidents for a source holding 1/300 of them, bench/bench_web_queue.py). The set is
+        # computed once (MATERIALIZED on PostgreSQL) and the walk only looks it up.
         of_source = (
             sa.select(_IM.incident_id)
-            .join(Message.__table__, _M.id == _IM.message_id)
-            .where(_M.source_id == sa.bindparam("source", type_=_M.source_id.type))
+            .where(_IM.source_id == sa.bindparam("source", type_=_IM.source_id.type))
             .cte("of_source")
             .prefix_with("MATERIALIZED", dialect="postgresql")
         )
