@@ -41,6 +41,7 @@ from storage.types import (
 __all__ = [
     "EVENTS_APPEND_ONLY_DDL",
     "INCIDENT_MESSAGES_SOURCE_DDL",
+    "MESSAGES_TEXT_SEARCH_DDL",
     "NAMING_CONVENTION",
     "PRIORITY_RANK",
     "Answer",
@@ -185,13 +186,9 @@ class Message(Base):
         # The queue's source filter reads a source's message ids from the index alone (0009).
         sa.Index("ix_messages_source_id_id", "source_id", "id"),
         sa.Index("ix_messages_posted_at", "posted_at"),
-        # The queue's full-text search on PostgreSQL: Russian stemming over the text (GIN).
+        # The queue's full-text search on PostgreSQL is the stored column text_tsv and its GIN
+        # index (MESSAGES_TEXT_SEARCH_DDL, migration 0010), which the models do not map.
         # SQLite has none; its search scans case-folded text (storage/repositories/queue.py).
-        sa.Index(
-            "ix_messages_text_fts_ru",
-            sa.text("to_tsvector('russian', text)"),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[big_id_pk]
@@ -822,6 +819,21 @@ INCIDENT_MESSAGES_SOURCE_DDL: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- PostgreSQL's full-text search: the Russian tsvector of messages.text, stored. ----------
+# Computed once per message when it is written (a generated column: no writer sets it), not for
+# every message the search looks at (migration 0010). Not mapped: only SQL reads it.
+
+MESSAGES_TEXT_SEARCH_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        """
+        ALTER TABLE messages ADD COLUMN text_tsv tsvector
+        GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED
+        """,
+        "CREATE INDEX ix_messages_text_tsv ON messages USING gin (text_tsv)",
+    ),
+}
+
+
 def _ddl(statement: str, dialect: str) -> sa.ExecutableDDLElement:
     """Return a DDL statement that runs only on the given dialect."""
     # DDL text is %-formatted by SQLAlchemy; the trigger's own % placeholders must survive.
@@ -837,6 +849,9 @@ sa.event.listen(
     "after_drop",
     _ddl("DROP FUNCTION IF EXISTS events_append_only()", "postgresql"),
 )
+for _dialect, _statements in MESSAGES_TEXT_SEARCH_DDL.items():
+    for _statement in _statements:
+        sa.event.listen(Message.__table__, "after_create", _ddl(_statement, _dialect))
 for _dialect, _statements in INCIDENT_MESSAGES_SOURCE_DDL.items():
     for _statement in _statements:
         sa.event.listen(IncidentMessage.__table__, "after_create", _ddl(_statement, _dialect))

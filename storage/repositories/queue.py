@@ -375,12 +375,11 @@ def _text_match(dialect: str) -> sa.ColumnElement[bool]:
     """Match messages whose text contains :words (Russian stemming on PostgreSQL)."""
     words = sa.bindparam("words", type_=sa.String)
     if dialect == "postgresql":
-        # The configuration is a literal, as in the index's expression, so the GIN index
-        # ix_messages_text_fts_ru serves the search (a bound parameter would not match it).
+        # messages.text_tsv: the stored to_tsvector('russian', text) (migration 0010, GIN index
+        # ix_messages_text_tsv), so a probe reads each message's vector instead of computing it.
         russian: sa.ColumnElement[str] = sa.literal_column("'russian'::regconfig")
-        return sa.func.to_tsvector(russian, _M.text).bool_op("@@")(
-            sa.func.plainto_tsquery(russian, words)
-        )
+        stored: sa.ColumnElement[Any] = sa.literal_column("messages.text_tsv")
+        return stored.bool_op("@@")(sa.func.plainto_tsquery(russian, words))
     folded: sa.ColumnElement[str] = getattr(sa.func, SQLITE_CASEFOLD)(_M.text)
     return folded.like(words, escape="\\")
 

@@ -1,4 +1,4 @@
-"""incident_messages.source_id: the message's source, kept by the database (migration 0010)."""
+"""Migration 0010: links carry their message's source; PostgreSQL stores the search vector."""
 
 from __future__ import annotations
 
@@ -54,15 +54,50 @@ def test_the_migration_fills_existing_links_and_goes_back(db_url: str) -> None:
     populate(w)
     before = _links(db_url)
     downgrade(db_url, "0009")
-    engine = create_engine_for(db_url)
-    try:
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("incident_messages")}
-        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("incident_messages")}
-    finally:
-        engine.dispose()
-    assert "source_id" not in columns
-    assert "ix_incident_messages_source_id_incident_id" not in indexes
+    postgres = db_url.startswith("postgresql")
+    assert _names(db_url) == {
+        "links": False,
+        "link index": False,
+        "search column": False,
+        "search index": False,
+        "0003 search index": postgres,
+    }
     upgrade(db_url)
     after = _links(db_url)
     assert after == before
     assert all(copied is not None for _, copied, _ in after)
+    assert _names(db_url) == {
+        "links": True,
+        "link index": True,
+        "search column": postgres,
+        "search index": postgres,
+        "0003 search index": False,
+    }
+
+
+def _names(url: str) -> dict[str, bool]:
+    """Which of migration 0010's columns and indexes (and 0003's search index) exist."""
+    engine = create_engine_for(url)
+    try:
+        inspector = sa.inspect(engine)
+        links = {c["name"] for c in inspector.get_columns("incident_messages")}
+        link_indexes = {i["name"] for i in inspector.get_indexes("incident_messages")}
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                message_indexes = set(
+                    conn.exec_driver_sql(
+                        "SELECT indexname FROM pg_indexes WHERE tablename = 'messages'"
+                    ).scalars()
+                )
+            else:
+                message_indexes = {i["name"] for i in inspector.get_indexes("messages")}
+        messages = {c["name"] for c in inspector.get_columns("messages")}
+    finally:
+        engine.dispose()
+    return {
+        "links": "source_id" in links,
+        "link index": "ix_incident_messages_source_id_incident_id" in link_indexes,
+        "search column": "text_tsv" in messages,
+        "search index": "ix_messages_text_tsv" in message_indexes,
+        "0003 search index": "ix_messages_text_fts_ru" in message_indexes,
+    }

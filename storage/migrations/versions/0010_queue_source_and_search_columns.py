@@ -1,4 +1,4 @@
-"""The message's source on its incident links, so the queue's source filter reads one index.
+"""The queue's source filter and text search served by stored columns and their indexes.
 
 Revision ID: 0010
 Revises: 0009
@@ -13,6 +13,13 @@ holding 1/300 of the messages). ``incident_messages.source_id`` with
 The column is the message's source, copied by the database when a link is written or moved to
 another message (a trigger on PostgreSQL and on SQLite), so no writer has to know about it; a
 message's source never changes. Existing links are filled in one UPDATE.
+
+PostgreSQL only: ``messages.text_tsv``, the Russian tsvector of the text as a stored generated
+column, with the GIN index ``ix_messages_text_tsv`` replacing ``ix_messages_text_fts_ru`` (the
+same expression, indexed). The search's probes of an incident's messages computed
+``to_tsvector`` of each message they looked at (6-7 ms of PostgreSQL CPU a request at
+1 000 000 incidents); now they read it. Adding the column rewrites ``messages`` (about a
+minute for 1 200 000 messages on the bench machine, under an exclusive lock).
 """
 
 from __future__ import annotations
@@ -65,9 +72,22 @@ _SQLITE = (
 )
 
 
+_TEXT_SEARCH = (
+    """
+    ALTER TABLE messages ADD COLUMN text_tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED
+    """,
+    "CREATE INDEX ix_messages_text_tsv ON messages USING gin (text_tsv)",
+    "DROP INDEX IF EXISTS ix_messages_text_fts_ru",
+)
+
+
 def upgrade() -> None:
-    """Add the column, fill it, index it, and let the database keep it."""
+    """Add the columns, fill them, index them, and let the database keep them."""
     dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        for statement in _TEXT_SEARCH:
+            op.execute(statement)
     with op.batch_alter_table("incident_messages") as batch:
         batch.add_column(sa.Column("source_id", sa.Integer(), nullable=True))
     if dialect == "postgresql":
@@ -90,10 +110,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the triggers, the index and the column."""
+    """Drop the triggers, the indexes and the columns; put back 0003's search index."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS incident_messages_source ON incident_messages")
         op.execute("DROP FUNCTION IF EXISTS incident_messages_source()")
+        op.execute(
+            "CREATE INDEX ix_messages_text_fts_ru ON messages "
+            "USING gin (to_tsvector('russian', text))"
+        )
+        op.execute("DROP INDEX ix_messages_text_tsv")
+        op.execute("ALTER TABLE messages DROP COLUMN text_tsv")
     else:
         op.execute("DROP TRIGGER IF EXISTS incident_messages_source_insert")
         op.execute("DROP TRIGGER IF EXISTS incident_messages_source_update")
