@@ -8,6 +8,7 @@ the same markup the template loop wrote; every text from the database goes throu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -26,6 +27,17 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return "—" if moment is None else moment.astimezone(zone).strftime(_TIME)
 
 
+@functools.lru_cache(maxsize=64)
+def _status(status: str) -> str:
+    return str(escape(status_label(status)))
+
+
+@functools.lru_cache(maxsize=64)
+def _priority(priority: str) -> tuple[str, str]:
+    """The priority's escaped code (for the classes) and its escaped Russian label."""
+    return str(escape(priority)), str(escape(priority_label(priority)))
+
+
 def queue_rows(
     rows: Iterable[QueueRow], *, bulk: bool, zone: ZoneInfo, sla_labels: Mapping[str, str]
 ) -> Markup:
@@ -33,8 +45,8 @@ def queue_rows(
     parts = []
     for r in rows:
         number = escape(r.public_number)
-        priority = escape(r.priority)
-        sla_class = f"sla-{escape(r.sla)}" if r.sla else ""
+        priority, priority_name = _priority(r.priority)
+        sla = escape(r.sla) if r.sla else ""
         tick = (
             f'<td><input type="checkbox" name="id" value="{r.id:d}" aria-label="отметить '
             f'{number}"><input type="hidden" name="v{r.id:d}" value="{r.version:d}"></td>'
@@ -42,19 +54,18 @@ def queue_rows(
             else ""
         )
         badge = (
-            f' <span class="badge sla-{escape(r.sla)}">{escape(sla_labels.get(r.sla, r.sla))}'
-            "</span>"
+            f' <span class="badge sla-{sla}">{escape(sla_labels.get(r.sla, r.sla))}</span>'
             if r.sla
             else ""
         )
         parts.append(
-            f'\n<tr data-href="/incidents/{r.id:d}" class="{sla_class} prio-{priority}">\n'
+            f'\n<tr data-href="/incidents/{r.id:d}" class="{"sla-" + sla if sla else ""} '
+            f'prio-{priority}">\n'
             f"  {tick}\n"
             f'  <td><a href="/incidents/{r.id:d}">{number}</a></td>\n'
             f"  <td>{_local(r.created_at, zone)}</td>\n"
-            f"  <td>{escape(status_label(r.status))}</td>\n"
-            f'  <td><span class="badge prio-{priority}">{escape(priority_label(r.priority))}'
-            "</span></td>\n"
+            f"  <td>{_status(r.status)}</td>\n"
+            f'  <td><span class="badge prio-{priority}">{priority_name}</span></td>\n'
             f'  <td class="title">{escape(r.title)}</td>\n'
             f"  <td>{escape(r.topic or r.topic_group or '—')}</td>\n"
             f"  <td>{escape(r.municipality or '—')}</td>\n"
