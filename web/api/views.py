@@ -37,6 +37,7 @@ from web.api.models import (
     IncidentDetailOut,
     IncidentList,
     IncidentQuery,
+    IncidentSummary,
     LoginBody,
     MeOut,
     TokenOut,
@@ -248,10 +249,9 @@ async def incidents(call: Call) -> BaseModel:
         default_sort=default,
     )
     page = await call.workspace.queries.queue(viewer, filters)
-    # One validation of the whole page (the rows' attributes read in pydantic's core), not
-    # one Python-level call a row.
-    return IncidentList.model_validate(
-        {"items": page.rows, "next_cursor": page.next_cursor}, from_attributes=True
+    return IncidentList(
+        items=[IncidentSummary.model_validate(row) for row in page.rows],
+        next_cursor=page.next_cursor,
     )
 
 
