@@ -14,7 +14,14 @@ from storage.models import ApiToken, Executor, User
 from storage.repositories.errors import NotFound
 from storage.repositories.executors import SyncResult
 
-__all__ = ["Credentials", "UserRecord", "UserRepository", "UserSpec"]
+__all__ = [
+    "Credentials",
+    "UserRecord",
+    "UserRepository",
+    "UserSpec",
+    "user_by_id",
+    "user_by_token_hash",
+]
 
 # Every web request looks its user up (by session or token): one Core statement, kept, that
 # joins the executor, instead of ORM objects and a second lookup (bench/profile_web_request.py).
@@ -71,6 +78,18 @@ class UserSpec:
     role: UserRole
     executor_code: str | None
     password_hash: str | None = None
+
+
+def user_by_id(db: Session | sa.Connection, user_id: int) -> UserRecord | None:
+    """Return the user with this id, or None (a Connection spares a web request a Session)."""
+    row = db.execute(_BY_ID, {"user_id": user_id}).one_or_none()
+    return None if row is None else UserRecord(*row)
+
+
+def user_by_token_hash(db: Session | sa.Connection, token_hash: str) -> UserRecord | None:
+    """Return the user a live token belongs to, or None."""
+    row = db.execute(_BY_TOKEN, {"token_hash": token_hash}).one_or_none()
+    return None if row is None else UserRecord(*row)
 
 
 class UserRepository:
@@ -155,8 +174,7 @@ class UserRepository:
 
     def by_token_hash(self, token_hash: str) -> UserRecord | None:
         """Return the user a live token belongs to, or None."""
-        row = self._session.execute(_BY_TOKEN, {"token_hash": token_hash}).one_or_none()
-        return None if row is None else UserRecord(*row)
+        return user_by_token_hash(self._session, token_hash)
 
     def add(
         self,
@@ -181,10 +199,10 @@ class UserRepository:
 
     def get(self, user_id: int) -> UserRecord:
         """Return the user with this id; NotFound if there is none."""
-        row = self._session.execute(_BY_ID, {"user_id": user_id}).one_or_none()
-        if row is None:
+        user = user_by_id(self._session, user_id)
+        if user is None:
             raise NotFound(f"no user with id {user_id}")
-        return UserRecord(*row)
+        return user
 
     def by_login(self, login: str) -> UserRecord:
         """Return the user with this login; NotFound if there is none."""
