@@ -62,6 +62,7 @@ __all__ = [
     "QueueSort",
     "SlaFilter",
     "TemplateRow",
+    "read_queue",
 ]
 
 
@@ -502,34 +503,7 @@ class QueueRepository:
 
         ``executor`` is the viewer's scope: only incidents actively assigned to it are seen.
         """
-        words = query.text.strip() if query.text else None
-        numbered = None
-        if words:
-            # An incident's number finds that incident; anything else searches the messages.
-            numbered = self._session.execute(_NUMBERED, {"number": words}).scalar()
-        shape = _Shape.of(query, self._dialect, scoped=executor is not None, numbered=numbered)
-        values: dict[str, Any] = {
-            "scope": executor,
-            "executor_code": query.executor_code,
-            "statuses": list(query.statuses),
-            "topic_group": query.topic_group,
-            "topic": query.topic,
-            "municipality": query.municipality_oktmo,
-            "priority": query.priority,
-            "received_from": query.received_from,
-            "received_to": query.received_to,
-            "now": query.now,
-            "network": query.network,
-            "source": query.source_id,
-            "numbered": numbered,
-            "words": words if self._dialect == "postgresql" else _like_pattern(words or ""),
-            "limit": query.limit + 1,
-        }
-        for i, key in enumerate(query.after or ()):
-            values[f"after{i}"] = key
-        params = {name: values[name] for name in shape.parameters()}
-        rows = self._session.execute(_statement(shape), params).all()
-        return [self._result(row, query.sort) for row in rows]
+        return read_queue(self._session, query, executor=executor)
 
     @staticmethod
     def _result(row: Any, sort: QueueSort) -> QueueResult:
@@ -811,3 +785,42 @@ class QueueRepository:
             raise NotFound(f"no template {template_id}")
         self._session.delete(found)
         self._session.flush()
+
+
+def read_queue(
+    db: Session | sa.Connection, query: QueueQuery, *, executor: str | None
+) -> list[QueueResult]:
+    """Return up to ``query.limit + 1`` rows (one more tells that there is a next page).
+
+    ``executor`` is the viewer's scope: only incidents actively assigned to it are seen.
+    ``db``: a session, or (cheaper for a web request) a plain connection.
+    """
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    words = query.text.strip() if query.text else None
+    numbered = None
+    if words:
+        # An incident's number finds that incident; anything else searches the messages.
+        numbered = db.execute(_NUMBERED, {"number": words}).scalar()
+    shape = _Shape.of(query, dialect, scoped=executor is not None, numbered=numbered)
+    values: dict[str, Any] = {
+        "scope": executor,
+        "executor_code": query.executor_code,
+        "statuses": list(query.statuses),
+        "topic_group": query.topic_group,
+        "topic": query.topic,
+        "municipality": query.municipality_oktmo,
+        "priority": query.priority,
+        "received_from": query.received_from,
+        "received_to": query.received_to,
+        "now": query.now,
+        "network": query.network,
+        "source": query.source_id,
+        "numbered": numbered,
+        "words": words if dialect == "postgresql" else _like_pattern(words or ""),
+        "limit": query.limit + 1,
+    }
+    for i, key in enumerate(query.after or ()):
+        values[f"after{i}"] = key
+    params = {name: values[name] for name in shape.parameters()}
+    rows = db.execute(_statement(shape), params).all()
+    return [QueueRepository._result(row, query.sort) for row in rows]
