@@ -39,6 +39,7 @@ from storage.repositories.queue import (
     QueueRepository,
     QueueResult,
     SlaFilter,
+    read_queue,
 )
 from storage.repositories.queue import QueueSort as StorageSort
 from web.contracts import (
@@ -268,8 +269,10 @@ class QueryService:
         """Return one page of the queue for the viewer."""
         now = self._clock()
         query = queue_query(filters, now)
-        with self._sessions() as session:
-            results = QueueRepository(session).queue(query, executor=viewer_scope(viewer))
+        scope = viewer_scope(viewer)
+        # A plain connection of the same engine: a Session around one read costs more CPU.
+        with self._sessions.kw["bind"].connect() as conn:
+            results = read_queue(conn, query, executor=scope)
         page = results[: query.limit]
         more = len(results) > query.limit
         cursor = encode_cursor(query.sort.value, page[-1].keys) if more and page else None

@@ -39,7 +39,9 @@ async def _inline(func: Any, /, *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
-async def _run(url: str, paths: list[str], requests: int) -> None:
+async def _run(
+    url: str, paths: list[str], requests: int, *, cpu: bool, sort: str, top: int, measure: bool
+) -> None:
     asyncio.to_thread = _inline
     env = {**os.environ, "IM_DATABASE_URL": url, "IM_SESSION_SECRET": "b" * 48}
     config = load_config(ROOT / "config.yaml", env)
@@ -62,7 +64,16 @@ async def _run(url: str, paths: list[str], requests: int) -> None:
             headers = {} if path.startswith("/queue") else {"Authorization": f"Bearer {token}"}
             for _ in range(20):  # warm up
                 await (await client.get(path, headers=headers)).read()
-            profile = cProfile.Profile()
+            if measure:
+                # No profiler: the process's CPU a request (server and in-process client).
+                used = time.process_time()
+                for _ in range(requests):
+                    await (await client.get(path, headers=headers)).read()
+                used = time.process_time() - used
+                print(f"{path}: {used / requests * 1000:.2f} ms CPU a request (unprofiled)")
+                continue
+            # CPU time, not wall time: on a loaded machine waits would swamp the profile.
+            profile = cProfile.Profile(time.process_time) if cpu else cProfile.Profile()
             start = time.perf_counter()
             profile.enable()
             for _ in range(requests):
@@ -71,9 +82,13 @@ async def _run(url: str, paths: list[str], requests: int) -> None:
                 assert got.status == 200, got.status
             profile.disable()
             wall = time.perf_counter() - start
-            print(f"\n## {path}: {wall / requests * 1000:.1f} ms a request (sequential)")
+            used = sum(row[2] for row in pstats.Stats(profile).stats.values()) if cpu else wall
+            print(
+                f"\n## {path}: {wall / requests * 1000:.1f} ms a request (sequential)"
+                + (f", {used / requests * 1000:.2f} ms CPU (profiled)" if cpu else "")
+            )
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(top)
             print(out.getvalue())
     finally:
         await client.close()
@@ -88,10 +103,17 @@ def main() -> None:
         "--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/im_bench_web_queue"
     )
     parser.add_argument("--path", action="append", help="paths to profile (default: two)")
+    parser.add_argument("--cpu", action="store_true", help="profile CPU time, not wall time")
+    parser.add_argument(
+        "--measure", action="store_true", help="no profile: print the CPU a request only"
+    )
+    parser.add_argument("--sort", default="tottime", help="pstats order (tottime, cumulative)")
+    parser.add_argument("--top", type=int, default=25, help="how many functions to print")
     args = parser.parse_args()
     sa.make_url(args.url)
     paths = args.path or ["/api/v1/incidents", "/queue"]
-    asyncio.run(_run(args.url, paths, args.requests))
+    options = {"cpu": args.cpu, "sort": args.sort, "top": args.top, "measure": args.measure}
+    asyncio.run(_run(args.url, paths, args.requests, **options))
 
 
 if __name__ == "__main__":

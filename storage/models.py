@@ -40,6 +40,8 @@ from storage.types import (
 
 __all__ = [
     "EVENTS_APPEND_ONLY_DDL",
+    "INCIDENT_MESSAGES_SOURCE_DDL",
+    "MESSAGES_TEXT_SEARCH_DDL",
     "NAMING_CONVENTION",
     "PRIORITY_RANK",
     "Answer",
@@ -184,13 +186,9 @@ class Message(Base):
         # The queue's source filter reads a source's message ids from the index alone (0009).
         sa.Index("ix_messages_source_id_id", "source_id", "id"),
         sa.Index("ix_messages_posted_at", "posted_at"),
-        # The queue's full-text search on PostgreSQL: Russian stemming over the text (GIN).
+        # The queue's full-text search on PostgreSQL is the stored column text_tsv and its GIN
+        # index (MESSAGES_TEXT_SEARCH_DDL, migration 0010), which the models do not map.
         # SQLite has none; its search scans case-folded text (storage/repositories/queue.py).
-        sa.Index(
-            "ix_messages_text_fts_ru",
-            sa.text("to_tsvector('russian', text)"),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[big_id_pk]
@@ -374,8 +372,10 @@ class IncidentMessage(Base):
     __tablename__ = "incident_messages"
     __table_args__ = (
         sa.UniqueConstraint("incident_id", "message_id"),
-        # A message's incidents from the index alone (the queue's source filter; 0009).
+        # A message's incidents from the index alone (0009).
         sa.Index("ix_incident_messages_message_id_incident_id", "message_id", "incident_id"),
+        # The queue's source filter: a source's incidents from the index alone (0010).
+        sa.Index("ix_incident_messages_source_id_incident_id", "source_id", "incident_id"),
     )
 
     id: Mapped[big_id_pk]
@@ -388,6 +388,9 @@ class IncidentMessage(Base):
     grouping_version: Mapped[str] = mapped_column(_VERSION)
     evidence: Mapped[json_dict]
     attached_at: Mapped[utc_now]
+    #: The message's source, copied by the database (INCIDENT_MESSAGES_SOURCE_DDL) when the
+    #: link is written: writers never set it, and a message's source never changes.
+    source_id: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class IncidentFingerprint(Base):
@@ -774,6 +777,63 @@ EVENTS_APPEND_ONLY_DDL: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- incident_messages.source_id is the message's, copied by the database. --------------------
+# The same statements are in migration 0010; create_all() runs these too.
+
+INCIDENT_MESSAGES_SOURCE_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        """
+        CREATE OR REPLACE FUNCTION incident_messages_source() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.source_id := (SELECT source_id FROM messages WHERE id = NEW.message_id);
+            RETURN NEW;
+        END;
+        $$
+        """,
+        """
+        CREATE TRIGGER incident_messages_source
+        BEFORE INSERT OR UPDATE OF message_id ON incident_messages
+        FOR EACH ROW EXECUTE FUNCTION incident_messages_source()
+        """,
+    ),
+    "sqlite": (
+        """
+        CREATE TRIGGER incident_messages_source_insert AFTER INSERT ON incident_messages
+        BEGIN
+            UPDATE incident_messages
+            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id)
+            WHERE id = NEW.id;
+        END
+        """,
+        """
+        CREATE TRIGGER incident_messages_source_update
+        AFTER UPDATE OF message_id ON incident_messages
+        BEGIN
+            UPDATE incident_messages
+            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id)
+            WHERE id = NEW.id;
+        END
+        """,
+    ),
+}
+
+
+# --- PostgreSQL's full-text search: the Russian tsvector of messages.text, stored. ----------
+# Computed once per message when it is written (a generated column: no writer sets it), not for
+# every message the search looks at (migration 0010). Not mapped: only SQL reads it.
+
+MESSAGES_TEXT_SEARCH_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        """
+        ALTER TABLE messages ADD COLUMN text_tsv tsvector
+        GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED
+        """,
+        "CREATE INDEX ix_messages_text_tsv ON messages USING gin (text_tsv)",
+    ),
+}
+
+
 def _ddl(statement: str, dialect: str) -> sa.ExecutableDDLElement:
     """Return a DDL statement that runs only on the given dialect."""
     # DDL text is %-formatted by SQLAlchemy; the trigger's own % placeholders must survive.
@@ -788,4 +848,15 @@ sa.event.listen(
     Event.__table__,
     "after_drop",
     _ddl("DROP FUNCTION IF EXISTS events_append_only()", "postgresql"),
+)
+for _dialect, _statements in MESSAGES_TEXT_SEARCH_DDL.items():
+    for _statement in _statements:
+        sa.event.listen(Message.__table__, "after_create", _ddl(_statement, _dialect))
+for _dialect, _statements in INCIDENT_MESSAGES_SOURCE_DDL.items():
+    for _statement in _statements:
+        sa.event.listen(IncidentMessage.__table__, "after_create", _ddl(_statement, _dialect))
+sa.event.listen(
+    IncidentMessage.__table__,
+    "after_drop",
+    _ddl("DROP FUNCTION IF EXISTS incident_messages_source()", "postgresql"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ import jinja2
 from web.contracts import ACTION_LABELS, ROLE_LABELS
 from web.labels import priority_label, status_label
 from web.options import select_options, topic_options
+from web.queue_rows import queue_rows
 
 __all__ = ["NETWORK_LABELS", "SLA_LABELS", "evidence_groups", "install_filters"]
 
@@ -140,7 +142,11 @@ def install_filters(environment: jinja2.Environment, timezone: str) -> None:
             return value.strip()
         return None
 
-    environment.globals.update(select_options=select_options, topic_options=topic_options)
+    environment.globals.update(
+        select_options=select_options,
+        topic_options=topic_options,
+        queue_rows=functools.partial(queue_rows, zone=zone, sla_labels=SLA_LABELS),
+    )
     environment.filters.update(
         web_link=web_link,
         evidence_groups=evidence_groups,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field, replace
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +62,7 @@ __all__ = [
     "QueueSort",
     "SlaFilter",
     "TemplateRow",
+    "read_queue",
 ]
 
 
@@ -240,6 +242,252 @@ def _fold(text: str) -> str:
     return text.casefold().replace("ё", "е")
 
 
+def _like_pattern(words: str) -> str:
+    """SQLite's search: the case-folded words anywhere in the case-folded text."""
+    escaped = _fold(words).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# The queue reads Core columns, not ORM attributes: its rows are plain tuples, never objects
+# (an ORM-enabled select went through the ORM's loading machinery for every row).
+_I = Incident.__table__.c
+_E = Executor.__table__.c
+_IM = IncidentMessage.__table__.c
+_M = Message.__table__.c
+
+_COLUMNS = (
+    _I.id,
+    _I.public_number,
+    _I.status,
+    _I.version,
+    _I.priority,
+    _I.title,
+    _I.topic_group,
+    _I.topic,
+    _I.municipality,
+    _I.message_count,
+    _I.author_count,
+    _I.created_at,
+    _E.code,
+    _E.name,
+    _I.active_status,
+    _I.active_deadline_at,
+    _I.active_at_risk_at,
+    _I.priority_rank,
+    _I.queue_deadline_at,
+)
+
+_NUMBERED = sa.select(_I.id).where(_I.public_number == sa.bindparam("number", type_=sa.String))
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """Which filters a queue request uses (not their values): one SQL statement per shape."""
+
+    dialect: str
+    scoped: bool
+    executor_code: bool
+    statuses: bool
+    topic_group: bool
+    topic: bool
+    municipality: bool
+    priority: bool
+    received_from: bool
+    received_to: bool
+    sla: SlaFilter | None
+    network: bool
+    source: bool
+    search: str  # "": none, "number": one incident by its number, "words": the messages' text
+    sort: QueueSort
+    after: bool
+
+    @classmethod
+    def of(cls, query: QueueQuery, dialect: str, *, scoped: bool, numbered: int | None) -> _Shape:
+        """Return the shape of a request."""
+        search = "" if not query.text or not query.text.strip() else "words"
+        if search and numbered is not None:
+            search = "number"
+        return cls(
+            dialect=dialect,
+            scoped=scoped,
+            executor_code=query.executor_code is not None,
+            statuses=bool(query.statuses),
+            topic_group=query.topic_group is not None,
+            topic=query.topic is not None,
+            municipality=query.municipality_oktmo is not None,
+            priority=query.priority is not None,
+            received_from=query.received_from is not None,
+            received_to=query.received_to is not None,
+            sla=query.sla,
+            network=query.network is not None,
+            source=query.source_id is not None,
+            search=search,
+            sort=query.sort,
+            after=query.after is not None,
+        )
+
+    def parameters(self) -> tuple[str, ...]:
+        """Return the names of the statement's parameters."""
+        flags = {
+            "scope": self.scoped,
+            "executor_code": self.executor_code,
+            "statuses": self.statuses,
+            "topic_group": self.topic_group,
+            "topic": self.topic,
+            "municipality": self.municipality,
+            "priority": self.priority,
+            "received_from": self.received_from,
+            "received_to": self.received_to,
+            "now": self.sla in (SlaFilter.OK, SlaFilter.AT_RISK, SlaFilter.OVERDUE),
+            "network": self.network,
+            "source": self.source,
+            "numbered": self.search == "number",
+            "words": self.search == "words",
+            "limit": True,
+        }
+        keys = len(_SORT_KEYS[self.sort]) if self.after else 0
+        return (
+            *(name for name, used in flags.items() if used),
+            *(f"after{i}" for i in range(keys)),
+        )
+
+
+_SORT_KEYS: dict[QueueSort, tuple[sa.ColumnElement[Any], ...]] = {
+    QueueSort.PRIORITY: (_I.priority_rank, _I.created_at, _I.id),
+    QueueSort.RECEIVED: (_I.created_at, _I.id),
+    QueueSort.DEADLINE: (_I.queue_deadline_at, _I.id),
+}
+
+
+def _ordered(stmt: Any, sort: QueueSort, *, after: bool) -> Any:
+    """Order by the sort's keys; with ``after``, start after the row with keys after0, ..."""
+    keys = _SORT_KEYS[sort]
+    ascending = sort is QueueSort.DEADLINE
+    if after:
+        bounds = sa.tuple_(
+            *(sa.bindparam(f"after{i}", type_=key.type) for i, key in enumerate(keys))
+        )
+        row = sa.tuple_(*keys)
+        stmt = stmt.where(row > bounds if ascending else row < bounds)
+    return stmt.order_by(*(k.asc() if ascending else k.desc() for k in keys))
+
+
+def _text_match(dialect: str) -> sa.ColumnElement[bool]:
+    """Match messages whose text contains :words (Russian stemming on PostgreSQL)."""
+    words = sa.bindparam("words", type_=sa.String)
+    if dialect == "postgresql":
+        # messages.text_tsv: the stored to_tsvector('russian', text) (migration 0010, GIN index
+        # ix_messages_text_tsv), so a probe reads each message's vector instead of computing it.
+        russian: sa.ColumnElement[str] = sa.literal_column("'russian'::regconfig")
+        stored: sa.ColumnElement[Any] = sa.literal_column("messages.text_tsv")
+        return stored.bool_op("@@")(sa.func.plainto_tsquery(russian, words))
+    folded: sa.ColumnElement[str] = getattr(sa.func, SQLITE_CASEFOLD)(_M.text)
+    return folded.like(words, escape="\\")
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(shape: _Shape) -> Any:
+    """Build the queue's statement for a shape once (its values are bound parameters).
+
+    Building a select of some fifty elements and its cache key cost more CPU a request than
+    running it; a kept statement keeps its cache key, so SQLAlchemy finds its compiled form.
+    """
+    # The active assignment's fields are copied onto the incident (active_assignment.py),
+    # so every filter and order below reads incidents' own indexed columns.
+    # sla=overdue|ok: the page's ids first, from ix_incidents_running_deadline_at_keys
+    # alone on PostgreSQL (it carries the state and the priority order's keys), then only
+    # those rows. Read as one statement, PostgreSQL fetched and joined every overdue
+    # incident before its top-N sort (9 000 rows for 51: 60 ms at 1 000 000 incidents).
+    deferred = shape.sla in (SlaFilter.OVERDUE, SlaFilter.OK)
+    stmt: Any = sa.select(_I.id) if deferred else sa.select(*_COLUMNS)
+    if not deferred:
+        stmt = stmt.select_from(Incident.__table__).outerjoin(
+            Executor.__table__, _E.id == _I.active_executor_id
+        )
+    for name, used in (("scope", shape.scoped), ("executor_code", shape.executor_code)):
+        if used:
+            code = sa.bindparam(name, type_=_E.code.type)
+            stmt = stmt.where(
+                _I.active_executor_id == sa.select(_E.id).where(_E.code == code).scalar_subquery()
+            )
+    if shape.statuses:
+        stmt = stmt.where(_I.status.in_(sa.bindparam("statuses", expanding=True)))
+    for name, column, used in (
+        ("topic_group", _I.topic_group, shape.topic_group),
+        ("topic", _I.topic, shape.topic),
+        ("municipality", _I.municipality_oktmo, shape.municipality),
+        ("priority", _I.priority, shape.priority),
+    ):
+        if used:
+            stmt = stmt.where(column == sa.bindparam(name, type_=column.type))
+    if shape.received_from:
+        stmt = stmt.where(_I.created_at >= sa.bindparam("received_from", type_=_I.created_at.type))
+    if shape.received_to:
+        stmt = stmt.where(_I.created_at < sa.bindparam("received_to", type_=_I.created_at.type))
+    if shape.sla is SlaFilter.LATE:
+        answered = Assignment.__table__.alias("answered")
+        stmt = stmt.where(
+            sa.exists().where(
+                answered.c.incident_id == _I.id,
+                answered.c.status.in_((AssignmentStatus.ANSWERED, AssignmentStatus.CLOSED)),
+                answered.c.closed_at > answered.c.deadline_at,
+            )
+        )
+    elif shape.sla is not None:
+        # The literal matches the partial indexes' predicate (ix_incidents_running_*).
+        running = _I.active_status == sa.literal_column("'received'")
+        deadline, at_risk = _I.active_deadline_at, _I.active_at_risk_at
+        now = sa.bindparam("now", type_=deadline.type)
+        if shape.sla is SlaFilter.OVERDUE:
+            stmt = stmt.where(running, deadline <= now)
+        elif shape.sla is SlaFilter.AT_RISK:
+            stmt = stmt.where(running, at_risk <= now, deadline > now)
+        else:
+            stmt = stmt.where(running, deadline > now, sa.or_(at_risk.is_(None), at_risk > now))
+    if shape.source:
+        # Start from the source's links (ix_incident_messages_source_id_incident_id, index
+        # only; migration 0010), not from the incidents: a correlated EXISTS made PostgreSQL
+        # walk incidents in queue order and probe each one's messages (878 ms at 1 000 000
+        # incidents for a source holding 1/300 of them, bench/bench_web_queue.py). The set is
+        # computed once (MATERIALIZED on PostgreSQL) and the walk only looks it up.
+        of_source = (
+            sa.select(_IM.incident_id)
+            .where(_IM.source_id == sa.bindparam("source", type_=_IM.source_id.type))
+            .cte("of_source")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        stmt = stmt.where(_I.id.in_(sa.select(of_source.c.incident_id)))
+    message_filters: list[sa.ColumnElement[bool]] = []
+    if shape.network:
+        message_filters.append(_M.network == sa.bindparam("network", type_=_M.network.type))
+    if shape.search == "words":
+        # Two separate conditions, not one OR with the number: PostgreSQL cannot turn
+        # "EXISTS (...) OR number = ..." into a semi-join, and evaluated every message matching
+        # the words (28 s a page at 1 000 000 incidents, bench/bench_web_queue.py).
+        message_filters.append(_text_match(shape.dialect))
+    for condition in message_filters:
+        stmt = stmt.where(
+            sa.select(_IM.id)
+            .join(Message.__table__, _M.id == _IM.message_id)
+            .where(_IM.incident_id == _I.id, condition)
+            .exists()
+        )
+    if shape.search == "number":
+        stmt = stmt.where(_I.id == sa.bindparam("numbered", type_=_I.id.type))
+    stmt = _ordered(stmt, shape.sort, after=shape.after).limit(
+        sa.bindparam("limit", type_=sa.Integer)
+    )
+    if deferred:
+        page = (
+            sa.select(*_COLUMNS)
+            .select_from(Incident.__table__)
+            .outerjoin(Executor.__table__, _E.id == _I.active_executor_id)
+            .where(_I.id.in_(stmt))
+        )
+        stmt = _ordered(page, shape.sort, after=False)
+    return stmt
+
+
 class QueueRepository:
     """Read queries of the workspace within one session."""
 
@@ -250,190 +498,12 @@ class QueueRepository:
 
     # ------------------------------------------------------------------ the queue
 
-    def _text_match(self, text: str) -> sa.ColumnElement[bool]:
-        """Match messages whose text contains the words (Russian stemming on PostgreSQL)."""
-        if self._dialect == "postgresql":
-            # The configuration is a literal, as in the index's expression, so the GIN index
-            # ix_messages_text_fts_ru serves the search (a bound parameter would not match it).
-            russian: sa.ColumnElement[str] = sa.literal_column("'russian'::regconfig")
-            return sa.func.to_tsvector(russian, Message.text).bool_op("@@")(
-                sa.func.plainto_tsquery(russian, text)
-            )
-        pattern = "%" + _fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        folded: sa.ColumnElement[str] = getattr(sa.func, SQLITE_CASEFOLD)(Message.text)
-        return folded.like(pattern + "%", escape="\\")
-
     def queue(self, query: QueueQuery, *, executor: str | None) -> list[QueueResult]:
         """Return up to ``query.limit + 1`` rows (one more tells that there is a next page).
 
         ``executor`` is the viewer's scope: only incidents actively assigned to it are seen.
         """
-        # The active assignment's fields are copied onto the incident (active_assignment.py),
-        # so every filter and order below reads incidents' own indexed columns.
-        columns = (
-            Incident.id,
-            Incident.public_number,
-            Incident.status,
-            Incident.version,
-            Incident.priority,
-            Incident.title,
-            Incident.topic_group,
-            Incident.topic,
-            Incident.municipality,
-            Incident.message_count,
-            Incident.author_count,
-            Incident.created_at,
-            Executor.code,
-            Executor.name,
-            Incident.active_status,
-            Incident.active_deadline_at,
-            Incident.active_at_risk_at,
-            Incident.priority_rank,
-            Incident.queue_deadline_at,
-        )
-        # sla=overdue|ok: the page's ids first, from ix_incidents_running_deadline_at_keys
-        # alone on PostgreSQL (it carries the state and the priority order's keys), then only
-        # those rows. Read as one statement, PostgreSQL fetched and joined every overdue
-        # incident before its top-N sort (9 000 rows for 51: 60 ms at 1 000 000 incidents).
-        deferred = query.sla in (SlaFilter.OVERDUE, SlaFilter.OK)
-        stmt: Any = sa.select(Incident.id) if deferred else sa.select(*columns)
-        if not deferred:
-            stmt = stmt.select_from(Incident).outerjoin(
-                Executor, Executor.id == Incident.active_executor_id
-            )
-        for code in (executor, query.executor_code):
-            if code is not None:
-                stmt = stmt.where(
-                    Incident.active_executor_id
-                    == sa.select(Executor.id).where(Executor.code == code).scalar_subquery()
-                )
-        if query.statuses:
-            stmt = stmt.where(Incident.status.in_(query.statuses))
-        if query.topic_group is not None:
-            stmt = stmt.where(Incident.topic_group == query.topic_group)
-        if query.topic is not None:
-            stmt = stmt.where(Incident.topic == query.topic)
-        if query.municipality_oktmo is not None:
-            stmt = stmt.where(Incident.municipality_oktmo == query.municipality_oktmo)
-        if query.priority is not None:
-            stmt = stmt.where(Incident.priority == query.priority)
-        if query.received_from is not None:
-            stmt = stmt.where(Incident.created_at >= query.received_from)
-        if query.received_to is not None:
-            stmt = stmt.where(Incident.created_at < query.received_to)
-        if query.sla is SlaFilter.LATE:
-            answered = aliased(Assignment)
-            stmt = stmt.where(
-                sa.exists().where(
-                    answered.incident_id == Incident.id,
-                    answered.status.in_((AssignmentStatus.ANSWERED, AssignmentStatus.CLOSED)),
-                    answered.closed_at > answered.deadline_at,
-                )
-            )
-        elif query.sla is not None:
-            # The literal matches the partial indexes' predicate (ix_incidents_running_*).
-            running = Incident.active_status == sa.literal_column("'received'")
-            deadline, at_risk = Incident.active_deadline_at, Incident.active_at_risk_at
-            if query.sla is SlaFilter.OVERDUE:
-                stmt = stmt.where(running, deadline <= query.now)
-            elif query.sla is SlaFilter.AT_RISK:
-                stmt = stmt.where(running, at_risk <= query.now, deadline > query.now)
-            else:
-                stmt = stmt.where(
-                    running,
-                    deadline > query.now,
-                    sa.or_(at_risk.is_(None), at_risk > query.now),
-                )
-        message_filters: list[sa.ColumnElement[bool]] = []
-        if query.network is not None:
-            message_filters.append(Message.network == query.network)
-        if query.source_id is not None:
-            # Start from the source's messages (ix_messages_source_id_posted_at), not from the
-            # incidents: a correlated EXISTS made PostgreSQL walk incidents in queue order and
-            # probe each one's messages (878 ms at 1 000 000 incidents for a source holding
-            # 1/300 of them, bench/bench_web_queue.py). The set is computed once (MATERIALIZED
-            # on PostgreSQL) and the walk only looks it up.
-            of_source = (
-                sa.select(IncidentMessage.incident_id)
-                .join(Message, Message.id == IncidentMessage.message_id)
-                .where(Message.source_id == query.source_id)
-                .cte("of_source")
-                .prefix_with("MATERIALIZED", dialect="postgresql")
-            )
-            stmt = stmt.where(Incident.id.in_(sa.select(of_source.c.incident_id)))
-        if message_filters:
-            stmt = stmt.where(
-                sa.select(IncidentMessage.id)
-                .join(Message, Message.id == IncidentMessage.message_id)
-                .where(IncidentMessage.incident_id == Incident.id, *message_filters)
-                .exists()
-            )
-        if query.text:
-            words = query.text.strip()
-            # An incident's number finds that incident; anything else searches the messages.
-            # Two separate conditions, not one OR: PostgreSQL cannot turn "EXISTS (...) OR
-            # number = ..." into a semi-join, and evaluated every message matching the words
-            # (28 s a page at 1 000 000 incidents, bench/bench_web_queue.py).
-            numbered = self._session.scalar(
-                sa.select(Incident.id).where(Incident.public_number == words)
-            )
-            if numbered is not None:
-                stmt = stmt.where(Incident.id == numbered)
-            else:
-                stmt = stmt.where(
-                    sa.select(IncidentMessage.id)
-                    .join(Message, Message.id == IncidentMessage.message_id)
-                    .where(IncidentMessage.incident_id == Incident.id, self._text_match(words))
-                    .exists()
-                )
-        stmt = self._order(stmt, query).limit(query.limit + 1)
-        if deferred:
-            page = (
-                sa.select(*columns)
-                .select_from(Incident)
-                .outerjoin(Executor, Executor.id == Incident.active_executor_id)
-                .where(Incident.id.in_(stmt))
-            )
-            stmt = self._order(page, replace(query, after=None))
-        rows = self._session.execute(stmt).all()
-        return [self._result(row, query.sort) for row in rows]
-
-    @staticmethod
-    def _order(stmt: Any, query: QueueQuery) -> Any:
-        after = query.after
-        if query.sort is QueueSort.PRIORITY:
-            keys = (Incident.priority_rank, Incident.created_at, Incident.id)
-            if after is not None:
-                stmt = stmt.where(
-                    sa.tuple_(*keys)
-                    < sa.tuple_(
-                        sa.literal(int(after[0]), sa.SmallInteger()),
-                        sa.literal(after[1], Incident.created_at.type),
-                        sa.literal(int(after[2]), sa.BigInteger()),
-                    )
-                )
-            return stmt.order_by(*(k.desc() for k in keys))
-        if query.sort is QueueSort.RECEIVED:
-            keys2 = (Incident.created_at, Incident.id)
-            if after is not None:
-                stmt = stmt.where(
-                    sa.tuple_(*keys2)
-                    < sa.tuple_(
-                        sa.literal(after[0], Incident.created_at.type),
-                        sa.literal(int(after[1]), sa.BigInteger()),
-                    )
-                )
-            return stmt.order_by(*(k.desc() for k in keys2))
-        keys3 = (Incident.queue_deadline_at, Incident.id)
-        if after is not None:
-            stmt = stmt.where(
-                sa.tuple_(*keys3)
-                > sa.tuple_(
-                    sa.literal(after[0], Incident.queue_deadline_at.type),
-                    sa.literal(int(after[1]), sa.BigInteger()),
-                )
-            )
-        return stmt.order_by(*(k.asc() for k in keys3))
+        return read_queue(self._session, query, executor=executor)
 
     @staticmethod
     def _result(row: Any, sort: QueueSort) -> QueueResult:
@@ -715,3 +785,42 @@ class QueueRepository:
             raise NotFound(f"no template {template_id}")
         self._session.delete(found)
         self._session.flush()
+
+
+def read_queue(
+    db: Session | sa.Connection, query: QueueQuery, *, executor: str | None
+) -> list[QueueResult]:
+    """Return up to ``query.limit + 1`` rows (one more tells that there is a next page).
+
+    ``executor`` is the viewer's scope: only incidents actively assigned to it are seen.
+    ``db``: a session, or (cheaper for a web request) a plain connection.
+    """
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    words = query.text.strip() if query.text else None
+    numbered = None
+    if words:
+        # An incident's number finds that incident; anything else searches the messages.
+        numbered = db.execute(_NUMBERED, {"number": words}).scalar()
+    shape = _Shape.of(query, dialect, scoped=executor is not None, numbered=numbered)
+    values: dict[str, Any] = {
+        "scope": executor,
+        "executor_code": query.executor_code,
+        "statuses": list(query.statuses),
+        "topic_group": query.topic_group,
+        "topic": query.topic,
+        "municipality": query.municipality_oktmo,
+        "priority": query.priority,
+        "received_from": query.received_from,
+        "received_to": query.received_to,
+        "now": query.now,
+        "network": query.network,
+        "source": query.source_id,
+        "numbered": numbered,
+        "words": words if dialect == "postgresql" else _like_pattern(words or ""),
+        "limit": query.limit + 1,
+    }
+    for i, key in enumerate(query.after or ()):
+        values[f"after{i}"] = key
+    params = {name: values[name] for name in shape.parameters()}
+    rows = db.execute(_statement(shape), params).all()
+    return [QueueRepository._result(row, query.sort) for row in rows]

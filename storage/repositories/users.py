@@ -14,7 +14,36 @@ from storage.models import ApiToken, Executor, User
 from storage.repositories.errors import NotFound
 from storage.repositories.executors import SyncResult
 
-__all__ = ["Credentials", "UserRecord", "UserRepository", "UserSpec"]
+__all__ = [
+    "Credentials",
+    "UserRecord",
+    "UserRepository",
+    "UserSpec",
+    "user_by_id",
+    "user_by_token_hash",
+]
+
+# Every web request looks its user up (by session or token): one Core statement, kept, that
+# joins the executor, instead of ORM objects and a second lookup (bench/profile_web_request.py).
+_U = User.__table__.c
+_X = Executor.__table__.c
+_T = ApiToken.__table__.c
+_RECORD = sa.select(
+    _U.id,
+    _U.login,
+    _U.display_name,
+    _U.role,
+    _U.executor_id,
+    _X.code,
+    _U.active,
+    _U.session_epoch,
+    _X.name,
+).select_from(User.__table__.outerjoin(Executor.__table__, _X.id == _U.executor_id))
+_BY_ID = _RECORD.where(_U.id == sa.bindparam("user_id", type_=_U.id.type))
+_BY_TOKEN = _RECORD.join(ApiToken.__table__, _T.user_id == _U.id).where(
+    _T.token_hash == sa.bindparam("token_hash", type_=_T.token_hash.type),
+    _T.revoked_at.is_(None),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +78,18 @@ class UserSpec:
     role: UserRole
     executor_code: str | None
     password_hash: str | None = None
+
+
+def user_by_id(db: Session | sa.Connection, user_id: int) -> UserRecord | None:
+    """Return the user with this id, or None (a Connection spares a web request a Session)."""
+    row = db.execute(_BY_ID, {"user_id": user_id}).one_or_none()
+    return None if row is None else UserRecord(*row)
+
+
+def user_by_token_hash(db: Session | sa.Connection, token_hash: str) -> UserRecord | None:
+    """Return the user a live token belongs to, or None."""
+    row = db.execute(_BY_TOKEN, {"token_hash": token_hash}).one_or_none()
+    return None if row is None else UserRecord(*row)
 
 
 class UserRepository:
@@ -133,12 +174,7 @@ class UserRepository:
 
     def by_token_hash(self, token_hash: str) -> UserRecord | None:
         """Return the user a live token belongs to, or None."""
-        row = self._session.scalars(
-            sa.select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        ).one_or_none()
-        return None if row is None else self._record(row)
+        return user_by_token_hash(self._session, token_hash)
 
     def add(
         self,
@@ -163,10 +199,10 @@ class UserRepository:
 
     def get(self, user_id: int) -> UserRecord:
         """Return the user with this id; NotFound if there is none."""
-        row = self._session.get(User, user_id)
-        if row is None:
+        user = user_by_id(self._session, user_id)
+        if user is None:
             raise NotFound(f"no user with id {user_id}")
-        return self._record(row)
+        return user
 
     def by_login(self, login: str) -> UserRecord:
         """Return the user with this login; NotFound if there is none."""
