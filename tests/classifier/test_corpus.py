@@ -86,3 +86,80 @@ def test_the_committed_corpus_is_what_the_generator_writes(tmp_path: Path) -> No
     sys.modules["build_seed_corpus"] = module
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0
+
+
+@pytest.fixture(scope="module")
+def generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "build_seed_corpus_terse", ROOT / "tools" / "build_seed_corpus.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_set_share_of_complaints_is_the_first_clause_alone(generator) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    statement = "во дворе огромная яма, машины застревают, дети падают в лужу"
+    rng = random.Random(11)
+    texts = [generator.complaint_text(statement, None, rng) for _ in range(4000)]
+    # Terse texts keep "во дворе огромная яма" and drop the rest; every other style keeps the
+    # whole statement. A typo may hit one later word, hardly both.
+    terse = [t for t in texts if "застрев" not in t.lower() and "лужу" not in t.lower()]
+    share = len(terse) / len(texts)
+    assert abs(share - generator.TERSE_SHARE) < 0.03
+    short = [t for t in terse if len(t.split()) <= 4 and "ям" in t.lower()]
+    assert len(short) >= 0.99 * len(terse)
+
+
+# Everyday words residents use for each thinly covered group (templates_topics_14.txt), and the
+# group the rubricator files them under.
+EVERYDAY_WORDS = (
+    ("Здравоохранение/Медицина", "поликлиник"),
+    ("Здравоохранение/Медицина", "талон"),
+    ("Образование", "садик"),
+    ("Образование", "столов"),
+    ("Социальное обслуживание и защита", "соцзащит"),
+    ("Общественный транспорт", "маршрутк"),
+    ("Газ и топливо", "газовик"),
+    ("Здравоохранение/Медицина", "фап"),
+    ("Торговля", "ларек"),
+    ("Связь и телевидение", "провайдер"),
+    ("Мусор/Свалки/ТКО", "диван"),
+    ("ЖКХ", "лампочк"),
+    ("Благоустройство", "фонар"),
+    ("Культура", "дом культуры"),
+    ('МФЦ "Мои документы"', "мфц"),
+)
+
+
+@pytest.mark.parametrize(("group", "word"), EVERYDAY_WORDS, ids=[w for _, w in EVERYDAY_WORDS])
+def test_the_corpus_has_everyday_words_in_the_right_group(
+    corpus: list,  # type: ignore[type-arg]
+    group: str,
+    word: str,
+) -> None:
+    by_group = Counter(
+        e.group for e in corpus if e.is_complaint and word in e.text.lower().replace("ё", "е")
+    )
+    assert by_group[group] >= 3
+    assert by_group.most_common(1)[0][0] == group
+
+
+def test_light_on_the_stairs_is_housing_and_a_pit_in_the_yard_is_the_yard(
+    corpus: list,  # type: ignore[type-arg]
+) -> None:
+    def groups_of(*words: str) -> Counter[str]:
+        return Counter(
+            e.group
+            for e in corpus
+            if e.is_complaint and all(w in e.text.lower().replace("ё", "е") for w in words)
+        )
+
+    stairs = groups_of("подъезд", "свет")
+    assert stairs.most_common(1)[0][0] == "ЖКХ"
+    yard_pits = groups_of("двор", "ям")
+    assert yard_pits.most_common(1)[0][0] == "Благоустройство"
