@@ -58,12 +58,19 @@ class LoggingNotifier:
 
 
 class DeliveryError(Exception):
-    """A notification was not delivered; ``permanent`` ones are not retried."""
+    """A notification was not delivered; ``permanent`` ones are not retried.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    ``retry_after``: the seconds the other side asked us to wait (Telegram's 429
+    ``parameters.retry_after``, a webhook's ``Retry-After``); the retry is not sooner.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         """Describe the failure in one line (no secrets)."""
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

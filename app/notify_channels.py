@@ -115,6 +115,7 @@ class WebhookChannel:
                 raise DeliveryError(
                     f"webhook {response.url.host} answered HTTP {response.status}",
                     permanent=permanent,
+                    retry_after=_seconds(response.headers.get("Retry-After")),
                 )
         except (aiohttp.ClientError, TimeoutError) as err:
             host = URL(destination.webhook).host
@@ -162,10 +163,32 @@ class TelegramChannel:
                 # A proxy's 502 may carry no body at all (json() gives None) or a bare JSON value.
                 found = answer.get("description", "") if isinstance(answer, dict) else ""
                 description = str(found)[:200]
+                parameters = answer.get("parameters") if isinstance(answer, dict) else None
+                wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
                 raise DeliveryError(
                     f"Telegram Bot API answered HTTP {response.status}: {description}".rstrip(": "),
                     permanent=response.status in (400, 401, 403, 404),
+                    retry_after=_seconds(
+                        wait if wait is not None else response.headers.get("Retry-After")
+                    ),
                 )
         except (aiohttp.ClientError, TimeoutError) as err:
             # The URL holds the bot token: name the error only.
             raise DeliveryError(f"Telegram Bot API unreachable: {type(err).__name__}") from err
+
+
+#: A server asking for more than a day is not taken at its word (the usual backoff then caps it).
+_MAX_RETRY_AFTER = 86_400.0
+
+
+def _seconds(value: object) -> float | None:
+    """Read a retry delay in seconds (a number, or Retry-After's digits); None if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        seconds = float(value.strip())
+    else:
+        return None  # absent, an HTTP date, or junk: the usual backoff decides
+    return seconds if 0 < seconds <= _MAX_RETRY_AFTER else None

@@ -345,6 +345,8 @@ class NotifyService:
                 )
                 return "failed"
             retry_at = None if error.permanent else self._retry_at(item.attempts + 1)
+            if retry_at is not None and error.retry_after is not None:
+                retry_at = max(retry_at, self._clock() + timedelta(seconds=error.retry_after))
             outbox.mark_failed(item.id, self._owner, error=str(error), retry_at=retry_at)
             return "failed" if retry_at is None else "retried"
 

@@ -493,3 +493,97 @@ async def test_a_notification_claimed_by_a_killed_process_is_sent_at_once(
     assert report.sent == 1
     assert outbox.delivered == ["duty@minzdrav.kirov.example.ru"]
     assert [status for item, status, _, _ in rows(w) if item.id == claimed.id] == ["sent"]
+
+
+async def test_a_telegram_flood_wait_is_honoured_not_retried_sooner(
+    sqlite_url: str, aiohttp_server: AiohttpServer
+) -> None:
+    calls: list[int] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:  # the Bot API's flood control: wait 600 s, longer than our backoff
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 600",
+                    "parameters": {"retry_after": 600},
+                },
+                status=429,
+            )
+        return web.json_response({"ok": True, "result": {}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    server = await aiohttp_server(app)
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    async with aiohttp.ClientSession() as http:
+        channel = TelegramChannel(http, token="123:secret-token", api_url=str(server.make_url("")))
+        notify = service(w, [channel], recipients(minzdrav=NotifyConfig(telegram_chat="-100777")))
+        limited = await notify.run_once()
+        w.clock.advance(timedelta(minutes=5))  # past the 60 s backoff, inside the 600 s asked
+        early = await notify.run_once()
+        calls_before = len(calls)
+        w.clock.advance(timedelta(minutes=6))
+        later = await notify.run_once()
+
+    assert (limited.retried, limited.sent) == (1, 0)
+    assert "HTTP 429" in limited.errors[0]
+    assert (early.sent, early.retried, calls_before) == (0, 0, 1)
+    assert (later.sent, len(calls)) == (1, 2)
+
+
+async def test_a_webhook_retry_after_header_is_honoured(
+    sqlite_url: str, aiohttp_server: AiohttpServer
+) -> None:
+    calls: list[int] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return web.Response(status=503, headers={"Retry-After": "900"})
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = await aiohttp_server(app)
+    w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
+    assign(w)
+    async with aiohttp.ClientSession() as http:
+        notify = service(
+            w,
+            [WebhookChannel(http)],
+            recipients(minzdrav=NotifyConfig(webhook=str(server.make_url("/hook")))),
+        )
+        await notify.run_once()
+        w.clock.advance(timedelta(minutes=10))
+        early = await notify.run_once()
+        calls_before = len(calls)
+        w.clock.advance(timedelta(minutes=6))
+        later = await notify.run_once()
+
+    assert (early.sent, calls_before) == (0, 1)
+    assert (later.sent, len(calls)) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (30, 30.0),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        (0, None),
+        (-5, None),
+        (True, None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+        ("", None),
+        (None, None),
+        (10**9, None),
+    ],
+)
+def test_retry_delays_read_from_the_other_side(value: object, expected: float | None) -> None:
+    from app.notify_channels import _seconds
+
+    assert _seconds(value) == expected
