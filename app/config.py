@@ -1257,7 +1257,10 @@ class _Loader:
             else:
                 node[loc[-1]] = value
                 self.overridden[loc] = variable
-                self.env_values.add(value)
+                # An API base URL is no secret, and scrubbing a short one ("http://") would garble
+                # the message about it; the database URL, or a URL with credentials, may hold one.
+                if variable == "IM_DATABASE_URL" or "@" in value:
+                    self.env_values.add(value)
 
     def read(self, path: Path) -> dict[str, Any]:
         """Read and parse the YAML file into a mapping."""

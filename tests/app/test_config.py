@@ -218,6 +218,24 @@ def test_bad_override_names_the_variable(tmp_path: Path) -> None:
     assert ": database.url (from IM_DATABASE_URL): not a database URL" in str(caught.value)
 
 
+def test_a_short_api_url_override_is_named_not_scrubbed_out_of_its_message(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, base_data(), {**ENV, "IM_OK_API_URL": "http://"})
+    message = str(caught.value)
+    assert "networks.ok.api_url (from IM_OK_API_URL)" in message
+    assert "http://" in message
+    assert "***" not in message
+
+
+def test_an_override_url_with_credentials_stays_out_of_the_message(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, base_data(), {**ENV, "IM_VK_API_URL": "ftp://bot:hunter2-secret@vk.test"})
+    assert "hunter2-secret" not in str(caught.value)
+    assert "(from IM_VK_API_URL)" in str(caught.value)
+
+
 # --------------------------------------------------------------------------- paths and defaults
 
 
