@@ -1363,7 +1363,8 @@ class Workflow:
     def recompute_deadlines(self, routing: Routing) -> int:
         """Recompute every running clock under new working hours (a calendar or schedule change).
 
-        Later calls use ``routing``. Returns how many deadlines moved; each move is an event.
+        Later calls use ``routing``. Returns how many executors' deadlines moved; each move is
+        an event, and so is each incident's overall clock moved with them (in region hours).
         """
         self._routing = routing
         now = self._now()
@@ -1414,7 +1415,42 @@ class Workflow:
                     occurred_at=now,
                 )
                 moved += 1
+            for incident_id in sorted({a.incident_id for a in open_}):
+                self._recompute_overall(unit, incident_id, routing, now)
         return moved
+
+    def _recompute_overall(
+        self, unit: _Unit, incident_id: int, routing: Routing, now: datetime
+    ) -> None:
+        """Move the incident's running overall clock under the new region hours (an event)."""
+        overall = self._overall(unit, incident_id)
+        if overall is None or not overall.running:
+            return
+        try:
+            new = recompute(overall, routing.region_hours)
+        except CalendarError as err:
+            log.error(
+                "deadlines: the overall deadline of incident %d cannot be recomputed and "
+                "stays %s: %s",
+                incident_id,
+                overall.deadline.isoformat() if overall.deadline else None,
+                err,
+            )
+            return
+        if new.deadline == overall.deadline:
+            return
+        unit.events.append(
+            incident_id=incident_id,
+            actor_user_id=None,
+            kind="recompute_deadline",
+            from_status=None,
+            to_status=None,
+            payload={
+                "old_overall_deadline": overall.deadline.isoformat() if overall.deadline else None,
+                "overall_clock": clock_to_json(new),
+            },
+            occurred_at=now,
+        )
 
     # ------------------------------------------------------------------ messages (the pipeline)
 

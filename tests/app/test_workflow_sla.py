@@ -277,11 +277,19 @@ def test_calendar_change_recomputes_open_deadlines(db_url: str, tmp_path: Path) 
         region_hours=hours,
         escalate_outside_hours=False,
     )
+    before = w.workflow.clocks(incident.id).overall
+    assert before is not None
+    assert before.deadline == kirov("2025-10-15T10:00")
     assert w.workflow.recompute_deadlines(new) == 1
-    (row,) = w.workflow.clocks(incident.id).assignments
+    report = w.workflow.clocks(incident.id)
+    (row,) = report.assignments
     assert row.clock.deadline == kirov("2025-10-16T10:00")
+    # The incident's overall clock counts in the region's hours: the day off moves it too.
+    assert report.overall is not None
+    assert report.overall.deadline == kirov("2025-10-16T10:00")
     assert row.assignment.deadline_at == kirov("2025-10-16T10:00")
     assert w.workflow.recompute_deadlines(new) == 0
-    event = w.workflow.history(incident.id, w.operator)[-1]
-    assert event.kind == "recompute_deadline"
+    event, overall_event = w.workflow.history(incident.id, w.operator)[-2:]
+    assert (event.kind, overall_event.kind) == ("recompute_deadline", "recompute_deadline")
     assert event.payload["old_deadline"] == "2025-10-15T07:00:00+00:00"
+    assert overall_event.payload["old_overall_deadline"] == "2025-10-15T07:00:00+00:00"
