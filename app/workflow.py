@@ -1415,7 +1415,10 @@ class Workflow:
                     occurred_at=now,
                 )
                 moved += 1
-            for incident_id in sorted({a.incident_id for a in open_}):
+            # Returned by its executor ("не наш") or back in triage, an incident has no running
+            # assignment, but its overall clock keeps counting.
+            returned = unit.assignments.assigned_incident_ids([S.RETURNED, S.TRIAGE])
+            for incident_id in sorted({a.incident_id for a in open_} | set(returned)):
                 self._recompute_overall(unit, incident_id, routing, now)
         return moved
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -15,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from router.sla import Phase, Segment, SlaClock
-from storage.enums import AssignmentStatus
-from storage.models import Assignment, Executor
+from storage.enums import AssignmentStatus, IncidentStatus
+from storage.models import Assignment, Executor, Incident
 from storage.repositories.active_assignment import set_active_assignment, sync_active_assignment
 from storage.repositories.errors import NotFound
 from storage.repositories.incidents import ACTIVE_ASSIGNMENT
@@ -257,6 +258,16 @@ class AssignmentRepository:
         )
         row = self._session.scalars(query).first()
         return None if row is None else self._record(row)
+
+    def assigned_incident_ids(self, statuses: Sequence[IncidentStatus]) -> list[int]:
+        """Return the ids of the incidents in these states that have had an assignment."""
+        query = (
+            sa.select(Assignment.incident_id)
+            .join(Incident, Incident.id == Assignment.incident_id)
+            .where(Incident.status.in_(statuses))
+            .distinct()
+        )
+        return sorted(self._session.scalars(query))
 
     def open_clocks(self) -> list[AssignmentRecord]:
         """Return the assignments whose clock runs (received, not paused, answered or closed)."""

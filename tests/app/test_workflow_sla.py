@@ -262,6 +262,35 @@ def test_paused_clock_is_not_escalated(db_url: str) -> None:
     assert plan.queued == ()
 
 
+def test_calendar_change_moves_the_overall_clock_of_an_incident_sent_back_to_triage(
+    db_url: str, tmp_path: Path
+) -> None:
+    w = world(db_url, start=kirov("2025-10-14T10:00"))
+    incident = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
+    w.clock.set(kirov("2025-10-14T11:00"))
+    incident = w.workflow.return_(incident, w.minzdrav, "Не наш вопрос", ReturnKind.NOT_OURS)
+    before = w.workflow.clocks(incident.id).overall
+    assert before is not None
+    assert before.running  # no executor's clock runs now, the incident's overall one does
+    extra = tmp_path / "emergency.yaml"
+    extra.write_text("years:\n  2025:\n    non_working_weekdays: [2025-10-15]\n")
+    hours = WorkingHours(HOURS_A.schedule, load_calendar([extra]), KIROV)
+    old = routing()
+    new = Routing(
+        jurisdiction=old.jurisdiction,
+        policy=old.policy,
+        calendar=hours.calendar,
+        executor_hours={"minzdrav": hours},
+        region_hours=hours,
+        escalate_outside_hours=False,
+    )
+    assert w.workflow.recompute_deadlines(new) == 0  # no executor's deadline to move
+    after = w.workflow.clocks(incident.id).overall
+    assert after is not None
+    assert before.deadline is not None
+    assert after.deadline == before.deadline + timedelta(days=1)
+
+
 def test_calendar_change_recomputes_open_deadlines(db_url: str, tmp_path: Path) -> None:
     w = world(db_url, start=kirov("2025-10-14T10:00"))
     incident = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
