@@ -159,6 +159,13 @@ _SPAM = _lexicon("""
     заработок заработать доход подписка подписываться подписаться розыгрыш ссылка переходить
     бонус криптовалюта казино ставка прогноз кредит займ удаленка раскрутка промокод
 """)
+# Fortune-telling and magic offered in comments: spam even with «помогу» or «проблема» in it
+# («Гадаю на таро, помогу решить любую проблему»).
+_OCCULT = _lexicon("""
+    таро гадать гадание гадалка приворот отворот порча сглаз экстрасенс ясновидящий
+    нумеролог астролог натальный потомственный
+""")
+_OCCULT_BLOCKERS = _FAILURE - _lexicon("помочь помогать проблема беда")
 # A congratulation or a greeting opens with its verb, or «с» and the occasion («С Днём матери»).
 _GREETING = _lexicon("поздравлять поздравить поздравление")
 _OCCASION = _lexicon("день праздник новый рождество юбилей рождение масленица пасха победа")
@@ -604,6 +611,8 @@ def no_problem_reason(
     if "правило" in present and present & _GROUP:
         return RULES_REASON
     if present & _SPAM and not present & _FAILURE:
+        return SPAM_REASON
+    if present & _OCCULT and not present & _OCCULT_BLOCKERS:
         return SPAM_REASON
     if set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
         return THANKS_REASON

@@ -317,8 +317,9 @@ def test_the_model_names_a_news_post_and_says_why(
     assert all(e.field != "reason" for e in kept.evidence)
 
 
-# An accident the services are already at, and a reply arguing about the cause: noise, and the
-# complaints written like them (new texts: not in the measured or the dev set).
+# An accident the services are already at, a reply arguing about the cause, fortune-telling
+# spam: noise, and the complaints written like them (new texts: not in the measured or the dev
+# set).
 @pytest.mark.parametrize(
     ("text", "is_comment", "reason"),
     [
@@ -355,6 +356,10 @@ def test_the_model_names_a_news_post_and_says_why(
         ),
         ("Зоя, это не первый раз, крыша течёт уже третью неделю", True, None),
         ("Зоя, у нас крышу так и не починили, течёт на девятом", True, None),
+        ("Таро-расклад на любовь и деньги, потомственная ясновидящая 🔮", True, SPAM_REASON),
+        ("Снимаю сглаз и порчу, помогу решить любую проблему в семье", True, SPAM_REASON),
+        ("Остаётся только гадать, когда нам включат отопление", True, None),
+        ("Соседка-гадалка свечами весь подъезд закоптила, дышать нечем", True, None),
         ("", True, None),
     ],
 )
