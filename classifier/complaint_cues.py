@@ -27,6 +27,7 @@ from classifier.lemmatizer import RUSSIAN_STOP_WORDS
 from classifier.noise import FIRST_NAMES
 
 __all__ = [
+    "ACCIDENT_NEWS_REASON",
     "ADVICE_REASON",
     "AD_REASON",
     "COMMENT_REASON",
@@ -64,6 +65,7 @@ NEWS_REASON = "новость о сделанной работе, без неи�
 NOTICE_REASON = "официальное объявление: отключение, перекрытие, расписание"
 CONTACT_REASON = "объявление с телефоном, ссылкой или ценой"
 QUESTION_REASON = "вопрос без неисправности"
+ACCIDENT_NEWS_REASON = "новость об аварии: службы уже работают"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -157,6 +159,13 @@ _SPAM = _lexicon("""
     заработок заработать доход подписка подписываться подписаться розыгрыш ссылка переходить
     бонус криптовалюта казино ставка прогноз кредит займ удаленка раскрутка промокод
 """)
+# Fortune-telling and magic offered in comments: spam even with «помогу» or «проблема» in it
+# («Гадаю на таро, помогу решить любую проблему»).
+_OCCULT = _lexicon("""
+    таро гадать гадание гадалка приворот отворот порча сглаз экстрасенс ясновидящий
+    нумеролог астролог натальный потомственный
+""")
+_OCCULT_BLOCKERS = _FAILURE - _lexicon("помочь помогать проблема беда")
 # A congratulation or a greeting opens with its verb, or «с» and the occasion («С Днём матери»).
 _GREETING = _lexicon("поздравлять поздравить поздравление")
 _OCCASION = _lexicon("день праздник новый рождество юбилей рождение масленица пасха победа")
@@ -222,6 +231,27 @@ _COMPLAINT_TURN = _lexicon("""
 # отключат?», «Перекроют полностью?»), read from the raw text (the lemmas lose the tense).
 _PLANNED = _lexicon("отключить отключение отключать перекрыть перекрывать закрыть ограничить")
 _PLANNED_FUTURE = re.compile(r"\b(?:отключ|перекро|перекрыва|закро|огранич)[а-я]*(?:ат|ят|ют|ут)\b")
+# A news post on an accident the services are already at («прорыв водопровода, на месте работают
+# аварийные службы», «бригады водоканала устраняют повреждение»): it names a failure, but it is
+# the service's report, not a citizen's appeal. A citizen's voice or a turn keeps it a complaint
+# («…аварийные службы работают, а толку никакого», «у нас третий день…»).
+_SERVICES_AT_WORK = re.compile(
+    r"\b(?:работают|трудятся|выехали|прибыли|задействованы) (?:[а-я]+ ){0,2}"
+    r"(?:аварийн|ремонтн|коммунальн|спасател|бригад|специалист|сотрудник|экипаж|пожарн)"
+    r"|\b(?:аварийн|ремонтн|коммунальн|спасател|пожарн)[а-я]* (?:[а-я]+ ){0,2}"
+    r"(?:работают|устраняют|ликвидируют|выехали|прибыли)"
+    r"|\b(?:бригады?|специалисты|сотрудники|спасатели) (?:[а-я]+ ){0,2}"
+    r"(?:устраняют|ликвидируют|выехали|прибыли|работают)"
+    r"|\bведутся (?:аварийн|ремонтн|восстановительн)"
+)
+_ACCIDENT_NEWS_BLOCKERS = (_COMPLAINT_TURN - {"уже", "когда", "обещать"}) | _lexicon("""
+    толк толку безрезультатно никто ничто ждать требовать прошу просьба доколе
+""")
+# A reply that corrects another commenter on the cause («Игорь, это не завод, это свалку жгут»):
+# an argument about whose fault it is, not a report. How long it lasts, «опять» or «у нас» make
+# it a complaint again («…это свалку жгут, и уже третью неделю»).
+_CAUSE_CORRECTION = re.compile(r"\bэто (?:же )?не\b[^.!?]{1,60}?\bэто\b")
+_CORRECTION_BLOCKERS = _DURATION | _lexicon("опять снова мы нас нам наш мой я давно")
 # A comment that opens with a verb in the past tells what was done, it does not advise
 # («Звонила в УК, сказали ждите», «Писали в ЦУР, отписка»).
 _REPORTED = re.compile(
@@ -481,6 +511,20 @@ def _contact_ad(words: Sequence[str], text: str) -> bool:
     return _CONTACT.search(text) is not None
 
 
+def _accident_news(words: Sequence[str], text: str) -> bool:
+    """Say whether a post reports an accident the services are already at, in no citizen's voice."""
+    if "?" in text or set(words) & _ACCIDENT_NEWS_BLOCKERS:
+        return False
+    return _SERVICES_AT_WORK.search(text) is not None
+
+
+def _cause_correction(words: Sequence[str], text: str) -> bool:
+    """Say whether a reply to a commenter argues about the cause («Игорь, это не завод, это…»)."""
+    if "?" in text or set(words) & _CORRECTION_BLOCKERS:
+        return False
+    return _CAUSE_CORRECTION.search(text) is not None
+
+
 def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
     """Return the cue columns (``CUE_NAMES``) of each lemma document, one row per document."""
     return np.asarray([_row(doc) for doc in docs], dtype=np.float64).reshape(-1, len(CUE_NAMES))
@@ -551,6 +595,8 @@ def no_problem_reason(
         return ADVICE_REASON
     if is_comment and row["names_commenter"] and not _failures(words) - _WEAK_FAILURE - _NEED:
         return REPLY_REASON  # «Светлана, это не УК, это домофонщики отвечают»
+    if is_comment and row["names_commenter"] and text and _cause_correction(words, text):
+        return REPLY_REASON  # «Игорь, это не завод, это свалку жгут»
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
@@ -566,6 +612,8 @@ def no_problem_reason(
         return RULES_REASON
     if present & _SPAM and not present & _FAILURE:
         return SPAM_REASON
+    if present & _OCCULT and not present & _OCCULT_BLOCKERS:
+        return SPAM_REASON
     if set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
         return THANKS_REASON
     greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
@@ -576,6 +624,8 @@ def no_problem_reason(
             return NOTICE_REASON
         if _reports_done_work(words, text):
             return NEWS_REASON
+        if not is_comment and _accident_news(words, text):
+            return ACCIDENT_NEWS_REASON
         if _contact_ad(words, text):
             return CONTACT_REASON
         if not is_comment and _information_question(words, text, vocabulary):

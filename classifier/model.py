@@ -12,6 +12,7 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from classifier.calibration import fit_temperature, softmax
 from classifier.complaint_cues import (
+    ACCIDENT_NEWS_REASON,
     AD_REASON,
     ADVICE_REASON,
     CONTACT_REASON,
@@ -73,6 +74,7 @@ _REASON_KINDS = {
     THANKS_REASON: "thanks",
     GREETING_REASON: "greeting",
     NEWS_REASON: "news",
+    ACCIDENT_NEWS_REASON: "news",
     NOTICE_REASON: "notice",
     CONTACT_REASON: "ad",
     QUESTION_REASON: "question",
