@@ -71,14 +71,16 @@ def test_a_changed_calendar_file_recomputes_open_deadlines(sqlite_url: str, tmp_
     asyncio.run(job())
 
     assert deadline(w, incident.id) == kirov("2025-10-16T10:00")
-    event = w.workflow.history(incident.id, w.operator)[-1]
-    assert event.kind == "recompute_deadline"
-    assert event.payload["old_deadline"] == "2025-10-15T07:00:00+00:00"
+    # One event for the executor's clock, one for the incident's overall clock.
+    executor_event, overall_event = w.workflow.history(incident.id, w.operator)[-2:]
+    assert executor_event.kind == overall_event.kind == "recompute_deadline"
+    assert executor_event.payload["old_deadline"] == "2025-10-15T07:00:00+00:00"
+    assert overall_event.payload["old_overall_deadline"] == "2025-10-15T07:00:00+00:00"
 
     asyncio.run(job())  # seen already: no second recompute
     assert [e.kind for e in w.workflow.history(incident.id, w.operator)].count(
         "recompute_deadline"
-    ) == 1
+    ) == 2
 
 
 def test_a_broken_calendar_file_keeps_the_old_deadlines(sqlite_url: str, tmp_path: Path) -> None:
