@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.permissions import Actor, Role
 from app.routing import Routing
 from app.workflow import Workflow
-from router.calendar import load_shipped_calendar
+from router.calendar import load_calendar, load_shipped_calendar
 from router.jurisdiction import MUNICIPAL, Jurisdiction, Rule
 from router.sla import BudgetOverride, SlaPolicy, WorkingHours
 from router.working_time import parse_schedule
@@ -106,6 +106,20 @@ def routing(
         ),
         region_hours=region_hours,
         escalate_outside_hours=outside_hours,
+    )
+
+
+def routing_reloaded(calendar_file: Path) -> Routing:
+    """The test routing with its calendar read again from ``calendar_file`` (a calendar change)."""
+    hours = WorkingHours(HOURS_A.schedule, load_calendar([calendar_file]), KIROV)
+    old = routing()
+    return Routing(
+        jurisdiction=old.jurisdiction,
+        policy=old.policy,
+        calendar=hours.calendar,
+        executor_hours={code: hours for code in ("minzdrav", "mintrans", "adm-slobodskoy")},
+        region_hours=hours,
+        escalate_outside_hours=False,
     )
 
 

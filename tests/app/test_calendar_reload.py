@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 from app.notify import LoggingNotifier
-from app.routing import Routing
 from app.runtime import CalendarWatch, deadlines_job
-from router.calendar import load_calendar
-from router.sla import WorkingHours
-from tests.factories import HOURS_A, KIROV, World, kirov, new_incident, routing, world
+from tests.factories import (
+    World,
+    kirov,
+    new_incident,
+    routing_reloaded,
+    world,
+)
 
 PLAIN = "years: {}\n"
 # An emergency non-working day declared in the region the day after the incident arrived.
@@ -19,20 +22,6 @@ EMERGENCY = (
     "years:\n  2025:\n    non_working_weekdays:\n"
     '      - {date: 2025-10-15, name: "Нерабочий день: последствия паводка"}\n'
 )
-
-
-def reload_from(path: Path) -> Routing:
-    """The routing of the test world, with the calendar read again from ``path``."""
-    hours = WorkingHours(HOURS_A.schedule, load_calendar([path]), KIROV)
-    old = routing()
-    return Routing(
-        jurisdiction=old.jurisdiction,
-        policy=old.policy,
-        calendar=hours.calendar,
-        executor_hours={code: hours for code in ("minzdrav", "mintrans", "adm-slobodskoy")},
-        region_hours=hours,
-        escalate_outside_hours=False,
-    )
 
 
 def bump_mtime(path: Path) -> None:
@@ -55,7 +44,7 @@ def test_a_changed_calendar_file_recomputes_open_deadlines(sqlite_url: str, tmp_
         w.workflow,
         LoggingNotifier(),
         calendar=CalendarWatch(extra),
-        reload=lambda: reload_from(extra),
+        reload=lambda: routing_reloaded(extra),
     )
 
     asyncio.run(job())  # nothing changed: the deadline stays
@@ -92,7 +81,7 @@ def test_a_broken_calendar_file_keeps_the_old_deadlines(sqlite_url: str, tmp_pat
         w.workflow,
         LoggingNotifier(),
         calendar=CalendarWatch(extra),
-        reload=lambda: reload_from(extra),
+        reload=lambda: routing_reloaded(extra),
     )
     extra.write_text("years:\n  2025:\n    non_working_weekdays: [2025-10-18]\n", encoding="utf-8")
     bump_mtime(extra)

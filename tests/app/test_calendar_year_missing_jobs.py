@@ -22,12 +22,17 @@ from app.dashboards import KpiService
 from app.kpi import Period
 from app.notify import Channel, Destination
 from app.notify_job import NotifyService, Recipients
-from app.routing import Routing
-from router.calendar import load_calendar
 from router.escalation import EscalationLevel
-from router.sla import ClockState, WorkingHours
+from router.sla import ClockState
 from storage.repositories.outbox import OutboxItem
-from tests.factories import HOURS_A, KIROV, World, kirov, new_incident, routing, world
+from tests.factories import (
+    World,
+    kirov,
+    new_incident,
+    routing,
+    routing_reloaded,
+    world,
+)
 
 LAST_EVENING = kirov("2027-12-30T19:00")  # after the last working hours of 2027
 IN_2028 = kirov("2028-01-11T12:00")
@@ -155,16 +160,7 @@ def test_a_calendar_change_pushing_one_deadline_into_a_missing_year_moves_the_ot
     late = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
     extra = tmp_path / "emergency.yaml"  # two emergency days off: 28 and 30 December 2027
     extra.write_text("years:\n  2027:\n    non_working_weekdays: [2027-12-28, 2027-12-30]\n")
-    hours = WorkingHours(HOURS_A.schedule, load_calendar([extra]), KIROV)
-    old = routing()
-    new = Routing(
-        jurisdiction=old.jurisdiction,
-        policy=old.policy,
-        calendar=hours.calendar,
-        executor_hours={"minzdrav": hours},
-        region_hours=hours,
-        escalate_outside_hours=False,
-    )
+    new = routing_reloaded(extra)
 
     with caplog.at_level(logging.ERROR, logger="app.workflow"):
         moved = w.workflow.recompute_deadlines(new)

@@ -9,16 +9,23 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.routing import Routing
 from app.workflow import ConcurrentUpdate, InvalidRequest, ReturnKind, Workflow
-from router.calendar import load_calendar
 from router.escalation import EscalationLevel
 from router.jurisdiction import RoutingSubject, TriageReason
-from router.sla import ClockState, Phase, WorkingHours
+from router.sla import ClockState, Phase
 from storage.enums import AssignmentStatus, IncidentStatus, Priority
 from storage.models import Event, Incident
 from storage.repositories import AssignmentRepository, EventRepository
-from tests.factories import DESK, HOURS_A, KIROV, SLOBODSKOY, kirov, new_incident, routing, world
+from tests.factories import (
+    DESK,
+    HOURS_A,
+    SLOBODSKOY,
+    kirov,
+    new_incident,
+    routing,
+    routing_reloaded,
+    world,
+)
 
 H = timedelta(hours=1)
 
@@ -274,16 +281,7 @@ def test_calendar_change_moves_the_overall_clock_of_an_incident_sent_back_to_tri
     assert before.running  # no executor's clock runs now, the incident's overall one does
     extra = tmp_path / "emergency.yaml"
     extra.write_text("years:\n  2025:\n    non_working_weekdays: [2025-10-15]\n")
-    hours = WorkingHours(HOURS_A.schedule, load_calendar([extra]), KIROV)
-    old = routing()
-    new = Routing(
-        jurisdiction=old.jurisdiction,
-        policy=old.policy,
-        calendar=hours.calendar,
-        executor_hours={"minzdrav": hours},
-        region_hours=hours,
-        escalate_outside_hours=False,
-    )
+    new = routing_reloaded(extra)
     assert w.workflow.recompute_deadlines(new) == 0  # no executor's deadline to move
     after = w.workflow.clocks(incident.id).overall
     assert after is not None
@@ -296,16 +294,7 @@ def test_calendar_change_recomputes_open_deadlines(db_url: str, tmp_path: Path) 
     incident = w.workflow.assign(w.workflow.open_incident(new_incident()), "minzdrav", w.operator)
     extra = tmp_path / "emergency.yaml"
     extra.write_text("years:\n  2025:\n    non_working_weekdays: [2025-10-15]\n")
-    hours = WorkingHours(HOURS_A.schedule, load_calendar([extra]), KIROV)
-    old = routing()
-    new = Routing(
-        jurisdiction=old.jurisdiction,
-        policy=old.policy,
-        calendar=hours.calendar,
-        executor_hours={"minzdrav": hours},
-        region_hours=hours,
-        escalate_outside_hours=False,
-    )
+    new = routing_reloaded(extra)
     before = w.workflow.clocks(incident.id).overall
     assert before is not None
     assert before.deadline == kirov("2025-10-15T10:00")
