@@ -6,7 +6,7 @@ import asyncio
 import email
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SMTPSession
@@ -383,6 +384,23 @@ async def test_a_telegram_chat_gets_the_message_through_the_bot(
     assert isinstance(channel, Channel)
 
 
+async def bot_api_failing_once(
+    aiohttp_server: AiohttpServer, failure: Callable[[], web.Response]
+) -> tuple[TestServer, list[int]]:
+    """A Bot API whose first sendMessage gets ``failure()`` and the others succeed."""
+    calls: list[int] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return failure()
+        return web.json_response({"ok": True, "result": {}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    return await aiohttp_server(app), calls
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
@@ -395,17 +413,10 @@ async def test_a_telegram_chat_gets_the_message_through_the_bot(
 async def test_a_telegram_error_without_a_json_object_is_retried_not_a_crash(
     sqlite_url: str, aiohttp_server: AiohttpServer, body: bytes, content_type: str
 ) -> None:
-    calls: list[int] = []
-
-    async def send_message(request: web.Request) -> web.Response:
-        calls.append(1)
-        if len(calls) == 1:  # a proxy in front of the Bot API, between two deploys
-            return web.Response(status=502, body=body, content_type=content_type)
-        return web.json_response({"ok": True, "result": {}})
-
-    app = web.Application()
-    app.router.add_post("/bot{token}/sendMessage", send_message)
-    server = await aiohttp_server(app)
+    # A proxy in front of the Bot API, between two deploys.
+    server, calls = await bot_api_failing_once(
+        aiohttp_server, lambda: web.Response(status=502, body=body, content_type=content_type)
+    )
     w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
     assign(w)
     async with aiohttp.ClientSession() as http:
@@ -498,25 +509,16 @@ async def test_a_notification_claimed_by_a_killed_process_is_sent_at_once(
 async def test_a_telegram_flood_wait_is_honoured_not_retried_sooner(
     sqlite_url: str, aiohttp_server: AiohttpServer
 ) -> None:
-    calls: list[int] = []
-
-    async def send_message(request: web.Request) -> web.Response:
-        calls.append(1)
-        if len(calls) == 1:  # the Bot API's flood control: wait 600 s, longer than our backoff
-            return web.json_response(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests: retry after 600",
-                    "parameters": {"retry_after": 600},
-                },
-                status=429,
-            )
-        return web.json_response({"ok": True, "result": {}})
-
-    app = web.Application()
-    app.router.add_post("/bot{token}/sendMessage", send_message)
-    server = await aiohttp_server(app)
+    # The Bot API's flood control: wait 600 s, longer than our backoff.
+    flood = {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 600",
+        "parameters": {"retry_after": 600},
+    }
+    server, calls = await bot_api_failing_once(
+        aiohttp_server, lambda: web.json_response(flood, status=429)
+    )
     w = world(sqlite_url, start=kirov("2025-10-14T10:00"))
     assign(w)
     async with aiohttp.ClientSession() as http:
