@@ -18,7 +18,7 @@ __all__ = ["FakeVk", "Fault"]
 class Fault:
     """One injected misbehaviour, consumed by the next matching request."""
 
-    kind: str  # "error", "status", "truncated", "slow", "disconnect", "garbage"
+    kind: str  # "error", "status", "truncated", "slow", "disconnect", "garbage", "nested"
     code: int = 0
     message: str = ""
     method: str | None = None
@@ -76,6 +76,8 @@ class FakeVk:
                 return web.Response(text='{"response": {"count": 3, "items": [{"id"')
             elif fault.kind == "garbage":
                 return web.Response(text="<html>502</html>")
+            elif fault.kind == "nested":  # valid JSON deeper than any decoder's recursion
+                return web.Response(text='{"response": ' + "[" * 50_000 + "]" * 50_000 + "}")
             elif fault.kind == "disconnect":
                 assert request.transport is not None
                 request.transport.close()
