@@ -29,9 +29,19 @@ __all__ = [
 VK_WEB = "https://vk.com"
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def unix_to_utc(value: object) -> dt.datetime:
-    """Return an aware UTC datetime for a VK Unix timestamp (int or numeric string)."""
-    return dt.datetime.fromtimestamp(_int(value), tz=dt.UTC)
+    """Return an aware UTC datetime for a VK Unix timestamp (int or numeric string).
+
+    A value no datetime can hold (1e20, past year 9999) gives the epoch, as a missing one does:
+    raising here would fail the whole poll, on every retry, for one absurd field.
+    """
+    try:
+        return dt.datetime.fromtimestamp(_int(value), tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return _EPOCH
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -42,7 +52,7 @@ def _int(value: object, default: int = 0) -> int:
     if isinstance(value, str | float):
         try:
             return int(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", NaN, Infinity
             return default
     return default
 

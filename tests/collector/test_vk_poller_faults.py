@@ -209,3 +209,25 @@ async def test_short_pages_are_not_the_end_of_the_wall_nor_of_the_comments(
     expected = {f"{OWNER}_{busy['id']}_{c['id']}" for c in [thread_root, *replies, *top]}
     assert texts(second) == expected
     assert second.comment_sets[f"{OWNER}_{busy['id']}"] == frozenset(expected)
+
+
+async def test_a_post_dated_out_of_range_does_not_stall_the_wall(
+    wall: Wall, fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # fromtimestamp() raised OverflowError / ValueError for such a date, out of the parser, so
+    # the poll failed on every retry and no later post of the wall was ever stored.
+    poller = make_poller(make_client, clock)
+    first = await poller.poll(WallCursor())
+    odd = [wall.post(f"Пост {i}: яма на ул. Свободы") for i in range(4)]
+    odd[0]["date"] = 10**20
+    odd[1]["date"] = 253_402_300_800  # 10000-01-01: past datetime's last year
+    odd[2]["edited"] = -(10**20)
+    fine = wall.post("Обычный пост: нет горячей воды")
+
+    second = await poller.poll(first.cursor)
+
+    assert {p.id for p in second.posts} == {p["id"] for p in [*odd, fine]}
+    assert second.cursor.last_post_id == fine["id"]
+    dates = {p.id: p.date for p in second.posts}
+    assert dates[fine["id"]] == dt.datetime.fromtimestamp(fine["date"], tz=dt.UTC)
+    assert dates[odd[0]["id"]] == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
