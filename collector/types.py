@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,11 +62,28 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else _int(value)
 
 
+#: The largest counter a database integer column holds (PostgreSQL ``integer``).
+_COUNT_MAX = 2**31 - 1
+
+
 def _count(obj: object) -> int | None:
-    """Return ``obj["count"]`` for VK's ``{"count": N, ...}`` counters, None when absent."""
+    """Return ``obj["count"]`` for VK's ``{"count": N, ...}`` counters, None when absent.
+
+    Clamped to 0 .. 2**31-1: a larger count would fail the transaction storing the whole poll.
+    """
     if isinstance(obj, Mapping) and "count" in obj:
-        return _int(obj["count"])
+        return max(0, min(_COUNT_MAX, _int(obj["count"])))
     return None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +102,13 @@ def _parse_geo(raw: object) -> VkGeo | None:
     title = str(place["title"]) if place and place.get("title") else None
     coords = raw.get("coordinates")
     if isinstance(coords, str):
-        parts = coords.split()
-        if len(parts) == 2:
-            try:
-                return VkGeo(float(parts[0]), float(parts[1]), title)
-            except ValueError:
-                pass
+        parts = [_float(p) for p in coords.split()]
+        if len(parts) == 2 and parts[0] is not None and parts[1] is not None:
+            return VkGeo(parts[0], parts[1], title)
     if place and (place.get("latitude") or place.get("longitude")):
-        return VkGeo(float(place.get("latitude", 0)), float(place.get("longitude", 0)), title)
+        lat, lon = _float(place.get("latitude", 0)), _float(place.get("longitude", 0))
+        if lat is not None and lon is not None:  # a place VK gives no usable point for: none
+            return VkGeo(lat, lon, title)
     return None
 
 
