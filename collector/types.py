@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector.messages import COUNT_MAX
+
 __all__ = [
     "ExecuteCall",
     "ExecuteResult",
@@ -62,17 +64,13 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else _int(value)
 
 
-#: The largest counter a database integer column holds (PostgreSQL ``integer``).
-_COUNT_MAX = 2**31 - 1
-
-
 def _count(obj: object) -> int | None:
     """Return ``obj["count"]`` for VK's ``{"count": N, ...}`` counters, None when absent.
 
     Clamped to 0 .. 2**31-1: a larger count would fail the transaction storing the whole poll.
     """
     if isinstance(obj, Mapping) and "count" in obj:
-        return max(0, min(_COUNT_MAX, _int(obj["count"])))
+        return max(0, min(COUNT_MAX, _int(obj["count"])))
     return None
 
 
