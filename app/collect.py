@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Config, VkConfig
 from app.leases import owner_is_dead, process_owner_id
 from collector.batching import first_pages
-from collector.errors import VkError
+from collector.errors import VkError, VkRateLimited
 from collector.feed import (
     FeedApi,
     FeedCursor,
@@ -431,8 +431,14 @@ class CollectService:
         poller = VkGroupPoller(
             self.api, int(source.external_id), clock=self.clock, **dict(self.poller_options)
         )
-        if isinstance(prefetched, VkError) and prefetched.retryable:
-            prefetched = None  # a transient failure in the batch: the poller reads it itself
+        if isinstance(prefetched, VkError) and (
+            prefetched.retryable
+            or (isinstance(prefetched, VkRateLimited) and prefetched.quota_exhausted)
+        ):
+            # A transient failure in the batch, or the batch's token out of quota (error 29
+            # inside execute, which the pool does not rotate): the poller reads the wall itself,
+            # through the pool, on a token that still has quota (or rests until the reset).
+            prefetched = None
         try:
             if isinstance(prefetched, VkError):
                 raise prefetched

@@ -42,10 +42,15 @@ def loads_clean(body: bytes | str) -> Any:
     """Decode JSON like :func:`json.loads`, with every string cleaned by :func:`clean_text`.
 
     Raises:
-        ValueError: the body is not JSON (as :func:`json.loads`).
+        ValueError: the body is not JSON (as :func:`json.loads`), or is nested deeper than the
+            decoder's recursion limit (``[[[[...`` from a hostile or broken peer would otherwise
+            raise RecursionError, which no caller expects from bad input).
     """
-    data = json.loads(body)
-    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    if _RISKY_ESCAPE.search(raw) is None:
-        return data
-    return _clean(data)
+    try:
+        data = json.loads(body)
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        if _RISKY_ESCAPE.search(raw) is None:
+            return data
+        return _clean(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["NETWORKS", "CollectedMessage", "Harvest", "MessageKind"]
+__all__ = ["COUNT_MAX", "NETWORKS", "CollectedMessage", "Harvest", "MessageKind"]
 
 MessageKind = Literal["post", "comment"]
+#: The largest counter (views, likes ...) stored: PostgreSQL's ``integer``.
+COUNT_MAX = 2**31 - 1
 #: The networks a collected message may belong to (storage's ``Network`` values).
 NETWORKS: frozenset[str] = frozenset({"vk", "ok", "telegram", "file"})
 
@@ -49,6 +51,12 @@ class CollectedMessage:
             raise ValueError(f"{self.external_id}: posted_at must be timezone-aware")
         if self.network not in NETWORKS:
             raise ValueError(f"{self.external_id}: unknown network {self.network!r}")
+        for name in ("views", "likes", "comments", "reposts"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= COUNT_MAX:
+                # A count past the database's integer would fail the transaction storing the
+                # whole poll, on every retry; a negative one is nonsense.
+                object.__setattr__(self, name, max(0, min(COUNT_MAX, value)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -24,6 +26,9 @@ __all__ = [
 
 OK_WEB = "https://ok.ru"
 MOSCOW = ZoneInfo("Europe/Moscow")
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def ok_local_time(value: object, zone: dt.tzinfo = MOSCOW) -> dt.datetime:
@@ -46,9 +51,20 @@ def _int(value: object) -> int | None:
     if isinstance(value, str | float):
         try:
             return int(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", NaN, Infinity
             return None
     return None
+
+
+def _readable(read: Callable[[], T]) -> T | None:
+    """Return ``read()``, or None when the item cannot be read (its date missing, not a date,
+    out of datetime's range): that item is left out, not its whole page, since a page that
+    fails fails every poll of the group while the item is on it."""
+    try:
+        return read()
+    except (ValueError, OverflowError, OSError):
+        log.warning("OK item left out: its date cannot be read")
+        return None
 
 
 def _count(block: object, key: str = "count") -> int | None:
@@ -182,7 +198,15 @@ def parse_topics_page(raw: object, *, group_id: str, zone: dt.tzinfo = MOSCOW) -
     if not isinstance(raw, Mapping):
         raise ValueError("mediatopic.getTopics: not an object")
     items = raw.get("media_topics") or ()
-    topics = tuple(_topic(t, group_id, zone) for t in items if isinstance(t, Mapping) and "id" in t)
+    topics = tuple(
+        topic
+        for topic in (
+            _readable(partial(_topic, t, group_id, zone))
+            for t in items
+            if isinstance(t, Mapping) and "id" in t
+        )
+        if topic is not None
+    )
     anchor = raw.get("anchor")
     return OkTopicsPage(topics, str(anchor) if anchor else None, bool(raw.get("has_more")))
 
@@ -225,6 +249,12 @@ class OkCommentsPage:
     has_more: bool
 
 
+def _comment_date(item: Mapping[str, Any], date_ms: int | None, zone: dt.tzinfo) -> dt.datetime:
+    if date_ms is not None and item.get("date") is None:
+        return dt.datetime.fromtimestamp(date_ms / 1000, tz=dt.UTC)
+    return ok_local_time(item.get("date"), zone)
+
+
 def parse_comments_page(
     raw: object, *, group_id: str, topic_id: str, zone: dt.tzinfo = MOSCOW
 ) -> OkCommentsPage:
@@ -237,11 +267,9 @@ def parse_comments_page(
             continue
         reply = item.get("reply_to_comment_id")
         date_ms = _int(item.get("date_ms"))
-        when = (
-            dt.datetime.fromtimestamp(date_ms / 1000, tz=dt.UTC)
-            if date_ms is not None and item.get("date") is None
-            else ok_local_time(item.get("date"), zone)
-        )
+        when = _readable(partial(_comment_date, item, date_ms, zone))
+        if when is None:
+            continue
         out.append(
             OkComment(
                 group_id=group_id,

@@ -110,6 +110,10 @@ def parse_line(line: str) -> CollectedMessage:
         raise ValueError(f"time {when!r} is not ISO 8601") from None
     if posted.tzinfo is None:
         raise ValueError(f"time {when!r} has no zone offset")
+    try:
+        posted = posted.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValueError(f"time {when!r} is out of range") from None
     text = data.get("text", "")
     if not isinstance(text, str):
         raise ValueError("text must be a string")
@@ -131,7 +135,7 @@ def parse_line(line: str) -> CollectedMessage:
         external_id=external_id,
         kind="post" if kind == "post" else "comment",
         text=text,
-        posted_at=posted.astimezone(dt.UTC),
+        posted_at=posted,
         parent=parent if kind == "comment" else None,
         author_id=author,
         url=url,

@@ -30,7 +30,7 @@ def parse_views(text: str | None) -> int | None:
         scale, value = 1_000_000, value[:-1]
     try:
         return round(float(value) * scale)
-    except ValueError:
+    except (ValueError, OverflowError):  # "x", "nan", "1e400"
         return None
 
 
@@ -158,9 +158,15 @@ def _post(message: LexborNode) -> TgPost | None:
     stamp = message.css_first("time[datetime]")
     if stamp is None:
         return None
-    when = dt.datetime.fromisoformat(stamp.attributes.get("datetime") or "")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(stamp.attributes.get("datetime") or "")
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        when = when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        # Left out like a message without a time: raising would make the whole page, and so
+        # every poll of the channel while this message is on it, unreadable.
+        return None
     link = message.css_first("a.tgme_widget_message_date")
     href = link.attributes.get("href") if link is not None else None
     views = message.css_first(".tgme_widget_message_views")
@@ -177,7 +183,7 @@ def _post(message: LexborNode) -> TgPost | None:
     return TgPost(
         channel=channel,
         id=int(number),
-        date=when.astimezone(dt.UTC),
+        date=when,
         text=message_text(text_node) or _poll_text(message),  # a poll has no message text
         url=href or f"{TELEGRAM_WEB}/{channel}/{number}",
         views=parse_views(views.text() if views is not None else None),
@@ -201,12 +207,10 @@ def parse_channel_page(html: str | bytes) -> TgPage:
 
     Returns:
         The messages in page order (oldest first), service messages and messages without a
-        time left out; ``before`` is the id of the "load older" anchor (None at the start of
-        the channel); ``message_blocks`` counts every ``data-post`` block seen; ``cut_off`` is
-        set when the last message lost its footer (the body ended mid-way).
+        readable time left out; ``before`` is the id of the "load older" anchor (None at the
+        start of the channel); ``message_blocks`` counts every ``data-post`` block seen;
+        ``cut_off`` is set when the last message lost its footer (the body ended mid-way).
 
-    Raises:
-        ValueError: a message carries a time that is not ISO 8601.
     """
     tree = LexborHTMLParser(html.decode("utf-8", "replace") if isinstance(html, bytes) else html)
     blocks = tree.css("div.tgme_widget_message[data-post]")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from collector.messages import COUNT_MAX
 
 __all__ = [
     "ExecuteCall",
@@ -29,9 +32,19 @@ __all__ = [
 VK_WEB = "https://vk.com"
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def unix_to_utc(value: object) -> dt.datetime:
-    """Return an aware UTC datetime for a VK Unix timestamp (int or numeric string)."""
-    return dt.datetime.fromtimestamp(_int(value), tz=dt.UTC)
+    """Return an aware UTC datetime for a VK Unix timestamp (int or numeric string).
+
+    A value no datetime can hold (1e20, past year 9999) gives the epoch, as a missing one does:
+    raising here would fail the whole poll, on every retry, for one absurd field.
+    """
+    try:
+        return dt.datetime.fromtimestamp(_int(value), tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return _EPOCH
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -42,7 +55,7 @@ def _int(value: object, default: int = 0) -> int:
     if isinstance(value, str | float):
         try:
             return int(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", NaN, Infinity
             return default
     return default
 
@@ -52,10 +65,23 @@ def _opt_int(value: object) -> int | None:
 
 
 def _count(obj: object) -> int | None:
-    """Return ``obj["count"]`` for VK's ``{"count": N, ...}`` counters, None when absent."""
+    """Return ``obj["count"]`` for VK's ``{"count": N, ...}`` counters, None when absent.
+
+    Clamped to 0 .. 2**31-1: a larger count would fail the transaction storing the whole poll.
+    """
     if isinstance(obj, Mapping) and "count" in obj:
-        return _int(obj["count"])
+        return max(0, min(COUNT_MAX, _int(obj["count"])))
     return None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +100,13 @@ def _parse_geo(raw: object) -> VkGeo | None:
     title = str(place["title"]) if place and place.get("title") else None
     coords = raw.get("coordinates")
     if isinstance(coords, str):
-        parts = coords.split()
-        if len(parts) == 2:
-            try:
-                return VkGeo(float(parts[0]), float(parts[1]), title)
-            except ValueError:
-                pass
+        parts = [_float(p) for p in coords.split()]
+        if len(parts) == 2 and parts[0] is not None and parts[1] is not None:
+            return VkGeo(parts[0], parts[1], title)
     if place and (place.get("latitude") or place.get("longitude")):
-        return VkGeo(float(place.get("latitude", 0)), float(place.get("longitude", 0)), title)
+        lat, lon = _float(place.get("latitude", 0)), _float(place.get("longitude", 0))
+        if lat is not None and lon is not None:  # a place VK gives no usable point for: none
+            return VkGeo(lat, lon, title)
     return None
 
 

@@ -157,6 +157,18 @@ class PollResult:
     unread: tuple[str, ...] = ()
 
 
+def _more_comments(page: VkCommentsPage, offset: int, seen: set[int]) -> bool:
+    """Return True when comments of this level remain after ``page`` (read up to ``offset``).
+
+    A page may be shorter than asked while more follow, so the level's count decides; a page
+    with nothing new (a server ignoring ``offset``) ends the read instead of looping.
+    """
+    ids = {c.id for c in page.items}
+    fresh = bool(ids - seen)
+    seen |= ids
+    return fresh and offset < page.current_level_count
+
+
 def next_interval(
     activity_per_hour: float, *, minimum: float = 60.0, maximum: float = 3600.0
 ) -> float:
@@ -249,7 +261,9 @@ class VkGroupPoller:
                 if not post.is_pinned:
                     oldest = post.id if oldest is None else min(oldest, post.id)
             offset += len(page.items)
-            if len(page.items) < self.page_size or offset >= page.count:
+            # ``count`` asks for at most that many: a short page is not the end of the wall
+            # (VK leaves posts out of a page at times), only an empty one or the wall's count.
+            if not page.items or offset >= page.count:
                 break
             if watermark is None:
                 if sum(1 for p in seen.values() if not p.is_pinned) >= self.backfill_max_posts:
@@ -286,6 +300,7 @@ class VkGroupPoller:
 
     async def _thread(self, parent: VkComment, out: list[VkComment]) -> None:
         offset = 0
+        seen: set[int] = set()
         while True:
             self.requests += 1
             page = await self.api.wall_get_comments(
@@ -293,7 +308,7 @@ class VkGroupPoller:
             )
             out.extend(page.items)
             offset += len(page.items)
-            if len(page.items) < PAGE:
+            if not _more_comments(page, offset, seen):
                 return
 
     async def _expand(self, page: VkCommentsPage, out: list[VkComment]) -> None:
@@ -314,7 +329,8 @@ class VkGroupPoller:
         await self._expand(first, out)
         offset = len(first.items)
         page = first
-        while len(page.items) >= PAGE:
+        seen: set[int] = set()
+        while _more_comments(page, offset, seen):
             self.requests += 1
             page = await self.api.wall_get_comments(
                 post.owner_id, post.id, offset=offset, count=PAGE

@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from web.contracts import Viewer, Workspace
 from web.errors import Forbidden, TooManyRequests
+from web.form_body import read_form
 
 __all__ = [
     "COOKIE",
@@ -203,7 +204,7 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     return sent is not None and hmac.compare_digest(sent, expected)

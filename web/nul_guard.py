@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from web.errors import BadRequest
+from web.form_body import read_form
 
 __all__ = ["refuse_nul"]
 
@@ -60,7 +61,7 @@ async def refuse_nul(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.body_exists and request.content_type in (_FORM, _JSON):
         raw = await request.read()
         if request.content_type == _FORM and b"%00" in raw:
-            for key, field in (await request.post()).items():
+            for key, field in (await read_form(request)).items():
                 if "\x00" in key or (isinstance(field, str) and "\x00" in field):
                     raise _refuse(key)
         elif request.content_type == _JSON and b"\\u0000" in raw:

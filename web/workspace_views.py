@@ -19,6 +19,7 @@ from web.contracts import (
 )
 from web.errors import AppError, BadRequest, Conflict, InvalidAction, Unauthorized
 from web.filters import SLA_LABELS
+from web.form_body import read_form
 from web.forms import FILTER_FIELDS, parse_action, parse_filter, parse_ids
 from web.keys import SITE_INFO, WORKSPACE
 from web.labels import PRIORITY_LABELS, STATUS_LABELS
@@ -74,7 +75,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     """Check the login and password; throttle failures per login and per address."""
     workspace = _workspace(request)
-    form = await request.post()
+    form = await read_form(request)
     login_name = str(form.get("login", "")).strip()[:128]
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")) or None)
@@ -160,7 +161,7 @@ async def bulk(request: web.Request) -> web.StreamResponse:
     """Take one action on the incidents ticked in the queue."""
     viewer = require_viewer(request)
     workspace = _workspace(request)
-    form = await request.post()
+    form = await read_form(request)
     ids = parse_ids([str(v) for v in form.getall("id", [])], "id")
     items = []
     for incident_id in ids:
@@ -231,7 +232,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     viewer = require_viewer(request)
     workspace = _workspace(request)
     incident_id = _incident_id(request)
-    form = await request.post()
+    form = await read_form(request)
     fields: MultiDict[str] = MultiDict((k, str(v)) for k, v in form.items())
     action = request.match_info["action"]
     try:
@@ -260,7 +261,7 @@ async def templates_page(request: web.Request) -> web.StreamResponse:
 async def template_save(request: web.Request) -> web.StreamResponse:
     """Add or change a reply template."""
     viewer = require_viewer(request)
-    form = await request.post()
+    form = await read_form(request)
     raw_id = str(form.get("id", "")).strip()
     template_id = int(raw_id) if raw_id.isdigit() else None
     await _workspace(request).actions.save_template(

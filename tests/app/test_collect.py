@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.collect import CollectService, summary_line
+from collector.pool import VkClientPool
 from collector.quotas import QuotaTracker
 from collector.vk_client import Backoff, VkClient
 from storage.db import create_engine_for, make_sessionmaker
@@ -387,3 +388,57 @@ async def test_many_sources_share_one_execute_for_their_first_pages(
         closed = SourceRepository(s).find(Network.VK, "-503")
     assert closed is not None
     assert (closed.health.disabled_reason or "").startswith("closed")
+
+
+async def test_error_29_inside_the_batch_moves_the_walls_to_another_token_not_to_tomorrow(
+    sessions: sessionmaker[Session],
+    aiohttp_server: AiohttpServer,
+    fake: FakeVk,
+    clock: FakeClock,
+) -> None:
+    # The first token's wall.get quota is spent on VK's side (e.g. counted by a process that
+    # has since restarted): inside the batched first pages VK answers false + error 29 for each
+    # wall. Those walls used to rest until the quota's reset, hours away, although the second
+    # token had its whole quota left.
+    owners = [-601, -602]
+    with sessions.begin() as s:
+        repo = SourceRepository(s)
+        for owner in owners:
+            repo.add(Network.VK, str(owner), screen_name=f"g{-owner}")
+    for owner in owners:
+        fake.walls[owner] = [
+            {
+                "id": i,
+                "owner_id": owner,
+                "from_id": owner,
+                "date": 1_790_000_000 + i,
+                "text": f"Нет отопления в доме {i} на ул. Труда",
+            }
+            for i in range(1, 4)
+        ]
+    for _ in owners:
+        fake.fault("error", code=29, message="Rate limit reached", method="wall.get")
+    server = await aiohttp_server(fake.app())
+    quotas = QuotaTracker(clock=clock.now)
+    async with aiohttp.ClientSession() as http:
+        clients = [
+            VkClient(
+                session=http,
+                token=f"vk1.a.service-token-{n}",
+                api_url=str(server.make_url("/method")),
+                quotas=quotas,
+                backoff=Backoff(attempts=1),
+                sleep=clock.sleep,
+                name=f"reader-{n}",
+            )
+            for n in (1, 2)
+        ]
+        pool = VkClientPool(clients, quotas=quotas, monotonic=lambda: 0.0)
+        outcomes = await service(sessions, pool, clock).collect(due_only=False)  # type: ignore[arg-type]
+    assert [o.ok for o in outcomes] == [True, True]
+    assert len(stored(sessions)) == 6
+    with sessions() as s:
+        for owner in owners:
+            record = SourceRepository(s).find(Network.VK, str(owner))
+            assert record is not None
+            assert record.health.consecutive_failures == 0

@@ -21,7 +21,12 @@ from collector.errors import (
 )
 from collector.health import classify_failure
 from collector.ok_client import OkClient, ok_secret_key, ok_signature
-from collector.ok_types import ok_local_time, parse_groups
+from collector.ok_types import (
+    ok_local_time,
+    parse_comments_page,
+    parse_groups,
+    parse_topics_page,
+)
 from collector.vk_client import Backoff
 from emulator.ok import DEMO_ACCESS_TOKEN, DEMO_APP_KEY, DEMO_APP_SECRET, OkEmulator
 from emulator.vk import FakeClock
@@ -302,3 +307,31 @@ async def test_group_info_accepts_the_object_shape(
     client = make_client(http, str(server.make_url("/fb.do")), clock)
     (group,) = await client.group_get_info("77")
     assert (group.uid, group.access_type) == ("77", "CLOSED")
+
+
+def test_one_topic_or_comment_with_an_unreadable_date_is_left_out_not_the_page() -> None:
+    # A ValueError/OverflowError of one item failed the whole page (an OkConnectionError, or
+    # an unexpected error), so the group's poll failed on every retry while it was listed.
+    good = {"id": "1", "created_ms": 1764838800000, "media": [{"type": "text", "text": "Яма"}]}
+    topics = {
+        "media_topics": [
+            good,
+            {"id": "2", "media": [{"type": "text", "text": "без даты"}]},
+            {"id": "3", "created_ms": 10**22},
+            {"id": "4", "created": "вчера"},
+            {"id": "5", "created_ms": float("inf")},
+        ],
+        "has_more": False,
+    }
+    assert [t.id for t in parse_topics_page(topics, group_id="77").topics] == ["1"]
+    comments = {
+        "comments": [
+            {"id": "a", "date": "2026-12-03 12:00:00", "text": "Когда починят?"},
+            {"id": "b", "date": "30 февраля"},
+            {"id": "c", "date_ms": 10**22},
+            {"id": "d"},
+        ],
+        "has_more": False,
+    }
+    page = parse_comments_page(comments, group_id="77", topic_id="1")
+    assert [c.id for c in page.comments] == ["a"]

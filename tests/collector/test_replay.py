@@ -143,3 +143,28 @@ async def test_a_last_line_without_a_newline_is_imported(tmp_path: Path) -> None
 
     assert [m.external_id for m in first.messages] == ["-1_10"]
     assert again.messages == ()
+
+
+async def test_a_line_nested_too_deep_or_dated_out_of_range_is_skipped_not_a_stuck_file(
+    tmp_path: Path,
+) -> None:
+    # A poison line used to raise RecursionError / OverflowError out of the poll, so every
+    # retry failed at the same offset and no later line of the file was ever imported.
+    path = tmp_path / "archive.jsonl"
+    lines = [
+        json.dumps(GOOD, ensure_ascii=False),
+        '{"network": "vk", "text": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        json.dumps({**GOOD, "external_id": "-1_11", "time": "0001-01-01T00:00:00+05:00"}),
+        json.dumps({**GOOD, "external_id": "-1_12", "time": "9999-12-31T23:30:00-03:00"}),
+        json.dumps({**GOOD, "external_id": "-1_13", "text": "Нет света на ул. Мира 8"}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    harvest = await ReplayPoller(path).poll({})
+    assert [m.external_id for m in harvest.messages] == ["-1_10", "-1_13"]
+    assert [n.split(":")[0] for n in harvest.notes] == [
+        "archive.jsonl line 2",
+        "archive.jsonl line 3",
+        "archive.jsonl line 4",
+    ]
+    assert "out of range" in harvest.notes[1]
+    assert harvest.cursor["lines"] == 5

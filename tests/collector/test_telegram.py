@@ -269,3 +269,20 @@ async def test_a_redirect_loop_within_the_preview_fails_the_poll_not_the_channel
         await client.fetch("kirovnews")
 
     assert classify_failure(caught.value).disable_reason is None  # retried later, not disabled
+
+
+@pytest.mark.parametrize(
+    "stamp", ["вчера", "", "2026-02-30T10:00:00+03:00", "9999-12-31T23:00:00-05:00"]
+)
+def test_one_message_with_a_broken_time_is_left_out_not_the_whole_page(stamp: str) -> None:
+    # A time fromisoformat() refused (or astimezone() overflowed on) made the whole page
+    # unreadable, so the channel's poll failed on every retry while that message was on it.
+    html = PAGE.replace('datetime="2026-09-30T10:37:00+03:00"', f'datetime="{stamp}"')
+    page = parse_channel_page(html)
+    assert [p.id for p in page.posts] == [117]
+    assert not page.cut_off
+
+
+def test_a_view_counter_too_large_for_a_number_is_none() -> None:
+    assert parse_views("1e400") is None
+    assert parse_views("nanK") is None

@@ -25,6 +25,7 @@ from collector.vk_poller import VkGroupPoller, WallCursor
 from storage.db import create_engine_for, make_sessionmaker
 from storage.enums import Network
 from storage.migrate import upgrade
+from storage.repositories.harvests import HarvestRepository
 from storage.repositories.messages import MessageRepository
 from storage.repositories.sources import SourceRepository
 
@@ -122,3 +123,78 @@ def test_a_replay_line_with_nul_is_cleaned() -> None:
         '"text": "\\u0000\\u0414\\u0432\\u043e\\u0440 \\udc00"}'
     )
     assert parse_line(line).text == "Двор \ufffd"
+
+
+async def test_a_vk_post_with_absurd_counters_and_a_bad_geotag_is_stored_with_its_poll(
+    aiohttp_server: AiohttpServer, sessions: sessionmaker[Session]
+) -> None:
+    # A count past PostgreSQL's integer (views 3e9) failed the storing transaction on every
+    # retry, and a place with a non-numeric latitude failed the parser: either way the wall's
+    # poll never stored anything again.
+    wall = (
+        '{"response": {"count": 2, "items": ['
+        '{"id": 2, "owner_id": -4242, "from_id": 7, "date": 1764838800, "text": "Яма", '
+        '"views": {"count": 3000000000}, "likes": {"count": -5}, '
+        '"reposts": {"count": 1e30}, "comments": {"count": 0}},'
+        '{"id": 1, "owner_id": -4242, "from_id": 8, "date": 1764835200, "text": "Нет воды", '
+        '"geo": {"place": {"title": "Киров", "latitude": "север", "longitude": null}}, '
+        '"comments": {"count": 0}}]}}'
+    )
+
+    async def wall_get(request: web.Request) -> web.Response:
+        return web.Response(text=wall, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/method/wall.get", wall_get)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as http:
+        client = VkClient(
+            session=http, token="standin-token-1", api_url=str(server.make_url("/method"))
+        )
+        result = await VkGroupPoller(client, OWNER, clock=lambda: NOW).poll(WallCursor())
+    with sessions.begin() as s:
+        source = SourceRepository(s).add(Network.VK, str(OWNER), screen_name="standin").id
+        stats = MessageRepository(s).store_poll(source, result, NOW)
+    assert stats.inserted == 2
+    with sessions() as s:
+        stored = {r.external_id: r.text for r in MessageRepository(s).iter_records()}
+    assert stored == {f"{OWNER}_2": "Яма", f"{OWNER}_1": "Нет воды"}
+
+
+async def test_an_ok_topic_with_absurd_counters_is_stored_with_its_poll(
+    aiohttp_server: AiohttpServer, sessions: sessionmaker[Session]
+) -> None:
+    topics = (
+        '{"media_topics": [{"id": 6, "created_ms": 1764838800000, '
+        '"like_summary": {"count": 10000000000}, "reshare_summary": {"count": -3}, '
+        '"discussion_summary": {"comments_count": 0}, '
+        '"media": [{"type": "text", "text": "Не работает светофор на Октябрьском"}]}],'
+        ' "has_more": false}'
+    )
+
+    async def fb_do(request: web.Request) -> web.Response:
+        if request.query["method"] == "mediatopic.getTopics":
+            return web.Response(text=topics, content_type="application/json")
+        return web.json_response({"comments": [], "has_more": False})
+
+    app = web.Application()
+    app.router.add_get("/fb.do", fb_do)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as http:
+        client = OkClient(
+            session=http,
+            application_key="KEY",
+            application_secret="standin-secret",
+            access_token="standin-token-2",
+            api_url=str(server.make_url("/fb.do")),
+        )
+        harvest = await OkGroupPoller(client, "77").poll({})
+    with sessions.begin() as s:
+        source = SourceRepository(s).add(Network.OK, "77", screen_name="standin").id
+        stats = HarvestRepository(s).store(source, harvest, NOW)
+    assert stats.inserted == 1
+    with sessions() as s:
+        records = list(MessageRepository(s, network=Network.OK).iter_records())
+    assert {r.external_id: r.text for r in records} == {
+        "77_6": "Не работает светофор на Октябрьском"
+    }

@@ -109,6 +109,7 @@ async def test_error_codes_raise_their_class_without_retry(
         {"kind": "status", "code": 502},
         {"kind": "truncated"},
         {"kind": "garbage"},
+        {"kind": "nested"},
         {"kind": "disconnect"},
     ],
 )

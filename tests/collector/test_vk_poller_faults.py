@@ -182,3 +182,52 @@ async def test_the_first_poll_keeps_the_backfill_age_and_cap(
     assert sorted(p.id for p in (await both.poll(WallCursor())).posts) == sorted(
         [pinned["id"], *[p["id"] for p in posts[-2:]]]
     )
+
+
+async def test_short_pages_are_not_the_end_of_the_wall_nor_of_the_comments(
+    wall: Wall, fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # VK's count is a maximum: a page may come back shorter while more follow. Taking a short
+    # page for the end moved the watermark past posts never read (lost for good) and took a
+    # post's comments as complete, so the unread ones were never fetched.
+    old = wall.post("Старый пост")
+    poller = make_poller(make_client, clock)
+    first = await poller.poll(WallCursor())
+    assert first.cursor.last_post_id == old["id"]
+    new = [wall.post(f"Пост {i}: не вывозят мусор на ул. Ленина 😡") for i in range(45)]
+    busy = new[0]
+    thread_root = wall.comment(busy)
+    replies = [wall.comment(busy, reply_to=thread_root) for _ in range(25)]
+    top = [wall.comment(busy) for _ in range(30)]
+    busy["comments"] = {"count": 1 + len(replies) + len(top)}
+    fake_vk.page_cap = 10
+
+    second = await poller.poll(first.cursor)
+
+    assert {p.id for p in second.posts} == {p["id"] for p in new}
+    assert second.cursor.last_post_id == new[-1]["id"]
+    expected = {f"{OWNER}_{busy['id']}_{c['id']}" for c in [thread_root, *replies, *top]}
+    assert texts(second) == expected
+    assert second.comment_sets[f"{OWNER}_{busy['id']}"] == frozenset(expected)
+
+
+async def test_a_post_dated_out_of_range_does_not_stall_the_wall(
+    wall: Wall, fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # fromtimestamp() raised OverflowError / ValueError for such a date, out of the parser, so
+    # the poll failed on every retry and no later post of the wall was ever stored.
+    poller = make_poller(make_client, clock)
+    first = await poller.poll(WallCursor())
+    odd = [wall.post(f"Пост {i}: яма на ул. Свободы") for i in range(4)]
+    odd[0]["date"] = 10**20
+    odd[1]["date"] = 253_402_300_800  # 10000-01-01: past datetime's last year
+    odd[2]["edited"] = -(10**20)
+    fine = wall.post("Обычный пост: нет горячей воды")
+
+    second = await poller.poll(first.cursor)
+
+    assert {p.id for p in second.posts} == {p["id"] for p in [*odd, fine]}
+    assert second.cursor.last_post_id == fine["id"]
+    dates = {p.id: p.date for p in second.posts}
+    assert dates[fine["id"]] == dt.datetime.fromtimestamp(fine["date"], tz=dt.UTC)
+    assert dates[odd[0]["id"]] == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

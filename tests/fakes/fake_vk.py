@@ -18,7 +18,7 @@ __all__ = ["FakeVk", "Fault"]
 class Fault:
     """One injected misbehaviour, consumed by the next matching request."""
 
-    kind: str  # "error", "status", "truncated", "slow", "disconnect", "garbage"
+    kind: str  # "error", "status", "truncated", "slow", "disconnect", "garbage", "nested"
     code: int = 0
     message: str = ""
     method: str | None = None
@@ -43,6 +43,9 @@ class FakeVk:
     #: (10: "Internal server error"), inside ``execute`` too, until removed.
     broken: dict[tuple[int, int, int], int] = field(default_factory=dict)
     next_id: int = 10_000
+    #: At most this many items per ``wall.get`` / ``wall.getComments`` page, whatever ``count``
+    #: asked (VK documents ``count`` as a maximum; real pages come back short at times).
+    page_cap: int | None = None
 
     # ------------------------------------------------------------------ app
 
@@ -76,6 +79,8 @@ class FakeVk:
                 return web.Response(text='{"response": {"count": 3, "items": [{"id"')
             elif fault.kind == "garbage":
                 return web.Response(text="<html>502</html>")
+            elif fault.kind == "nested":  # valid JSON deeper than any decoder's recursion
+                return web.Response(text='{"response": ' + "[" * 50_000 + "]" * 50_000 + "}")
             elif fault.kind == "disconnect":
                 assert request.transport is not None
                 request.transport.close()
@@ -132,6 +137,9 @@ class FakeVk:
 
     # ------------------------------------------------------------------ methods
 
+    def _cap(self, count: int) -> int:
+        return count if self.page_cap is None else min(count, self.page_cap)
+
     def dispatch(self, method: str, p: dict[str, str]) -> Any:
         """Answer one API method."""
         if method == "wall.get":
@@ -146,7 +154,7 @@ class FakeVk:
             if pinned is not None:
                 top = [dict(x, is_pinned=1) for x in posts if x["id"] == pinned]
                 posts = top + [x for x in posts if x["id"] != pinned]
-            offset, count = int(p.get("offset", 0)), int(p.get("count", 20))
+            offset, count = int(p.get("offset", 0)), self._cap(int(p.get("count", 20)))
             items = [_public(x) for x in posts[offset : offset + count]]
             return {"count": len(posts), "items": items}
         if method == "wall.getById":
@@ -168,7 +176,7 @@ class FakeVk:
             if p.get("comment_id"):
                 parent = next(c for c in level if c["id"] == int(p["comment_id"]))
                 level = parent.get("_replies", [])
-            offset, count = int(p.get("offset", 0)), int(p.get("count", 10))
+            offset, count = int(p.get("offset", 0)), self._cap(int(p.get("count", 10)))
             inline = int(p.get("thread_items_count", 0))
             items = []
             for c in level[offset : offset + count]:

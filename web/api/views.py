@@ -133,7 +133,7 @@ async def _validate_body(model: type[BaseModel], request: web.Request) -> BaseMo
     raw = await request.read()
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # [[[[... too deep to decode
         raise BadRequest("тело запроса: не JSON", field="body") from None
     if not isinstance(data, dict):
         raise Unprocessable("тело запроса должно быть JSON-объектом", field="body")

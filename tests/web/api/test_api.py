@@ -146,6 +146,15 @@ async def test_bad_input_is_named_never_a_500(api: Api) -> None:
     path = f"/api/v1/incidents/{water.id}/actions/reject"
     cases: list[tuple[dict[str, Any], int, str | None]] = [
         ({"data": "{не json", "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        ({"data": "[" * 100_000, "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        (
+            {
+                "data": '{"a": ' + "[" * 100_000 + '"\\u0000"}',
+                "headers": {"Content-Type": "application/json"},
+            },
+            400,
+            "body",
+        ),
         ({"json": ["version", 1]}, 422, "body"),
         ({"json": {"version": water.version}}, 422, "reason"),
         ({"json": {"version": "первая", "reason": "Спам"}}, 422, "version"),
