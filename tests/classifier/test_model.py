@@ -443,7 +443,7 @@ def test_the_group_decision_combines_both_heads_and_is_calibrated(
     models: TextModels, lemmatizer: Lemmatizer
 ) -> None:
     # No operator labels to calibrate on: the combined probabilities as they are.
-    assert models.group_mix == 0.5
+    assert models.group_mix == 0.7
     assert models.group_temperature == 1.0
     models.group_temperature = 0.7  # as if fitted on labels
     docs = _docs(lemmatizer, [t for t, _g in CASES])
@@ -455,14 +455,14 @@ def test_the_group_decision_combines_both_heads_and_is_calibrated(
     try:
         assert (models.group_proba(head, topics, temperature=1.0) == head).all()
     finally:
-        models.group_mix = 0.5
+        models.group_mix = 0.7
     combined = models.group_proba(head, topics)
     assert combined.sum(axis=1) == pytest.approx([1.0] * len(docs))
     # The second opinion is the topic head's probabilities summed within each group.
     summed = {g: 0.0 for g in models.groups}
     for column, topic in enumerate(models.topic.classes):
         summed[models.topic_groups[topic]] += float(topics[0, column])
-    expected = [(head[0, i] * summed[g]) ** 0.5 for i, g in enumerate(models.groups)]
+    expected = [head[0, i] ** 0.3 * summed[g] ** 0.7 for i, g in enumerate(models.groups)]
     expected_p = [e ** (1 / models.group_temperature) for e in expected]
     total = sum(expected_p)
     assert combined[0] == pytest.approx([e / total for e in expected_p], rel=1e-6, abs=1e-9)
