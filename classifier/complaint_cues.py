@@ -103,6 +103,7 @@ _PROBLEM_TEXT = """
     обещать сбить сбивать задавить проседать просесть деформировать деформированный лопаться
     задувать накрениться валяться нарушить нарушенный выбитый неподходящий неочищенный
     вмятина царапина поломка выбить темень темнота хамить хамство грубить еле размыть размывать
+    заставить загородить перегородить
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -371,6 +372,13 @@ _ARGUMENT = re.compile(
 _LAMENT_OPENING = re.compile(r"^\W*(?:(?:ну|и|вот|а)\W+)*(?:опять|снова|вечно|в который раз)\b")
 _INFINITIVE = re.compile(r"\b[а-я]{2,}(?:ть|ться|тись|ти|чь)\b")
 _LAMENT_WORDS = 7
+# Relief that a fix came («Наконец-то, а то ветки на провода ложились», «Ну наконец, дождались»):
+# a reaction, unless a turn after it names a failure («Наконец-то починили, а подъезд так и не
+# убирают») or it asks («Наконец-то? А Лесная когда?»).
+_RELIEF_OPENING = re.compile(
+    r"^\W*(?:(?:ну|и|вот|ура)\W+)*(?:наконец(?:-то)?|дождались|свершилось)\b"
+)
+_RELIEF_TURN = _lexicon("но однако опять снова только почему когда")
 # A joke: the comment ends laughing («Наш двор точно не победит 😂», «Зато красиво)))»).
 _LAUGHTER = re.compile(r"(?:😂|🤣|😆|😄|😁|😹|😅|\){2,}|\b(?:ах|ха|хе|лол){2,}[ах]*)[^\w]*$")
 _LAUGHTER_WORDS = 10
@@ -381,6 +389,7 @@ _RAW_WORD = re.compile(r"[а-яa-z0-9]+(?:-[а-яa-z0-9]+)*")
 # An advice verb's infinitive or imperative in the raw text (not «писали», «звонила»).
 # A demand of those responsible: an imperative, or an infinitive with «!» («Уберите», «Убрать!»).
 _DEMAND_MOOD = re.compile(r"\b[а-я]{3,}(?:ите|йте)\b|\b[а-я]{3,}ть\s*!")
+_QUOTED_THANKS = re.compile(r"\bспасибо (?:вам |им |ему |ей )?за [«\"„“]")
 _ADVICE_MOOD = re.compile(r"(?:ть|ться|ти|йте|ите|итесь|йтесь)$")
 
 #: The columns :func:`cue_matrix` returns, in order.
@@ -640,6 +649,8 @@ def _thanks_complains(words: Sequence[str], text: str) -> bool:
     complain; «Спасибо всем, кто вышел на субботник», «Спасибо, что убрали мусор», «…Теперь не
     надо возить детей в Киров» thank. What thanks are for (repairs, clean-ups) is no failure.
     """
+    if _QUOTED_THANKS.search(text):
+        return True  # «Спасибо за „на днях“…»: thanks for a quoted promise is sarcasm
     failures = _failures(words)
     if failures - _WEAK_FAILURE - _NEED - _DONE_TO:
         return True
@@ -670,6 +681,19 @@ def _lament(words: Sequence[str], text: str) -> bool:
     if "не" in words or _own_case(words, text) or not _INFINITIVE.search(text):
         return False
     return not _failures(words) - _WEAK_FAILURE - _NEED - {"без"}
+
+
+def _relief(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment greets a fix with relief and names no failure after a turn."""
+    if "?" in text or _RELIEF_OPENING.match(text) is None or "до сих пор" in text:
+        return False
+    if set(words) & _RELIEF_TURN or "так и не" in text:
+        return False
+    turn = next((i for i, w in enumerate(words) if w == "а"), None)
+    if turn is None:
+        return True
+    after = words[turn + 1 :]
+    return not (_failures(after) - _WEAK_FAILURE - _NEED - _DONE_TO or _bare_lack(after))
 
 
 def _joke(words: Sequence[str], text: str) -> bool:
@@ -796,7 +820,7 @@ def no_problem_reason(
             return QUESTION_REASON
         if is_comment and (_planned_question(words, text) or _comment_question(words, text)):
             return QUESTION_REASON
-        if is_comment and (_lament(words, text) or _joke(words, text)):
+        if is_comment and (_lament(words, text) or _joke(words, text) or _relief(words, text)):
             return REACTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON

@@ -429,6 +429,15 @@ def test_the_model_names_accident_news_and_says_why(
         ("Опять без света с утра, холодильник потёк 😩", None),
         ("Дорогу снова размыло 😂", None),
         ("Лифт сломан, а им смешно 😂", None),
+        # relief that a fix came, and what turns it back into a complaint
+        ("Наконец-то, а то зимой на ощупь ходили", REACTION_REASON),
+        ("Ну наконец, дождались 🎉", REACTION_REASON),
+        ("Наконец-то починили, а подъезд так и не убирают", None),
+        ("Наконец-то асфальт, а на Лесной ямы по колено", None),
+        ("Наконец-то? А у нас когда сделают?", None),
+        # thanks for a quoted promise is sarcasm; a blocked drive is a failure
+        ("Спасибо за «скоро приедем», ждём с обеда 🙄", None),
+        ("Скорая не смогла подъехать: двор заставлен машинами", None),
     ],
 )
 def test_late_advice_arguing_replies_thanks_and_laments(
