@@ -389,6 +389,8 @@ _RAW_WORD = re.compile(r"[а-яa-z0-9]+(?:-[а-яa-z0-9]+)*")
 # An advice verb's infinitive or imperative in the raw text (not «писали», «звонила»).
 # A demand of those responsible: an imperative, or an infinitive with «!» («Уберите», «Убрать!»).
 _DEMAND_MOOD = re.compile(r"\b[а-я]{3,}(?:ите|йте)\b|\b[а-я]{3,}ть\s*!")
+# Words one of which late advice has: the clause is read only for comments with one.
+_LATE_ADVICE_HINTS = _ADVICE | _AUTHORITY
 _QUOTED_THANKS = re.compile(r"\bспасибо (?:вам |им |ему |ей )?за [«\"„“]")
 _ADVICE_MOOD = re.compile(r"(?:ть|ться|ти|йте|ите|итесь|йтесь)$")
 
@@ -771,7 +773,12 @@ def no_problem_reason(
     if is_comment and (
         (_comment_advice(words) and not (text and _REPORTED.match(text)))
         or (text and _imperative_advice(words, text))
-        or (text and not _REPORTED.match(text) and _late_advice(words, text))
+        or (
+            text
+            and present & _LATE_ADVICE_HINTS
+            and not _REPORTED.match(text)
+            and _late_advice(words, text)
+        )
     ):
         return ADVICE_REASON
     names = bool(row["names_commenter"])
@@ -802,7 +809,8 @@ def no_problem_reason(
         return SPAM_REASON
     if text is None and set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
         return THANKS_REASON
-    if text and _thanks_opening(words, text) and not _thanks_complains(words, text):
+    thanks = bool(text and present & _THANKS and _thanks_opening(words, text))
+    if thanks and text and not _thanks_complains(words, text):
         return THANKS_REASON
     greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
     if greets and not present & _FAILURE:
