@@ -103,7 +103,7 @@ _PROBLEM_TEXT = """
     обещать сбить сбивать задавить проседать просесть деформировать деформированный лопаться
     задувать накрениться валяться нарушить нарушенный выбитый неподходящий неочищенный
     вмятина царапина поломка выбить темень темнота хамить хамство грубить еле размыть размывать
-    заставить загородить перегородить
+    заставить загородить перегородить закрыть
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -371,7 +371,8 @@ _ARGUMENT = re.compile(
 # (a duration, the present) reports one.
 _LAMENT_OPENING = re.compile(r"^\W*(?:(?:ну|и|вот|а)\W+)*(?:опять|снова|вечно|в который раз)\b")
 _INFINITIVE = re.compile(r"\b[а-я]{2,}(?:ть|ться|тись|ти|чь)\b")
-_LAMENT_WORDS = 7
+_LAMENT_WORDS = 8
+_PAST_TENSE = re.compile(r"\b[а-я]{3,}(?:ли|ла|ло)(?:сь)?\b")
 # Relief that a fix came («Наконец-то, а то ветки на провода ложились», «Ну наконец, дождались»):
 # a reaction, unless a turn after it names a failure («Наконец-то починили, а подъезд так и не
 # убирают») or it asks («Наконец-то? А Лесная когда?»).
@@ -682,7 +683,7 @@ def _lament(words: Sequence[str], text: str) -> bool:
         return False
     if "не" in words or _own_case(words, text) or not _INFINITIVE.search(text):
         return False
-    return not _failures(words) - _WEAK_FAILURE - _NEED - {"без"}
+    return _PAST_TENSE.search(text) is None  # «Опять сломали качели, теперь чинить» reports
 
 
 def _relief(words: Sequence[str], text: str) -> bool:
