@@ -251,6 +251,16 @@ _SERVICES_AT_WORK = re.compile(
     r"(?:устраняют|ликвидируют|выехали|прибыли|работают)"
     r"|\bведутся (?:аварийн|ремонтн|восстановительн)"
 )
+# A weather forecast or warning («Синоптики обещают метель», «МЧС предупреждает о гололёде»,
+# «ожидается сильный ветер»): news, unless a citizen's voice or a turn makes it a complaint.
+_FORECAST = re.compile(
+    r"\b(?:синоптик|гидрометцентр|росгидромет|метеоролог|прогноз погоды|штормов[а-я]* предупрежд"
+    r"|мчс (?:предупреждает|напоминает|сообщает))"
+    r"|\bожида(?:ется|ются) (?:[а-я]+ ){0,2}(?:снег|дожд|метел|мороз|гололед|гололедиц|ветер|ветра"
+    r"|ливн|гроз|похолодан|потеплен|заморозк|туман|жар)"
+)
+# What a weather warning asks the public not to do («без необходимости не выезжать»).
+_WARNING_ASKS = _NOTICE_ASKS | _lexicon("выезжать выходить подходить стоять")
 _ACCIDENT_NEWS_BLOCKERS = (_COMPLAINT_TURN - {"уже", "когда", "обещать"}) | _lexicon("""
     толк толку безрезультатно никто ничто ждать требовать прошу просьба доколе
 """)
@@ -576,6 +586,18 @@ def _accident_news(words: Sequence[str], text: str) -> bool:
     return _SERVICES_AT_WORK.search(text) is not None
 
 
+def _forecast(words: Sequence[str], text: str) -> bool:
+    """Say whether a post forecasts or warns of weather, in no citizen's voice."""
+    if "?" in text or set(words) & _ACCIDENT_NEWS_BLOCKERS:
+        return False
+    if any(
+        w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _WARNING_ASKS
+        for w, after in itertools.pairwise(words)
+    ):
+        return False  # «снег так и не убрали»; a warning may ask «не выезжать», «не парковать»
+    return _FORECAST.search(text) is not None
+
+
 def _cause_correction(words: Sequence[str], text: str) -> bool:
     """Say whether a reply to a commenter argues about the cause («Игорь, это не завод, это…»)."""
     if "?" in text or set(words) & _CORRECTION_BLOCKERS:
@@ -804,8 +826,8 @@ def no_problem_reason(
         return PET_REASON
     if "правило" in present and present & _GROUP:
         return RULES_REASON
-    if present & _SPAM and not present & _FAILURE:
-        return SPAM_REASON
+    if present & _SPAM and not present & _FAILURE and not (text and _FORECAST.search(text)):
+        return SPAM_REASON  # (a weather forecast's «прогноз» is no betting tip)
     if present & _OCCULT and not present & _OCCULT_BLOCKERS:
         return SPAM_REASON
     if text is None and set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
@@ -823,6 +845,8 @@ def no_problem_reason(
             return NEWS_REASON
         if not is_comment and _accident_news(words, text):
             return ACCIDENT_NEWS_REASON
+        if not is_comment and _forecast(words, text):
+            return NEWS_REASON
         if _contact_ad(words, text):
             return CONTACT_REASON
         if not is_comment and _information_question(words, text, vocabulary):

@@ -362,6 +362,17 @@ def test_the_model_names_a_news_post_and_says_why(
         ("Остаётся только гадать, когда нам включат отопление", True, None),
         ("Соседка-гадалка свечами весь подъезд закоптила, дышать нечем", True, None),
         ("", True, None),
+        # weather forecasts and warnings are news; a citizen's report of the weather's result is not
+        (
+            "Синоптики прогнозируют на выходных ледяной дождь, водителей просят не выезжать "
+            "без необходимости",
+            False,
+            NEWS_REASON,
+        ),
+        ("МЧС предупреждает: завтра ожидается сильный ветер до 25 м/с ❄️", False, NEWS_REASON),
+        ("По прогнозу ожидаются заморозки до минус пяти, укройте рассаду", False, NEWS_REASON),
+        ("Синоптики обещали снег, а у нас на Садовой его так и не убрали", False, None),
+        ("Ожидается метель, почему дороги до сих пор не посыпали?", False, None),
     ],
 )
 def test_accident_news_and_arguments_about_the_cause(
