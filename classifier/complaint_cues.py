@@ -259,6 +259,8 @@ _FORECAST = re.compile(
     r"|\bожида(?:ется|ются) (?:[а-я]+ ){0,2}(?:снег|дожд|метел|мороз|гололед|гололедиц|ветер|ветра"
     r"|ливн|гроз|похолодан|потеплен|заморозк|туман|жар)"
 )
+# Words one of which every forecast has: the regex runs only on texts with one.
+_FORECAST_HINTS = ("синоптик", "гидромет", "метеоролог", "прогноз", "штормов", "мчс", "ожида")
 # What a weather warning asks the public not to do («без необходимости не выезжать»).
 _WARNING_ASKS = _NOTICE_ASKS | _lexicon("выезжать выходить подходить стоять")
 _ACCIDENT_NEWS_BLOCKERS = (_COMPLAINT_TURN - {"уже", "когда", "обещать"}) | _lexicon("""
@@ -588,6 +590,8 @@ def _accident_news(words: Sequence[str], text: str) -> bool:
 
 def _forecast(words: Sequence[str], text: str) -> bool:
     """Say whether a post forecasts or warns of weather, in no citizen's voice."""
+    if not any(h in text for h in _FORECAST_HINTS):
+        return False
     if "?" in text or set(words) & _ACCIDENT_NEWS_BLOCKERS:
         return False
     if any(
@@ -826,7 +830,7 @@ def no_problem_reason(
         return PET_REASON
     if "правило" in present and present & _GROUP:
         return RULES_REASON
-    if present & _SPAM and not present & _FAILURE and not (text and _FORECAST.search(text)):
+    if present & _SPAM and not present & _FAILURE and not (text and _forecast(words, text)):
         return SPAM_REASON  # (a weather forecast's «прогноз» is no betting tip)
     if present & _OCCULT and not present & _OCCULT_BLOCKERS:
         return SPAM_REASON
