@@ -40,6 +40,7 @@ __all__ = [
     "NO_PROBLEM_REASON",
     "PET_REASON",
     "QUESTION_REASON",
+    "REACTION_REASON",
     "REPLY_REASON",
     "RULES_REASON",
     "SPAM_REASON",
@@ -66,6 +67,7 @@ NOTICE_REASON = "официальное объявление: отключени
 CONTACT_REASON = "объявление с телефоном, ссылкой или ценой"
 QUESTION_REASON = "вопрос без неисправности"
 ACCIDENT_NEWS_REASON = "новость об аварии: службы уже работают"
+REACTION_REASON = "реакция: настроение без нового факта"
 #: How much more a complaint's word a lemma must be to join the problem vocabulary.
 VOCABULARY_SHARE = 0.9
 
@@ -100,7 +102,8 @@ _PROBLEM_TEXT = """
     потечь сгореть выбивать затекать промокать нечего негде некуда навести хлестать опоздать
     обещать сбить сбивать задавить проседать просесть деформировать деформированный лопаться
     задувать накрениться валяться нарушить нарушенный выбитый неподходящий неочищенный
-    вмятина царапина поломка выбить
+    вмятина царапина поломка выбить темень темнота хамить хамство грубить еле размыть размывать
+    заставить загородить перегородить закрыть
 """
 # Things a complaint is about: places, networks, services, vehicles (lemmas).
 _OBJECT_TEXT = """
@@ -169,7 +172,9 @@ _OCCULT_BLOCKERS = _FAILURE - _lexicon("помочь помогать пробл
 # A congratulation or a greeting opens with its verb, or «с» and the occasion («С Днём матери»).
 _GREETING = _lexicon("поздравлять поздравить поздравление")
 _OCCASION = _lexicon("день праздник новый рождество юбилей рождение масленица пасха победа")
-_THANKS = _lexicon("спасибо благодарить поблагодарить благодарность благодарный")
+_THANKS = _lexicon("""
+    спасибо благодарить поблагодарить благодарность благодарный поклон молодец признательный
+""")
 # Sarcasm turns on a contrast («спасибо дорожникам, теперь катаемся как по стиральной доске»).
 _CONTRAST = _lexicon("а но теперь опять снова зато только хоть уж")
 # Advice in a comment may open with "you should" before its verb («Надо сразу в ЦУР писать»).
@@ -220,6 +225,8 @@ _ASKING = _lexicon("подсказать знать кто-нибудь кто-�
 _AUTHORITY = _lexicon("""
     цур прокуратура жилинспекция роспотребнадзор госуслуга еддс депутат мэрия губернатор
     участковый администрация приемная минтранс министерство инспекция суд полиция омбудсмен
+    прокурор надзор фонд управление россеть водоканал гибдд гаи страховой уполномоченный
+    заксобрание дума горячий диспетчерская
 """)
 # What turns a report of done work into a complaint about it («отремонтировали, а через месяц
 # яма», «открыли в мае, но фонари не горят», «обещали к сентябрю, до сих пор…»).
@@ -244,6 +251,18 @@ _SERVICES_AT_WORK = re.compile(
     r"(?:устраняют|ликвидируют|выехали|прибыли|работают)"
     r"|\bведутся (?:аварийн|ремонтн|восстановительн)"
 )
+# A weather forecast or warning («Синоптики обещают метель», «МЧС предупреждает о гололёде»,
+# «ожидается сильный ветер»): news, unless a citizen's voice or a turn makes it a complaint.
+_FORECAST = re.compile(
+    r"\b(?:синоптик|гидрометцентр|росгидромет|метеоролог|прогноз погоды|штормов[а-я]* предупрежд"
+    r"|мчс (?:предупреждает|напоминает|сообщает))"
+    r"|\bожида(?:ется|ются) (?:[а-я]+ ){0,2}(?:снег|дожд|метел|мороз|гололед|гололедиц|ветер|ветра"
+    r"|ливн|гроз|похолодан|потеплен|заморозк|туман|жар)"
+)
+# Words one of which every forecast has: the regex runs only on texts with one.
+_FORECAST_HINTS = ("синоптик", "гидромет", "метеоролог", "прогноз", "штормов", "мчс", "ожида")
+# What a weather warning asks the public not to do («без необходимости не выезжать»).
+_WARNING_ASKS = _NOTICE_ASKS | _lexicon("выезжать выходить подходить стоять")
 _ACCIDENT_NEWS_BLOCKERS = (_COMPLAINT_TURN - {"уже", "когда", "обещать"}) | _lexicon("""
     толк толку безрезультатно никто ничто ждать требовать прошу просьба доколе
 """)
@@ -344,6 +363,50 @@ _CONTACT = re.compile(
 )
 _CONTACT_HINT = re.compile(r"[\d@/]|лс|личк|личн|директ|whatsapp|ватсап|вотсап|вайбер|viber")
 
+# What makes a comment tell its own case rather than an opinion: how long it has lasted, whose
+# it is, where exactly («у нас на Профсоюзной 7», «уже месяц», «с весны», «так и не»).
+_OWN_CASE = _DURATION | _lexicon("мы нас нам наш мой я уже давно")
+_OWN_CASE_TEXT = re.compile(
+    r"\d|\bтак и не\b|\bдо сих пор\b|\bс(?:о)? (?:утра|вечера|ночи|вчера|вчерашн|позавчера"
+    r"|весны|лета|осени|зимы|понедельник|вторник|сред|четверг|пятниц|суббот|воскресень"
+    r"|январ|феврал|марта|апрел|мая|июн|июл|август|сентябр|октябр|ноябр|декабр|прошл)"
+)
+# A reply that argues or explains («…значит им и ремонтировать», «…именно завод», «…поэтому и
+# талонов нет, это временно», «это УК должна»): an opinion about a failure, not a report of one.
+_ARGUMENT = re.compile(
+    r"\b(?:именно|значит|поэтому|потому что|ведь|вообще-то|ни при ч[её]м|при ч[её]м тут"
+    r"|винова(?:т|та|ты)|отвеча(?:ет|ют) за|должн(?:а|о|ы)|должен|обязан(?:а|о|ы)?|пусть"
+    r"|на баланс[еу]|временно|какая разница|не их)\b"
+)
+# A lament about what the thread is about, in the infinitive («Опять без света куковать»,
+# «Снова при свечах ужинать»): a mood, it reports no new fact. «Второй день без света сидим»
+# (a duration, the present) reports one.
+_LAMENT_OPENING = re.compile(r"^\W*(?:(?:ну|и|вот|а)\W+)*(?:опять|снова|вечно|в который раз)\b")
+_INFINITIVE = re.compile(r"\b[а-я]{2,}(?:ть|ться|тись|ти|чь)\b")
+_LAMENT_WORDS = 8
+_PAST_TENSE = re.compile(r"\b[а-я]{3,}(?:ли|ла|ло)(?:сь)?\b")
+# Relief that a fix came («Наконец-то, а то ветки на провода ложились», «Ну наконец, дождались»):
+# a reaction, unless a turn after it names a failure («Наконец-то починили, а подъезд так и не
+# убирают») or it asks («Наконец-то? А Лесная когда?»).
+_RELIEF_OPENING = re.compile(
+    r"^\W*(?:(?:ну|и|вот|ура)\W+)*(?:наконец(?:-то)?|дождались|свершилось)\b"
+)
+_RELIEF_TURN = _lexicon("но однако опять снова только почему когда")
+# A joke: the comment ends laughing («Наш двор точно не победит 😂», «Зато красиво)))»).
+_LAUGHTER = re.compile(r"(?:😂|🤣|😆|😄|😁|😹|😅|\){2,}|\b(?:ах|ха|хе|лол){2,}[ах]*)[^\w]*$")
+_LAUGHTER_WORDS = 10
+# The first clause of a comment, where its advice is (the rest may give the reason: «…район тут
+# ничего не решает», «…по-другому не шевелятся»).
+_CLAUSE_END = re.compile(r"[,.!?;:—–(]")
+_RAW_WORD = re.compile(r"[а-яa-z0-9]+(?:-[а-яa-z0-9]+)*")
+# An advice verb's infinitive or imperative in the raw text (not «писали», «звонила»).
+# A demand of those responsible: an imperative, or an infinitive with «!» («Уберите», «Убрать!»).
+_DEMAND_MOOD = re.compile(r"\b[а-я]{3,}(?:ите|йте)\b|\b[а-я]{3,}ть\s*!")
+# Words one of which late advice has: the clause is read only for comments with one.
+_LATE_ADVICE_HINTS = _ADVICE | _AUTHORITY
+_QUOTED_THANKS = re.compile(r"\bспасибо (?:вам |им |ему |ей )?за [«\"„“]")
+_ADVICE_MOOD = re.compile(r"(?:ть|ться|ти|йте|ите|итесь|йтесь)$")
+
 #: The columns :func:`cue_matrix` returns, in order.
 CUE_NAMES: tuple[str, ...] = (
     "problem",  # problem words, saturating at three
@@ -409,9 +472,16 @@ def _failures(words: Sequence[str]) -> set[str]:
         for w, after in itertools.pairwise(words)
         if w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _POLITE
     )
-    if any(w == "без" and after in _OBJECT for w, after in itertools.pairwise(words)):
-        failures.add("без")  # a lack: «без света», «без воды»
+    if any(w == "без" and _lacks(words[i + 1 : i + 3]) for i, w in enumerate(words)):
+        failures.add("без")  # a lack: «без света», «без горячей воды»
     return failures
+
+
+def _lacks(after: Sequence[str]) -> bool:
+    """Say whether the words after «без» name an object, or an adjective and one («горячей»)."""
+    if after[:1] and after[0] in _OBJECT:
+        return True
+    return len(after) == 2 and after[0][-2:] in {"ий", "ый", "ой"} and after[1] in _OBJECT
 
 
 def _names_failure(words: Sequence[str], vocabulary: frozenset[str]) -> bool:
@@ -518,11 +588,150 @@ def _accident_news(words: Sequence[str], text: str) -> bool:
     return _SERVICES_AT_WORK.search(text) is not None
 
 
+def _forecast(words: Sequence[str], text: str) -> bool:
+    """Say whether a post forecasts or warns of weather, in no citizen's voice."""
+    if not any(h in text for h in _FORECAST_HINTS):
+        return False
+    if "?" in text or set(words) & _ACCIDENT_NEWS_BLOCKERS:
+        return False
+    if any(
+        w == "не" and after not in RUSSIAN_STOP_WORDS and after not in _WARNING_ASKS
+        for w, after in itertools.pairwise(words)
+    ):
+        return False  # «снег так и не убрали»; a warning may ask «не выезжать», «не парковать»
+    return _FORECAST.search(text) is not None
+
+
 def _cause_correction(words: Sequence[str], text: str) -> bool:
     """Say whether a reply to a commenter argues about the cause («Игорь, это не завод, это…»)."""
     if "?" in text or set(words) & _CORRECTION_BLOCKERS:
         return False
     return _CAUSE_CORRECTION.search(text) is not None
+
+
+def _own_case(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment tells its own case: a duration, «у нас», a number, «так и не»."""
+    return bool(set(words) & _OWN_CASE) or _OWN_CASE_TEXT.search(text) is not None
+
+
+def _reply_reports(words: Sequence[str], text: str) -> bool:
+    """Say whether a reply to a commenter reports a failure of its own case.
+
+    A failure of its own («сломаны», «без света»), or a bare «не»/«нет» beside the thing that
+    failed («лифт не работает», «талонов нет»), told as its own case («уже месяц», «у нас на
+    Профсоюзной 7»): «Ольга, инфомат сломан уже месяц» is a complaint, «Олег, не надо
+    заявления» is not.
+    """
+    strong = _failures(words) - _WEAK_FAILURE - _NEED
+    return (strong or _bare_lack(words)) and _own_case(words, text)
+
+
+def _bare_lack(words: Sequence[str]) -> bool:
+    """Say whether a bare «не»/«нет» stands beside a thing that fails («лифт не работает»).
+
+    «не надо», «не нужно» give an opinion, not a failure («не надо никакого собрания»).
+    """
+    if not set(words) & _OBJECT:
+        return False
+    return "нет" in words or any(
+        w == "не" and after not in _NEED | _POLITE and after not in RUSSIAN_STOP_WORDS
+        for w, after in itertools.pairwise(words)
+    )
+
+
+def _reply_argues(words: Sequence[str], text: str) -> bool:
+    """Say whether a reply argues or explains and tells no lasting failure of its own."""
+    if _ARGUMENT.search(text) is None:
+        return False
+    return not set(words) & _DURATION and "до сих пор" not in text and "так и не" not in text
+
+
+def _late_advice(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment's first clause advises where to go, its verb late or missing.
+
+    «В дорожное управление области только писать, район ничего не решает», «Через Госуслуги
+    талоны с утра появляются, надо ловить», «В прокуратуру надо»: an advice verb's infinitive or
+    imperative, "you should" or «только» beside an authority, or «через» one; the rest may give
+    a reason with a bare «не», but no failure of its own and no case of its own.
+    """
+    clause = _CLAUSE_END.split(text, maxsplit=1)[0]
+    raw = _RAW_WORD.findall(clause)
+    head = words[: max(len(raw), 1)]
+    verb = any(
+        w in _ADVICE and any(r[:4] == w[:4] and _ADVICE_MOOD.search(r) for r in raw) for w in head
+    )
+    authority = bool(set(head) & _AUTHORITY)
+    should = bool(set(head) & (_SHOULD | {"только"}))
+    via = any(w == "через" and after in _AUTHORITY for w, after in itertools.pairwise(head))
+    if not (verb or (authority and should) or via):
+        return False
+    failures = _failures(words) - _WEAK_FAILURE - _NEED - _ADVICE_AVOIDS - _DONE_TO
+    if failures or set(words) & _DURATION:
+        return False
+    return not (_bare_lack(words) and _own_case(words, text))
+
+
+def _thanks_complains(words: Sequence[str], text: str) -> bool:
+    """Say whether a thank-you is a complaint: a failure, sarcasm, or a contrast that fails.
+
+    «Спасибо, но на Парковой фонари не горят», «Ну спасибо нашей УК, второй месяц без света»
+    complain; «Спасибо всем, кто вышел на субботник», «Спасибо, что убрали мусор», «…Теперь не
+    надо возить детей в Киров» thank. What thanks are for (repairs, clean-ups) is no failure.
+    """
+    if _QUOTED_THANKS.search(text):
+        return True  # «Спасибо за „на днях“…»: thanks for a quoted promise is sarcasm
+    failures = _failures(words)
+    if failures - _WEAK_FAILURE - _NEED - _DONE_TO:
+        return True
+    if set(words) & _FIX_VERBS and _DEMAND_MOOD.search(text):
+        return True  # «Спасибо за чистый двор… Убрать!»: a demand after sarcastic thanks
+    if failures and (_own_case(words, text) or re.match(r"^\W*ну\W+спасибо", text)):
+        return True
+    turn = next((i for i, w in enumerate(words) if w in _CONTRAST), None)
+    if turn is None:
+        return False
+    after = words[turn + 1 :]
+    rest = _failures(after)
+    return bool(rest - _WEAK_FAILURE - _NEED) or bool(
+        rest & {"не", "нет", "без"} and set(after) & _OBJECT
+    )
+
+
+def _thanks_opening(words: Sequence[str], text: str) -> bool:
+    """Say whether a text opens thanking: a word of thanks in its first clause's first words."""
+    clause = _RAW_WORD.findall(_CLAUSE_END.split(text, maxsplit=1)[0]) if text else words[:2]
+    return bool(set(words[: min(max(len(clause), 2), 6)]) & _THANKS)
+
+
+def _lament(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment laments in the infinitive and tells no fact of its own."""
+    if len(words) > _LAMENT_WORDS or "?" in text or _LAMENT_OPENING.match(text) is None:
+        return False
+    if "не" in words or _own_case(words, text) or not _INFINITIVE.search(text):
+        return False
+    return _PAST_TENSE.search(text) is None  # «Опять сломали качели, теперь чинить» reports
+
+
+def _relief(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment greets a fix with relief and names no failure after a turn."""
+    if "?" in text or _RELIEF_OPENING.match(text) is None or "до сих пор" in text:
+        return False
+    if set(words) & _RELIEF_TURN or "так и не" in text:
+        return False
+    turn = next((i for i, w in enumerate(words) if w == "а"), None)
+    if turn is None:
+        return True
+    after = words[turn + 1 :]
+    return not (_failures(after) - _WEAK_FAILURE - _NEED - _DONE_TO or _bare_lack(after))
+
+
+def _joke(words: Sequence[str], text: str) -> bool:
+    """Say whether a comment ends laughing and names no failure of its own."""
+    if len(words) > _LAUGHTER_WORDS or _LAUGHTER.search(text) is None:
+        return False
+    if set(words) & ({"опять", "снова"} | _DURATION) or _OWN_CASE_TEXT.search(text):
+        return False
+    return not _failures(words) - _WEAK_FAILURE - _NEED
 
 
 def cue_matrix(docs: Sequence[str]) -> np.ndarray[Any, Any]:
@@ -591,16 +800,27 @@ def no_problem_reason(
     if is_comment and (
         (_comment_advice(words) and not (text and _REPORTED.match(text)))
         or (text and _imperative_advice(words, text))
+        or (
+            text
+            and present & _LATE_ADVICE_HINTS
+            and not _REPORTED.match(text)
+            and _late_advice(words, text)
+        )
     ):
         return ADVICE_REASON
-    if is_comment and row["names_commenter"] and not _failures(words) - _WEAK_FAILURE - _NEED:
+    names = bool(row["names_commenter"])
+    if is_comment and names and text and _reply_argues(words, text):
+        return REPLY_REASON  # «Николай, её ставила администрация, значит им и ремонтировать»
+    if is_comment and names and text and _reply_reports(words, text):
+        names = False  # «Ольга, инфомат сломан уже месяц»: a complaint addressed to someone
+    if is_comment and names and not _failures(words) - _WEAK_FAILURE - _NEED:
         return REPLY_REASON  # «Светлана, это не УК, это домофонщики отвечают»
-    if is_comment and row["names_commenter"] and text and _cause_correction(words, text):
+    if is_comment and names and text and _cause_correction(words, text):
         return REPLY_REASON  # «Игорь, это не завод, это свалку жгут»
     if not row["problem_and_object"]:
         if row["advice_opening"]:
             return ADVICE_REASON
-        if row["names_commenter"]:
+        if names:
             return REPLY_REASON
     if words[0] in _INVITATION_OPENING:
         return INVITATION_REASON
@@ -610,11 +830,14 @@ def no_problem_reason(
         return PET_REASON
     if "правило" in present and present & _GROUP:
         return RULES_REASON
-    if present & _SPAM and not present & _FAILURE:
-        return SPAM_REASON
+    if present & _SPAM and not present & _FAILURE and not (text and _forecast(words, text)):
+        return SPAM_REASON  # (a weather forecast's «прогноз» is no betting tip)
     if present & _OCCULT and not present & _OCCULT_BLOCKERS:
         return SPAM_REASON
-    if set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
+    if text is None and set(words[:2]) & _THANKS and not present & (_FAILURE | _CONTRAST):
+        return THANKS_REASON
+    thanks = bool(text and present & _THANKS and _thanks_opening(words, text))
+    if thanks and text and not _thanks_complains(words, text):
         return THANKS_REASON
     greets = words[0] in _GREETING or (words[0] == "с" and len(words) > 1 and words[1] in _OCCASION)
     if greets and not present & _FAILURE:
@@ -626,12 +849,16 @@ def no_problem_reason(
             return NEWS_REASON
         if not is_comment and _accident_news(words, text):
             return ACCIDENT_NEWS_REASON
+        if not is_comment and _forecast(words, text):
+            return NEWS_REASON
         if _contact_ad(words, text):
             return CONTACT_REASON
         if not is_comment and _information_question(words, text, vocabulary):
             return QUESTION_REASON
         if is_comment and (_planned_question(words, text) or _comment_question(words, text)):
             return QUESTION_REASON
+        if is_comment and (_lament(words, text) or _joke(words, text) or _relief(words, text)):
+            return REACTION_REASON
     if not any(w in vocabulary for w in words):
         return NO_PROBLEM_REASON
     if is_comment and not _names_failure(words, vocabulary):

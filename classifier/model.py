@@ -22,6 +22,7 @@ from classifier.complaint_cues import (
     NOTICE_REASON,
     PET_REASON,
     QUESTION_REASON,
+    REACTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -78,6 +79,7 @@ _REASON_KINDS = {
     NOTICE_REASON: "notice",
     CONTACT_REASON: "ad",
     QUESTION_REASON: "question",
+    REACTION_REASON: "reaction",
 }
 # Words too common to explain a decision (negations stay: "не работает" is evidence).
 _NOT_EVIDENCE = RUSSIAN_STOP_WORDS | {"ул", "д", "г", "дом", "у", "в", "на", "с", "по"}

@@ -18,6 +18,7 @@ from classifier.complaint_cues import (
     NOTICE_REASON,
     PET_REASON,
     QUESTION_REASON,
+    REACTION_REASON,
     REPLY_REASON,
     RULES_REASON,
     SPAM_REASON,
@@ -361,6 +362,17 @@ def test_the_model_names_a_news_post_and_says_why(
         ("Остаётся только гадать, когда нам включат отопление", True, None),
         ("Соседка-гадалка свечами весь подъезд закоптила, дышать нечем", True, None),
         ("", True, None),
+        # weather forecasts and warnings are news; a citizen's report of the weather's result is not
+        (
+            "Синоптики прогнозируют на выходных ледяной дождь, водителей просят не выезжать "
+            "без необходимости",
+            False,
+            NEWS_REASON,
+        ),
+        ("МЧС предупреждает: завтра ожидается сильный ветер до 25 м/с ❄️", False, NEWS_REASON),
+        ("По прогнозу ожидаются заморозки до минус пяти, укройте рассаду", False, NEWS_REASON),
+        ("Синоптики обещали снег, а у нас на Садовой его так и не убрали", False, None),
+        ("Ожидается метель, почему дороги до сих пор не посыпали?", False, None),
     ],
 )
 def test_accident_news_and_arguments_about_the_cause(
@@ -380,4 +392,84 @@ def test_the_model_names_accident_news_and_says_why(
     got, kept = models.predict(docs, texts=[news, complaint])
     assert got.kind == "news"
     assert ("reason", ACCIDENT_NEWS_REASON) in [(e.field, e.text) for e in got.evidence]
+    assert all(e.field != "reason" for e in kept.evidence)
+
+
+# Session 5's families, each with the complaints written like it (new texts: not in the measured
+# or the dev set): advice whose verb comes late or is missing, replies that argue or explain
+# against replies that report their own case, thanks with a contrast that praises or complains,
+# laments and jokes against terse reports.
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # advice: the verb late, «только»/«надо» beside an authority, «через» one
+        ("В жилинспекцию только писать, управляющая тут ничего не решит", ADVICE_REASON),
+        ("В Роспотребнадзор надо, сами они не почешутся", ADVICE_REASON),
+        ("Через прокуратуру быстрее, проверено", ADVICE_REASON),
+        ("К депутату Думы обращаться нужно, у него приём по средам", ADVICE_REASON),
+        ("В водоканал звонить надо, <br>а не сюда", ADVICE_REASON),
+        ("В ЦУР писали три раза, яма так и стоит", None),
+        ("В прокуратуру надо, лифт третий месяц не работает", None),
+        ("Через Госуслуги писать бесполезно, крыша течёт с весны", None),
+        # a reply that argues or explains
+        ("Кирилл, площадку ставил город, значит город и должен чинить", REPLY_REASON),
+        ("Наталья, поэтому и воды нет, что ремонт на насосной, это временно", REPLY_REASON),
+        ("Олеся, жгут именно на полигоне, а не на заводе", REPLY_REASON),
+        ("Павел, виноват подрядчик, а не управляющая", REPLY_REASON),
+        # a reply that reports its own case
+        ("Кирилл, у нас на Садовой 5 лифт не работает уже третью неделю", None),
+        ("Олеся, банкомат в МФЦ сломан с весны", None),
+        ("Павел, мы на Лесной так и не дождались автобуса, ушли пешком", None),
+        # thanks whose contrast praises, and thanks that complain
+        ("Спасибо дорожникам! Теперь можно гулять с коляской", THANKS_REASON),
+        ("Низкий поклон врачам хирургии, папу на ноги поставили", THANKS_REASON),
+        ("Благодарю всех, кто помог убрать мусор у реки", THANKS_REASON),
+        ("Спасибо, что починили лифт 👍", THANKS_REASON),
+        ("Спасибо, но во дворе фонари так и не горят", None),
+        ("Спасибо за тротуар, а на Садовой темень, ни одного фонаря", None),
+        ("Ну спасибо водоканалу, неделю без горячей воды живём", None),
+        ("Спасибо, конечно, врачам, но в регистратуре хамят", None),
+        # laments and jokes: a mood with no fact of its own
+        ("Опять без воды куковать 😩", REACTION_REASON),
+        ("Снова до остановки в сапогах топать", REACTION_REASON),
+        ("И опять пешком на работу идти 🙄", REACTION_REASON),
+        ("Зато бесплатный каток во дворе 😂", REACTION_REASON),
+        ("Наш подъезд точно не выиграет конкурс)))", REACTION_REASON),
+        ("И снова по грязи в резиновых сапогах шлёпать", REACTION_REASON),
+        ("Опять без воды сидим третий день", None),
+        ("Опять сломали качели, теперь чинить", None),
+        ("Вера, у нас в селе почту закрыли ещё летом", None),
+        ("Снова не вывезли мусор, гнить будет", None),
+        ("Опять без света с утра, холодильник потёк 😩", None),
+        ("Дорогу снова размыло 😂", None),
+        ("Лифт сломан, а им смешно 😂", None),
+        # relief that a fix came, and what turns it back into a complaint
+        ("Наконец-то, а то зимой на ощупь ходили", REACTION_REASON),
+        ("Ну наконец, дождались 🎉", REACTION_REASON),
+        ("Наконец-то починили, а подъезд так и не убирают", None),
+        ("Наконец-то асфальт, а на Лесной ямы по колено", None),
+        ("Наконец-то? А у нас когда сделают?", None),
+        # thanks for a quoted promise is sarcasm; a blocked drive is a failure
+        ("Спасибо за «скоро приедем», ждём с обеда 🙄", None),
+        ("Скорая не смогла подъехать: двор заставлен машинами", None),
+    ],
+)
+def test_late_advice_arguing_replies_thanks_and_laments(
+    lemmatizer: Lemmatizer, text: str, reason: str | None
+) -> None:
+    words = problem_vocabulary([], [])
+    got = no_problem_reason(_doc(lemmatizer, text), words, is_comment=True, text=text)
+    assert got == reason
+
+
+def test_the_model_names_a_lament_a_reaction_and_says_why(
+    models: TextModels, lemmatizer: Lemmatizer
+) -> None:
+    lament = "Опять без газа куковать 😩"
+    report = "Второй день без газа сидим на Полевой 8"
+    docs = [_doc(lemmatizer, lament), _doc(lemmatizer, report)]
+    got, kept = models.predict(docs, comments=[True, True], texts=[lament, report])
+    assert got.complaint_confidence == pytest.approx(NO_PROBLEM_CONFIDENCE)
+    assert got.kind == "reaction"
+    assert ("reason", REACTION_REASON) in [(e.field, e.text) for e in got.evidence]
     assert all(e.field != "reason" for e in kept.evidence)
