@@ -501,10 +501,10 @@ def _statement(shape: _Shape) -> Any:
     if shape.source and link_keys is None:
         # The deadline order: start from the source's links
         # (ix_incident_messages_source_id_incident_id, index only; migration 0010), not from
-        # the incidents: a correlated EXISTS made PostgreSQL
-        # walk incidents in queue order and probe each one's messages (878 ms at 1 000 000
-        # incidents for a source holding 1/300 of them, bench/bench_web_queue.py). The set is
-        # computed once (MATERIALIZED on PostgreSQL) and the walk only looks it up.
+        # the incidents: a correlated EXISTS made PostgreSQL walk incidents in queue order and
+        # probe each one's messages (878 ms at 1 000 000 incidents for a source holding 1/300
+        # of them, bench/bench_web_queue.py). The set is computed once (MATERIALIZED on
+        # PostgreSQL) and the walk only looks it up.
         of_source = (
             sa.select(_IM.incident_id)
             .where(_IM.source_id == sa.bindparam("source", type_=_IM.source_id.type))
