@@ -36,7 +36,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from app.accounts import AccountService  # noqa: E402
 from app.queries import QueryService  # noqa: E402
 from bench.process_cpu import cpu_seconds, descendants  # noqa: E402
-from bench.wrk_load import have_wrk, run_wrk  # noqa: E402
+from bench.wrk_load import WrkResult, have_wrk, run_wrk  # noqa: E402
 from storage.db import create_engine_for, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from web.contracts import QueueFilter, Viewer  # noqa: E402
@@ -485,10 +486,106 @@ def _backends(url: str, database: str) -> list[int]:
     return list(pids)
 
 
-def _measure_wrk(
-    base: str, token: str, args: argparse.Namespace, server: int, url: str, database: str
-) -> None:
-    """Each target for ``--duration`` seconds under wrk; latency, req/s and CPU a request.
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One wrk run of one target: its result, the think time and the server's CPU a request."""
+
+    think_s: float
+    result: WrkResult
+    web_ms: float
+    pg_ms: float
+    load: float
+
+    def passes(self, goal_ms: float) -> bool:
+        """Whether the run met the latency goal (p95 under ``goal_ms``, no errors)."""
+        return self.result.p95_ms < goal_ms and self.result.errors == 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Server:
+    """Where the load goes and whose CPU is counted: the web process tree and the database."""
+
+    base: str
+    pid: int
+    url: str
+    database: str
+
+
+def _run_line(
+    server: _Server,
+    paths: list[str],
+    headers: dict[str, str],
+    *,
+    clients: int,
+    think_s: float,
+    seconds: float,
+) -> _Line:
+    """Run wrk once; CPU a request from /proc of the web processes and the database backends."""
+    web_before = cpu_seconds(descendants(server.pid))
+    pg_before = cpu_seconds(_backends(server.url, server.database))
+    result = run_wrk(
+        server.base, paths, headers=headers, connections=clients, seconds=seconds, think_s=think_s
+    )
+    web_after = cpu_seconds(descendants(server.pid))
+    pg_after = cpu_seconds(_backends(server.url, server.database))
+    web_cpu = sum(v - web_before.get(pid, 0.0) for pid, v in web_after.items())
+    pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
+    per = max(result.requests, 1)
+    return _Line(think_s, result, web_cpu / per * 1000, pg_cpu / per * 1000, os.getloadavg()[0])
+
+
+def _offered(clients: int, think_s: float) -> str:
+    """The rate the clients would send if every answer took no time (clients / think time)."""
+    return f"{clients / think_s:.0f}" if think_s > 0 else "closed"
+
+
+def _print_line(label: str, line: _Line, clients: int) -> None:
+    r = line.result
+    print(
+        f"  {label} | {line.think_s:g} | {_offered(clients, line.think_s)} | {r.rate:.0f} | "
+        f"{r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {line.web_ms:.2f} | "
+        f"{line.pg_ms:.2f} | {line.load:.1f}",
+        flush=True,
+    )
+
+
+def _capacity(
+    lines: list[_Line], run: Callable[[float], _Line], *, clients: int, goal_ms: float, steps: int
+) -> tuple[float, list[tuple[float, float, float]]]:
+    """The highest achieved req/s with p95 under ``goal_ms``, by bisection on the offered rate.
+
+    The measured lines bound it: the best passing line from below, the lowest offered rate of
+    a failing one from above (the closed loop's offered rate is what it achieved). Each step
+    runs ``clients`` clients at the mean think time ``clients / rate`` and keeps the half that
+    holds the boundary. Return the capacity and the steps as (offered, achieved, p95).
+    """
+    passing = [x.result.rate for x in lines if x.passes(goal_ms)]
+    failing = [
+        clients / x.think_s if x.think_s > 0 else x.result.rate
+        for x in lines
+        if not x.passes(goal_ms)
+    ]
+    best = max(passing, default=0.0)
+    if not failing:
+        return best, []
+    low, high = best, min(failing)
+    tried: list[tuple[float, float, float]] = []
+    for _ in range(steps):
+        if high - low < max(5.0, 0.05 * high):
+            break
+        rate = (low + high) / 2
+        line = run(clients / rate)
+        tried.append((rate, line.result.rate, line.result.p95_ms))
+        if line.passes(goal_ms):
+            best = max(best, line.result.rate)
+            low = rate
+        else:
+            high = rate
+    return best, tried
+
+
+def _measure_wrk(base: str, token: str, args: argparse.Namespace, server: _Server) -> None:
+    """Each target under wrk at each think time; latency, req/s, CPU a request, capacity.
 
     CPU a request: the web processes' CPU-seconds (the server's process tree) and the
     database's backends' over the line's requests, read from /proc before and after.
@@ -496,37 +593,62 @@ def _measure_wrk(
     bearer = {"Authorization": f"Bearer {token}"}
     cookie = {"Cookie": "im_session=" + asyncio.run(_session_cookie(base))}
     targets: list[tuple[str, list[str], dict[str, str]]] = [("baseline /health", ["/health"], {})]
-    mix = ["/api/v1/incidents" + ("?" + q if q else "") for q in FILTERS.values()]
-    for name, query in FILTERS.items():
-        suffix = "?" + query if query else ""
+    suffixes = ["?" + q if q else "" for q in FILTERS.values()]
+    for name, suffix in zip(FILTERS, suffixes, strict=True):
         targets.append((f"page  {name}", ["/queue" + suffix], cookie))
         targets.append((f"api   {name}", ["/api/v1/incidents" + suffix], bearer))
-    if len(mix) > 1:
-        targets.append(("api   every filter in turn", mix, bearer))
+    if len(suffixes) > 1:
+        targets.append(("page  every filter in turn", ["/queue" + s for s in suffixes], cookie))
+        targets.append(
+            ("api   every filter in turn", ["/api/v1/incidents" + s for s in suffixes], bearer)
+        )
     run_wrk(base, ["/api/v1/incidents"], headers=bearer, connections=10, seconds=2)  # warm up
+    thinks = [float(x) for x in args.think.split(",")]
+    clients, goal = args.concurrency, args.goal_ms
     print(
-        "  target | p50 | p95 | p99 ms | req/s | errors | web CPU ms/req | PG CPU ms/req | load",
+        "  target | think s | offered req/s | achieved req/s | p50 | p95 | p99 ms | errors | "
+        "web CPU ms/req | PG CPU ms/req | load",
         flush=True,
     )
+    summary: list[tuple[str, list[_Line], float | None]] = []
     for label, paths, headers in targets:
-        web_pids = descendants(server)
-        pg_pids = _backends(url, database)
-        web_before, pg_before = cpu_seconds(web_pids), cpu_seconds(pg_pids)
-        result = run_wrk(
-            base, paths, headers=headers, connections=args.concurrency, seconds=args.duration
-        )
-        web_after = cpu_seconds(descendants(server))
-        pg_after = cpu_seconds(_backends(url, database))
-        web_cpu = sum(v - web_before.get(pid, 0.0) for pid, v in web_after.items())
-        pg_cpu = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
-        per = max(result.requests, 1)
-        load = os.getloadavg()[0]
-        print(
-            f"  {label} | {result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} | "
-            f"{result.rate:.0f} | {result.errors} | {web_cpu / per * 1000:.2f} | "
-            f"{pg_cpu / per * 1000:.2f} | {load:.1f}",
-            flush=True,
-        )
+
+        def run(
+            think_s: float, seconds: float, paths: list[str] = paths, h: dict[str, str] = headers
+        ) -> _Line:
+            return _run_line(server, paths, h, clients=clients, think_s=think_s, seconds=seconds)
+
+        lines = []
+        for think_s in thinks:
+            line = run(think_s, args.duration)
+            _print_line(label, line, clients)
+            lines.append(line)
+        capacity: float | None = None
+        if args.capacity_steps > 0:
+            capacity, tried = _capacity(
+                lines,
+                lambda t, run=run: run(t, args.capacity_duration),
+                clients=clients,
+                goal_ms=goal,
+                steps=args.capacity_steps,
+            )
+            steps = ", ".join(f"{o:.0f}->{a:.0f} req/s p95 {p:.0f}" for o, a, p in tried)
+            print(
+                f"  {label} | capacity (p95 < {goal:g} ms): {capacity:.0f} req/s"
+                + (f" [bisection, offered->achieved: {steps}]" if steps else ""),
+                flush=True,
+            )
+        summary.append((label, lines, capacity))
+    print(
+        f"\nsummary, {clients} clients: p95 ms (achieved req/s) at each mean think time; "
+        f"capacity: the highest req/s with p95 < {goal:g} ms",
+        flush=True,
+    )
+    print("  target | " + " | ".join(f"think {t:g} s" for t in thinks) + " | capacity req/s")
+    for label, lines, capacity in summary:
+        cells = [f"{x.result.p95_ms:.0f} ({x.result.rate:.0f})" for x in lines]
+        cap = "-" if capacity is None else f"{capacity:.0f}"
+        print(f"  {label} | " + " | ".join(cells) + f" | {cap}", flush=True)
 
 
 def main() -> None:
@@ -543,6 +665,24 @@ def main() -> None:
     )
     parser.add_argument(
         "--duration", type=float, default=10.0, help="seconds per line with --load wrk"
+    )
+    parser.add_argument(
+        "--think",
+        default="1,0.25,0",
+        help="comma-separated mean think times in seconds, a line each with --load wrk "
+        "(each client waits for its answer, then thinks; 0: closed loop without think time)",
+    )
+    parser.add_argument(
+        "--goal-ms", type=float, default=150.0, help="the p95 goal of the capacity search"
+    )
+    parser.add_argument(
+        "--capacity-steps",
+        type=int,
+        default=3,
+        help="bisection steps of the capacity search per target with --load wrk (0: none)",
+    )
+    parser.add_argument(
+        "--capacity-duration", type=float, default=6.0, help="seconds per capacity step"
     )
     parser.add_argument(
         "--loops",
@@ -596,8 +736,10 @@ def main() -> None:
             conn.execute(sa.text(f"CREATE DATABASE {db_name}"))
     child: subprocess.Popen[bytes] | None = None
     try:
+        # A reused database is brought to the current migration too (alembic does nothing
+        # when it is there already).
+        upgrade(url)
         if not args.reuse:
-            upgrade(url)
             print(f"generating {args.incidents:,} incidents in {db_name} ...", flush=True)
             start = time.perf_counter()
             engine = sa.create_engine(url)
@@ -654,11 +796,12 @@ def main() -> None:
             )
             if args.load == "wrk":
                 print(
-                    f"wrk, {args.duration:.0f} s per line, {args.concurrency} connections "
-                    "in a closed loop:",
+                    f"wrk, {args.duration:.0f} s per line, {args.concurrency} clients (a "
+                    "connection each: request, wait for the answer, think, again), mean think "
+                    f"times {args.think} s (0: closed loop, no think time):",
                     flush=True,
                 )
-                _measure_wrk(base, token, args, child.pid, url, db_name)
+                _measure_wrk(base, token, args, _Server(base, child.pid, url, db_name))
             else:
                 print(
                     f"aiohttp, {args.requests} requests per line, {args.concurrency} concurrent "

@@ -1,9 +1,16 @@
-"""Closed-loop HTTP load from ``wrk`` (C, one event loop a thread), for the web benchmarks.
+"""HTTP load from ``wrk`` (C, one event loop a thread), for the web benchmarks.
 
 A Python client on the same two cores as the server spends a good share of them on itself;
 ``wrk`` spends a few per cent. Each run gets a generated Lua script that sets the credentials
 header on every request, rotates through the given paths, and prints one machine-readable line
 at the end with the percentiles ``wrk`` keeps exactly (its histogram is in microseconds).
+
+Each connection is one client: it sends a request, waits for the whole answer, then, with
+``think_s`` > 0, waits a think time before its next request (wrk's ``delay()`` hook; wrk
+starts a request's clock when it writes it, so the think time is not counted as latency).
+Think times are drawn from an exponential distribution of mean ``think_s`` (people at their
+screens do not click in step); ``think_s`` = 0 is the closed loop without think time, where
+the clients send as fast as the server answers and the latency measures the queue.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ _MARK = "IM-WRK-RESULT"
 _SCRIPT = """
 local paths = {%(paths)s}
 local headers = {%(headers)s}
+local think_ms = %(think_ms)s
 local counter = 0
 
 function setup(thread)
@@ -30,7 +38,10 @@ end
 
 function init(args)
     n = offset or 0
+    math.randomseed(1009 * (n + 1))
 end
+
+%(delay)s
 
 function request()
     n = n + 1
@@ -43,6 +54,13 @@ function done(summary, latency, requests)
     io.write(string.format("%(mark)s %%d %%d %%d %%d %%d %%d\\n",
         latency:percentile(50), latency:percentile(95), latency:percentile(99),
         summary.requests, summary.duration, bad))
+end
+"""
+
+
+_DELAY = """
+function delay()
+    return -think_ms * math.log(1 - math.random())
 end
 """
 
@@ -81,9 +99,16 @@ def run_wrk(
     connections: int,
     seconds: float,
     threads: int = 2,
+    think_s: float = 0.0,
 ) -> WrkResult:
-    """Run ``wrk`` against ``base`` for ``seconds`` with ``connections`` closed-loop clients."""
+    """Run ``wrk`` against ``base`` for ``seconds`` with ``connections`` clients.
+
+    Each client waits for its answer, then thinks ``think_s`` seconds on average (exponential)
+    before the next request; 0: no think time (the closed loop at full speed).
+    """
     script = _SCRIPT % {
+        "think_ms": f"{think_s * 1000:.3f}",
+        "delay": _DELAY if think_s > 0 else "",
         "paths": ", ".join(_lua_string(p) for p in paths),
         "headers": ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
         "mark": _MARK,

@@ -374,8 +374,26 @@ class IncidentMessage(Base):
         sa.UniqueConstraint("incident_id", "message_id"),
         # A message's incidents from the index alone (0009).
         sa.Index("ix_incident_messages_message_id_incident_id", "message_id", "incident_id"),
-        # The queue's source filter: a source's incidents from the index alone (0010).
+        # The queue's source filter: a source's incidents from the index alone (0010); in
+        # the deadline order, which the copies below do not carry.
         sa.Index("ix_incident_messages_source_id_incident_id", "source_id", "incident_id"),
+        # A source's page in the priority and received orders from one index range, the
+        # state checked in the index (0011).
+        sa.Index(
+            "ix_incident_messages_source_id_priority_keys",
+            "source_id",
+            "incident_priority_rank",
+            "incident_created_at",
+            "incident_id",
+            postgresql_include=["incident_status"],
+        ),
+        sa.Index(
+            "ix_incident_messages_source_id_received_keys",
+            "source_id",
+            "incident_created_at",
+            "incident_id",
+            postgresql_include=["incident_status"],
+        ),
     )
 
     id: Mapped[big_id_pk]
@@ -391,6 +409,13 @@ class IncidentMessage(Base):
     #: The message's source, copied by the database (INCIDENT_MESSAGES_SOURCE_DDL) when the
     #: link is written: writers never set it, and a message's source never changes.
     source_id: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The incident's state and queue order keys, copied by the database
+    #: (INCIDENT_MESSAGES_SOURCE_DDL) when the link is written and whenever the incident's
+    #: change, so the queue's source filter orders a source's links without reading each
+    #: incident (0011). Writers never set them.
+    incident_status: Mapped[str | None] = mapped_column(sa.String(32))
+    incident_priority_rank: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    incident_created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class IncidentFingerprint(Base):
@@ -778,7 +803,8 @@ EVENTS_APPEND_ONLY_DDL: dict[str, tuple[str, ...]] = {
 
 
 # --- incident_messages.source_id is the message's, copied by the database. --------------------
-# The same statements are in migration 0010; create_all() runs these too.
+# With the incident's state and queue order keys (0011). The same statements are in migration
+# 0011 (0010 without the incident's copies); create_all() runs these too.
 
 INCIDENT_MESSAGES_SOURCE_DDL: dict[str, tuple[str, ...]] = {
     "postgresql": (
@@ -787,14 +813,38 @@ INCIDENT_MESSAGES_SOURCE_DDL: dict[str, tuple[str, ...]] = {
         LANGUAGE plpgsql AS $$
         BEGIN
             NEW.source_id := (SELECT source_id FROM messages WHERE id = NEW.message_id);
+            SELECT status, priority_rank, created_at
+            INTO NEW.incident_status, NEW.incident_priority_rank, NEW.incident_created_at
+            FROM incidents WHERE id = NEW.incident_id;
             RETURN NEW;
         END;
         $$
         """,
         """
         CREATE TRIGGER incident_messages_source
-        BEFORE INSERT OR UPDATE OF message_id ON incident_messages
+        BEFORE INSERT OR UPDATE OF message_id, incident_id ON incident_messages
         FOR EACH ROW EXECUTE FUNCTION incident_messages_source()
+        """,
+        """
+        CREATE OR REPLACE FUNCTION incidents_queue_keys_to_links() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE incident_messages
+            SET incident_status = NEW.status, incident_priority_rank = NEW.priority_rank,
+                incident_created_at = NEW.created_at
+            WHERE incident_id = NEW.id;
+            RETURN NULL;
+        END;
+        $$
+        """,
+        """
+        CREATE TRIGGER incidents_queue_keys_to_links
+        AFTER UPDATE OF status, priority_rank, created_at ON incidents
+        FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status
+              OR OLD.priority_rank IS DISTINCT FROM NEW.priority_rank
+              OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+        EXECUTE FUNCTION incidents_queue_keys_to_links()
         """,
     ),
     "sqlite": (
@@ -802,17 +852,39 @@ INCIDENT_MESSAGES_SOURCE_DDL: dict[str, tuple[str, ...]] = {
         CREATE TRIGGER incident_messages_source_insert AFTER INSERT ON incident_messages
         BEGIN
             UPDATE incident_messages
-            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id)
+            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id),
+                incident_status = (SELECT status FROM incidents WHERE id = NEW.incident_id),
+                incident_priority_rank =
+                    (SELECT priority_rank FROM incidents WHERE id = NEW.incident_id),
+                incident_created_at =
+                    (SELECT created_at FROM incidents WHERE id = NEW.incident_id)
             WHERE id = NEW.id;
         END
         """,
         """
         CREATE TRIGGER incident_messages_source_update
-        AFTER UPDATE OF message_id ON incident_messages
+        AFTER UPDATE OF message_id, incident_id ON incident_messages
         BEGIN
             UPDATE incident_messages
-            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id)
+            SET source_id = (SELECT source_id FROM messages WHERE id = NEW.message_id),
+                incident_status = (SELECT status FROM incidents WHERE id = NEW.incident_id),
+                incident_priority_rank =
+                    (SELECT priority_rank FROM incidents WHERE id = NEW.incident_id),
+                incident_created_at =
+                    (SELECT created_at FROM incidents WHERE id = NEW.incident_id)
             WHERE id = NEW.id;
+        END
+        """,
+        """
+        CREATE TRIGGER incidents_queue_keys_to_links
+        AFTER UPDATE OF status, priority_rank, created_at ON incidents
+        WHEN OLD.status IS NOT NEW.status OR OLD.priority_rank IS NOT NEW.priority_rank
+             OR OLD.created_at IS NOT NEW.created_at
+        BEGIN
+            UPDATE incident_messages
+            SET incident_status = NEW.status, incident_priority_rank = NEW.priority_rank,
+                incident_created_at = NEW.created_at
+            WHERE incident_id = NEW.id;
         END
         """,
     ),
@@ -859,4 +931,14 @@ sa.event.listen(
     IncidentMessage.__table__,
     "after_drop",
     _ddl("DROP FUNCTION IF EXISTS incident_messages_source()", "postgresql"),
+)
+sa.event.listen(
+    IncidentMessage.__table__,
+    "after_drop",
+    _ddl("DROP TRIGGER IF EXISTS incidents_queue_keys_to_links ON incidents", "postgresql"),
+)
+sa.event.listen(
+    IncidentMessage.__table__,
+    "after_drop",
+    _ddl("DROP FUNCTION IF EXISTS incidents_queue_keys_to_links()", "postgresql"),
 )

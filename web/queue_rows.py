@@ -38,6 +38,13 @@ def _priority(priority: str) -> tuple[str, str]:
     return str(escape(priority)), str(escape(priority_label(priority)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _name(text: str) -> str:
+    """A repeated name escaped once: topics, municipalities, executors and SLA labels recur on
+    every page (titles and numbers do not, and are escaped each time)."""
+    return str(escape(text))
+
+
 def queue_rows(
     rows: Iterable[QueueRow], *, bulk: bool, zone: ZoneInfo, sla_labels: Mapping[str, str]
 ) -> Markup:
@@ -46,7 +53,7 @@ def queue_rows(
     for r in rows:
         number = escape(r.public_number)
         priority, priority_name = _priority(r.priority)
-        sla = escape(r.sla) if r.sla else ""
+        sla = _name(r.sla) if r.sla else ""
         tick = (
             f'<td><input type="checkbox" name="id" value="{r.id:d}" aria-label="отметить '
             f'{number}"><input type="hidden" name="v{r.id:d}" value="{r.version:d}"></td>'
@@ -54,7 +61,7 @@ def queue_rows(
             else ""
         )
         badge = (
-            f' <span class="badge sla-{sla}">{escape(sla_labels.get(r.sla, r.sla))}</span>'
+            f' <span class="badge sla-{sla}">{_name(sla_labels.get(r.sla, r.sla))}</span>'
             if r.sla
             else ""
         )
@@ -67,10 +74,10 @@ def queue_rows(
             f"  <td>{_status(r.status)}</td>\n"
             f'  <td><span class="badge prio-{priority}">{priority_name}</span></td>\n'
             f'  <td class="title">{escape(r.title)}</td>\n'
-            f"  <td>{escape(r.topic or r.topic_group or '—')}</td>\n"
-            f"  <td>{escape(r.municipality or '—')}</td>\n"
+            f"  <td>{_name(r.topic or r.topic_group or '—')}</td>\n"
+            f"  <td>{_name(r.municipality or '—')}</td>\n"
             f"  <td>{r.message_count:d} / {r.author_count:d}</td>\n"
-            f"  <td>{escape(r.executor_name or '—')}</td>\n"
+            f"  <td>{_name(r.executor_name or '—')}</td>\n"
             f"  <td>{_local(r.deadline_at, zone)}{badge}</td>\n"
             "</tr>\n"
         )

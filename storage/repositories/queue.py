@@ -326,6 +326,22 @@ class _Shape:
             after=query.after is not None,
         )
 
+    def needs_incident(self) -> bool:
+        """Whether a filter other than the state and the source reads the incident's row."""
+        return (
+            self.scoped
+            or self.executor_code
+            or self.topic_group
+            or self.topic
+            or self.municipality
+            or self.priority
+            or self.received_from
+            or self.received_to
+            or self.sla is not None
+            or self.network
+            or bool(self.search)
+        )
+
     def parameters(self) -> tuple[str, ...]:
         """Return the names of the statement's parameters."""
         flags = {
@@ -359,9 +375,27 @@ _SORT_KEYS: dict[QueueSort, tuple[sa.ColumnElement[Any], ...]] = {
 }
 
 
-def _ordered(stmt: Any, sort: QueueSort, *, after: bool) -> Any:
-    """Order by the sort's keys; with ``after``, start after the row with keys after0, ..."""
-    keys = _SORT_KEYS[sort]
+#: The same keys as copied onto a source's links (migration 0011): the source filter orders
+#: the links by them from one index range. The deadline order has no copy (it changes with
+#: every assignment); its source filter reads the incidents.
+_LINK_SORT_KEYS: dict[QueueSort, tuple[sa.ColumnElement[Any], ...]] = {
+    QueueSort.PRIORITY: (_IM.incident_priority_rank, _IM.incident_created_at, _IM.incident_id),
+    QueueSort.RECEIVED: (_IM.incident_created_at, _IM.incident_id),
+}
+
+
+def _ordered(
+    stmt: Any,
+    sort: QueueSort,
+    *,
+    after: bool,
+    keys: tuple[sa.ColumnElement[Any], ...] | None = None,
+) -> Any:
+    """Order by the sort's keys; with ``after``, start after the row with keys after0, ...
+
+    ``keys``: the sort's keys as other columns hold them (the links' copies).
+    """
+    keys = _SORT_KEYS[sort] if keys is None else keys
     ascending = sort is QueueSort.DEADLINE
     if after:
         bounds = sa.tuple_(
@@ -398,20 +432,40 @@ def _statement(shape: _Shape) -> Any:
     # alone on PostgreSQL (it carries the state and the priority order's keys), then only
     # those rows. Read as one statement, PostgreSQL fetched and joined every overdue
     # incident before its top-N sort (9 000 rows for 51: 60 ms at 1 000 000 incidents).
-    deferred = shape.sla in (SlaFilter.OVERDUE, SlaFilter.OK)
-    stmt: Any = sa.select(_I.id) if deferred else sa.select(*_COLUMNS)
-    if not deferred:
-        stmt = stmt.select_from(Incident.__table__).outerjoin(
-            Executor.__table__, _E.id == _I.active_executor_id
+    # source, in the priority or received order: the page's ids from the source's links, which
+    # carry the incident's state and sort keys (migration 0011; one range of
+    # ix_incident_messages_source_id_*_keys, the state checked in the index), then only those
+    # incidents; an incident is joined for each link walked only when another filter needs
+    # it. Read from the incidents, each of the source's incidents was fetched by primary key
+    # before the top-N sort (3 334 for 51: 13-18 ms at 1 000 000 incidents).
+    link_keys = _LINK_SORT_KEYS.get(shape.sort) if shape.source else None
+    deferred = shape.sla in (SlaFilter.OVERDUE, SlaFilter.OK) or link_keys is not None
+    stmt: Any
+    if link_keys is not None:
+        links: Any = IncidentMessage.__table__
+        if shape.needs_incident():
+            links = links.join(Incident.__table__, _I.id == _IM.incident_id)
+        stmt = (
+            sa.select(_IM.incident_id)
+            .select_from(links)
+            .where(_IM.source_id == sa.bindparam("source", type_=_IM.source_id.type))
         )
+        if shape.statuses:
+            stmt = stmt.where(_IM.incident_status.in_(sa.bindparam("statuses", expanding=True)))
+    else:
+        stmt = sa.select(_I.id) if deferred else sa.select(*_COLUMNS)
+        if not deferred:
+            stmt = stmt.select_from(Incident.__table__).outerjoin(
+                Executor.__table__, _E.id == _I.active_executor_id
+            )
+        if shape.statuses:
+            stmt = stmt.where(_I.status.in_(sa.bindparam("statuses", expanding=True)))
     for name, used in (("scope", shape.scoped), ("executor_code", shape.executor_code)):
         if used:
             code = sa.bindparam(name, type_=_E.code.type)
             stmt = stmt.where(
                 _I.active_executor_id == sa.select(_E.id).where(_E.code == code).scalar_subquery()
             )
-    if shape.statuses:
-        stmt = stmt.where(_I.status.in_(sa.bindparam("statuses", expanding=True)))
     for name, column, used in (
         ("topic_group", _I.topic_group, shape.topic_group),
         ("topic", _I.topic, shape.topic),
@@ -444,12 +498,13 @@ def _statement(shape: _Shape) -> Any:
             stmt = stmt.where(running, at_risk <= now, deadline > now)
         else:
             stmt = stmt.where(running, deadline > now, sa.or_(at_risk.is_(None), at_risk > now))
-    if shape.source:
-        # Start from the source's links (ix_incident_messages_source_id_incident_id, index
-        # only; migration 0010), not from the incidents: a correlated EXISTS made PostgreSQL
-        # walk incidents in queue order and probe each one's messages (878 ms at 1 000 000
-        # incidents for a source holding 1/300 of them, bench/bench_web_queue.py). The set is
-        # computed once (MATERIALIZED on PostgreSQL) and the walk only looks it up.
+    if shape.source and link_keys is None:
+        # The deadline order: start from the source's links
+        # (ix_incident_messages_source_id_incident_id, index only; migration 0010), not from
+        # the incidents: a correlated EXISTS made PostgreSQL walk incidents in queue order and
+        # probe each one's messages (878 ms at 1 000 000 incidents for a source holding 1/300
+        # of them, bench/bench_web_queue.py). The set is computed once (MATERIALIZED on
+        # PostgreSQL) and the walk only looks it up.
         of_source = (
             sa.select(_IM.incident_id)
             .where(_IM.source_id == sa.bindparam("source", type_=_IM.source_id.type))
@@ -474,9 +529,12 @@ def _statement(shape: _Shape) -> Any:
         )
     if shape.search == "number":
         stmt = stmt.where(_I.id == sa.bindparam("numbered", type_=_I.id.type))
-    stmt = _ordered(stmt, shape.sort, after=shape.after).limit(
-        sa.bindparam("limit", type_=sa.Integer)
-    )
+    if link_keys is not None:
+        # One row an incident (its links from one source share the keys: the group is a run).
+        stmt = _ordered(stmt, shape.sort, after=shape.after, keys=link_keys).group_by(*link_keys)
+    else:
+        stmt = _ordered(stmt, shape.sort, after=shape.after)
+    stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer))
     if deferred:
         page = (
             sa.select(*_COLUMNS)

@@ -67,6 +67,34 @@ async def test_source_filter_and_search_by_number(desk: Desk) -> None:
     assert await listed(desk, "operator", f"q={clinic.public_number}") == {"clinic"}
 
 
+async def test_source_filter_follows_state_changes_and_other_filters(desk: Desk) -> None:
+    # The source filter reads the state from the links' copies (migration 0011).
+    desk.w.workflow.reject(desk.incident("water"), desk.w.operator, "Реклама")
+    assert await listed(desk, "operator", "source=1") == {"clinic", "pothole"}
+    assert await listed(desk, "operator", "source=1&state=rejected") == {"water"}
+    assert await listed(desk, "operator", "source=1&sort=received") == {"clinic", "pothole"}
+    assert await listed(desk, "operator", "source=1&topic_group=Дороги") == {"pothole"}
+    assert await listed(desk, "operator", "source=1&executor=minzdrav") == {"clinic"}
+    assert await listed(desk, "operator", "source=1&q=яма") == {"pothole"}
+
+
+@pytest.mark.parametrize("sort", ["priority", "deadline", "received"])
+async def test_source_pages_keep_the_queue_order(desk: Desk, sort: str) -> None:
+    client = await desk.client("operator")
+    seen: list[int] = []
+    url = f"/queue?source=1&sort={sort}&limit=1"
+    while url:
+        page = await (await client.get(url)).text()
+        seen.extend(ids_on(page))
+        found = re.search(r'<a href="(/queue\?[^"]+)" id="next">', page)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    unfiltered = ids_on(await (await client.get(f"/queue?sort={sort}")).text())
+    assert seen == unfiltered
+    assert len(seen) == 3
+    body = await (await client.get(f"/api/v1/incidents?source=1&sort={sort}")).json()
+    assert [item["id"] for item in body["items"]] == unfiltered
+
+
 async def test_sla_states_follow_the_clock(desk: Desk) -> None:
     desk.w.clock.advance(timedelta(hours=7))  # 8 working hours: at risk after 6 (75 %)
     assert await listed(desk, "operator", "sla=at_risk") == {"clinic", "pothole"}

@@ -10,6 +10,7 @@ import pytest
 from tests.web.api.conftest import Api
 from tests.web.conftest import PASSWORD, SECRET
 from web.api import OPERATIONS
+from web.api.models import IncidentList
 from web.auth import COOKIE
 
 
@@ -68,6 +69,24 @@ async def test_the_sign_in_needs_json_and_is_throttled(api: Api) -> None:
     assert locked.status == 429
     assert int(locked.headers["Retry-After"]) >= 1
     assert (await locked.json())["status"] == 429
+
+
+@pytest.mark.parametrize("query", ["", "limit=1", "state=triage", "sort=deadline&limit=2"])
+async def test_the_queue_page_is_exactly_what_its_documented_model_writes(
+    api: Api, query: str
+) -> None:
+    # The rows are serialised without passing through IncidentSummary (views.py _PAGE_JSON):
+    # validating the answer against IncidentList and writing it again must give the same bytes.
+    client = await api.bearer("operator")
+    response = await client.get("/api/v1/incidents?" + query)
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    body = await response.read()
+    page = IncidentList.model_validate_json(body)
+    assert page.items
+    assert page.model_dump_json().encode() == body
+    triage = [i for i in page.items if i.status.value == "triage"]
+    assert all(i.executor_code is None and i.sla is None for i in triage)
 
 
 async def test_the_queue_filters_and_keyset_pages(api: Api) -> None:
