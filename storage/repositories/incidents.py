@@ -356,6 +356,23 @@ class IncidentRepository:
             raise NotFound(f"no incident with id {incident_id}")
         return _from_row(row, row[-1])
 
+    def get_many(self, incident_ids: Sequence[int]) -> dict[int, IncidentRecord]:
+        """Return the incidents with these ids, by id (one query); NotFound if one is missing."""
+        wanted = set(incident_ids)
+        if not wanted:
+            return {}
+        self._session.flush()
+        rows = self._session.execute(
+            sa.select(*_RECORD_COLUMNS, _active_code(_TABLE.c.id)).where(
+                _TABLE.c.id.in_(sorted(wanted))
+            )
+        ).all()
+        found = {int(row[0]): _from_row(row, row[-1]) for row in rows}
+        missing = wanted - found.keys()
+        if missing:
+            raise NotFound(f"no incident with id {min(missing)}")
+        return found
+
     def municipality(self, incident_id: int) -> str | None:
         """Return the incident's municipality name (the screens show it; records carry OKTMO)."""
         return self._session.scalar(
@@ -369,6 +386,15 @@ class IncidentRepository:
         """
         self._session.flush()
         self._session.execute(_SET_PARENT, {"b_id": incident_id, "b_parent": parent_id})
+
+    def set_parents(self, parents: Sequence[tuple[int, int]]) -> None:
+        """Set many ``(incident id, parent id)`` in one executemany, as :meth:`set_parent` each."""
+        if not parents:
+            return
+        self._session.flush()
+        self._session.execute(
+            _SET_PARENT, [{"b_id": child, "b_parent": parent} for child, parent in parents]
+        )
 
     def children(self, parent_id: int) -> list[IncidentRecord]:
         """Return a parent incident's children, oldest first."""
