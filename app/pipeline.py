@@ -829,7 +829,9 @@ class Pipeline:
         if session is None:
             return self.workflow.open_incident_with_message(new, link)
         if not self._reserved:
-            self._reserved = IncidentRepository(session).reserve_ids(RESERVE_IDS)
+            # After the ids queued and not inserted yet (SQLite counts from the largest stored).
+            queued = max((record.id for record, _new, _link in self._creates), default=0)
+            self._reserved = IncidentRepository(session).reserve_ids(RESERVE_IDS, after=queued)
         record = self.workflow.planned_incident(self._reserved.pop(0), new)
         self._creates.append((record, new, link))
         return record

@@ -297,7 +297,7 @@ class IncidentRepository:
         ).one()
         return new_record(int(row[0]), new, now)
 
-    def reserve_ids(self, count: int) -> list[int]:
+    def reserve_ids(self, count: int, *, after: int = 0) -> list[int]:
         """Return ``count`` ids no incident has, for :meth:`create_many` (one query).
 
         PostgreSQL: values of the table's sequence, never handed out twice (several daemons
@@ -305,7 +305,8 @@ class IncidentRepository:
         SQLite: the ids after the largest stored. They are free only until something else
         inserts an incident: the caller reserves them in its write transaction (``BEGIN
         IMMEDIATE`` holds the database's write lock), inserts them before opening any
-        incident another way, and reserves again afterwards.
+        incident another way, and reserves again afterwards. ``after``: the largest id it
+        reserved before and has not inserted yet (SQLite: the new ids come after it too).
         """
         if count <= 0:
             return []
@@ -313,7 +314,7 @@ class IncidentRepository:
             rows = self._session.execute(_RESERVE_POSTGRES, {"b_count": count}).scalars()
             return [int(value) for value in rows]
         self._session.flush()
-        last = int(self._session.scalar(_LAST_ID) or 0)
+        last = max(int(self._session.scalar(_LAST_ID) or 0), after)
         return list(range(last + 1, last + 1 + count))
 
     def reserved_ids_stay_free(self) -> bool:
