@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import time
@@ -29,7 +28,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.outage import database_unreachable
-from app.related import link_related
+from app.related import RelatedLink, RelatedRequest, RelatedSkipped, link_related_many
 from app.workflow import SYSTEM, MessageLink, Workflow, WorkflowError
 from classifier.pipeline import LemmatizerLike
 from classifier.types import Classification, ClassificationInput
@@ -40,6 +39,7 @@ from router.grouping import (
     Create,
     Decision,
     GroupingConfig,
+    GroupingError,
     GroupingIndex,
     GroupingMessage,
     IncidentHeader,
@@ -491,38 +491,16 @@ class StoreStage:
         item.incident = record
         item.created = True
         pipeline.counters["pipeline.incident.created"] += 1
-        if decision.evidence.related_incident_id is not None:
-            self._link_related(record, decision)
-
-    def _link_related(self, record: IncidentRecord, decision: Create) -> None:
-        """Put a new incident and the one it is related to under a parent (app/related.py)."""
-        pipeline = self.pipeline
         related_id = decision.evidence.related_incident_id
-        assert related_id is not None  # noqa: S101 - checked by the caller
-        pipeline.write_triages()  # the related incident may be one of them: read it as stored
-        savepoint = (
-            pipeline.session.begin_nested()
-            if pipeline.session is not None
-            else contextlib.nullcontext()
-        )
-        try:
-            with savepoint:
-                linked = link_related(
-                    workflow=pipeline.workflow,
-                    index=pipeline.index,
-                    session=pipeline.session,
+        if related_id is not None:
+            pipeline.relate_later(
+                RelatedRequest(
                     child=record,
                     related_id=related_id,
                     shared=decision.evidence.entity_label or record.title[:60],
                     now=pipeline.now(),
                 )
-        except WorkflowError as err:  # the related incident ended meanwhile: stay alone
-            log.info("related: incident %d not linked to %d: %s", record.id, related_id, err)
-            pipeline.counters["pipeline.related.skipped"] += 1
-            pipeline._stale_after_batch = True  # the index may hold a parent rolled back
-            return
-        if linked is not None:
-            pipeline.counters["pipeline.related.linked"] += 1
+            )
 
     def _attach(
         self, item: Item, message: GroupingMessage, result: Classification, decision: Attach
@@ -555,7 +533,7 @@ class StoreStage:
         session = pipeline.session
         if oktmo is None or session is None or not pipeline.index.locate(incident_id, oktmo):
             return
-        pipeline.write_triages()  # the incident's triage event, if queued, comes first
+        pipeline.write_routes()  # the incident's triage event, if queued, comes first
         if GroupingRepository(session).set_municipality_if_unknown(
             incident_id, municipality=result.municipality, municipality_oktmo=oktmo
         ):
@@ -671,6 +649,65 @@ def _reset(item: Item) -> None:
     item.stored = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Assign:
+    """A new incident queued for its executor."""
+
+    item: Item
+    decision: RouteDecision
+
+
+@dataclass(frozen=True, slots=True)
+class _Triage:
+    """A new incident queued for the triage queue."""
+
+    item: Item
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Related:
+    """A new incident queued to be linked under a parent with the one it is related to."""
+
+    request: RelatedRequest
+
+
+_Route = _Assign | _Triage | _Related
+
+
+def _touched(op: _Route, parent_of: Callable[[int], int | None]) -> set[int]:
+    """The incidents an operation reads or writes (a related link: also the related's parent)."""
+    if isinstance(op, _Related):
+        request = op.request
+        touched = {request.child.id, request.related_id}
+        parent = parent_of(request.related_id)
+        if parent is not None:
+            touched.add(parent)
+        return touched
+    return {op.item.incident.id} if op.item.incident is not None else set()
+
+
+def _rounds(queued: Sequence[_Route], parent_of: Callable[[int], int | None]) -> list[list[_Route]]:
+    """Split queued operations into rounds written one after the other, each in bulk.
+
+    An operation goes into the round after the last one holding an operation on any of its
+    incidents: each incident's operations stay in the order queued, and the operations of one
+    round concern distinct incidents (so a round may be written one statement a kind, read
+    once before it is written).
+    """
+    last: dict[int, int] = {}
+    rounds: list[list[_Route]] = []
+    for op in queued:
+        touched = _touched(op, parent_of)
+        k = 1 + max((last.get(i, -1) for i in touched), default=-1)
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(op)
+        for i in touched:
+            last[i] = k
+    return rounds
+
+
 class Pipeline:
     """Runs stored, unprocessed messages through the stages; owns the grouping index.
 
@@ -723,14 +760,13 @@ class Pipeline:
         self._resume_after = 0
         #: Attaches decided in the batch being written, not yet written (see attach_later).
         self._attaches: list[tuple[int, MessageLink]] = []
-        #: New incidents of the batch being written bound for triage (see triage_later).
-        self._triages: list[tuple[Item, str]] = []
+        #: The routing of the batch's new incidents and their related links, in the order
+        #: decided, not yet written (see triage_later, assign_later, relate_later).
+        self._routes: list[_Route] = []
         #: New incidents of the batch being written, not yet inserted (see open_later), and
         #: the incident ids reserved for the next ones.
         self._creates: list[tuple[IncidentRecord, NewIncident, MessageLink]] = []
         self._reserved: list[int] = []
-        #: New incidents of the batch being written bound for an executor (see assign_later).
-        self._assigns: list[tuple[Item, RouteDecision]] = []
         #: Failed attempts per message id (this process): a message failing alone this many
         #: times is skipped with its verdict stored, so that it cannot hold the queue up.
         self.failures: Counter[int] = Counter()
@@ -793,7 +829,9 @@ class Pipeline:
         if session is None:
             return self.workflow.open_incident_with_message(new, link)
         if not self._reserved:
-            self._reserved = IncidentRepository(session).reserve_ids(RESERVE_IDS)
+            # After the ids queued and not inserted yet (SQLite counts from the largest stored).
+            queued = max((record.id for record, _new, _link in self._creates), default=0)
+            self._reserved = IncidentRepository(session).reserve_ids(RESERVE_IDS, after=queued)
         record = self.workflow.planned_incident(self._reserved.pop(0), new)
         self._creates.append((record, new, link))
         return record
@@ -823,27 +861,18 @@ class Pipeline:
     def assign_later(self, item: Item, decision: RouteDecision) -> None:
         """Queue a new incident's assignment for the batch's bulk write (done now outside one).
 
-        Written by :meth:`write_assigns` after the incidents are inserted and before the
-        triages (a missing calendar year sends the incident to triage instead).
+        Written by :meth:`write_routes` after the incidents are inserted (a missing calendar
+        year sends the incident to triage instead).
         """
         if self.session is None:
-            self._assign(item, decision)
+            reason = self._assign(item, decision)
+            if reason is not None:
+                self.triage_later(item, reason)
             return
-        self._assigns.append((item, decision))
+        self._routes.append(_Assign(item, decision))
 
-    def write_assigns(self) -> None:
-        """Assign the new incidents queued for an executor (see :meth:`assign_later`)."""
-        self.write_creates()
-        queued, self._assigns = self._assigns, []
-        for item, decision in queued:
-            try:
-                self._assign(item, decision)
-            except Exception as err:
-                if database_unreachable(err) is not None:
-                    raise
-                raise _ItemFailed("route") from err
-
-    def _assign(self, item: Item, decision: RouteDecision) -> None:
+    def _assign(self, item: Item, decision: RouteDecision) -> str | None:
+        """Assign a new incident to its executor; the reason to triage it instead, if any."""
         assert item.incident is not None  # noqa: S101 - the route stage's new incident
         assert decision.executor is not None  # noqa: S101 - queued for an executor
         try:
@@ -864,12 +893,13 @@ class Pipeline:
                 decision.executor,
                 err,
             )
-            if item.incident.status is not StoredStatus.TRIAGE:
-                self.triage_later(item, f"срок не вычислен ({decision.executor}): {err}")
             self.counters["pipeline.routed.triage"] += 1
-            return
+            if item.incident.status is StoredStatus.TRIAGE:
+                return None
+            return f"срок не вычислен ({decision.executor}): {err}"
         key = "pipeline.routed.auto" if decision.routed else "pipeline.routed.triage"
         self.counters[key] += 1
+        return None
 
     def attach_later(self, incident_id: int, link: MessageLink) -> None:
         """Queue an attach for the batch's bulk write (written now outside a batch).
@@ -888,30 +918,80 @@ class Pipeline:
     def triage_later(self, item: Item, reason: str) -> None:
         """Queue a new incident for the batch's bulk triage (done now outside a batch).
 
-        Written by :meth:`write_triages` (``Workflow.triage_many``: one update and one event
-        insert for all of them) before anything reads or extends these incidents again: the
-        queued attaches, a surge, a related link, a locate event.
+        Written by :meth:`write_routes` (``Workflow.triage_many``: one update and one event
+        insert for many) before anything reads or extends these incidents again: the queued
+        attaches, a surge, a locate event.
         """
         assert item.incident is not None  # noqa: S101 - the route stage's new incident
         if self.session is None:
             item.incident = self.workflow.triage(item.incident, actor=SYSTEM, reason=reason)
             return
-        self._triages.append((item, reason))
+        self._routes.append(_Triage(item, reason))
 
-    def write_triages(self) -> None:
-        """Write the triages queued in the batch's transaction (see :meth:`triage_later`).
+    def relate_later(self, request: RelatedRequest) -> None:
+        """Queue a new incident's link with the incident it is related to (app/related.py).
 
-        The queued new incidents and their assignments go first (see :meth:`write_assigns`).
+        Written by :meth:`write_routes` with the batch's other related links (a transaction of
+        its own outside a batch).
         """
-        self.write_assigns()
-        if not self._triages or self.session is None:
+        if self.session is None:
+            with self.sessions.begin() as session:
+                self._write_related([request], session)
             return
-        queued, self._triages = self._triages, []
+        self._routes.append(_Related(request))
+
+    def write_routes(self) -> None:
+        """Write the queued routing and related links of the batch (see :meth:`triage_later`).
+
+        The queued new incidents go first (:meth:`write_creates`). Then the queue is written
+        in rounds (:func:`_rounds`): each round one statement a kind for all it holds (the
+        triages, the related links), an assignment one by one, so that each incident's
+        events keep the order they were decided in (a related incident's triage before its
+        ``set_parent``, a new incident's ``set_parent`` before its triage), while a round
+        holds every operation that concerns other incidents than the rounds before it left.
+        """
+        self.write_creates()
+        session = self.session
+        if not self._routes or session is None:
+            return
+        queued, self._routes = self._routes, []
+        for round_ in _rounds(queued, self._parent_in_index):
+            triages = [(op.item, op.reason) for op in round_ if isinstance(op, _Triage)]
+            for op in round_:
+                if isinstance(op, _Assign):
+                    try:
+                        reason = self._assign(op.item, op.decision)
+                    except Exception as err:
+                        if database_unreachable(err) is not None:
+                            raise
+                        raise _ItemFailed("route") from err
+                    if reason is not None:
+                        triages.append((op.item, reason))
+            self._write_triages(triages, session)
+            related = [op.request for op in round_ if isinstance(op, _Related)]
+            if related:
+                try:
+                    self._write_related(related, session)
+                except Exception as err:
+                    if database_unreachable(err) is not None:
+                        raise
+                    raise _ItemFailed("store") from err
+
+    def _parent_in_index(self, incident_id: int) -> int | None:
+        """Return the incident's parent as the index knows it (None: none, or not indexed)."""
+        try:
+            return self.index.incident(incident_id).parent_incident_id
+        except GroupingError:  # not in the index: no parent known
+            return None
+
+    def _write_triages(self, queued: Sequence[tuple[Item, str]], session: Session) -> None:
+        if not queued:
+            return
         try:
             saved = self.workflow.triage_many(
                 [(item.incident, reason) for item, reason in queued if item.incident is not None],
                 SYSTEM,
-                session=self.session,
+                session=session,
             )
         except Exception as err:
             if database_unreachable(err) is not None:
@@ -920,12 +1000,28 @@ class Pipeline:
         for (item, _reason), record in zip(queued, saved, strict=True):
             item.incident = record
 
+    def _write_related(self, requests: Sequence[RelatedRequest], session: Session) -> None:
+        outcomes = link_related_many(
+            workflow=self.workflow, index=self.index, session=session, requests=requests
+        )
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if isinstance(outcome, RelatedSkipped):  # the related incident ended meanwhile
+                log.info(
+                    "related: incident %d not linked to %d: %s",
+                    request.child.id,
+                    request.related_id,
+                    outcome.reason,
+                )
+                self.counters["pipeline.related.skipped"] += 1
+            elif isinstance(outcome, RelatedLink):
+                self.counters["pipeline.related.linked"] += 1
+
     def write_attaches(self) -> None:
         """Write the attaches queued in the batch's transaction (see :meth:`attach_later`).
 
-        The queued triages go first: each incident's events keep the order they were decided.
+        The queued routes go first: each incident's events keep the order they were decided.
         """
-        self.write_triages()
+        self.write_routes()
         if not self._attaches or self.session is None:
             return
         links, self._attaches = self._attaches, []
@@ -1339,7 +1435,7 @@ class Pipeline:
         return finished
 
     def _clear_queues(self) -> None:
-        self._creates, self._assigns, self._attaches, self._triages = [], [], [], []
+        self._creates, self._attaches, self._routes = [], [], []
         self._reserved = []
 
     def _process_items(self, items: Sequence[Item]) -> list[Item]:

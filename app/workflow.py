@@ -99,6 +99,7 @@ __all__ = [
     "WorkflowError",
     "allowed_actions",
     "find_transition",
+    "parent_refusal",
     "transition_table_markdown",
 ]
 
@@ -618,6 +619,46 @@ class Workflow:
             )
             return record
 
+    def open_incidents(
+        self, news: Sequence[NewIncident], actor: Actor = SYSTEM, *, session: Session | None = None
+    ) -> list[IncidentRecord]:
+        """Create many incidents, as :meth:`open_incident` does each, in bulk.
+
+        Their ids are reserved (``IncidentRepository.reserve_ids``) and they are inserted at
+        once, so the caller must not hold ids reserved on SQLite meanwhile (see
+        ``reserved_ids_stay_free``); one insert of the ``create`` events, in the order given.
+        """
+        if actor.role not in (Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR):
+            raise PermissionDenied(f"a {actor.role.value} may not open incidents")
+        if not news:
+            return []
+        now = self._now()
+        with self._begin(session) as session:
+            unit = self._unit(session)
+            ids = unit.incidents.reserve_ids(len(news))
+            unit.incidents.create_many(
+                [
+                    OpenedIncident(id=i, new=new, opened_at=now)
+                    for i, new in zip(ids, news, strict=True)
+                ]
+            )
+            records = [new_record(i, new, now) for i, new in zip(ids, news, strict=True)]
+            unit.events.append_many(
+                [
+                    NewEvent(
+                        incident_id=record.id,
+                        actor_user_id=actor.user_id,
+                        kind="create",
+                        from_status=None,
+                        to_status=record.status.value,
+                        payload={"public_number": record.public_number},
+                        occurred_at=now,
+                    )
+                    for record in records
+                ]
+            )
+            return records
+
     def plan_route(self, subject: RoutingSubject, actor: Actor = SYSTEM) -> RouteDecision:
         """Return where :meth:`route` would send ``subject`` (nothing is written)."""
         return self._routing.jurisdiction.route(subject, automatic=actor.role is Role.SYSTEM)
@@ -631,35 +672,60 @@ class Workflow:
         session: Session | None = None,
     ) -> tuple[IncidentRecord, RouteDecision]:
         """Route automatically: assign when the rules and confidence allow, else to triage."""
-        decision = self.plan_route(subject, actor)
-        reason = decision.reason
-        if decision.executor is not None:
-            try:
-                record = self.assign(
-                    incident,
-                    decision.executor,
-                    actor,
-                    rule_id=decision.rule_id,
-                    reason=decision.reason,
-                    session=session,
-                )
-            except CalendarError as err:
-                # No deadline can be computed (the calendar lacks a year): the incident waits
-                # in triage, where operators see why, instead of failing its message for good.
-                log.error(
-                    "incident %s: not assigned to %s, no deadline: %s",
-                    incident.public_number,
-                    decision.executor,
-                    err,
-                )
-                reason = f"срок не вычислен ({decision.executor}): {err}"
-            else:
-                return record, decision
-        if incident.status is S.TRIAGE:
-            record = incident
-        else:
-            record = self.triage(incident, actor, reason=reason, session=session)
+        ((record, decision),) = self.route_many([(incident, subject)], actor, session=session)
         return record, decision
+
+    def route_many(
+        self,
+        incidents: Sequence[tuple[IncidentRecord, RoutingSubject]],
+        actor: Actor = SYSTEM,
+        *,
+        session: Session | None = None,
+    ) -> list[tuple[IncidentRecord, RouteDecision]]:
+        """Route many incidents, as :meth:`route` does each, the triages in one bulk write.
+
+        Assignments are made one by one first (each its executor, clock and assignment row; a
+        missing calendar year leaves that incident for triage with the reason), then every
+        triage through :meth:`triage_many`; returned in the order given.
+        """
+        results: list[tuple[IncidentRecord, RouteDecision] | None] = []
+        triages: list[tuple[int, IncidentRecord, str, RouteDecision]] = []
+        with self._begin(session) as session:
+            for incident, subject in incidents:
+                decision = self.plan_route(subject, actor)
+                reason = decision.reason
+                if decision.executor is not None:
+                    try:
+                        record = self.assign(
+                            incident,
+                            decision.executor,
+                            actor,
+                            rule_id=decision.rule_id,
+                            reason=decision.reason,
+                            session=session,
+                        )
+                    except CalendarError as err:
+                        log.error(
+                            "incident %s: not assigned to %s, no deadline: %s",
+                            incident.public_number,
+                            decision.executor,
+                            err,
+                        )
+                        reason = f"срок не вычислен ({decision.executor}): {err}"
+                    else:
+                        results.append((record, decision))
+                        continue
+                if incident.status is S.TRIAGE:
+                    results.append((incident, decision))
+                    continue
+                triages.append((len(results), incident, reason, decision))
+                results.append(None)
+            saved = self.triage_many(
+                [(incident, reason) for _, incident, reason, _ in triages], actor, session=session
+            )
+        for (k, _incident, _reason, decision), record in zip(triages, saved, strict=True):
+            results[k] = (record, decision)
+        return [r for r in results if r is not None]
 
     def triage(
         self,
@@ -1129,30 +1195,45 @@ class Workflow:
             unit = self._unit(session)
             current = unit.incidents.get(child.id)
             parent = unit.incidents.get(parent_id)
-            for record in (current, parent):
-                if record.status in _ENDED:
-                    raise InvalidRequest(
-                        f"incident {record.public_number} is {record.status.value}"
-                    )
-            if parent.parent_incident_id is not None:
-                raise InvalidRequest(f"incident {parent.public_number} is a child itself")
+            refusal = parent_refusal(current, parent)
+            if refusal is not None:
+                raise InvalidRequest(refusal)
             unit.incidents.set_parent(current.id, parent_id)
-            unit.events.append(
-                incident_id=current.id,
-                actor_user_id=actor.user_id,
-                kind=PARENT_EVENT,
-                from_status=None,
-                to_status=None,
-                payload={
-                    "parent": parent_id,
-                    "parent_number": parent.public_number,
-                    "previous_parent": current.parent_incident_id,
-                },
-                occurred_at=now,
-            )
+            unit.events.append_many([_parent_event(current, parent, actor, now)])
             # What the read back would give: the parent is the only column set, not a field
             # of the version (no re-read: a surge's and a related link's hot path).
             return replace(current, parent_incident_id=parent_id)
+
+    def set_parents(
+        self,
+        pairs: Sequence[tuple[IncidentRecord, IncidentRecord]],
+        actor: Actor = SYSTEM,
+        *,
+        session: Session | None = None,
+    ) -> list[IncidentRecord]:
+        """Make many children of parents, as :meth:`set_parent` does each, in bulk.
+
+        Each pair is ``(child, parent)`` as stored now (read in the caller's transaction: the
+        pipeline's related links read them together); :func:`parent_refusal` of a pair raises
+        InvalidRequest before anything is written. One update and one event insert for all;
+        the children returned in the order given.
+        """
+        if actor.role not in (Role.SYSTEM, Role.OPERATOR, Role.SUPERVISOR):
+            raise PermissionDenied(f"a {actor.role.value} may not group incidents")
+        if not pairs:
+            return []
+        for child, parent in pairs:
+            refusal = parent_refusal(child, parent)
+            if refusal is not None:
+                raise InvalidRequest(refusal)
+        now = self._now()
+        with self._begin(session) as session:
+            unit = self._unit(session)
+            unit.incidents.set_parents([(child.id, parent.id) for child, parent in pairs])
+            unit.events.append_many(
+                [_parent_event(child, parent, actor, now) for child, parent in pairs]
+            )
+        return [replace(child, parent_incident_id=parent.id) for child, parent in pairs]
 
     def reclassify(
         self,
@@ -1712,6 +1793,37 @@ class Workflow:
                     occurred_at=now,
                 )
             return len(added)
+
+
+def parent_refusal(child: IncidentRecord, parent: IncidentRecord | None) -> str | None:
+    """Return why ``child`` cannot become a child of ``parent`` as both are stored (None: it can).
+
+    ``parent`` None: a parent about to be opened (it has not ended and has no parent).
+    """
+    for record in (child, parent):
+        if record is not None and record.status in _ENDED:
+            return f"incident {record.public_number} is {record.status.value}"
+    if parent is not None and parent.parent_incident_id is not None:
+        return f"incident {parent.public_number} is a child itself"
+    return None
+
+
+def _parent_event(
+    child: IncidentRecord, parent: IncidentRecord, actor: Actor, now: datetime
+) -> NewEvent:
+    return NewEvent(
+        incident_id=child.id,
+        actor_user_id=actor.user_id,
+        kind=PARENT_EVENT,
+        from_status=None,
+        to_status=None,
+        payload={
+            "parent": parent.id,
+            "parent_number": parent.public_number,
+            "previous_parent": child.parent_incident_id,
+        },
+        occurred_at=now,
+    )
 
 
 def _allowed_transition(incident: IncidentRecord, action: Action, actor: Actor) -> Transition:

@@ -297,7 +297,7 @@ class IncidentRepository:
         ).one()
         return new_record(int(row[0]), new, now)
 
-    def reserve_ids(self, count: int) -> list[int]:
+    def reserve_ids(self, count: int, *, after: int = 0) -> list[int]:
         """Return ``count`` ids no incident has, for :meth:`create_many` (one query).
 
         PostgreSQL: values of the table's sequence, never handed out twice (several daemons
@@ -305,7 +305,8 @@ class IncidentRepository:
         SQLite: the ids after the largest stored. They are free only until something else
         inserts an incident: the caller reserves them in its write transaction (``BEGIN
         IMMEDIATE`` holds the database's write lock), inserts them before opening any
-        incident another way, and reserves again afterwards.
+        incident another way, and reserves again afterwards. ``after``: the largest id it
+        reserved before and has not inserted yet (SQLite: the new ids come after it too).
         """
         if count <= 0:
             return []
@@ -313,7 +314,7 @@ class IncidentRepository:
             rows = self._session.execute(_RESERVE_POSTGRES, {"b_count": count}).scalars()
             return [int(value) for value in rows]
         self._session.flush()
-        last = int(self._session.scalar(_LAST_ID) or 0)
+        last = max(int(self._session.scalar(_LAST_ID) or 0), after)
         return list(range(last + 1, last + 1 + count))
 
     def reserved_ids_stay_free(self) -> bool:
@@ -356,6 +357,23 @@ class IncidentRepository:
             raise NotFound(f"no incident with id {incident_id}")
         return _from_row(row, row[-1])
 
+    def get_many(self, incident_ids: Sequence[int]) -> dict[int, IncidentRecord]:
+        """Return the incidents with these ids, by id (one query); NotFound if one is missing."""
+        wanted = set(incident_ids)
+        if not wanted:
+            return {}
+        self._session.flush()
+        rows = self._session.execute(
+            sa.select(*_RECORD_COLUMNS, _active_code(_TABLE.c.id)).where(
+                _TABLE.c.id.in_(sorted(wanted))
+            )
+        ).all()
+        found = {int(row[0]): _from_row(row, row[-1]) for row in rows}
+        missing = wanted - found.keys()
+        if missing:
+            raise NotFound(f"no incident with id {min(missing)}")
+        return found
+
     def municipality(self, incident_id: int) -> str | None:
         """Return the incident's municipality name (the screens show it; records carry OKTMO)."""
         return self._session.scalar(
@@ -369,6 +387,15 @@ class IncidentRepository:
         """
         self._session.flush()
         self._session.execute(_SET_PARENT, {"b_id": incident_id, "b_parent": parent_id})
+
+    def set_parents(self, parents: Sequence[tuple[int, int]]) -> None:
+        """Set many ``(incident id, parent id)`` in one executemany, as :meth:`set_parent` each."""
+        if not parents:
+            return
+        self._session.flush()
+        self._session.execute(
+            _SET_PARENT, [{"b_id": child, "b_parent": parent} for child, parent in parents]
+        )
 
     def children(self, parent_id: int) -> list[IncidentRecord]:
         """Return a parent incident's children, oldest first."""

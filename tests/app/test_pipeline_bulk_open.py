@@ -183,3 +183,31 @@ def test_a_queued_write_failing_when_a_surge_needs_it_fails_the_batch_not_the_su
     assert pipeline.counters["pipeline.batch.split"] >= 1
     assert (report.created, report.errors) == (len(COMPLAINTS), {})
     assert written(w.sm)[:2] == (len(COMPLAINTS) + 1, len(COMPLAINTS))  # and the surge's parent
+
+
+def test_ids_reserved_again_before_the_queue_is_written_follow_the_queued_ones(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two ids at a time: the batch's third new incident reserves again while the first two
+    # wait in the queue, not inserted (on SQLite the largest stored id is still the old one).
+    monkeypatch.setattr("app.pipeline.RESERVE_IDS", 2)
+    w = backlog(db_url, DISTINCT)
+    pipeline = pipeline_for(w, min_complaint_confidence=1.01)
+
+    report = pipeline.run_once()
+
+    assert (report.created, report.errors) == (len(DISTINCT), {})
+    assert pipeline.counters["pipeline.batch.split"] == 0  # not by halves after a clash
+    with w.sm() as s:
+        incidents = IncidentRepository(s).by_status(list(IncidentStatus))
+    assert len({i.id for i in incidents}) == len(DISTINCT)
+
+
+def test_reserving_after_ids_not_inserted_yet(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    before = w.workflow.open_incident(NewIncident(public_number="2026-OP1", title="Первое"))
+    with w.sm.begin() as s:
+        first = IncidentRepository(s).reserve_ids(2)
+        again = IncidentRepository(s).reserve_ids(2, after=max(first))
+    assert first == [before.id + 1, before.id + 2]
+    assert again == [before.id + 3, before.id + 4]

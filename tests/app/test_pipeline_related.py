@@ -106,3 +106,40 @@ def test_a_located_message_about_the_same_address_gives_the_incident_its_town(
         kinds = [e.kind for e in EventRepository(s).for_incident(incident.id)]
     assert incident.municipality_oktmo == SLOBODSKOY
     assert "locate" in kinds
+
+
+def test_related_links_keep_each_incidents_events_in_the_order_decided(sqlite_url: str) -> None:
+    w = world(sqlite_url)
+    source = add_source(w.sm)
+    now = w.clock()
+    texts = (
+        "В Слободском на ул. Ленина, д. 10 нет горячей воды с утра",
+        "Слободской, Ленина 12 — тоже нет горячей воды, с утра сидим без воды",
+        "Слободской, Ленина 14: горячей воды нет, сколько можно ждать",
+    )
+    for k, text in enumerate(texts):
+        post(w.sm, source, text, now - timedelta(hours=3 - k), author=1 + k)
+    pipeline = Pipeline(
+        sessionmaker=w.sm,
+        workflow=w.workflow,
+        classifier=KeywordClassifier(),
+        lemmatizer=LEMMATIZER,
+        clock=w.clock,
+    )
+
+    pipeline.run_once()  # one batch: the links are written with its routing, in rounds
+
+    with w.sm() as s:
+        records = IncidentRepository(s).by_status(list(IncidentStatus))
+        kinds = {r.id: [e.kind for e in EventRepository(s).for_incident(r.id)] for r in records}
+    ten = next(r for r in records if "д. 10" in r.title)
+    parent = next(r for r in records if r.id == ten.parent_incident_id)
+    children = [r for r in records if r.parent_incident_id == parent.id]
+    assert len(children) == len(texts)
+    # The related incident was routed when the first link came: routed, then made a child.
+    assert kinds[ten.id] == ["create", "attach", "triage", "set_parent"]
+    for child in children:
+        if child.id != ten.id:  # linked when opened, routed right after
+            assert kinds[child.id] == ["create", "attach", "set_parent", "triage"]
+    assert kinds[parent.id][0] == "create"
+    assert kinds[parent.id][1] in ("triage", "assign")
