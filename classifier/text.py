@@ -46,9 +46,10 @@ _URL = re.compile(
     r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
     re.IGNORECASE,
 )
-# Every address _URL finds holds "://" or a word character, a dot and no space after it
-# ("www.x", "kirov.ru", "киров.рф"): a text without either is spared the long pattern.
-_URL_HINT = re.compile(r"://|[\w-]\.\S")
+# Every address _URL finds holds one of these, as its alternatives do ("://", "www.", a Latin
+# letter, digit or hyphen before a dot and a Latin letter, ".рф"), in the same IGNORECASE
+# reading: a text without any is spared the long pattern ("д.5", "ул.Ленина" are no hint).
+_URL_HINT = re.compile(r"://|www\.|[a-z0-9-]\.[a-z]|\.рф", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 # Russian phone numbers: +7 / 8, then ten digits with the usual separators.
 # Any grouping of the ten digits: "+7 (912) 345-67-89", "8(8332)64-00-00", "89123456789".
