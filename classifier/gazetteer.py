@@ -504,11 +504,27 @@ class _Tokens(Sequence[_Tok]):
 
     __slots__ = ("_built", "_firsts", "_lines", "_matches", "_size", "lows")
 
-    def __init__(self, lines: Iterable[str]) -> None:
-        """Split each cleaned line into words (their spans are found when a token is built)."""
+    def __init__(self, lines: Iterable[str], prepared: PreparedText | None = None) -> None:
+        """Split each cleaned line into words (their spans are found when a token is built).
+
+        ``prepared``: the lines' words already split and folded by ``prepare`` (the same as
+        splitting its ``lines`` here), taken as they are.
+        """
         self._lines: list[str] = []
         self._firsts: list[int] = []  # the index of each line's first token
         self._matches: dict[int, list[re.Match[str]]] = {}  # a line's words, once needed
+        self._built: dict[int, _Tok] = {}
+        if prepared is not None and prepared.line_words is not None and prepared.lows is not None:
+            first = 0
+            for line, split in zip(prepared.lines, prepared.line_words, strict=True):
+                if not split:
+                    continue
+                self._lines.append(line)
+                self._firsts.append(first)
+                first += len(split)
+            self._size = first
+            self.lows: list[str] = list(prepared.lows)
+            return
         raws: list[str] = []
         for cleaned in lines:
             words = tokenize(cleaned) if cleaned else ()
@@ -520,8 +536,7 @@ class _Tokens(Sequence[_Tok]):
         self._size = len(raws)
         # Folded all at once: lower-casing never makes or takes a space, so the split gives
         # back each word's own folded form.
-        self.lows: list[str] = fold(" ".join(raws)).split(" ") if raws else []
-        self._built: dict[int, _Tok] = {}
+        self.lows = fold(" ".join(raws)).split(" ") if raws else []
 
     def __len__(self) -> int:
         """Return the number of tokens."""
@@ -784,7 +799,7 @@ class Gazetteer:
         ``text`` may come prepared (``classifier.text.prepare``), so that a message is cleaned
         once for every stage that reads it.
         """
-        toks = _Tokens(text.lines) if isinstance(text, PreparedText) else _tokens(text)
+        toks = _Tokens(text.lines, text) if isinstance(text, PreparedText) else _tokens(text)
         spans: list[tuple[PlaceMention, int, int]] = []
         adjectives, index, corrections = self._adjectives, self._index, self._corrections
         lows = toks.lows

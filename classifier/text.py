@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 __all__ = [
     "PreparedText",
@@ -233,12 +234,16 @@ class PreparedText:
 
     ``lines`` is what the gazetteer reads (each line cleaned, empty ones left out: a line break
     is a boundary between place names); ``words`` is what the lemmatiser reads (the word tokens
-    of the whole message normalised, exactly ``tokenize(normalize(text))``).
+    of the whole message normalised, exactly ``tokenize(normalize(text))``). ``line_words``
+    (each line's words as written, one tuple a line) and ``lows`` (those words
+    folded, in one list) are the gazetteer's tokens, when ``prepare`` has split them.
     """
 
     text: str
     lines: tuple[str, ...]
     words: tuple[str, ...]
+    line_words: tuple[tuple[str, ...], ...] | None = None
+    lows: tuple[str, ...] | None = None
 
 
 # What makes a message clean differently as a whole than line by line: markup and mentions
@@ -264,8 +269,20 @@ def prepare(text: str) -> PreparedText:
     # One line (a trailing line break at most, which cleaning drops), or lines that nothing
     # joins across: the cleaned lines make the cleaned message, so it is not cleaned twice.
     joinable = len(raw_lines) <= 1 or _cleans_line_by_line(text)
-    whole = " ".join(lines) if joinable else clean(text)
-    return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))
+    line_words = tuple(map(tuple, map(_WORD.findall, lines)))
+    joined = " ".join(chain.from_iterable(line_words))
+    folded = fold(joined)
+    lows = tuple(folded.split(" ")) if joined else ()
+    if joinable and len(folded) == len(joined) and "Σ" not in joined:
+        # The words of the joined lines, folded: ``tokenize(fold(whole))`` itself, since
+        # folding maps each character to one (lengths equal) of the same kind (a letter or
+        # digit, a hyphen, a space, or none of them: checked for every code point by the
+        # tests) and, with no capital sigma, whatever is around it.
+        words = lows
+    else:
+        whole = " ".join(lines) if joinable else clean(text)
+        words = tuple(_WORD.findall(fold(whole)))
+    return PreparedText(text, lines, words, line_words, lows)
 
 
 def within_one_edit(a: str, b: str) -> bool:
