@@ -504,11 +504,27 @@ class _Tokens(Sequence[_Tok]):
 
     __slots__ = ("_built", "_firsts", "_lines", "_matches", "_size", "lows")
 
-    def __init__(self, lines: Iterable[str]) -> None:
-        """Split each cleaned line into words (their spans are found when a token is built)."""
+    def __init__(self, lines: Iterable[str], prepared: PreparedText | None = None) -> None:
+        """Split each cleaned line into words (their spans are found when a token is built).
+
+        ``prepared``: the lines' words already split and folded by ``prepare`` (the same as
+        splitting its ``lines`` here), taken as they are.
+        """
         self._lines: list[str] = []
         self._firsts: list[int] = []  # the index of each line's first token
         self._matches: dict[int, list[re.Match[str]]] = {}  # a line's words, once needed
+        self._built: dict[int, _Tok] = {}
+        if prepared is not None and prepared.line_words is not None and prepared.lows is not None:
+            first = 0
+            for line, split in zip(prepared.lines, prepared.line_words, strict=True):
+                if not split:
+                    continue
+                self._lines.append(line)
+                self._firsts.append(first)
+                first += len(split)
+            self._size = first
+            self.lows: list[str] = list(prepared.lows)
+            return
         raws: list[str] = []
         for cleaned in lines:
             words = tokenize(cleaned) if cleaned else ()
@@ -520,8 +536,7 @@ class _Tokens(Sequence[_Tok]):
         self._size = len(raws)
         # Folded all at once: lower-casing never makes or takes a space, so the split gives
         # back each word's own folded form.
-        self.lows: list[str] = fold(" ".join(raws)).split(" ") if raws else []
-        self._built: dict[int, _Tok] = {}
+        self.lows = fold(" ".join(raws)).split(" ") if raws else []
 
     def __len__(self) -> int:
         """Return the number of tokens."""
@@ -784,33 +799,35 @@ class Gazetteer:
         ``text`` may come prepared (``classifier.text.prepare``), so that a message is cleaned
         once for every stage that reads it.
         """
-        toks = _Tokens(text.lines) if isinstance(text, PreparedText) else _tokens(text)
+        toks = _Tokens(text.lines, text) if isinstance(text, PreparedText) else _tokens(text)
         spans: list[tuple[PlaceMention, int, int]] = []
-        i, n = 0, len(toks)
         adjectives, index, corrections = self._adjectives, self._index, self._corrections
         lows = toks.lows
-        while i < n:
-            low = lows[i]
-            if (
-                low not in adjectives
-                and low not in index
-                and (
-                    len(low) < _FUZZY_MIN_LENGTH
-                    or corrections.get(low, low) is None  # a word checked before: no typo
-                    or self._correct(low) is None
-                )
-            ):
-                i += 1  # no name starts here (nor a typo of one): most words of a message
+        # The words a name (or a typo of one) may start at, in one pass: most words of a
+        # message are none. A word checked before has its answer in ``corrections``; those
+        # not yet checked are checked below, in order, as a word-by-word scan would.
+        starts = [
+            k
+            for k, low in enumerate(lows)
+            if low in adjectives
+            or low in index
+            or (len(low) >= _FUZZY_MIN_LENGTH and corrections.get(low, low) is not None)
+        ]
+        i = 0  # the first word not inside a name found
+        for k in starts:
+            if k < i:
                 continue
-            found = self._district_at(toks, i) or self._settlement_at(toks, i)
+            low = lows[k]
+            if low not in adjectives and low not in index and self._correct(low) is None:
+                continue  # no name starts here, nor a typo of one
+            found = self._district_at(toks, k) or self._settlement_at(toks, k)
             if found is None:
-                found = self._adjective_at(toks, i)
+                found = self._adjective_at(toks, k)
             if found is None:
-                i += 1
                 continue
             mention, length = found
-            spans.append((mention, i, i + length))
-            i += length
+            spans.append((mention, k, k + length))
+            i = k + length
         return tuple(self._routes(spans, toks))
 
     @staticmethod
@@ -855,19 +872,21 @@ class Gazetteer:
         return result
 
     def _district_at(self, toks: _Tokens, i: int) -> tuple[PlaceMention, int] | None:
-        adjective = self._adjectives.get(toks[i].low)
-        if adjective is None and toks[i].low not in self._index:
-            corrected = self._correct(toks[i].low)
+        # Folded forms are read from ``lows``: a token is built only once a name is in sight.
+        lows = toks.lows
+        adjective = self._adjectives.get(lows[i])
+        if adjective is None and lows[i] not in self._index:
+            corrected = self._correct(lows[i])
             adjective = self._adjectives.get(corrected) if corrected else None
         if adjective is None:
             return None
         j, urban_hint = i + 1, False
-        while j < len(toks) and j <= i + 2 and toks[j].low.startswith(("муниципальн", "городск")):
-            urban_hint = urban_hint or toks[j].low.startswith("городск")
+        while j < len(lows) and j <= i + 2 and lows[j].startswith(("муниципальн", "городск")):
+            urban_hint = urban_hint or lows[j].startswith("городск")
             j += 1
-        if j >= len(toks):
+        if j >= len(lows):
             return None
-        head = toks[j].low
+        head = lows[j]
         if head in _DISTRICT_HEADS:
             weight = W_DISTRICT
         elif head in _DISTRICT_SIGNS and toks[i].capital:
@@ -901,7 +920,8 @@ class Gazetteer:
         return PlaceMention(tok.raw, "adjective", tuple(dict.fromkeys(oktmos)), W_ADJECTIVE), 1
 
     def _settlement_at(self, toks: _Tokens, i: int) -> tuple[PlaceMention, int] | None:
-        low = toks[i].low
+        lows = toks.lows
+        low = lows[i]
         entries = self._index.get(low)
         factor = 1.0
         if not entries:
@@ -911,8 +931,7 @@ class Gazetteer:
             entries, factor = self._index[corrected], W_FUZZY_FACTOR
         for entry in entries:  # longest first
             length = len(entry.tokens)
-            rest = tuple(t.low for t in toks[i + 1 : i + length])
-            if rest != entry.tokens[1:]:
+            if tuple(lows[i + 1 : i + length]) != entry.tokens[1:]:
                 continue
             mention = self._judge(toks, i, length, entry)
             if mention is not None:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 __all__ = [
     "PreparedText",
@@ -46,9 +47,10 @@ _URL = re.compile(
     r"|\b(?:[а-яё0-9-]{1,63}\.)+рф(?:/[^\s<>]*)?(?![\w.])",
     re.IGNORECASE,
 )
-# Every address _URL finds holds "://" or a word character, a dot and no space after it
-# ("www.x", "kirov.ru", "киров.рф"): a text without either is spared the long pattern.
-_URL_HINT = re.compile(r"://|[\w-]\.\S")
+# Every address _URL finds holds one of these, as its alternatives do ("://", "www.", a Latin
+# letter, digit or hyphen before a dot and a Latin letter, ".рф"), in the same IGNORECASE
+# reading: a text without any is spared the long pattern ("д.5", "ул.Ленина" are no hint).
+_URL_HINT = re.compile(r"://|www\.|[a-z0-9-]\.[a-z]|\.рф", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 # Russian phone numbers: +7 / 8, then ten digits with the usual separators.
 # Any grouping of the ten digits: "+7 (912) 345-67-89", "8(8332)64-00-00", "89123456789".
@@ -232,12 +234,16 @@ class PreparedText:
 
     ``lines`` is what the gazetteer reads (each line cleaned, empty ones left out: a line break
     is a boundary between place names); ``words`` is what the lemmatiser reads (the word tokens
-    of the whole message normalised, exactly ``tokenize(normalize(text))``).
+    of the whole message normalised, exactly ``tokenize(normalize(text))``). ``line_words``
+    (each line's words as written, one tuple a line) and ``lows`` (those words
+    folded, in one list) are the gazetteer's tokens, when ``prepare`` has split them.
     """
 
     text: str
     lines: tuple[str, ...]
     words: tuple[str, ...]
+    line_words: tuple[tuple[str, ...], ...] | None = None
+    lows: tuple[str, ...] | None = None
 
 
 # What makes a message clean differently as a whole than line by line: markup and mentions
@@ -263,8 +269,20 @@ def prepare(text: str) -> PreparedText:
     # One line (a trailing line break at most, which cleaning drops), or lines that nothing
     # joins across: the cleaned lines make the cleaned message, so it is not cleaned twice.
     joinable = len(raw_lines) <= 1 or _cleans_line_by_line(text)
-    whole = " ".join(lines) if joinable else clean(text)
-    return PreparedText(text, lines, tuple(_WORD.findall(fold(whole))))
+    line_words = tuple(map(tuple, map(_WORD.findall, lines)))
+    joined = " ".join(chain.from_iterable(line_words))
+    folded = fold(joined)
+    lows = tuple(folded.split(" ")) if joined else ()
+    if joinable and len(folded) == len(joined) and "Σ" not in joined:
+        # The words of the joined lines, folded: ``tokenize(fold(whole))`` itself, since
+        # folding maps each character to one (lengths equal) of the same kind (a letter or
+        # digit, a hyphen, a space, or none of them: checked for every code point by the
+        # tests) and, with no capital sigma, whatever is around it.
+        words = lows
+    else:
+        whole = " ".join(lines) if joinable else clean(text)
+        words = tuple(_WORD.findall(fold(whole)))
+    return PreparedText(text, lines, words, line_words, lows)
 
 
 def within_one_edit(a: str, b: str) -> bool:

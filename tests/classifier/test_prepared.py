@@ -30,6 +30,9 @@ TEXTS = [
     "Аварийка не отвечает, звоните сами: 8 912\n345-67-89, спросите мастера",
     "Подъезд 2\n\n\nлифт стоит\r\nс понедельника 😡\n",
     "мусор " * 400,
+    # Folding that is not one character for one: «İ» becomes two, «Σ» reads its neighbours.
+    "İstanbul-Кафе на Ленина 5 закрыто\nвывеска висит криво",
+    "ΟΔΟΣ'Α: кафе «ΣΑΣ» у дома 3, мусор не вывозят",
 ]
 
 
@@ -149,6 +152,40 @@ def test_folded_words_get_the_lemmas_of_the_words(lemmatizer: Lemmatizer, text: 
     assert lemmatizer.lemmas_of_folded(words) == lemmatizer.lemmas(words)
     dropping = Lemmatizer(lemmatizer.morph, drop_stop_words=True)
     assert dropping.lemmas_of_folded(words) == dropping.lemmas(words)
+
+
+def test_folding_one_character_keeps_its_kind_for_every_code_point() -> None:
+    # What lets prepare fold the lines' words instead of tokenising the folded text: a
+    # character folded into one character stays a word character (letter or digit), a hyphen,
+    # a space or none of them, and no other character folds into one of those.
+    import re
+
+    from classifier.text import fold
+
+    word = re.compile(r"[^\W_]")
+
+    def kind(ch: str) -> str:
+        if word.fullmatch(ch):
+            return "word"
+        return "hyphen" if ch == "-" else "space" if ch.isspace() else "other"
+
+    for code in range(0x110000):
+        ch = chr(code)
+        folded = fold(ch)
+        if len(folded) == 1:
+            assert kind(folded) == kind(ch), hex(code)
+        elif kind(ch) != "word":
+            assert all(kind(c) == "other" for c in folded), hex(code)
+
+
+def test_the_gazetteer_tokens_of_a_prepared_text_are_those_of_its_lines() -> None:
+    from classifier.gazetteer import _Tokens
+
+    for text in TEXTS:
+        prepared = prepare(text)
+        shared, own = _Tokens(prepared.lines, prepared), _Tokens(prepared.lines)
+        assert shared.lows == own.lows
+        assert list(shared) == list(own)
 
 
 def test_folding_is_idempotent_for_every_code_point() -> None:
