@@ -14,7 +14,9 @@ from classifier.text import normalize, tokenize
 
 __all__ = ["DEFAULT_CACHE_SIZE", "RUSSIAN_STOP_WORDS", "Lemmatizer"]
 
-DEFAULT_CACHE_SIZE = 200_000
+#: About 16 MB when full. 60 000 real SPb appeals use 41 800 distinct words (94.6 % hits at
+#: 50 000 as at 200 000); a 500 000-message backfill would fill a 200 000 cache to ~63 MB.
+DEFAULT_CACHE_SIZE = 50_000
 
 # Function words that carry neither topic nor place. Negations ("не", "нет", "ни") and words of
 # time and quantity that matter to complaints ("опять", "снова", "уже", "всё") are NOT here.

@@ -949,7 +949,9 @@ class _Entry:
 
     key: str
     incident_id: int
-    terms: frozenset[str]
+    #: Its content terms in the frozenset's own order (a tuple is a quarter of the size, and the
+    #: counters it updates see the terms in the order they always did).
+    terms: tuple[str, ...]
     address: tuple[str, ...]
     posted_at: datetime
     author_id: str | None
@@ -1024,6 +1026,8 @@ class GroupingIndex:
         self._entity_postings: dict[tuple[str, str], set[int]] = {}
         self._street_postings: dict[tuple[str, str], set[int]] = {}
         self._streets = StreetVocabulary()
+        # One tuple per block for all its entries (dropped with the block's postings).
+        self._block_keys: dict[tuple[str, str, int], tuple[str, str, int]] = {}
 
     # ----------------------------------------------------------------- reading
 
@@ -1244,21 +1248,22 @@ class GroupingIndex:
         address = message.resolved_address()
         found = message.resolved_entities()
         entities = self._streets.normalise(found) if found else found
+        block = (
+            message.topic_group or "?",
+            message.municipality_oktmo or "?",
+            time_bucket(message.posted_at),
+        )
         entry = _Entry(
             key=message.key,
             incident_id=incident.id,
-            terms=content_terms(message.lemmas),
+            terms=tuple(content_terms(message.lemmas)),
             address=address,
             posted_at=message.posted_at,
             author_id=message.author_id,
             reach=message.reach,
             urgency=tuple(m.phrase for m in find_urgency_markers(message.lemmas)),
             lookup=tuple(fp.value for fp in fps if fp.kind is not FingerprintKind.BLOCK),
-            block=(
-                message.topic_group or "?",
-                message.municipality_oktmo or "?",
-                time_bucket(message.posted_at),
-            ),
+            block=self._block_keys.setdefault(block, block),
             entities=tuple(e.key for e in entities if e.strong) if entities else (),
             streets=tuple(sorted({e.street for e in entities if e.street})) if entities else (),
         )
@@ -1413,6 +1418,8 @@ class GroupingIndex:
         old = [block for block in self._blocks if block[2] < limit]
         for block in old:
             del self._blocks[block]
+        for block in [b for b in self._block_keys if b[2] < limit]:
+            del self._block_keys[block]
         return len(old)
 
     # ----------------------------------------------------------------- internals
@@ -1434,6 +1441,7 @@ class GroupingIndex:
     def _attach_entry(self, incident: _Incident, entry: _Entry) -> None:
         entry.incident_id = incident.id
         incident.revision += 1
+        incident.snapshot = None  # out of date now: rebuilt when next read, not kept meanwhile
         incident.keys[entry.key] = None
         incident.profile.update(entry.terms)
         if entry.address:
@@ -1462,6 +1470,7 @@ class GroupingIndex:
     def _detach_entry(self, incident: _Incident, entry: _Entry) -> None:
         del incident.keys[entry.key]
         incident.revision += 1
+        incident.snapshot = None
         incident.profile.subtract(entry.terms)
         incident.profile += Counter()  # drop zero counts
         if entry.address:
