@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -157,16 +157,30 @@ class PollResult:
     unread: tuple[str, ...] = ()
 
 
-def _more_comments(page: VkCommentsPage, offset: int, seen: set[int]) -> bool:
-    """Return True when comments of this level remain after ``page`` (read up to ``offset``).
+#: Each comment page after the first starts this many comments before where the last ended
+#: (at most half a page), so comments deleted between the pages cannot move one past the read.
+COMMENT_OVERLAP = 5
+
+
+def _next_comment_offset(page: VkCommentsPage, start: int, prev_count: int | None) -> int:
+    """Return where to ask for the page after ``page`` (read from ``start``) of one level.
+
+    Offsets shift when comments before them are deleted: the next page is asked for a little
+    earlier, and earlier still by as much as the level's count dropped since the page before.
+    The repeats are dropped by id.
+    """
+    end = start + len(page.items)
+    drop = max(0, prev_count - page.current_level_count) if prev_count is not None else 0
+    return max(0, end - min(COMMENT_OVERLAP, len(page.items) // 2) - drop)
+
+
+def _more_comments(page: VkCommentsPage, start: int, fresh: bool) -> bool:
+    """Return True when comments of this level remain after ``page`` (read from ``start``).
 
     A page may be shorter than asked while more follow, so the level's count decides; a page
     with nothing new (a server ignoring ``offset``) ends the read instead of looping.
     """
-    ids = {c.id for c in page.items}
-    fresh = bool(ids - seen)
-    seen |= ids
-    return fresh and offset < page.current_level_count
+    return fresh and start + len(page.items) < page.current_level_count
 
 
 def next_interval(
@@ -299,20 +313,41 @@ class VkGroupPoller:
     # ------------------------------------------------------------------ comments
 
     async def _thread(self, parent: VkComment, out: list[VkComment]) -> None:
-        offset = 0
-        seen: set[int] = set()
-        while True:
+        async def page_at(offset: int) -> VkCommentsPage:
             self.requests += 1
-            page = await self.api.wall_get_comments(
+            return await self.api.wall_get_comments(
                 parent.owner_id, parent.post_id, offset=offset, count=PAGE, comment_id=parent.id
             )
-            out.extend(page.items)
-            offset += len(page.items)
-            if not _more_comments(page, offset, seen):
-                return
 
-    async def _expand(self, page: VkCommentsPage, out: list[VkComment]) -> None:
-        for comment in page.items:
+        async def take(items: Sequence[VkComment]) -> None:
+            out.extend(items)
+
+        await self._read_level(await page_at(0), page_at, take)
+
+    @staticmethod
+    async def _read_level(
+        first: VkCommentsPage,
+        page_at: Callable[[int], Awaitable[VkCommentsPage]],
+        take: Callable[[Sequence[VkComment]], Awaitable[None]],
+    ) -> None:
+        """Page one level (a post's comments or a thread) from ``first``, giving each comment
+        once to ``take``; pages overlap so deletions while paging skip nothing."""
+        seen: set[int] = set()
+        page, start, prev_count = first, 0, None
+        while True:
+            fresh = [c for c in page.items if c.id not in seen]
+            seen.update(c.id for c in fresh)
+            await take(fresh)
+            if not _more_comments(page, start, bool(fresh)):
+                return
+            start, prev_count = (
+                _next_comment_offset(page, start, prev_count),
+                page.current_level_count,
+            )
+            page = await page_at(start)
+
+    async def _expand(self, items: Sequence[VkComment], out: list[VkComment]) -> None:
+        for comment in items:
             out.append(comment)
             if comment.thread_count > len(comment.thread):
                 await self._thread(comment, out)
@@ -322,21 +357,21 @@ class VkGroupPoller:
     async def _comments_into(
         self, post: VkPost, first: VkCommentsPage, out: list[VkComment]
     ) -> None:
-        """Read every comment of ``post`` after its first page into ``out`` (threads included).
+        """Read every comment of ``post`` from its first page into ``out`` (threads included).
 
         ``out`` keeps what was read when a call fails on the way.
         """
-        await self._expand(first, out)
-        offset = len(first.items)
-        page = first
-        seen: set[int] = set()
-        while _more_comments(page, offset, seen):
+
+        async def page_at(offset: int) -> VkCommentsPage:
             self.requests += 1
-            page = await self.api.wall_get_comments(
+            return await self.api.wall_get_comments(
                 post.owner_id, post.id, offset=offset, count=PAGE
             )
-            await self._expand(page, out)
-            offset += len(page.items)
+
+        async def take(items: Sequence[VkComment]) -> None:
+            await self._expand(items, out)
+
+        await self._read_level(first, page_at, take)
 
     def _batch(self, chunk: Sequence[VkPost]) -> list[ExecuteCall]:
         return [
