@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from collector.errors import VkAccessDenied, VkError
@@ -74,6 +74,18 @@ class PostState:
 
 
 @dataclass(frozen=True, slots=True)
+class WallGap:
+    """Posts a wall read cut at ``max_pages`` did not reach: ids strictly between ``low`` (the
+    watermark then) and ``high`` (the oldest post read), and where paging stopped: ``offset``
+    when the wall's count was ``count``, so the next poll goes on from about there."""
+
+    low: int
+    high: int
+    offset: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class WallCursor:
     """Where polling of a wall stands: the watermark and the recent posts being watched.
 
@@ -92,6 +104,11 @@ class WallCursor:
     polled_at: dt.datetime | None = None
     pinned: int | None = None
     pending: Mapping[int, int] = field(default_factory=dict)
+    gap: WallGap | None = None
+
+    def in_gap(self, post_id: int) -> bool:
+        """Return whether ``post_id`` lies in the range a read cut at ``max_pages`` left."""
+        return self.gap is not None and self.gap.low < post_id < self.gap.high
 
     def with_pending(self, post_ids: Iterable[int]) -> WallCursor:
         """Return this cursor with ``post_ids`` to be read again by the next poll."""
@@ -110,6 +127,7 @@ class WallCursor:
             "polled_at": self.polled_at.isoformat() if self.polled_at else None,
             "pinned": self.pinned,
             "pending": {str(k): v for k, v in sorted(self.pending.items())},
+            "gap": list(astuple(self.gap)) if self.gap is not None else None,
         }
 
     @classmethod
@@ -128,6 +146,7 @@ class WallCursor:
             polled_at=dt.datetime.fromisoformat(polled) if polled else None,
             pinned=int(pinned) if pinned is not None else None,
             pending={int(k): int(v) for k, v in (data.get("pending") or {}).items()},
+            gap=WallGap(*(int(v) for v in gap)) if (gap := data.get("gap")) else None,
         )
 
 
@@ -234,6 +253,7 @@ class VkGroupPoller:
         self.clock = clock
         self.smoothing = smoothing
         self.requests = 0
+        self.wall_count = 0  # the wall's count as the last wall page read gave it
 
     @property
     def initial_posts(self) -> int:
@@ -248,8 +268,9 @@ class VkGroupPoller:
 
     async def _read_wall(
         self, cursor: WallCursor, first_page: VkWallPage | None = None
-    ) -> tuple[dict[int, VkPost], int | None]:
-        """Return the posts seen (pinned included) and the oldest non-pinned id reached."""
+    ) -> tuple[dict[int, VkPost], int | None, WallGap | None]:
+        """Return the posts seen (pinned included), the oldest non-pinned id reached, and the
+        range left unread when paging stopped at ``max_pages`` above the watermark."""
         seen: dict[int, VkPost] = {}
         offset = 0
         prev_count: int | None = None
@@ -269,7 +290,7 @@ class VkGroupPoller:
                 offset = max(0, offset - (prev_count - page.count))
                 prev_count = page.count
                 continue
-            prev_count = page.count
+            prev_count = self.wall_count = page.count
             for post in page.items:
                 seen.setdefault(post.id, post)
                 if not post.is_pinned:
@@ -291,7 +312,43 @@ class VkGroupPoller:
                 break
         else:
             log.warning("wall %s: stopped after %d pages", self.owner_id, self.max_pages)
-        return seen, oldest
+            if watermark is not None and oldest is not None and oldest > watermark + 1:
+                gap = WallGap(watermark, oldest, offset, prev_count or 0)
+                return seen, oldest, gap
+        return seen, oldest, None
+
+    async def _fill_gap(
+        self, gap: WallGap, count: int, budget: int, seen: dict[int, VkPost]
+    ) -> WallGap | None:
+        """Read on where a cut read stopped, with what is left of the page budget; return the
+        range still unread (None once closed).
+
+        Posts published since push the range later and deletions above it pull it earlier,
+        both by the change of the wall's count (a deletion below it gives an earlier offset
+        than needed, which re-reads a little). Paging starts one post early, on the range's
+        top, and steps back a page while the page read lies wholly below that top (posts
+        between could be skipped otherwise).
+        """
+        offset = max(0, gap.offset + (count - gap.count) - 1)
+        reached = False
+        high = gap.high
+        while budget > 0:
+            budget -= 1
+            page = await self._page(offset)
+            ids = [p.id for p in page.items if not p.is_pinned]
+            if not reached and offset > 0 and (not ids or max(ids) < gap.high):
+                offset = max(0, offset - self.page_size)  # jumped past the range's top
+                continue
+            reached = True
+            for post in page.items:
+                if gap.low < post.id < gap.high:
+                    seen.setdefault(post.id, post)
+            offset += len(page.items)
+            if ids:
+                high = min(high, min(ids))
+            if not page.items or offset >= page.count or high <= gap.low + 1:
+                return None
+        return WallGap(gap.low, high, offset, count) if high > gap.low + 1 else None
 
     def _backfill_horizon(self) -> dt.datetime | None:
         if self.backfill_days is None:
@@ -517,12 +574,20 @@ class VkGroupPoller:
         """
         self.requests = 0
         now = self.clock()
-        seen, oldest = await self._read_wall(cursor, first_page)
-        read = seen
+        read, oldest, cut = await self._read_wall(cursor, first_page)
+        seen = dict(read)
+        gap = cursor.gap
+        if gap is not None and cut is not None:  # cut again above it: one range, read on later
+            gap = WallGap(gap.low, cut.high, cut.offset, cut.count)
+        elif gap is not None:
+            budget = max(1, self.max_pages - self.requests)
+            gap = await self._fill_gap(gap, self.wall_count, budget, seen)
+        else:
+            gap = cut
         if cursor.last_post_id is None:
             seen = self._backfill(seen)
         return await self._evaluate(
-            cursor, seen, oldest, now, from_wall=True, read=read, recheck=recheck
+            cursor, seen, oldest, now, from_wall=True, read=read, recheck=recheck, gap=gap
         )
 
     async def poll_posts(self, cursor: WallCursor, posts: Sequence[VkPost]) -> PollResult:
@@ -580,6 +645,7 @@ class VkGroupPoller:
         from_wall: bool,
         read: Mapping[int, VkPost],
         recheck: bool = False,
+        gap: WallGap | None = None,
     ) -> PollResult:
         watermark = cursor.last_post_id
         new: list[VkPost] = []
@@ -589,7 +655,9 @@ class VkGroupPoller:
         for post in sorted(seen.values(), key=lambda p: p.id):
             state = cursor.watched.get(post.id)
             edited = int(post.edited_at.timestamp()) if post.edited_at else None
-            fresh = watermark is None or post.id > watermark or post.is_pinned
+            fresh = (
+                watermark is None or post.id > watermark or post.is_pinned or cursor.in_gap(post.id)
+            )
             pending = post.id in cursor.pending
             if state is None and fresh:
                 new.append(post)
@@ -644,6 +712,7 @@ class VkGroupPoller:
             unread=unread,
             looked_up={p.id for p in extra} | set(gone_pending),
             move_watermark=from_wall,
+            gap=gap if from_wall else cursor.gap,
         )
         lag = None
         if new:
@@ -675,6 +744,7 @@ class VkGroupPoller:
         unread: set[int],
         looked_up: set[int],
         move_watermark: bool = True,
+        gap: WallGap | None = None,
     ) -> WallCursor:
         # The watermark covers every post the wall read showed, kept by the backfill or not.
         ids = [p.id for p in read.values() if not p.is_pinned] if move_watermark else []
@@ -716,4 +786,5 @@ class VkGroupPoller:
             polled_at=now,
             pinned=pinned,
             pending=pending,
+            gap=gap,
         )
