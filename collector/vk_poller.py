@@ -28,6 +28,7 @@ __all__ = [
     "WallApi",
     "WallCursor",
     "next_interval",
+    "read_comment_level",
 ]
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,28 @@ def _more_comments(page: VkCommentsPage, start: int, fresh: bool) -> bool:
     with nothing new (a server ignoring ``offset``) ends the read instead of looping.
     """
     return fresh and start + len(page.items) < page.current_level_count
+
+
+async def read_comment_level(
+    first: VkCommentsPage,
+    page_at: Callable[[int], Awaitable[VkCommentsPage]],
+    take: Callable[[Sequence[VkComment]], Awaitable[None]],
+) -> None:
+    """Page one level (a post's comments or a thread) from ``first``, giving each comment
+    once to ``take``; pages overlap so deletions while paging skip nothing."""
+    seen: set[int] = set()
+    page, start, prev_count = first, 0, None
+    while True:
+        fresh = [c for c in page.items if c.id not in seen]
+        seen.update(c.id for c in fresh)
+        await take(fresh)
+        if not _more_comments(page, start, bool(fresh)):
+            return
+        start, prev_count = (
+            _next_comment_offset(page, start, prev_count),
+            page.current_level_count,
+        )
+        page = await page_at(start)
 
 
 def next_interval(
@@ -379,29 +402,7 @@ class VkGroupPoller:
         async def take(items: Sequence[VkComment]) -> None:
             out.extend(items)
 
-        await self._read_level(await page_at(0), page_at, take)
-
-    @staticmethod
-    async def _read_level(
-        first: VkCommentsPage,
-        page_at: Callable[[int], Awaitable[VkCommentsPage]],
-        take: Callable[[Sequence[VkComment]], Awaitable[None]],
-    ) -> None:
-        """Page one level (a post's comments or a thread) from ``first``, giving each comment
-        once to ``take``; pages overlap so deletions while paging skip nothing."""
-        seen: set[int] = set()
-        page, start, prev_count = first, 0, None
-        while True:
-            fresh = [c for c in page.items if c.id not in seen]
-            seen.update(c.id for c in fresh)
-            await take(fresh)
-            if not _more_comments(page, start, bool(fresh)):
-                return
-            start, prev_count = (
-                _next_comment_offset(page, start, prev_count),
-                page.current_level_count,
-            )
-            page = await page_at(start)
+        await read_comment_level(await page_at(0), page_at, take)
 
     async def _expand(self, items: Sequence[VkComment], out: list[VkComment]) -> None:
         for comment in items:
@@ -428,7 +429,7 @@ class VkGroupPoller:
         async def take(items: Sequence[VkComment]) -> None:
             await self._expand(items, out)
 
-        await self._read_level(first, page_at, take)
+        await read_comment_level(first, page_at, take)
 
     def _batch(self, chunk: Sequence[VkPost]) -> list[ExecuteCall]:
         return [
