@@ -167,11 +167,20 @@ def _zone(value: str) -> str:
     """Check that a time zone is a known IANA name."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: too long for a file name
+        shown = value if len(value) <= 60 else f"{value[:60]}… ({len(value)} characters)"
         raise _custom(
-            "timezone", f"unknown time zone {value!r} (expected an IANA name such as Europe/Kirov)"
+            "timezone", f"unknown time zone {shown!r} (expected an IANA name such as Europe/Kirov)"
         ) from None
     return value
+
+
+def _is_file(path: Path) -> bool:
+    """Return whether ``path`` is a file; a path the system refuses (too long) is a config error."""
+    try:
+        return path.is_file()
+    except OSError as err:
+        raise _custom("path", f"not a usable file path ({err.strerror})") from None
 
 
 Timezone = Annotated[str, AfterValidator(_zone)]
@@ -893,7 +902,7 @@ def _existing_file(value: object, info: ValidationInfo) -> Path | None:
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = _ctx(info).base_dir / path
-    if not path.is_file():
+    if not _is_file(path):
         raise _custom("path", f"file not found: {path}")
     try:
         load_calendar([path])
@@ -915,7 +924,7 @@ def _rubricator_file(value: object, info: ValidationInfo) -> Path | None:
     path = _resolved_path(value, info)
     if path is None:
         return None
-    if not path.is_file():
+    if not _is_file(path):
         raise _custom("path", f"file not found: {path}")
     try:
         load_rubricator(path)

@@ -20,6 +20,7 @@ from collector.types import (
     unix_to_utc,
 )
 from collector.vk_client import EXECUTE_MAX_CALLS
+from collector.vk_poller import read_comment_level
 
 __all__ = [
     "CommentMark",
@@ -200,32 +201,42 @@ async def read_comments(
 async def _all_pages(
     api: CommentsApi, post: VkPost, first: VkCommentsPage
 ) -> tuple[list[VkComment], int]:
-    """Expand threads longer than their inlined replies and read the pages after ``first``."""
+    """Expand threads longer than their inlined replies and read the pages after ``first``.
+
+    Paged as the wall poller pages comments (:func:`collector.vk_poller.read_comment_level`):
+    a short page is not the end, and pages overlap so a deletion while paging skips nothing.
+    """
     requests = 0
     out: list[VkComment] = []
-    page = first
-    offset = 0
-    while True:
-        for comment in page.items:
+
+    async def thread(parent: VkComment) -> None:
+        async def page_at(offset: int) -> VkCommentsPage:
+            nonlocal requests
+            requests += 1
+            return await api.wall_get_comments(
+                post.owner_id, post.id, offset=offset, count=PAGE, comment_id=parent.id
+            )
+
+        async def take(items: Sequence[VkComment]) -> None:
+            out.extend(items)
+
+        await read_comment_level(await page_at(0), page_at, take)
+
+    async def page_at(offset: int) -> VkCommentsPage:
+        nonlocal requests
+        requests += 1
+        return await api.wall_get_comments(post.owner_id, post.id, offset=offset, count=PAGE)
+
+    async def take(items: Sequence[VkComment]) -> None:
+        for comment in items:
             out.append(comment)
             if comment.thread_count <= len(comment.thread):
                 out.extend(comment.thread)
-                continue
-            sub = 0
-            while True:
-                requests += 1
-                replies = await api.wall_get_comments(
-                    post.owner_id, post.id, offset=sub, count=PAGE, comment_id=comment.id
-                )
-                out.extend(replies.items)
-                sub += len(replies.items)
-                if len(replies.items) < PAGE:
-                    break
-        offset += len(page.items)
-        if len(page.items) < PAGE:
-            return out, requests
-        requests += 1
-        page = await api.wall_get_comments(post.owner_id, post.id, offset=offset, count=PAGE)
+            else:
+                await thread(comment)
+
+    await read_comment_level(first, page_at, take)
+    return out, requests
 
 
 def _stub(external_id: str) -> VkPost:

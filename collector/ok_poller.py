@@ -154,8 +154,13 @@ class OkGroupPoller:
         self.clock = clock
         self.requests = 0
 
-    async def _read_topics(self, cursor: OkCursor) -> tuple[dict[str, OkTopic], bool]:
-        """Return the posts read (by id) and whether the read reached the group's oldest."""
+    async def _read_topics(
+        self, cursor: OkCursor, unreadable: set[str]
+    ) -> tuple[dict[str, OkTopic], bool]:
+        """Return the posts read (by id) and whether the read reached the group's oldest.
+
+        The ids of posts listed but left out (their date cannot be read) go to ``unreadable``.
+        """
         seen: dict[str, OkTopic] = {}
         floor = min((s.created_ms for s in cursor.watched.values()), default=None)
         stop_at = cursor.newest_ms if floor is None else min(floor, cursor.newest_ms or floor)
@@ -166,6 +171,7 @@ class OkGroupPoller:
             page = await self.api.get_topics(self.group_id, anchor=anchor, count=self.page_size)
             for topic in page.topics:
                 seen.setdefault(topic.id, topic)
+            unreadable.update(page.unreadable)
             if not page.has_more:
                 # The end of the feed, unless nothing at all came back although posts are
                 # watched: an empty answer (``{}``) must not mark every watched post deleted.
@@ -182,8 +188,9 @@ class OkGroupPoller:
                 break
         return seen, False
 
-    async def _comments(self, topic: OkTopic) -> tuple[list[OkComment], bool]:
-        """Return a post's comments and whether they are all of them.
+    async def _comments(self, topic: OkTopic, unreadable: set[str]) -> tuple[list[OkComment], bool]:
+        """Return a post's comments and whether they are all of them; the ids of comments
+        listed but left out (their date cannot be read) go to ``unreadable``.
 
         Not all when OK says there are more but gives no new anchor (missing or repeated: a
         repeated one would loop for ever), or lists none for a post that has comments.
@@ -198,6 +205,7 @@ class OkGroupPoller:
             )
             for comment in page.comments:
                 out.setdefault(comment.id, comment)
+            unreadable.update(page.unreadable)
             if not page.has_more:
                 return list(out.values()), bool(out) or not topic.comments_count
             if not page.anchor or not page.comments or page.anchor in used:
@@ -219,7 +227,9 @@ class OkGroupPoller:
             cursor = OkCursor.from_json(cursor)
         self.requests = 0
         now = self.clock()
-        seen, complete = await self._read_topics(cursor)
+        # Listed but unreadable (a date that cannot be read) is not absent: never deleted.
+        unreadable: set[str] = set()
+        seen, complete = await self._read_topics(cursor, unreadable)
         posts: list[CollectedMessage] = []
         need_comments: list[OkTopic] = []
         new = 0
@@ -251,6 +261,7 @@ class OkGroupPoller:
             f"{self.group_id}_{tid}"
             for tid, state in cursor.watched.items()
             if tid not in seen
+            and tid not in unreadable
             and (complete or (oldest_read is not None and state.created_ms >= oldest_read))
         ]
         comments: list[CollectedMessage] = []
@@ -259,7 +270,8 @@ class OkGroupPoller:
         notes: list[str] = []
         for topic in need_comments:
             try:
-                got, whole = await self._comments(topic)
+                left_out: set[str] = set()
+                got, whole = await self._comments(topic, left_out)
             except VkAccessDenied as err:
                 notes.append(f"comments of {topic.external_id} unavailable: {err.error_msg}")
                 continue
@@ -270,7 +282,9 @@ class OkGroupPoller:
                 continue
             comments.extend(_comment_message(c) for c in got)
             if whole:  # the set marks the comments it lacks deleted: only a complete one
-                sets[topic.external_id] = frozenset(c.external_id for c in got)
+                listed = [c.external_id for c in got]
+                listed += [f"{topic.external_id}_{cid}" for cid in left_out]
+                sets[topic.external_id] = frozenset(listed)
             else:
                 partial.add(topic.id)
                 notes.append(f"comments of {topic.external_id} read in part ({len(got)})")

@@ -191,6 +191,8 @@ class OkTopicsPage:
     topics: tuple[OkTopic, ...]
     anchor: str | None
     has_more: bool
+    #: Ids of the topics left out because their date cannot be read: listed, so not deleted.
+    unreadable: tuple[str, ...] = ()
 
 
 def parse_topics_page(raw: object, *, group_id: str, zone: dt.tzinfo = MOSCOW) -> OkTopicsPage:
@@ -198,17 +200,23 @@ def parse_topics_page(raw: object, *, group_id: str, zone: dt.tzinfo = MOSCOW) -
     if not isinstance(raw, Mapping):
         raise ValueError("mediatopic.getTopics: not an object")
     items = raw.get("media_topics") or ()
-    topics = tuple(
-        topic
-        for topic in (
-            _readable(partial(_topic, t, group_id, zone))
-            for t in items
-            if isinstance(t, Mapping) and "id" in t
-        )
-        if topic is not None
-    )
+    topics: list[OkTopic] = []
+    unreadable: list[str] = []
+    for item in items:
+        if not isinstance(item, Mapping) or "id" not in item:
+            continue
+        topic = _readable(partial(_topic, item, group_id, zone))
+        if topic is None:
+            unreadable.append(str(item["id"]))
+        else:
+            topics.append(topic)
     anchor = raw.get("anchor")
-    return OkTopicsPage(topics, str(anchor) if anchor else None, bool(raw.get("has_more")))
+    return OkTopicsPage(
+        tuple(topics),
+        str(anchor) if anchor else None,
+        bool(raw.get("has_more")),
+        unreadable=tuple(unreadable),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +255,8 @@ class OkCommentsPage:
     comments: tuple[OkComment, ...]
     anchor: str | None
     has_more: bool
+    #: Ids of the comments left out because their date cannot be read: listed, so not deleted.
+    unreadable: tuple[str, ...] = ()
 
 
 def _comment_date(item: Mapping[str, Any], date_ms: int | None, zone: dt.tzinfo) -> dt.datetime:
@@ -262,6 +272,7 @@ def parse_comments_page(
     if not isinstance(raw, Mapping):
         raise ValueError("discussions.getComments: not an object")
     out = []
+    unreadable: list[str] = []
     for item in raw.get("comments") or ():
         if not isinstance(item, Mapping) or item.get("id") is None:
             continue
@@ -269,6 +280,7 @@ def parse_comments_page(
         date_ms = _int(item.get("date_ms"))
         when = _readable(partial(_comment_date, item, date_ms, zone))
         if when is None:
+            unreadable.append(str(item["id"]))
             continue
         out.append(
             OkComment(
@@ -283,4 +295,9 @@ def parse_comments_page(
             )
         )
     anchor = raw.get("anchor")
-    return OkCommentsPage(tuple(out), str(anchor) if anchor else None, bool(raw.get("has_more")))
+    return OkCommentsPage(
+        tuple(out),
+        str(anchor) if anchor else None,
+        bool(raw.get("has_more")),
+        unreadable=tuple(unreadable),
+    )

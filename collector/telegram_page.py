@@ -70,6 +70,8 @@ class TgPage:
     before: int | None
     message_blocks: int = 0
     cut_off: bool = False
+    #: Ids of messages left out because their time cannot be read: shown, so not deleted.
+    unreadable: tuple[int, ...] = ()
 
 
 def _classes(node: LexborNode) -> set[str]:
@@ -214,7 +216,16 @@ def parse_channel_page(html: str | bytes) -> TgPage:
     """
     tree = LexborHTMLParser(html.decode("utf-8", "replace") if isinstance(html, bytes) else html)
     blocks = tree.css("div.tgme_widget_message[data-post]")
-    posts = [p for p in (_post(b) for b in blocks) if p is not None]
+    posts: list[TgPost] = []
+    unreadable: list[int] = []
+    for block in blocks:
+        post = _post(block)
+        if post is not None:
+            posts.append(post)
+            continue
+        _, _, number = (block.attributes.get("data-post") or "").rpartition("/")
+        if number.isdigit() and not _is_service(block):
+            unreadable.append(int(number))
     last = blocks[-1] if blocks else None
     # A page cut off mid-way ends in a message that lost its footer (and its time).
     cut_off = (
@@ -237,4 +248,5 @@ def parse_channel_page(html: str | bytes) -> TgPage:
         before=before,
         message_blocks=len(blocks),
         cut_off=cut_off,
+        unreadable=tuple(sorted(unreadable)),
     )

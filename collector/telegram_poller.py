@@ -118,9 +118,12 @@ class TelegramChannelPoller:
         self.clock = clock
         self.requests = 0
 
-    async def _read(self, cursor: ChannelCursor) -> tuple[dict[int, TgPost], int | None, str, int]:
+    async def _read(
+        self, cursor: ChannelCursor, unreadable: set[int]
+    ) -> tuple[dict[int, TgPost], int | None, str, int]:
         """Return the messages read, the lowest id the read covers, the channel's name, and
-        the pages read.
+        the pages read; the ids of messages shown but left out (their time cannot be read) go
+        to ``unreadable``.
 
         Raises:
             TelegramConnectionError: the newest page is empty although messages were stored
@@ -140,6 +143,7 @@ class TelegramChannelPoller:
                 raise TelegramConnectionError(f"{self.channel}: the newest page lists nothing")
             for post in page.posts:
                 seen.setdefault(post.id, post)
+            unreadable.update(page.unreadable)
             ids = [p.id for p in page.posts]
             if page.before is None or not ids:
                 return seen, 0, name, pages  # the start of the channel: everything is covered
@@ -184,7 +188,9 @@ class TelegramChannelPoller:
             cursor = ChannelCursor.from_json(cursor)
         self.requests = 0
         now = self.clock()
-        seen, low, name, pages = await self._read(cursor)
+        # Shown but unreadable (a time that cannot be read) is not absent: never deleted.
+        unreadable: set[int] = set()
+        seen, low, name, pages = await self._read(cursor, unreadable)
         gaps = list(cursor.gaps)
         if cursor.last_id is not None and low is not None and low > cursor.last_id + 1:
             gaps.append((low, cursor.last_id))  # more arrived than this poll may read
@@ -208,12 +214,12 @@ class TelegramChannelPoller:
         deleted = [
             f"{name}_{pid}"
             for pid in cursor.watched
-            if pid not in seen and low is not None and low <= pid <= high
+            if pid not in seen and pid not in unreadable and low is not None and low <= pid <= high
         ]
         watched = {
             pid: digest
             for pid, digest in cursor.watched.items()
-            if pid not in seen and (low is None or pid < low or pid > high)
+            if pid not in seen and (low is None or pid < low or pid > high or pid in unreadable)
         }
         for post in seen.values():
             recent = post.id in cursor.watched or cursor.last_id is None or post.id > cursor.last_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from collector.errors import VkAccessDenied, VkError
@@ -28,6 +28,7 @@ __all__ = [
     "WallApi",
     "WallCursor",
     "next_interval",
+    "read_comment_level",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,18 @@ class PostState:
 
 
 @dataclass(frozen=True, slots=True)
+class WallGap:
+    """Posts a wall read cut at ``max_pages`` did not reach: ids strictly between ``low`` (the
+    watermark then) and ``high`` (the oldest post read), and where paging stopped: ``offset``
+    when the wall's count was ``count``, so the next poll goes on from about there."""
+
+    low: int
+    high: int
+    offset: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class WallCursor:
     """Where polling of a wall stands: the watermark and the recent posts being watched.
 
@@ -92,6 +105,11 @@ class WallCursor:
     polled_at: dt.datetime | None = None
     pinned: int | None = None
     pending: Mapping[int, int] = field(default_factory=dict)
+    gap: WallGap | None = None
+
+    def in_gap(self, post_id: int) -> bool:
+        """Return whether ``post_id`` lies in the range a read cut at ``max_pages`` left."""
+        return self.gap is not None and self.gap.low < post_id < self.gap.high
 
     def with_pending(self, post_ids: Iterable[int]) -> WallCursor:
         """Return this cursor with ``post_ids`` to be read again by the next poll."""
@@ -110,6 +128,7 @@ class WallCursor:
             "polled_at": self.polled_at.isoformat() if self.polled_at else None,
             "pinned": self.pinned,
             "pending": {str(k): v for k, v in sorted(self.pending.items())},
+            "gap": list(astuple(self.gap)) if self.gap is not None else None,
         }
 
     @classmethod
@@ -128,6 +147,7 @@ class WallCursor:
             polled_at=dt.datetime.fromisoformat(polled) if polled else None,
             pinned=int(pinned) if pinned is not None else None,
             pending={int(k): int(v) for k, v in (data.get("pending") or {}).items()},
+            gap=WallGap(*(int(v) for v in gap)) if (gap := data.get("gap")) else None,
         )
 
 
@@ -157,16 +177,52 @@ class PollResult:
     unread: tuple[str, ...] = ()
 
 
-def _more_comments(page: VkCommentsPage, offset: int, seen: set[int]) -> bool:
-    """Return True when comments of this level remain after ``page`` (read up to ``offset``).
+#: Each comment page after the first starts this many comments before where the last ended
+#: (at most half a page), so comments deleted between the pages cannot move one past the read.
+COMMENT_OVERLAP = 5
+
+
+def _next_comment_offset(page: VkCommentsPage, start: int, prev_count: int | None) -> int:
+    """Return where to ask for the page after ``page`` (read from ``start``) of one level.
+
+    Offsets shift when comments before them are deleted: the next page is asked for a little
+    earlier, and earlier still by as much as the level's count dropped since the page before.
+    The repeats are dropped by id.
+    """
+    end = start + len(page.items)
+    drop = max(0, prev_count - page.current_level_count) if prev_count is not None else 0
+    return max(0, end - min(COMMENT_OVERLAP, len(page.items) // 2) - drop)
+
+
+def _more_comments(page: VkCommentsPage, start: int, fresh: bool) -> bool:
+    """Return True when comments of this level remain after ``page`` (read from ``start``).
 
     A page may be shorter than asked while more follow, so the level's count decides; a page
     with nothing new (a server ignoring ``offset``) ends the read instead of looping.
     """
-    ids = {c.id for c in page.items}
-    fresh = bool(ids - seen)
-    seen |= ids
-    return fresh and offset < page.current_level_count
+    return fresh and start + len(page.items) < page.current_level_count
+
+
+async def read_comment_level(
+    first: VkCommentsPage,
+    page_at: Callable[[int], Awaitable[VkCommentsPage]],
+    take: Callable[[Sequence[VkComment]], Awaitable[None]],
+) -> None:
+    """Page one level (a post's comments or a thread) from ``first``, giving each comment
+    once to ``take``; pages overlap so deletions while paging skip nothing."""
+    seen: set[int] = set()
+    page, start, prev_count = first, 0, None
+    while True:
+        fresh = [c for c in page.items if c.id not in seen]
+        seen.update(c.id for c in fresh)
+        await take(fresh)
+        if not _more_comments(page, start, bool(fresh)):
+            return
+        start, prev_count = (
+            _next_comment_offset(page, start, prev_count),
+            page.current_level_count,
+        )
+        page = await page_at(start)
 
 
 def next_interval(
@@ -220,6 +276,7 @@ class VkGroupPoller:
         self.clock = clock
         self.smoothing = smoothing
         self.requests = 0
+        self.wall_count = 0  # the wall's count as the last wall page read gave it
 
     @property
     def initial_posts(self) -> int:
@@ -234,8 +291,9 @@ class VkGroupPoller:
 
     async def _read_wall(
         self, cursor: WallCursor, first_page: VkWallPage | None = None
-    ) -> tuple[dict[int, VkPost], int | None]:
-        """Return the posts seen (pinned included) and the oldest non-pinned id reached."""
+    ) -> tuple[dict[int, VkPost], int | None, WallGap | None]:
+        """Return the posts seen (pinned included), the oldest non-pinned id reached, and the
+        range left unread when paging stopped at ``max_pages`` above the watermark."""
         seen: dict[int, VkPost] = {}
         offset = 0
         prev_count: int | None = None
@@ -255,7 +313,7 @@ class VkGroupPoller:
                 offset = max(0, offset - (prev_count - page.count))
                 prev_count = page.count
                 continue
-            prev_count = page.count
+            prev_count = self.wall_count = page.count
             for post in page.items:
                 seen.setdefault(post.id, post)
                 if not post.is_pinned:
@@ -277,7 +335,43 @@ class VkGroupPoller:
                 break
         else:
             log.warning("wall %s: stopped after %d pages", self.owner_id, self.max_pages)
-        return seen, oldest
+            if watermark is not None and oldest is not None and oldest > watermark + 1:
+                gap = WallGap(watermark, oldest, offset, prev_count or 0)
+                return seen, oldest, gap
+        return seen, oldest, None
+
+    async def _fill_gap(
+        self, gap: WallGap, count: int, budget: int, seen: dict[int, VkPost]
+    ) -> WallGap | None:
+        """Read on where a cut read stopped, with what is left of the page budget; return the
+        range still unread (None once closed).
+
+        Posts published since push the range later and deletions above it pull it earlier,
+        both by the change of the wall's count (a deletion below it gives an earlier offset
+        than needed, which re-reads a little). Paging starts one post early, on the range's
+        top, and steps back a page while the page read lies wholly below that top (posts
+        between could be skipped otherwise).
+        """
+        offset = max(0, gap.offset + (count - gap.count) - 1)
+        reached = False
+        high = gap.high
+        while budget > 0:
+            budget -= 1
+            page = await self._page(offset)
+            ids = [p.id for p in page.items if not p.is_pinned]
+            if not reached and offset > 0 and (not ids or max(ids) < gap.high):
+                offset = max(0, offset - self.page_size)  # jumped past the range's top
+                continue
+            reached = True
+            for post in page.items:
+                if gap.low < post.id < gap.high:
+                    seen.setdefault(post.id, post)
+            offset += len(page.items)
+            if ids:
+                high = min(high, min(ids))
+            if not page.items or offset >= page.count or high <= gap.low + 1:
+                return None
+        return WallGap(gap.low, high, offset, count) if high > gap.low + 1 else None
 
     def _backfill_horizon(self) -> dt.datetime | None:
         if self.backfill_days is None:
@@ -299,20 +393,19 @@ class VkGroupPoller:
     # ------------------------------------------------------------------ comments
 
     async def _thread(self, parent: VkComment, out: list[VkComment]) -> None:
-        offset = 0
-        seen: set[int] = set()
-        while True:
+        async def page_at(offset: int) -> VkCommentsPage:
             self.requests += 1
-            page = await self.api.wall_get_comments(
+            return await self.api.wall_get_comments(
                 parent.owner_id, parent.post_id, offset=offset, count=PAGE, comment_id=parent.id
             )
-            out.extend(page.items)
-            offset += len(page.items)
-            if not _more_comments(page, offset, seen):
-                return
 
-    async def _expand(self, page: VkCommentsPage, out: list[VkComment]) -> None:
-        for comment in page.items:
+        async def take(items: Sequence[VkComment]) -> None:
+            out.extend(items)
+
+        await read_comment_level(await page_at(0), page_at, take)
+
+    async def _expand(self, items: Sequence[VkComment], out: list[VkComment]) -> None:
+        for comment in items:
             out.append(comment)
             if comment.thread_count > len(comment.thread):
                 await self._thread(comment, out)
@@ -322,21 +415,21 @@ class VkGroupPoller:
     async def _comments_into(
         self, post: VkPost, first: VkCommentsPage, out: list[VkComment]
     ) -> None:
-        """Read every comment of ``post`` after its first page into ``out`` (threads included).
+        """Read every comment of ``post`` from its first page into ``out`` (threads included).
 
         ``out`` keeps what was read when a call fails on the way.
         """
-        await self._expand(first, out)
-        offset = len(first.items)
-        page = first
-        seen: set[int] = set()
-        while _more_comments(page, offset, seen):
+
+        async def page_at(offset: int) -> VkCommentsPage:
             self.requests += 1
-            page = await self.api.wall_get_comments(
+            return await self.api.wall_get_comments(
                 post.owner_id, post.id, offset=offset, count=PAGE
             )
-            await self._expand(page, out)
-            offset += len(page.items)
+
+        async def take(items: Sequence[VkComment]) -> None:
+            await self._expand(items, out)
+
+        await read_comment_level(first, page_at, take)
 
     def _batch(self, chunk: Sequence[VkPost]) -> list[ExecuteCall]:
         return [
@@ -482,12 +575,20 @@ class VkGroupPoller:
         """
         self.requests = 0
         now = self.clock()
-        seen, oldest = await self._read_wall(cursor, first_page)
-        read = seen
+        read, oldest, cut = await self._read_wall(cursor, first_page)
+        seen = dict(read)
+        gap = cursor.gap
+        if gap is not None and cut is not None:  # cut again above it: one range, read on later
+            gap = WallGap(gap.low, cut.high, cut.offset, cut.count)
+        elif gap is not None:
+            budget = max(1, self.max_pages - self.requests)
+            gap = await self._fill_gap(gap, self.wall_count, budget, seen)
+        else:
+            gap = cut
         if cursor.last_post_id is None:
             seen = self._backfill(seen)
         return await self._evaluate(
-            cursor, seen, oldest, now, from_wall=True, read=read, recheck=recheck
+            cursor, seen, oldest, now, from_wall=True, read=read, recheck=recheck, gap=gap
         )
 
     async def poll_posts(self, cursor: WallCursor, posts: Sequence[VkPost]) -> PollResult:
@@ -545,6 +646,7 @@ class VkGroupPoller:
         from_wall: bool,
         read: Mapping[int, VkPost],
         recheck: bool = False,
+        gap: WallGap | None = None,
     ) -> PollResult:
         watermark = cursor.last_post_id
         new: list[VkPost] = []
@@ -554,7 +656,9 @@ class VkGroupPoller:
         for post in sorted(seen.values(), key=lambda p: p.id):
             state = cursor.watched.get(post.id)
             edited = int(post.edited_at.timestamp()) if post.edited_at else None
-            fresh = watermark is None or post.id > watermark or post.is_pinned
+            fresh = (
+                watermark is None or post.id > watermark or post.is_pinned or cursor.in_gap(post.id)
+            )
             pending = post.id in cursor.pending
             if state is None and fresh:
                 new.append(post)
@@ -609,6 +713,7 @@ class VkGroupPoller:
             unread=unread,
             looked_up={p.id for p in extra} | set(gone_pending),
             move_watermark=from_wall,
+            gap=gap if from_wall else cursor.gap,
         )
         lag = None
         if new:
@@ -640,6 +745,7 @@ class VkGroupPoller:
         unread: set[int],
         looked_up: set[int],
         move_watermark: bool = True,
+        gap: WallGap | None = None,
     ) -> WallCursor:
         # The watermark covers every post the wall read showed, kept by the backfill or not.
         ids = [p.id for p in read.values() if not p.is_pinned] if move_watermark else []
@@ -681,4 +787,5 @@ class VkGroupPoller:
             polled_at=now,
             pinned=pinned,
             pending=pending,
+            gap=gap,
         )

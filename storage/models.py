@@ -26,6 +26,7 @@ from storage.enums import (
 from storage.types import (
     FAR_FUTURE,
     JSON_DOCUMENT,
+    FittedString,
     UTCDateTime,
     big_id_pk,
     bool_false,
@@ -98,7 +99,9 @@ def _enum(cls: type[E], name: str) -> sa.Enum:
 
 
 # Short string columns. Lengths are generous and portable (PostgreSQL VARCHAR, SQLite TEXT).
-_EXTERNAL_ID = sa.String(128)
+EXTERNAL_ID_LENGTH = 128
+AUTHOR_ID_LENGTH = 64
+_EXTERNAL_ID = FittedString(EXTERNAL_ID_LENGTH)  # an overlong id is stored as its fit_id stand-in
 _NAME = sa.String(255)
 _OKTMO = sa.String(11)
 _VERSION = sa.String(64)
@@ -200,10 +203,10 @@ class Message(Base):
         sa.BigInteger, sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True
     )
     external_parent_id: Mapped[str | None] = mapped_column(_EXTERNAL_ID)
-    author_id: Mapped[str | None] = mapped_column(sa.String(64))
+    author_id: Mapped[str | None] = mapped_column(FittedString(AUTHOR_ID_LENGTH))
     text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    url: Mapped[str | None] = mapped_column(sa.String(1024))
+    url: Mapped[str | None] = mapped_column(FittedString(1024, hashed=False))
     views: Mapped[int | None] = mapped_column(sa.Integer)
     likes: Mapped[int | None] = mapped_column(sa.Integer)
     comments: Mapped[int | None] = mapped_column(sa.Integer)

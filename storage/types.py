@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -15,11 +16,13 @@ __all__ = [
     "FAR_FUTURE",
     "JSON_DOCUMENT",
     "BigIntPK",
+    "FittedString",
     "UTCDateTime",
     "big_id_pk",
     "bool_false",
     "bool_true",
     "far_future_default",
+    "fit_id",
     "int_pk",
     "int_zero",
     "json_dict",
@@ -57,6 +60,39 @@ def _far_future_default(element: far_future_default, compiler: Any, **kw: Any) -
 def utcnow() -> dt.datetime:
     """Return the current time as an aware UTC datetime."""
     return dt.datetime.now(dt.UTC)
+
+
+def fit_id(value: str, limit: int) -> str:
+    """Return ``value`` if it fits ``limit`` characters, else a deterministic stand-in of that
+    length: its start, ``~`` and 32 hex digits of its SHA-256 (distinct ids stay distinct)."""
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{value[: limit - 33]}~{digest}"
+
+
+class FittedString(sa.types.TypeDecorator[str]):
+    """A VARCHAR whose overlong values are fitted on the way in, never refused.
+
+    A network stand-in sending an id or address longer than the column failed PostgreSQL's
+    insert, and with it the storing of the source's whole poll, on every retry. Ids
+    (``hashed=True``) get :func:`fit_id`, so the same long id always gives the same value
+    (comparisons bind through this type too); other text (a URL) is cut at the limit.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, length: int, *, hashed: bool = True) -> None:
+        super().__init__(length)
+        self.length = length
+        self.hashed = hashed
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Fit a string longer than the column; leave anything else alone."""
+        if not isinstance(value, str) or len(value) <= self.length:
+            return value
+        return fit_id(value, self.length) if self.hashed else value[: self.length]
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from collector.messages import CollectedMessage, Harvest
 from storage.enums import MessageKind, Network
-from storage.models import Message, MessageVersion
+from storage.models import EXTERNAL_ID_LENGTH, Message, MessageVersion
 from storage.repositories.messages import StoreStats
+from storage.types import fit_id
 
 __all__ = ["HarvestRepository"]
 
@@ -37,14 +38,15 @@ class HarvestRepository:
         for network, ids in by_network.items():
             for start in range(0, len(ids), chunk):
                 part = ids[start : start + chunk]
-                for row in self._session.scalars(
+                rows = self._session.scalars(
                     sa.select(Message).where(
                         Message.network == Network(network), Message.external_id.in_(part)
                     )
-                ):
-                    self._known[(network, row.external_id)] = row
+                )
+                found = {row.external_id: row for row in rows}  # an overlong id is stored fitted
                 for external_id in part:
-                    self._known.setdefault((network, external_id), None)
+                    fitted = fit_id(external_id, EXTERNAL_ID_LENGTH)
+                    self._known[(network, external_id)] = found.get(fitted)
 
     def _find(self, network: str, external_id: str) -> Message | None:
         key = (network, external_id)
@@ -155,7 +157,8 @@ class HarvestRepository:
                 Message.deleted_at.is_(None),
             )
         )
-        self.mark_deleted(network, [r for r in rows if r not in present], now, stats)
+        keep = {fit_id(p, EXTERNAL_ID_LENGTH) for p in present}  # as stored
+        self.mark_deleted(network, [r for r in rows if r not in keep], now, stats)
 
     def store(self, source_id: int, harvest: Harvest, now: dt.datetime) -> StoreStats:
         """Store a harvest: posts, then comments (linked to their posts), then deletions."""

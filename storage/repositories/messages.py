@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from collector.types import VkComment, VkPost
 from storage.enums import MessageKind, Network
-from storage.models import Message, MessageVersion, Source
+from storage.models import EXTERNAL_ID_LENGTH, Message, MessageVersion, Source
+from storage.types import fit_id
 
 if TYPE_CHECKING:
     from collector.vk_poller import PollResult
@@ -100,14 +101,14 @@ class MessageRepository:
         wanted = [e for e in dict.fromkeys(external_ids) if e not in self._known]
         for start in range(0, len(wanted), chunk):
             part = wanted[start : start + chunk]
-            for row in self._session.scalars(
+            rows = self._session.scalars(
                 sa.select(Message).where(
                     Message.network == self._network, Message.external_id.in_(part)
                 )
-            ):
-                self._known[row.external_id] = row
+            )
+            found = {row.external_id: row for row in rows}  # an overlong id is stored fitted
             for external_id in part:
-                self._known.setdefault(external_id, None)
+                self._known[external_id] = found.get(fit_id(external_id, EXTERNAL_ID_LENGTH))
 
     def _set_text(self, row: Message, text: str, now: dt.datetime, stats: StoreStats) -> bool:
         if row.text == text:
@@ -270,7 +271,7 @@ class MessageRepository:
         stats: StoreStats | None = None,
     ) -> int:
         """Mark the post's stored comments that are no longer visible as deleted."""
-        keep = set(present)
+        keep = {fit_id(p, EXTERNAL_ID_LENGTH) for p in present}  # as stored
         rows = self._session.scalars(
             sa.select(Message.external_id).where(
                 Message.network == self._network,

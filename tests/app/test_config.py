@@ -543,6 +543,32 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         "file not found",
     ),
     (
+        "calendar path too long for the file system",
+        _set("calendar", value="к" * 10_000 + ".yaml"),
+        "calendar",
+        "not a usable file path (File name too long)",
+    ),
+    (
+        "rubricator path too long for the file system",
+        lambda data: data.setdefault("classifier", {}).update(
+            rubricator="рубрикатор/" * 1_000 + "r.json"
+        ),
+        "classifier.rubricator",
+        "not a usable file path (File name too long)",
+    ),
+    (
+        "region time zone too long for a file name",
+        _set("region", "timezone", value="Europe/" + "K" * 10_000),
+        "region.timezone",
+        "unknown time zone",
+    ),
+    (
+        "executor time zone too long for a file name",
+        _set("executors", 0, "timezone", value="Asia/" + "Я" * 10_000),
+        "executors[0].timezone",
+        "unknown time zone",
+    ),
+    (
         "unknown named schedule",
         _set("executors", 0, "schedule", value="weekend"),
         "executors[0].schedule",

@@ -354,3 +354,47 @@ async def test_paging_stops_at_max_pages_and_says_so(
     assert cursor.gaps == ()
     assert len(got) == len(set(got))  # none twice
     assert {*published, f"{late.owner_id}_{late.id}"} <= set(got)
+
+
+async def test_a_feed_comment_read_survives_short_pages_and_a_deletion_while_paging() -> None:
+    # The feed's own paging took a short page for the end and paged by bare offsets, so a
+    # comment deleted between two pages hid the one that moved across the page boundary.
+    from collector.feed import _all_pages
+    from collector.types import VkCommentsPage, parse_comment, parse_post
+
+    owner, post_id = -77, 5
+    level = [
+        {"id": n, "from_id": n, "date": 1764838800 + n, "text": f"Нет света в доме {n}"}
+        for n in range(1, 46)
+    ]
+    deleted: list[int] = []
+
+    class Comments:
+        async def wall_get_comments(
+            self,
+            owner_id: int,
+            post_id: int,
+            *,
+            offset: int = 0,
+            count: int = 100,
+            comment_id: int | None = None,
+        ) -> VkCommentsPage:
+            if offset > 0:
+                deleted.append(level.pop(2)["id"])  # read already: the rest move up
+            items = tuple(
+                parse_comment(c, owner_id=owner_id, post_id=post_id)
+                for c in level[offset : offset + 10]  # VK's pages come back short at times
+            )
+            return VkCommentsPage(count=len(level), current_level_count=len(level), items=items)
+
+        async def execute(self, calls: object) -> list[object]:
+            raise AssertionError("not batched here")
+
+    api = Comments()
+    post = parse_post({"id": post_id, "owner_id": owner, "from_id": owner, "date": 1764838800})
+    first = await api.wall_get_comments(owner, post_id)
+    got, _ = await _all_pages(api, post, first)  # type: ignore[arg-type]
+
+    ids = [c.id for c in got]
+    assert len(ids) == len(set(ids))
+    assert set(range(1, 46)) - set(deleted) <= set(ids)

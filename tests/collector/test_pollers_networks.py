@@ -8,9 +8,16 @@ import datetime as dt
 import pytest
 
 from collector.ok_poller import OkGroupPoller
-from collector.ok_types import OkComment, OkCommentsPage, OkTopic, OkTopicsPage
+from collector.ok_types import (
+    OkComment,
+    OkCommentsPage,
+    OkTopic,
+    OkTopicsPage,
+    parse_comments_page,
+    parse_topics_page,
+)
 from collector.telegram_client import TelegramConnectionError
-from collector.telegram_page import TgPage, TgPost
+from collector.telegram_page import TgPage, TgPost, parse_channel_page
 from collector.telegram_poller import TelegramChannelPoller
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
@@ -282,3 +289,95 @@ async def test_ok_poller_keeps_comments_a_broken_thread_page_did_not_show(fault:
     assert api.calls.count("comments:3") <= 1 + 3 + 3 + 3  # a repeated anchor is not followed
     assert honest.comment_sets["g_3"] == frozenset(f"g_3_{n}" for n in range(1, 9))
     assert "g_3_8" in ids(broken.messages) + ids(honest.messages)
+
+
+class RawOk:
+    """An OK group served as raw API payloads, parsed as the client parses them."""
+
+    def __init__(self) -> None:
+        self.topics: list[dict[str, object]] = []
+        self.comments: dict[str, list[dict[str, object]]] = {}
+
+    async def get_topics(
+        self, group_id: str, *, anchor: str | None = None, count: int = 50
+    ) -> OkTopicsPage:
+        raw = {"media_topics": self.topics, "has_more": False}
+        return parse_topics_page(raw, group_id=group_id)
+
+    async def get_comments(
+        self, group_id: str, topic_id: str, *, anchor: str | None = None, count: int = 100
+    ) -> OkCommentsPage:
+        raw = {"comments": self.comments.get(topic_id, []), "has_more": False}
+        return parse_comments_page(raw, group_id=group_id, topic_id=topic_id)
+
+
+async def test_ok_posts_and_comments_whose_date_turns_unreadable_are_not_marked_deleted() -> None:
+    # A watched post (or comment) left out because its date could not be read was absent from
+    # the read, so it was marked deleted although the group still showed it.
+    api = RawOk()
+    for n in (1, 2, 3):
+        api.topics.insert(
+            0,
+            {
+                "id": str(n),
+                "created_ms": 1_764_838_800_000 + n * 60_000,
+                "media": [{"type": "text", "text": f"Пост {n}: нет отопления на ул. Ленина"}],
+                "discussion_summary": {"comments_count": 2 if n == 1 else 0},
+            },
+        )
+    api.comments["1"] = [
+        {"id": "a", "date": "2026-12-03 12:00:00", "text": "Когда дадут тепло?"},
+        {"id": "b", "date": "2026-12-03 12:05:00", "text": "У нас тоже холодно"},
+    ]
+    poller = OkGroupPoller(api, "77")
+    first = await poller.poll({})
+    assert {m.external_id for m in first.messages} == {"77_1", "77_2", "77_3", "77_1_a", "77_1_b"}
+
+    api.topics[0]["created_ms"] = 10**22  # post 3
+    api.comments["1"][0]["date"] = "вчера"
+    api.comments["1"].append({"id": "c", "date": "2026-12-03 13:00:00", "text": "Сколько ждать?"})
+    api.topics[-1]["discussion_summary"] = {"comments_count": 3}
+    second = await poller.poll(first.cursor)
+
+    assert second.deleted == ()
+    assert second.comment_sets["77_1"] >= {"77_1_a", "77_1_b", "77_1_c"}
+    assert "3" in second.cursor["watched"]  # type: ignore[operator]
+    api.topics.pop(1)  # post 2 really deleted: still noticed
+    third = await poller.poll(second.cursor)
+    assert third.deleted == ("77_2",)
+
+
+def tg_html(stamps: dict[int, str]) -> str:
+    blocks = "".join(
+        f'<div class="tgme_widget_message" data-post="Chan/{i}">'
+        f'<div class="tgme_widget_message_text">Сообщение {i}: прорвало трубу на ул. Мира</div>'
+        f'<a class="tgme_widget_message_date" href="https://t.me/Chan/{i}">'
+        f'<time datetime="{stamp}">10:37</time></a></div>'
+        for i, stamp in sorted(stamps.items())
+    )
+    return f"<html><body>{blocks}</body></html>"
+
+
+async def test_a_telegram_message_whose_time_turns_unreadable_is_not_marked_deleted() -> None:
+    # A watched message left out because its time could not be read was inside the id range
+    # the page showed, so it was marked deleted although the channel still showed it.
+    stamps = {i: f"2026-12-01T10:{i:02d}:00+03:00" for i in range(1, 6)}
+
+    class Channel:
+        async def fetch(
+            self, channel: str, *, before: int | None = None, after: int | None = None
+        ) -> TgPage:
+            return parse_channel_page(tg_html(stamps))
+
+    poller = TelegramChannelPoller(Channel(), "chan", max_pages=2)
+    first = await poller.poll({})
+    assert first.new_posts == 5
+
+    stamps[3] = "вчера"
+    second = await poller.poll(first.cursor)
+    assert second.deleted == ()
+    assert "3" in second.cursor["watched"]  # type: ignore[operator]
+
+    del stamps[2]  # really deleted: still noticed
+    third = await poller.poll(second.cursor)
+    assert third.deleted == ("Chan_2",)

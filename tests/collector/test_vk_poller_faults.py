@@ -231,3 +231,66 @@ async def test_a_post_dated_out_of_range_does_not_stall_the_wall(
     dates = {p.id: p.date for p in second.posts}
     assert dates[fine["id"]] == dt.datetime.fromtimestamp(fine["date"], tz=dt.UTC)
     assert dates[odd[0]["id"]] == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+async def test_a_comment_deleted_while_its_post_is_paged_hides_no_other(
+    wall: Wall, fake_vk: FakeVk, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # Comments are paged by offset: a comment deleted between two pages pulls the later ones
+    # forward, so the one that moved across the page boundary was never read.
+    post = wall.post("Опрос: где в Кирове нужен новый светофор?")
+    poller = make_poller(make_client, clock)
+    first = await poller.poll(WallCursor())
+    top = [wall.comment(post) for _ in range(250)]
+    root = top[3]
+    replies = [wall.comment(post, reply_to=root) for _ in range(230)]
+    post["comments"] = {"count": len(top) + len(replies)}
+    level = fake_vk.comments[(OWNER, post["id"])]
+    gone: list[int] = []
+
+    def delete_one(method: str, form: dict[str, str]) -> None:
+        if method != "wall.getComments" or form.get("offset", "0") == "0":
+            return
+        victims = root["_replies"] if form.get("comment_id") else level
+        gone.append(victims.pop(1)["id"])  # one read already: everything after moves up
+
+    fake_vk.before_response = delete_one
+    second = await poller.poll(first.cursor)
+
+    assert gone
+    alive = {c["id"] for c in [*top, *replies]} - set(gone)
+    got = [c.id for c in second.comments]
+    assert alive <= set(got)
+    assert len(got) == len(set(got))
+
+
+async def test_a_wall_read_cut_at_max_pages_goes_on_next_poll_from_where_it_stopped(
+    wall: Wall, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # The watermark moved to the newest post although paging stopped after max_pages, above
+    # it: every post between was never read.
+    old = wall.post("Старый пост")
+    poller = make_poller(make_client, clock, page_size=10, max_pages=2)
+    first = await poller.poll(WallCursor())
+    backlog = [wall.post(f"Пост {i}: не убирают снег на ул. Карла Маркса") for i in range(45)]
+
+    second = await poller.poll(first.cursor)
+    got = [p.id for p in second.posts]
+    assert len(got) == 20
+    cursor = WallCursor.from_json(second.cursor.to_json())
+    assert cursor == second.cursor
+    arrived = [wall.post("Новый пост: нет воды в доме 12") for _ in range(3)]
+    wall.delete(backlog[-1])  # read already: pulls the unread range one place up
+    for _ in range(5):
+        result = await poller.poll(cursor)
+        got += [p.id for p in result.posts]
+        cursor = result.cursor
+        if cursor.gap is None:
+            break
+
+    assert cursor.gap is None
+    assert sorted(set(got)) == sorted(got)
+    assert {p["id"] for p in backlog + arrived} <= set(got)
+    assert old["id"] not in got
+    assert cursor.last_post_id == arrived[-1]["id"]
+    assert (await poller.poll(cursor)).posts == ()
