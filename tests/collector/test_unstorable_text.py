@@ -17,6 +17,7 @@ from pytest_aiohttp.plugin import AiohttpServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.json_text import clean_text, loads_clean
+from collector.messages import Harvest
 from collector.ok_client import OkClient
 from collector.ok_poller import OkGroupPoller
 from collector.replay import parse_line
@@ -85,14 +86,8 @@ async def test_a_vk_post_with_a_cut_emoji_and_nul_is_stored_with_its_poll(
     assert stored == {f"{OWNER}_2": "Яма на Ленина \ufffd", f"{OWNER}_1": "Нет воды 😡"}
 
 
-async def test_an_ok_topic_with_a_lone_surrogate_is_collected(
-    aiohttp_server: AiohttpServer,
-) -> None:
-    topics = (
-        '{"media_topics": [{"id": 5, "created_ms": 1764838800000, "media": '
-        '[{"type": "text", "text": "\\u0422\\u0440\\u0443\\u0431\\u0430 \\ud83d\\u0000"}]}],'
-        ' "has_more": false}'
-    )
+async def _poll_ok_group(aiohttp_server: AiohttpServer, topics: str) -> Harvest:
+    """Poll OK group 77 once from a stand-in that answers ``topics`` (raw JSON) and no comments."""
 
     async def fb_do(request: web.Request) -> web.Response:
         if request.query["method"] == "mediatopic.getTopics":
@@ -110,7 +105,19 @@ async def test_an_ok_topic_with_a_lone_surrogate_is_collected(
             access_token="standin-token-2",
             api_url=str(server.make_url("/fb.do")),
         )
-        harvest = await OkGroupPoller(client, "77").poll({})
+        return await OkGroupPoller(client, "77").poll({})
+
+
+async def test_an_ok_topic_with_a_lone_surrogate_is_collected(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    topics = (
+        '{"media_topics": [{"id": 5, "created_ms": 1764838800000, "media": '
+        '[{"type": "text", "text": "\\u0422\\u0440\\u0443\\u0431\\u0430 \\ud83d\\u0000"}]}],'
+        ' "has_more": false}'
+    )
+
+    harvest = await _poll_ok_group(aiohttp_server, topics)
     assert {m.external_id: m.text for m in harvest.messages if m.kind == "post"} == {
         "77_5": "Труба \ufffd"
     }
@@ -172,23 +179,7 @@ async def test_an_ok_topic_with_absurd_counters_is_stored_with_its_poll(
         ' "has_more": false}'
     )
 
-    async def fb_do(request: web.Request) -> web.Response:
-        if request.query["method"] == "mediatopic.getTopics":
-            return web.Response(text=topics, content_type="application/json")
-        return web.json_response({"comments": [], "has_more": False})
-
-    app = web.Application()
-    app.router.add_get("/fb.do", fb_do)
-    server = await aiohttp_server(app)
-    async with aiohttp.ClientSession() as http:
-        client = OkClient(
-            session=http,
-            application_key="KEY",
-            application_secret="standin-secret",
-            access_token="standin-token-2",
-            api_url=str(server.make_url("/fb.do")),
-        )
-        harvest = await OkGroupPoller(client, "77").poll({})
+    harvest = await _poll_ok_group(aiohttp_server, topics)
     with sessions.begin() as s:
         source = SourceRepository(s).add(Network.OK, "77", screen_name="standin").id
         stats = HarvestRepository(s).store(source, harvest, NOW)
